@@ -1,0 +1,101 @@
+import Foundation
+import HubCore
+import HubStore
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The hub's Hummingbird application type.
+public typealias HubApplication = Application<RouterResponder<HubRequestContext>>
+
+/// A built hub: the application to run, and what tests and tools may look at.
+public struct BuiltHub: Sendable {
+    public let app: HubApplication
+    public let env: HubEnvironment
+    public let readiness: Readiness
+    /// Every route the application answers.
+    public let routes: [RouteEntry]
+}
+
+/// Assembles the whole hub from a configuration. `hubd` calls this, and so do the tests.
+///
+/// The database file is opened here; migrations and first-start seeding run before the server accepts
+/// connections, and `/readyz` answers 200 only after they have finished.
+public func buildHub(
+    _ config: HubConfiguration, logger: Logger, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }
+) throws -> BuiltHub {
+    let registry = HubMetrics.registry()
+    let database = try AppDatabase(
+        path: config.databasePath, busyTimeout: .milliseconds(config.busyTimeoutMilliseconds))
+    let env = HubEnvironment(config: config, database: database, clock: clock, logger: logger)
+    let readiness = Readiness()
+
+    let router = Router(context: HubRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ProblemMiddleware())
+    let routes = Routes(router: router, auth: AuthMiddleware(database: database))
+
+    HealthController(env: env, readiness: readiness, registry: registry, openAPI: OpenAPIDocument.data).register(routes)
+    InstitutionController(env: env).register(routes)
+    PractitionerController(env: env).register(routes)
+    CenterController(env: env).register(routes)
+    CatalogController(env: env).register(routes)
+    AuditController(env: env).register(routes)
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "AllianceHub"),
+        services: [DatabaseService(database: database, logger: logger)],
+        logger: logger)
+    app.beforeServerStarts {
+        try await FirstStart.run(env)
+        readiness.markReady()
+        logger.info(
+            "hub ready",
+            metadata: ["hub.id": "\(config.hubId)", "hub.database": "\(config.databasePath)"])
+    }
+    return BuiltHub(app: app, env: env, readiness: readiness, routes: routes.all)
+}
+
+/// Keeps the database open while the server runs and closes it after the server has drained at shutdown
+/// (services stop in reverse order, and this one is registered before the server).
+struct DatabaseService: Service {
+    let database: AppDatabase
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        do {
+            try database.close()
+            logger.info("database closed")
+        } catch {
+            logger.error("database did not close cleanly", metadata: ["error.message": "\(error)"])
+        }
+    }
+}
+
+/// Echoes the request id to the client, so a problem report can be matched with the hub's logs.
+struct RequestIDMiddleware: RouterMiddleware {
+    typealias Context = HubRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        var response = try await next(request, context)
+        response.headers[.init("X-Request-Id")!] = context.id
+        return response
+    }
+}
+
+/// `openapi.yaml`, shipped as a resource of this module.
+enum OpenAPIDocument {
+    static let data: Data = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+            let data = try? Data(contentsOf: url)
+        else { return Data("openapi: 3.1.0\n".utf8) }
+        return data
+    }()
+}

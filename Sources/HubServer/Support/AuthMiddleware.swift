@@ -1,0 +1,38 @@
+import Foundation
+import HubCore
+import HubStore
+import Hummingbird
+import Logging
+
+/// Resolves `Authorization: Bearer <token>` to a `Principal`. Unknown, revoked or suspended tokens get 401;
+/// what each route allows is checked by the route itself (403).
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = HubRequestContext
+    let database: AppDatabase
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        guard let header = request.headers[.authorization] else {
+            throw HubError.unauthorized("send a token as 'Authorization: Bearer <token>'")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw HubError.unauthorized("the Authorization header must use the Bearer scheme")
+        }
+        let secret = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        // Tokens this hub issues have a fixed shape; anything else cannot match and costs no database read.
+        guard secret.hasPrefix("hub_"), (20...100).contains(secret.utf8.count) else {
+            throw HubError.unauthorized("the token is not valid")
+        }
+        guard let principal = try await database.read({ try TokenStore.resolve($0, secret: secret) }) else {
+            throw HubError.unauthorized("the token is unknown, revoked, or belongs to a suspended account")
+        }
+        var context = context
+        context.principal = principal
+        context.logger[metadataKey: "hub.actor"] = .string(principal.actor)
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import HubCore
+import HubStore
+import Logging
+import Yams
+
+/// Start-up work that must finish before the hub answers requests: migrations, the starting catalog, and the
+/// first admin token.
+enum FirstStart {
+    static func run(_ env: HubEnvironment) async throws {
+        try env.database.migrate()
+        let now = env.clock()
+        try await seedCatalog(env, now: now)
+        try await ensureAdminToken(env, now: now)
+        let purged = try await env.database.write { try IdempotencyStore.purge($0, now: now) }
+        if purged > 0 { env.logger.info("forgot expired idempotency keys", metadata: ["hub.count": "\(purged)"]) }
+    }
+
+    /// Publishes every catalog file in `catalog.dir` (in name order) when the database has no catalog yet.
+    static func seedCatalog(_ env: HubEnvironment, now: Timestamp) async throws {
+        let existing = try await env.database.read { try env.catalog.versions($0) }
+        guard existing.isEmpty else { return }
+        let directory = env.config.catalogDir
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") || $0.hasSuffix(".json") }
+            .sorted()
+        guard !files.isEmpty else {
+            env.logger.warning(
+                "no recognition catalog found; publish one with POST /v1/catalog/versions",
+                metadata: ["hub.catalog.dir": "\(directory)"])
+            return
+        }
+        for file in files {
+            let path = (directory as NSString).appendingPathComponent(file)
+            let version = try loadCatalog(path: path)
+            let info = try await env.database.write { db in
+                let info = try env.catalog.publish(db, version, publishedBy: "bootstrap", now: now)
+                try AuditLog.append(
+                    db,
+                    AuditEvent(
+                        actor: "system", institutionId: nil, action: "catalog.publish", targetType: "catalog_version",
+                        targetId: info.version, detail: "items=\(info.itemCount) source=\(file)"), at: now)
+                return info
+            }
+            env.logger.info(
+                "published catalog version",
+                metadata: ["hub.catalog.version": "\(info.version)", "hub.catalog.items": "\(info.itemCount)"])
+        }
+    }
+
+    /// Reads one catalog file (YAML or JSON); a broken file stops the start with a message naming it.
+    static func loadCatalog(path: String) throws -> CatalogVersion {
+        do {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let version = try YAMLDecoder().decode(CatalogVersion.self, from: text)
+            try version.validate()
+            return version
+        } catch let error as HubError {
+            throw HubConfiguration.Problem(key: path, detail: error.detail)
+        } catch {
+            throw HubConfiguration.Problem(key: path, detail: "is not a valid catalog: \(error)")
+        }
+    }
+
+    /// On a database with no live admin token, creates one and writes it to `<data-dir>/admin.token` (mode 0600).
+    static func ensureAdminToken(_ env: HubEnvironment, now: Timestamp) async throws {
+        let path = env.config.adminTokenPath
+        let secret: String? = try await env.database.write { db in
+            guard try !TokenStore.hasActiveAdmin(db) else { return nil }
+            let (record, secret) = try TokenStore.issue(
+                db, practitionerId: nil, institutionId: nil, roles: [.admin], label: "first-start admin",
+                createdBy: "system", now: now)
+            try AuditLog.append(
+                db,
+                AuditEvent(
+                    actor: "system", institutionId: nil, action: "token.issue", targetType: "token",
+                    targetId: record.id, detail: "first-start admin token"), at: now)
+            // Written inside the transaction: if the file cannot be written, no unusable token is left behind.
+            try writeSecretFile(path: path, contents: secret + "\n")
+            return secret
+        }
+        if secret != nil {
+            env.logger.notice(
+                "created the first admin token; read it from the file (it is not logged)",
+                metadata: ["hub.admin_token.file": "\(path)"])
+        }
+    }
+
+    static func writeSecretFile(path: String, contents: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let temporary = path + ".tmp"
+        try? FileManager.default.removeItem(atPath: temporary)
+        guard
+            FileManager.default.createFile(
+                atPath: temporary, contents: Data(contents.utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw HubConfiguration.Problem(key: path, detail: "cannot be written")
+        }
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.moveItem(atPath: temporary, toPath: path)
+    }
+}

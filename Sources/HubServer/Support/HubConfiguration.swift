@@ -1,0 +1,194 @@
+import Foundation
+import HubCore
+import Logging
+import Yams
+
+/// Everything `hubd` reads at start. Sources, strongest first: command-line flags, environment variables,
+/// the YAML file, built-in defaults. Every key is listed in `Config/README.md`.
+public struct HubConfiguration: Sendable, Equatable {
+    /// `hub.id`: this hub's identifier among its peers. Env `HUB_ID`, flag `--hub-id`.
+    public var hubId = "hub-local"
+    /// `hub.name`: a human name shown to operators.
+    public var hubName = "AllianceHub"
+    /// `hub.region`: the GB/T 2260 division code the hub serves. Env `HUB_REGION`, flag `--region`.
+    public var region = "110000"
+    /// `hub.utc_offset_minutes`: offset of the local civil time that dates (catalog effective dates,
+    /// qualification validity) refer to; China Standard Time is +480.
+    public var utcOffsetMinutes = 480
+    /// `http.host`: listen address. Env `HUB_HOST`, flag `--host`.
+    public var host = "127.0.0.1"
+    /// `http.port`: listen port; 0 picks a free one. Env `HUB_PORT`, flag `--port`.
+    public var port = 8080
+    /// `http.max_body_bytes`: largest JSON request body accepted. Env `HUB_MAX_BODY_BYTES`.
+    public var maxBodyBytes = 1_048_576
+    /// `storage.data_dir`: where the database, blobs and the admin token live. Env `HUB_DATA_DIR`, flag
+    /// `--data-dir`.
+    public var dataDir = "data"
+    /// `storage.database`: SQLite file, relative to the data directory. Env `HUB_DATABASE`.
+    public var database = "hub.sqlite"
+    /// `storage.blob_dir`: content-addressed attachment store, relative to the data directory. Env `HUB_BLOB_DIR`.
+    public var blobDir = "blobs"
+    /// `storage.busy_timeout_ms`: how long a write waits for another process's write lock.
+    public var busyTimeoutMilliseconds = 5000
+    /// `catalog.dir`: recognition catalog versions (`*.yaml`) published on first start. Env `HUB_CATALOG_DIR`.
+    public var catalogDir = "Config/catalog"
+    /// `log.level`: trace, debug, info, notice, warning, error, critical. Env `HUB_LOG_LEVEL`, flag `--log-level`.
+    public var logLevel = Logger.Level.info
+
+    public init() {}
+
+    /// The SQLite file path.
+    public var databasePath: String { Self.join(dataDir, database) }
+    /// The blob store directory.
+    public var blobPath: String { Self.join(dataDir, blobDir) }
+    /// Where the first admin token is written.
+    public var adminTokenPath: String { Self.join(dataDir, "admin.token") }
+
+    static func join(_ base: String, _ path: String) -> String {
+        path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
+    }
+
+    /// Values given on the command line; nil means "not given".
+    public struct Overrides: Sendable {
+        public var host: String?
+        public var port: Int?
+        public var dataDir: String?
+        public var hubId: String?
+        public var region: String?
+        public var logLevel: String?
+        public init(
+            host: String? = nil, port: Int? = nil, dataDir: String? = nil, hubId: String? = nil, region: String? = nil,
+            logLevel: String? = nil
+        ) {
+            self.host = host
+            self.port = port
+            self.dataDir = dataDir
+            self.hubId = hubId
+            self.region = region
+            self.logLevel = logLevel
+        }
+    }
+
+    /// The configuration error an operator sees at start, naming the key.
+    public struct Problem: Error, CustomStringConvertible, Equatable {
+        public var key: String
+        public var detail: String
+        public var description: String { "configuration: \(key): \(detail)" }
+    }
+
+    /// Loads the file (when it exists), then the environment, then `overrides`. An explicitly named file
+    /// (`explicitFile`) must exist; the default file may be absent, in which case built-in defaults apply.
+    /// Relative paths in the file are resolved against the file's directory, others against the working directory.
+    public static func load(
+        file: String, explicitFile: Bool, environment: [String: String], overrides: Overrides = .init()
+    ) throws -> HubConfiguration {
+        var config = HubConfiguration()
+        if FileManager.default.fileExists(atPath: file) {
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw Problem(key: file, detail: "cannot be read: \(error)")
+            }
+            try config.apply(yaml: text, baseDirectory: (file as NSString).deletingLastPathComponent)
+        } else if explicitFile {
+            throw Problem(key: file, detail: "no such configuration file")
+        }
+        try config.apply(environment: environment)
+        try config.apply(overrides)
+        return config
+    }
+
+    /// Keys the YAML file may hold; anything else is a typo and refused, so a misspelt key never silently
+    /// leaves a default in place.
+    static let fileKeys: [String: Set<String>] = [
+        "hub": ["id", "name", "region", "utc_offset_minutes"],
+        "http": ["host", "port", "max_body_bytes"],
+        "storage": ["data_dir", "database", "blob_dir", "busy_timeout_ms"],
+        "catalog": ["dir"],
+        "log": ["level"],
+    ]
+
+    mutating func apply(yaml: String, baseDirectory: String) throws {
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch {
+            throw Problem(key: "file", detail: "is not valid YAML: \(error)")
+        }
+        guard let root else { return }
+        guard let sections = root.mapping else { throw Problem(key: "file", detail: "must be a mapping of sections") }
+        for (sectionKey, sectionValue) in sections {
+            guard let section = sectionKey.string, let allowed = Self.fileKeys[section] else {
+                throw Problem(key: sectionKey.string ?? "?", detail: "unknown section")
+            }
+            guard let mapping = sectionValue.mapping else { throw Problem(key: section, detail: "must be a mapping") }
+            for (key, value) in mapping {
+                guard let name = key.string, allowed.contains(name) else {
+                    throw Problem(key: "\(section).\(key.string ?? "?")", detail: "unknown key")
+                }
+                guard let scalar = value.scalar?.string else {
+                    throw Problem(key: "\(section).\(name)", detail: "must be a single value")
+                }
+                try set("\(section).\(name)", scalar, base: baseDirectory)
+            }
+        }
+    }
+
+    /// Environment variable → key.
+    static let environmentKeys: [(String, String)] = [
+        ("HUB_ID", "hub.id"), ("HUB_REGION", "hub.region"), ("HUB_HOST", "http.host"), ("HUB_PORT", "http.port"),
+        ("HUB_MAX_BODY_BYTES", "http.max_body_bytes"), ("HUB_DATA_DIR", "storage.data_dir"),
+        ("HUB_DATABASE", "storage.database"), ("HUB_BLOB_DIR", "storage.blob_dir"),
+        ("HUB_CATALOG_DIR", "catalog.dir"), ("HUB_LOG_LEVEL", "log.level"),
+    ]
+
+    mutating func apply(environment: [String: String]) throws {
+        for (variable, key) in Self.environmentKeys {
+            if let value = environment[variable], !value.isEmpty { try set(key, value, base: nil) }
+        }
+    }
+
+    mutating func apply(_ o: Overrides) throws {
+        if let v = o.host { try set("http.host", v, base: nil) }
+        if let v = o.port { try set("http.port", String(v), base: nil) }
+        if let v = o.dataDir { try set("storage.data_dir", v, base: nil) }
+        if let v = o.hubId { try set("hub.id", v, base: nil) }
+        if let v = o.region { try set("hub.region", v, base: nil) }
+        if let v = o.logLevel { try set("log.level", v, base: nil) }
+    }
+
+    mutating func set(_ key: String, _ value: String, base: String?) throws {
+        func int(_ range: ClosedRange<Int>) throws -> Int {
+            guard let n = Int(value), range.contains(n) else {
+                throw Problem(key: key, detail: "must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return n
+        }
+        func path() -> String {
+            guard let base, !value.hasPrefix("/") else { return value }
+            return base.isEmpty ? value : (base as NSString).appendingPathComponent(value)
+        }
+        switch key {
+        case "hub.id":
+            guard ResourceID.isValid(value) else { throw Problem(key: key, detail: ResourceID.rule) }
+            hubId = value
+        case "hub.name": hubName = value
+        case "hub.region":
+            guard RegionCode(value) != nil else { throw Problem(key: key, detail: RegionCode.rule) }
+            region = value
+        case "hub.utc_offset_minutes": utcOffsetMinutes = try int(-720...840)
+        case "http.host": host = value
+        case "http.port": port = try int(0...65535)
+        case "http.max_body_bytes": maxBodyBytes = try int(1024...1_073_741_824)
+        case "storage.data_dir": dataDir = path()
+        case "storage.database": database = value
+        case "storage.blob_dir": blobDir = value
+        case "storage.busy_timeout_ms": busyTimeoutMilliseconds = try int(0...600_000)
+        case "catalog.dir": catalogDir = path()
+        case "log.level":
+            guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                throw Problem(
+                    key: key, detail: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            logLevel = level
+        default: throw Problem(key: key, detail: "unknown key")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import HTTPTypes
+import HubCore
+import HubStore
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `application/problem+json` (RFC 9457) for every error that reaches a client.
+struct ProblemDocument: Encodable {
+    var type: String
+    var title: String
+    var status: Int
+    var detail: String
+    var code: String
+    var field: String?
+    var errors: [HubError.FieldProblem]?
+    var requestId: String?
+
+    enum CodingKeys: String, CodingKey {
+        case type, title, status, detail, code, field, errors
+        case requestId = "request_id"
+    }
+
+    init(_ error: HubError, requestId: String?) {
+        self.type = "https://alliancehub.invalid/problems/" + error.code.replacingOccurrences(of: "_", with: "-")
+        self.title = error.title
+        self.status = error.status
+        self.detail = error.detail
+        self.code = error.code
+        self.field = error.field
+        self.errors = error.fields.isEmpty ? nil : error.fields
+        self.requestId = requestId
+    }
+
+    func response(headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
+        headers[.contentType] = "application/problem+json"
+        let body = (try? HubJSON.encode(self)) ?? Data(#"{"code":"internal_error","status":500}"#.utf8)
+        return Response(
+            status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Turns every thrown error into a problem document; unknown errors become a logged 500 that reveals nothing.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = HubRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as HubError {
+            var headers = HTTPFields()
+            if error.status == 401 { headers[.wwwAuthenticate] = #"Bearer realm="alliancehub""# }
+            return ProblemDocument(error, requestId: context.id).response(headers: headers)
+        } catch let error as any HTTPResponseError {
+            let hubError = Self.translate(error.status, request: request)
+            return ProblemDocument(hubError, requestId: context.id).response()
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error.message": "\(error)"])
+            let hubError = HubError(
+                code: "internal_error", status: 500, title: "Internal error",
+                detail: "the hub could not complete the request; it has been logged with this request id")
+            return ProblemDocument(hubError, requestId: context.id).response()
+        }
+    }
+
+    static func translate(_ status: HTTPResponse.Status, request: Request) -> HubError {
+        switch status.code {
+        case 404:
+            return HubError(
+                code: "not_found", status: 404, title: "Not found",
+                detail: "no route for \(request.method) \(request.uri.path)")
+        case 405:
+            return HubError(
+                code: "method_not_allowed", status: 405, title: "Method not allowed",
+                detail: "\(request.method) is not allowed on \(request.uri.path)")
+        case 413: return HubError.payloadTooLarge(limit: 0)
+        default:
+            return HubError(
+                code: "http_\(status.code)", status: status.code, title: status.reasonPhrase,
+                detail: status.reasonPhrase)
+        }
+    }
+}

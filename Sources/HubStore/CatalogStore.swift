@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import HubCore
+import Synchronization
+
+/// A catalog version's header, without its items.
+public struct CatalogVersionInfo: Sendable, Codable, Equatable {
+    public var version: String
+    public var effectiveFrom: CivilDate
+    public var title: String?
+    public var itemCount: Int
+    public var publishedAt: Timestamp
+    public var publishedBy: String?
+
+    enum CodingKeys: String, CodingKey {
+        case version, title
+        case effectiveFrom = "effective_from"
+        case itemCount = "item_count"
+        case publishedAt = "published_at"
+        case publishedBy = "published_by"
+    }
+}
+
+/// Published catalog versions. A version never changes once published, so its index is cached in memory for the
+/// life of the process. The short list of versions is read from the database each time, so a publish is seen by
+/// every reader as soon as it commits.
+public final class CatalogStore: Sendable {
+    private let indexes = Mutex([String: CatalogIndex]())
+
+    public init() {}
+
+    /// Stores a validated version. Fails with a conflict when the version name exists.
+    public func publish(
+        _ db: Database, _ version: CatalogVersion, publishedBy: String?, now: Timestamp
+    ) throws
+        -> CatalogVersionInfo
+    {
+        try version.validate()
+        if try Bool.fetchOne(
+            db, sql: "SELECT EXISTS(SELECT 1 FROM catalog_versions WHERE version = ?)", arguments: [version.version])
+            ?? false
+        {
+            throw HubError.conflict("catalog version '\(version.version)' is already published", field: "version")
+        }
+        let seq = (try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM catalog_versions") ?? 0) + 1
+        let info = CatalogVersionInfo(
+            version: version.version, effectiveFrom: version.effectiveFrom, title: version.title,
+            itemCount: version.items.count, publishedAt: now, publishedBy: publishedBy)
+        try db.execute(
+            sql: """
+                INSERT INTO catalog_versions (version, seq, effective_from, title, item_count, published_at, published_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                info.version, seq, info.effectiveFrom.description, info.title, info.itemCount,
+                now.millisecondsSinceEpoch, publishedBy,
+            ])
+        let statement = try db.cachedStatement(
+            sql: "INSERT INTO catalog_items (version, code, position, kind, category, body) VALUES (?, ?, ?, ?, ?, ?)")
+        let encoder = HubJSON.encoder()
+        for (position, item) in version.items.enumerated() {
+            try statement.execute(arguments: [
+                version.version, item.code, position, item.kind.rawValue, item.category.rawValue,
+                String(decoding: try encoder.encode(item), as: UTF8.self),
+            ])
+        }
+        return info
+    }
+
+    /// Every version, oldest publication first.
+    public func versions(_ db: Database) throws -> [CatalogVersionInfo] {
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM catalog_versions ORDER BY seq")
+        return rows.map { row in
+            CatalogVersionInfo(
+                version: row["version"], effectiveFrom: CivilDate(row["effective_from"] as String)!,
+                title: row["title"], itemCount: row["item_count"],
+                publishedAt: Timestamp(millisecondsSinceEpoch: row["published_at"]), publishedBy: row["published_by"])
+        }
+    }
+
+    /// A whole version with its lookup tables.
+    public func index(_ db: Database, version: String) throws -> CatalogIndex? {
+        if let cached = indexes.withLock({ $0[version] }) { return cached }
+        guard let info = try versions(db).first(where: { $0.version == version }) else { return nil }
+        let bodies = try String.fetchAll(
+            db, sql: "SELECT body FROM catalog_items WHERE version = ? ORDER BY position", arguments: [version])
+        let decoder = HubJSON.decoder()
+        let items = try bodies.map { try decoder.decode(CatalogItem.self, from: Data($0.utf8)) }
+        let index = CatalogIndex(
+            CatalogVersion(version: info.version, effectiveFrom: info.effectiveFrom, title: info.title, items: items))
+        indexes.withLock { $0[version] = index }
+        return index
+    }
+
+    /// The version in force on `date`.
+    public func inForce(_ db: Database, on date: CivilDate) throws -> CatalogIndex? {
+        guard let info = CatalogSchedule.inForce(try versions(db), on: date, effectiveFrom: \.effectiveFrom) else {
+            return nil
+        }
+        return try index(db, version: info.version)
+    }
+}

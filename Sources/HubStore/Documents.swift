@@ -1,0 +1,40 @@
+import Foundation
+import GRDB
+import HubCore
+
+/// Registry records are stored as a JSON document plus the few columns that are queried or constrained.
+/// Reading back decodes the document, so adding a field never needs a migration.
+enum Documents {
+    static func fetch<T: Decodable>(_ db: Database, _ table: String, id: String) throws -> T? {
+        guard let body = try String.fetchOne(db, sql: "SELECT body FROM \(table) WHERE id = ?", arguments: [id]) else {
+            return nil
+        }
+        return try HubJSON.decode(T.self, from: body)
+    }
+
+    /// One page ordered by id. `conditions` are ANDed SQL fragments over the table's columns.
+    static func page<T: Decodable & Sendable>(
+        _ db: Database, _ table: String, conditions: [String] = [], arguments: StatementArguments = [],
+        after cursor: String?, limit: Int, id: (T) -> String
+    ) throws -> Page<T> {
+        var conditions = conditions
+        var arguments = arguments
+        if let cursor {
+            guard let last = Cursor.decode(cursor) else {
+                throw HubError.validation("next", "is not a cursor from this API")
+            }
+            conditions.append("id > ?")
+            _ = arguments.append(contentsOf: [last])
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        _ = arguments.append(contentsOf: [limit + 1])
+        let bodies = try String.fetchAll(
+            db, sql: "SELECT body FROM \(table) \(whereClause) ORDER BY id LIMIT ?", arguments: arguments)
+        let items = try bodies.map { try HubJSON.decode(T.self, from: $0) }
+        return Cursor.page(items, limit: limit, key: id)
+    }
+
+    static func exists(_ db: Database, _ table: String, id: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM \(table) WHERE id = ?)", arguments: [id]) ?? false
+    }
+}

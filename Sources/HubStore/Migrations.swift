@@ -1,0 +1,116 @@
+import GRDB
+
+extension AppDatabase {
+    /// Every schema change, in order. A migration that has shipped is never edited: add a new one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1_registry") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE hub_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+
+                    CREATE TABLE institutions (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        level TEXT NOT NULL,
+                        region TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX institutions_region ON institutions(region);
+
+                    CREATE TABLE practitioners (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        institution_id TEXT NOT NULL REFERENCES institutions(id),
+                        status TEXT NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX practitioners_institution ON practitioners(institution_id, id);
+
+                    CREATE TABLE tokens (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        digest TEXT NOT NULL UNIQUE,
+                        practitioner_id TEXT REFERENCES practitioners(id),
+                        institution_id TEXT REFERENCES institutions(id),
+                        roles TEXT NOT NULL,
+                        label TEXT,
+                        created_at INTEGER NOT NULL,
+                        created_by TEXT,
+                        revoked_at INTEGER
+                    );
+                    CREATE INDEX tokens_practitioner ON tokens(practitioner_id);
+
+                    CREATE TABLE centers (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        institution_id TEXT NOT NULL REFERENCES institutions(id),
+                        kind TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX centers_kind ON centers(kind, id);
+                    CREATE TABLE center_items (
+                        center_id TEXT NOT NULL REFERENCES centers(id),
+                        item_code TEXT NOT NULL,
+                        PRIMARY KEY (item_code, center_id)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE catalog_versions (
+                        version TEXT PRIMARY KEY NOT NULL,
+                        seq INTEGER NOT NULL UNIQUE,
+                        effective_from TEXT NOT NULL,
+                        title TEXT,
+                        item_count INTEGER NOT NULL,
+                        published_at INTEGER NOT NULL,
+                        published_by TEXT
+                    );
+                    CREATE TABLE catalog_items (
+                        version TEXT NOT NULL REFERENCES catalog_versions(version),
+                        code TEXT NOT NULL,
+                        position INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        category TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        PRIMARY KEY (version, code)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE audit_log (
+                        seq INTEGER PRIMARY KEY,
+                        at INTEGER NOT NULL,
+                        actor TEXT NOT NULL,
+                        institution_id TEXT,
+                        action TEXT NOT NULL,
+                        target_type TEXT NOT NULL,
+                        target_id TEXT NOT NULL,
+                        patient_key TEXT,
+                        remote_addr TEXT,
+                        request_id TEXT,
+                        detail TEXT,
+                        prev_hash TEXT NOT NULL,
+                        hash TEXT NOT NULL
+                    );
+                    CREATE INDEX audit_actor ON audit_log(actor, seq);
+                    CREATE INDEX audit_patient ON audit_log(patient_key, seq) WHERE patient_key IS NOT NULL;
+                    CREATE INDEX audit_at ON audit_log(at);
+                    -- Append-only at the storage level too: rewriting history takes dropping these triggers first,
+                    -- which the hash chain then exposes.
+                    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+                    CREATE TABLE idempotency_keys (
+                        scope TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        method TEXT NOT NULL,
+                        path TEXT NOT NULL,
+                        body_digest TEXT NOT NULL,
+                        status INTEGER NOT NULL,
+                        response BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (scope, key)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX idempotency_created ON idempotency_keys(created_at);
+                    """)
+        }
+        return migrator
+    }
+}

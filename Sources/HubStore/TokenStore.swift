@@ -1,0 +1,131 @@
+import Crypto
+import Foundation
+import GRDB
+import HubCore
+
+/// A bearer token's metadata. The secret itself is never stored: only its SHA-256 digest.
+public struct TokenRecord: Sendable, Codable, Equatable {
+    public var id: String
+    public var practitionerId: String?
+    public var institutionId: String?
+    public var roles: [Role]
+    public var label: String?
+    public var createdAt: Timestamp
+    public var createdBy: String?
+    public var revokedAt: Timestamp?
+
+    enum CodingKeys: String, CodingKey {
+        case id, roles, label
+        case practitionerId = "practitioner_id"
+        case institutionId = "institution_id"
+        case createdAt = "created_at"
+        case createdBy = "created_by"
+        case revokedAt = "revoked_at"
+    }
+}
+
+public enum TokenStore {
+    /// A new random secret: 32 bytes from the system CSPRNG, base64url, with a recognisable prefix so leaked
+    /// tokens can be found by secret scanners.
+    public static func newSecret() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(32)
+        for _ in 0..<4 {
+            let word = generator.next()
+            for shift in stride(from: 0, to: 64, by: 8) {
+                bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
+            }
+        }
+        let base64 = Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        return "hub_" + base64
+    }
+
+    public static func digest(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Stores a new token and returns it with its secret, which is shown once and never again.
+    public static func issue(
+        _ db: Database, practitionerId: String?, institutionId: String?, roles: [Role], label: String?,
+        createdBy: String?, now: Timestamp
+    ) throws -> (TokenRecord, secret: String) {
+        let secret = newSecret()
+        let record = TokenRecord(
+            id: GeneratedID.make("tok", at: now), practitionerId: practitionerId, institutionId: institutionId,
+            roles: Array(Set(roles)).sorted(), label: label, createdAt: now, createdBy: createdBy, revokedAt: nil)
+        try db.execute(
+            sql: """
+                INSERT INTO tokens (id, digest, practitioner_id, institution_id, roles, label, created_at, created_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                record.id, digest(secret), practitionerId, institutionId, try HubJSON.encodeString(record.roles), label,
+                now.millisecondsSinceEpoch, createdBy,
+            ])
+        return (record, secret)
+    }
+
+    /// The principal behind a secret, or nil when the token is unknown, revoked, or its practitioner or
+    /// institution is suspended.
+    public static func resolve(_ db: Database, secret: String) throws -> Principal? {
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT t.id, t.practitioner_id, t.institution_id, t.roles, t.revoked_at,
+                       p.status AS p_status, p.body AS p_body, i.status AS i_status
+                FROM tokens t
+                LEFT JOIN practitioners p ON p.id = t.practitioner_id
+                LEFT JOIN institutions i ON i.id = t.institution_id
+                WHERE t.digest = ?
+                """,
+            arguments: [digest(secret)])
+        guard let row, row["revoked_at"] as Int64? == nil else { return nil }
+        if let status: String = row["p_status"], status != RecordStatus.active.rawValue { return nil }
+        if let status: String = row["i_status"], status != RecordStatus.active.rawValue { return nil }
+        let roles = try HubJSON.decode([Role].self, from: row["roles"])
+        var practitioner: Practitioner?
+        if let body: String = row["p_body"] { practitioner = try HubJSON.decode(Practitioner.self, from: body) }
+        return Principal(
+            tokenId: row["id"], practitionerId: row["practitioner_id"], institutionId: row["institution_id"],
+            roles: Set(roles), title: practitioner?.title, name: practitioner?.name)
+    }
+
+    public static func token(_ db: Database, id: String) throws -> TokenRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]).map(record)
+    }
+
+    public static func tokens(_ db: Database, practitionerId: String) throws -> [TokenRecord] {
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM tokens WHERE practitioner_id = ? ORDER BY id", arguments: [practitionerId]
+        )
+        .map(record)
+    }
+
+    /// Marks a token revoked; revoking twice keeps the first time.
+    public static func revoke(_ db: Database, id: String, now: Timestamp) throws {
+        try db.execute(
+            sql: "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
+            arguments: [now.millisecondsSinceEpoch, id])
+    }
+
+    /// True when some live token carries the admin role (bootstrap creates one only when none does).
+    public static func hasActiveAdmin(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT EXISTS(SELECT 1 FROM tokens, json_each(tokens.roles)
+                              WHERE json_each.value = 'admin' AND revoked_at IS NULL)
+                """) ?? false
+    }
+
+    private static func record(_ row: Row) throws -> TokenRecord {
+        TokenRecord(
+            id: row["id"], practitionerId: row["practitioner_id"], institutionId: row["institution_id"],
+            roles: try HubJSON.decode([Role].self, from: row["roles"]), label: row["label"],
+            createdAt: Timestamp(millisecondsSinceEpoch: row["created_at"]), createdBy: row["created_by"],
+            revokedAt: (row["revoked_at"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))
+    }
+}

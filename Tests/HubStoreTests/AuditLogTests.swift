@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+import HubCore
+import HubStore
+import Testing
+
+func temporaryDatabase() throws -> (AppDatabase, URL) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hub-store-\(UUID().uuidString)")
+    let database = try AppDatabase(path: directory.appendingPathComponent("hub.sqlite").path)
+    try database.migrate()
+    return (database, directory)
+}
+
+@Suite struct AuditLogTests {
+    func fill(_ database: AppDatabase, count: Int) async throws {
+        for i in 0..<count {
+            _ = try await database.write { db in
+                try AuditLog.append(
+                    db,
+                    AuditEvent(
+                        actor: "prc_\(i % 3)", institutionId: "inst", action: "institution.update",
+                        targetType: "institution", targetId: "t\(i)", remoteAddress: "127.0.0.1", requestId: "r\(i)"),
+                    at: Timestamp(millisecondsSinceEpoch: 1_700_000_000_000 + Int64(i)))
+            }
+        }
+    }
+
+    @Test func anIntactChainVerifies() async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await fill(database, count: 25)
+        let result = try await database.read { try AuditLog.verify($0) }
+        #expect(result.isIntact)
+        #expect(result.checked == 25)
+    }
+
+    @Test func theLogRefusesUpdatesAndDeletes() async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await fill(database, count: 3)
+        await #expect(throws: DatabaseError.self) {
+            try await database.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'x' WHERE seq = 2") }
+        }
+        await #expect(throws: DatabaseError.self) {
+            try await database.write { try $0.execute(sql: "DELETE FROM audit_log WHERE seq = 2") }
+        }
+    }
+
+    @Test(arguments: [
+        "UPDATE audit_log SET actor = 'intruder' WHERE seq = 7", "DELETE FROM audit_log WHERE seq = 7",
+        "UPDATE audit_log SET detail = 'changed' WHERE seq = 7",
+    ])
+    func tamperingIsFoundAtTheFirstBrokenRecord(_ tamper: String) async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await fill(database, count: 12)
+        // An intruder with file access removes the guard triggers first.
+        try await database.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete")
+            try db.execute(sql: tamper)
+        }
+        let result = try await database.read { try AuditLog.verify($0) }
+        #expect(!result.isIntact)
+        #expect(result.firstBroken == (tamper.hasPrefix("DELETE") ? 8 : 7))
+        #expect(result.checked == 6)
+    }
+
+    @Test func recomputingOneHashStillBreaksTheNextLink() async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await fill(database, count: 5)
+        try await database.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_log_no_update")
+            try db.execute(
+                sql: "UPDATE audit_log SET hash = ? WHERE seq = 3", arguments: [String(repeating: "a", count: 64)])
+        }
+        let result = try await database.read { try AuditLog.verify($0) }
+        #expect(result.firstBroken == 3)
+    }
+
+    @Test func recordsFilterByActorAndPage() async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await fill(database, count: 9)
+        let first = try await database.read { try AuditLog.records($0, actor: "prc_1", after: nil, limit: 2) }
+        #expect(first.items.map(\.targetId) == ["t1", "t4"])
+        let second = try await database.read { try AuditLog.records($0, actor: "prc_1", after: first.next, limit: 2) }
+        #expect(second.items.map(\.targetId) == ["t7"])
+        #expect(second.next == nil)
+    }
+}
+
+@Suite struct TokenStoreTests {
+    @Test func secretsAreStoredOnlyAsDigests() async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let now = Timestamp.now()
+        let (record, secret) = try await database.write { db in
+            try TokenStore.issue(
+                db, practitionerId: nil, institutionId: nil, roles: [.admin, .admin], label: nil, createdBy: nil,
+                now: now)
+        }
+        #expect(record.roles == [.admin])
+        let stored = try await database.read { db in try String.fetchOne(db, sql: "SELECT digest FROM tokens") }
+        #expect(stored == TokenStore.digest(secret))
+        let raw =
+            try Data(contentsOf: directory.appendingPathComponent("hub.sqlite"))
+            + ((try? Data(contentsOf: directory.appendingPathComponent("hub.sqlite-wal"))) ?? Data())
+        #expect(raw.range(of: Data(secret.utf8)) == nil, "the secret must not appear in the database files")
+        let principal = try await database.read { try TokenStore.resolve($0, secret: secret) }
+        #expect(principal?.roles == [.admin])
+        try await database.write { try TokenStore.revoke($0, id: record.id, now: now) }
+        #expect(try await database.read { try TokenStore.resolve($0, secret: secret) } == nil)
+    }
+
+    @Test func secretsAreRandomAndWellFormed() {
+        let secrets = (0..<200).map { _ in TokenStore.newSecret() }
+        #expect(Set(secrets).count == 200)
+        #expect(secrets.allSatisfy { $0.hasPrefix("hub_") && $0.count == 47 })
+    }
+}
