@@ -1,0 +1,79 @@
+import Foundation
+import HubStore
+import Testing
+
+/// Runs the built `hubctl` as an operator would.
+struct Hubctl {
+    static var binary: URL {
+        get throws {
+            let candidates = [
+                URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+                    "hubctl"),
+                repositoryRoot.appendingPathComponent(".build/debug/hubctl"),
+            ]
+            guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+                throw CocoaError(
+                    .fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "hubctl is not built; run swift build first"]
+                )
+            }
+            return found
+        }
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = try binary
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+@Suite struct HubctlTests {
+    @Test func offlineMigrateTokenAndAuditVerify() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hubctl-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missing = try Hubctl.run(["audit", "verify", "--data-dir", directory.path])
+        #expect(missing.status != 0)
+        #expect(missing.output.contains("no hub database"))
+
+        #expect(try Hubctl.run(["migrate", "--data-dir", directory.path]).status == 0)
+        let issued = try Hubctl.run([
+            "token", "create", "--data-dir", directory.path, "--role", "admin", "--role", "auditor",
+        ])
+        #expect(issued.status == 0)
+        let secret = issued.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(secret.hasPrefix("hub_"))
+        let badRole = try Hubctl.run(["token", "create", "--data-dir", directory.path, "--role", "superuser"])
+        #expect(badRole.status != 0)
+        #expect(badRole.output.contains("unknown role"))
+
+        let database = try AppDatabase(path: directory.appendingPathComponent("hub.sqlite").path)
+        let principal = try await database.read { try TokenStore.resolve($0, secret: secret) }
+        #expect(principal?.roles == [.admin, .auditor])
+
+        let intact = try Hubctl.run(["audit", "verify", "--data-dir", directory.path])
+        #expect(intact.status == 0)
+        #expect(intact.output.contains("intact: 1 records"))
+
+        try await database.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_log_no_update")
+            try db.execute(sql: "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1")
+        }
+        try database.close()
+        let broken = try Hubctl.run(["audit", "verify", "--data-dir", directory.path])
+        #expect(broken.status == 1)
+        #expect(broken.output.contains("BROKEN at record 1"))
+    }
+
+    @Test func helpDescribesTheCommands() throws {
+        let help = try Hubctl.run(["--help"])
+        #expect(help.status == 0)
+        for command in ["migrate", "token", "audit"] { #expect(help.output.contains(command)) }
+    }
+}
