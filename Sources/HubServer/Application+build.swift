@@ -1,5 +1,7 @@
+import CurlHTTP
 import Foundation
 import HubCore
+import HubFederation
 import HubStore
 import Hummingbird
 import Logging
@@ -15,6 +17,9 @@ public struct BuiltHub: Sendable {
     public let readiness: Readiness
     /// Every route the application answers.
     public let routes: [RouteEntry]
+    /// The libcurl client every outgoing request goes through.
+    public let http: CurlHTTPClient
+    public let outboxWorker: OutboxWorker
 }
 
 /// Assembles the whole hub from a configuration. `hubd` calls this, and so do the tests.
@@ -43,10 +48,33 @@ public func buildHub(
     CatalogController(env: env).register(routes)
     AuditController(env: env).register(routes)
 
+    let http = CurlHTTPClient(
+        configuration: .init(
+            tls: .init(
+                caFile: config.tlsCAFile, clientCertificateFile: config.tlsClientCertificate,
+                clientKeyFile: config.tlsClientKey),
+            userAgent: "AllianceHub/\(config.hubId)"),
+        logger: logger)
+    var settings = OutboxWorker.Settings()
+    settings.policy = config.retryPolicy
+    settings.perDestinationConcurrency = config.outboxPerDestinationConcurrency
+    settings.breakerThreshold = config.outboxBreakerThreshold
+    settings.breakerCooldown = .milliseconds(config.outboxBreakerCooldownMilliseconds)
+    settings.attemptTimeout = .milliseconds(config.outboxAttemptTimeoutMilliseconds)
+    settings.pollInterval = .milliseconds(config.outboxPollIntervalMilliseconds)
+    let worker = OutboxWorker(
+        database: database, client: http, signal: env.outbox,
+        resolver: DestinationResolver(database: database, clock: clock), settings: settings, clock: clock,
+        logger: logger, isReady: { readiness.isReady })
+    OutboxController(env: env, worker: worker).register(routes)
+    WebhookController(env: env).register(routes)
+
+    // Services stop in reverse order: the server drains first, then the outbox worker finishes its attempts,
+    // then the libcurl driver stops, and the database closes last.
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "AllianceHub"),
-        services: [DatabaseService(database: database, logger: logger)],
+        services: [DatabaseService(database: database, logger: logger), http, worker],
         logger: logger)
     app.beforeServerStarts {
         try await FirstStart.run(env)
@@ -55,7 +83,7 @@ public func buildHub(
             "hub ready",
             metadata: ["hub.id": "\(config.hubId)", "hub.database": "\(config.databasePath)"])
     }
-    return BuiltHub(app: app, env: env, readiness: readiness, routes: routes.all)
+    return BuiltHub(app: app, env: env, readiness: readiness, routes: routes.all, http: http, outboxWorker: worker)
 }
 
 /// Keeps the database open while the server runs and closes it after the server has drained at shutdown

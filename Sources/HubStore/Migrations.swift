@@ -111,6 +111,42 @@ extension AppDatabase {
                     CREATE INDEX idempotency_created ON idempotency_keys(created_at);
                     """)
         }
+        migrator.registerMigration("v2_outbox") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        destination TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        subject TEXT,
+                        method TEXT NOT NULL,
+                        url TEXT,
+                        path TEXT,
+                        content_type TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        idempotency_key TEXT NOT NULL UNIQUE,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        max_attempts INTEGER NOT NULL,
+                        next_attempt_at INTEGER NOT NULL,
+                        last_status INTEGER,
+                        last_error TEXT,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        delivered_at INTEGER
+                    );
+                    CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+                    CREATE INDEX outbox_destination ON outbox(destination, state);
+
+                    CREATE TABLE webhooks (
+                        institution_id TEXT PRIMARY KEY NOT NULL REFERENCES institutions(id),
+                        url TEXT NOT NULL,
+                        escalation_url TEXT,
+                        secret TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -34,6 +34,28 @@ public struct HubConfiguration: Sendable, Equatable {
     public var catalogDir = "Config/catalog"
     /// `log.level`: trace, debug, info, notice, warning, error, critical. Env `HUB_LOG_LEVEL`, flag `--log-level`.
     public var logLevel = Logger.Level.info
+    /// `outbox.max_attempts`: attempts before a delivery is dead.
+    public var outboxMaxAttempts = 12
+    /// `outbox.base_delay_ms`: wait before the second attempt; doubles each time, with jitter.
+    public var outboxBaseDelayMilliseconds = 1000
+    /// `outbox.max_delay_ms`: longest wait between two attempts.
+    public var outboxMaxDelayMilliseconds = 600_000
+    /// `outbox.per_destination_concurrency`: attempts in flight to one destination at once.
+    public var outboxPerDestinationConcurrency = 4
+    /// `outbox.breaker_threshold`: consecutive failures that open a destination's circuit.
+    public var outboxBreakerThreshold = 5
+    /// `outbox.breaker_cooldown_ms`: how long an open circuit waits before one probe.
+    public var outboxBreakerCooldownMilliseconds = 30_000
+    /// `outbox.attempt_timeout_ms`: limit for one attempt, connection included.
+    public var outboxAttemptTimeoutMilliseconds = 15_000
+    /// `outbox.poll_interval_ms`: longest sleep of the outbox worker between looks at the table.
+    public var outboxPollIntervalMilliseconds = 1000
+    /// `tls.ca_file`: CA bundle (PEM) that outgoing HTTPS connections trust instead of the system's. Env `HUB_TLS_CA_FILE`.
+    public var tlsCAFile: String?
+    /// `tls.client_certificate`: client certificate (PEM) presented to peers that require mutual TLS.
+    public var tlsClientCertificate: String?
+    /// `tls.client_key`: the client certificate's private key (PEM). Secret: keep the file 0600.
+    public var tlsClientKey: String?
 
     public init() {}
 
@@ -43,6 +65,13 @@ public struct HubConfiguration: Sendable, Equatable {
     public var blobPath: String { Self.join(dataDir, blobDir) }
     /// Where the first admin token is written.
     public var adminTokenPath: String { Self.join(dataDir, "admin.token") }
+
+    /// The outbox's retry policy.
+    public var retryPolicy: RetryPolicy {
+        RetryPolicy(
+            maxAttempts: outboxMaxAttempts, baseDelayMilliseconds: Int64(outboxBaseDelayMilliseconds),
+            maxDelayMilliseconds: Int64(outboxMaxDelayMilliseconds))
+    }
 
     static func join(_ base: String, _ path: String) -> String {
         path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
@@ -105,6 +134,11 @@ public struct HubConfiguration: Sendable, Equatable {
         "storage": ["data_dir", "database", "blob_dir", "busy_timeout_ms"],
         "catalog": ["dir"],
         "log": ["level"],
+        "outbox": [
+            "max_attempts", "base_delay_ms", "max_delay_ms", "per_destination_concurrency", "breaker_threshold",
+            "breaker_cooldown_ms", "attempt_timeout_ms", "poll_interval_ms",
+        ],
+        "tls": ["ca_file", "client_certificate", "client_key"],
     ]
 
     mutating func apply(yaml: String, baseDirectory: String) throws {
@@ -136,7 +170,7 @@ public struct HubConfiguration: Sendable, Equatable {
         ("HUB_ID", "hub.id"), ("HUB_REGION", "hub.region"), ("HUB_HOST", "http.host"), ("HUB_PORT", "http.port"),
         ("HUB_MAX_BODY_BYTES", "http.max_body_bytes"), ("HUB_DATA_DIR", "storage.data_dir"),
         ("HUB_DATABASE", "storage.database"), ("HUB_BLOB_DIR", "storage.blob_dir"),
-        ("HUB_CATALOG_DIR", "catalog.dir"), ("HUB_LOG_LEVEL", "log.level"),
+        ("HUB_CATALOG_DIR", "catalog.dir"), ("HUB_LOG_LEVEL", "log.level"), ("HUB_TLS_CA_FILE", "tls.ca_file"),
     ]
 
     mutating func apply(environment: [String: String]) throws {
@@ -188,6 +222,17 @@ public struct HubConfiguration: Sendable, Equatable {
                     key: key, detail: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             logLevel = level
+        case "outbox.max_attempts": outboxMaxAttempts = try int(1...1000)
+        case "outbox.base_delay_ms": outboxBaseDelayMilliseconds = try int(1...3_600_000)
+        case "outbox.max_delay_ms": outboxMaxDelayMilliseconds = try int(1...86_400_000)
+        case "outbox.per_destination_concurrency": outboxPerDestinationConcurrency = try int(1...256)
+        case "outbox.breaker_threshold": outboxBreakerThreshold = try int(1...1000)
+        case "outbox.breaker_cooldown_ms": outboxBreakerCooldownMilliseconds = try int(1...86_400_000)
+        case "outbox.attempt_timeout_ms": outboxAttemptTimeoutMilliseconds = try int(100...600_000)
+        case "outbox.poll_interval_ms": outboxPollIntervalMilliseconds = try int(10...600_000)
+        case "tls.ca_file": tlsCAFile = path()
+        case "tls.client_certificate": tlsClientCertificate = path()
+        case "tls.client_key": tlsClientKey = path()
         default: throw Problem(key: key, detail: "unknown key")
         }
     }

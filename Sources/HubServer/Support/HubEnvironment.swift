@@ -14,16 +14,30 @@ public struct HubEnvironment: Sendable {
     public let catalog: CatalogStore
     public let clock: @Sendable () -> Timestamp
     public let logger: Logger
+    /// Wakes the outbox worker when a write enqueues a delivery.
+    public let outbox: OutboxSignal
 
     public init(
         config: HubConfiguration, database: AppDatabase, catalog: CatalogStore = CatalogStore(),
-        clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }, logger: Logger
+        outbox: OutboxSignal = OutboxSignal(), clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
+        logger: Logger
     ) {
         self.config = config
         self.database = database
         self.catalog = catalog
+        self.outbox = outbox
         self.clock = clock
         self.logger = logger
+    }
+
+    /// Adds a delivery to the outbox inside the caller's transaction.
+    @discardableResult
+    func enqueue(
+        _ db: Database, destination: String, kind: String, subject: String?, body: some Encodable, now: Timestamp
+    ) throws -> OutboxDelivery {
+        try OutboxStore.enqueue(
+            db, destination: destination, kind: kind, subject: subject, body: try HubJSON.encode(body),
+            policy: config.retryPolicy, now: now, signal: outbox)
     }
 
     /// Today's date in the hub's civil time.

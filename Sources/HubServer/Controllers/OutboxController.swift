@@ -1,0 +1,205 @@
+import Foundation
+import GRDB
+import HubCore
+import HubFederation
+import HubStore
+import Hummingbird
+
+/// `/v1/outbox`: operators see what is waiting to leave the hub, what failed for good, and replay it.
+struct OutboxController {
+    let env: HubEnvironment
+    let worker: OutboxWorker
+
+    func register(_ routes: Routes) {
+        routes.add(.get, "/v1/outbox", list)
+        routes.add(.get, "/v1/outbox/{id}", show)
+        routes.add(.post, "/v1/outbox/{id}/replay", replay)
+    }
+
+    /// A delivery as operators see it: the body is shown on the single view only.
+    struct DeliveryView: Encodable, Sendable {
+        var delivery: OutboxDelivery
+        var includeBody: Bool
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            let d = delivery
+            try container.encode(d.id, forKey: .id)
+            try container.encode(d.destination, forKey: .destination)
+            try container.encode(d.kind, forKey: .kind)
+            try container.encodeIfPresent(d.subject, forKey: .subject)
+            try container.encode(d.method, forKey: .method)
+            try container.encodeIfPresent(d.url, forKey: .url)
+            try container.encode(d.state, forKey: .state)
+            try container.encode(d.attempts, forKey: .attempts)
+            try container.encode(d.maxAttempts, forKey: .maxAttempts)
+            try container.encode(d.nextAttemptAt, forKey: .nextAttemptAt)
+            try container.encodeIfPresent(d.lastStatus, forKey: .lastStatus)
+            try container.encodeIfPresent(d.lastError, forKey: .lastError)
+            try container.encode(d.idempotencyKey, forKey: .idempotencyKey)
+            try container.encode(d.createdAt, forKey: .createdAt)
+            try container.encode(d.updatedAt, forKey: .updatedAt)
+            try container.encodeIfPresent(d.deliveredAt, forKey: .deliveredAt)
+            try container.encode(d.contentType, forKey: .contentType)
+            try container.encode(d.body.count, forKey: .bodyBytes)
+            if includeBody { try container.encode(String(decoding: d.body, as: UTF8.self), forKey: .body) }
+        }
+
+        enum Keys: String, CodingKey {
+            case id, destination, kind, subject, method, url, state, attempts, body
+            case maxAttempts = "max_attempts"
+            case nextAttemptAt = "next_attempt_at"
+            case lastStatus = "last_status"
+            case lastError = "last_error"
+            case idempotencyKey = "idempotency_key"
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
+            case deliveredAt = "delivered_at"
+            case contentType = "content_type"
+            case bodyBytes = "body_bytes"
+        }
+    }
+
+    @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        try context.caller().require(.admin)
+        let state = try request.query("state", as: DeliveryState.self)
+        let destination = request.query("destination")
+        let limit = try request.limit()
+        let cursor = request.cursor
+        let page = try await env.database.read {
+            try OutboxStore.list($0, state: state, destination: destination, after: cursor, limit: limit)
+        }
+        return try JSONIO.response(
+            ListResponse(
+                Page(items: page.items.map { DeliveryView(delivery: $0, includeBody: false) }, next: page.next)))
+    }
+
+    @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        try context.caller().require(.admin)
+        let id = try context.parameter("id")
+        guard let delivery = try await env.database.read({ try OutboxStore.delivery($0, id: id) }) else {
+            throw HubError.notFound("delivery", id)
+        }
+        return try JSONIO.response(DeliveryView(delivery: delivery, includeBody: true))
+    }
+
+    @Sendable func replay(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        try context.caller().require(.admin)
+        let id = try context.parameter("id")
+        let now = env.clock()
+        let signal = env.outbox
+        let delivery = try await env.database.write { db in
+            let delivery = try OutboxStore.replay(db, id: id, now: now)
+            try AuditLog.append(db, context.audit("outbox.replay", "delivery", id), at: now)
+            db.afterNextTransaction { _ in signal.signal() }
+            return delivery
+        }
+        return try JSONIO.response(DeliveryView(delivery: delivery, includeBody: false))
+    }
+}
+
+/// `/v1/institutions/{id}/webhook`: where the hub sends an institution's notices, and the secret that signs them.
+struct WebhookController {
+    let env: HubEnvironment
+
+    func register(_ routes: Routes) {
+        routes.add(.put, "/v1/institutions/{id}/webhook", save)
+        routes.add(.get, "/v1/institutions/{id}/webhook", show)
+        routes.add(.post, "/v1/institutions/{id}/webhook/test", test)
+    }
+
+    /// The secret is write-only: the answer says whether one is set, never what it is.
+    struct WebhookView: Encodable, Sendable {
+        var institutionId: String
+        var url: String
+        var escalationURL: String?
+        var secretSet: Bool
+        var updatedAt: Timestamp
+
+        init(_ webhook: Webhook) {
+            institutionId = webhook.institutionId
+            url = webhook.url
+            escalationURL = webhook.escalationURL
+            secretSet = !webhook.secret.isEmpty
+            updatedAt = webhook.updatedAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case url
+            case institutionId = "institution_id"
+            case escalationURL = "escalation_url"
+            case secretSet = "secret_set"
+            case updatedAt = "updated_at"
+        }
+    }
+
+    /// Admins, or the institution's own clinic staff.
+    private func authorize(_ context: HubRequestContext, _ institutionId: String) throws {
+        try context.caller().requireAdminOrMember(of: institutionId, roles: [.clinic])
+    }
+
+    @Sendable func save(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        try authorize(context, id)
+        let (input, _) = try await JSONIO.decode(WebhookInput.self, from: request, limit: env.config.maxBodyBytes)
+        let now = env.clock()
+        let saved = try await env.database.write { db in
+            guard try RegistryStore.institution(db, id: id) != nil else { throw HubError.notFound("institution", id) }
+            let current = try WebhookStore.webhook(db, institutionId: id)
+            try input.validate(hasSecret: current != nil)
+            let webhook = Webhook(
+                institutionId: id, url: input.url!, escalationURL: input.escalationURL,
+                secret: input.secret ?? current!.secret, updatedAt: now)
+            try WebhookStore.save(db, webhook)
+            try AuditLog.append(
+                db,
+                context.audit("webhook.save", "institution", id, detail: input.secret != nil ? "secret changed" : nil),
+                at: now)
+            return webhook
+        }
+        return try JSONIO.response(WebhookView(saved))
+    }
+
+    @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        try authorize(context, id)
+        guard let webhook = try await env.database.read({ try WebhookStore.webhook($0, institutionId: id) }) else {
+            throw HubError.notFound("webhook of institution", id)
+        }
+        return try JSONIO.response(WebhookView(webhook))
+    }
+
+    struct Ping: Encodable {
+        var event = "webhook.ping"
+        var institutionId: String
+        var hubId: String
+        var sentAt: Timestamp
+
+        enum CodingKeys: String, CodingKey {
+            case event
+            case institutionId = "institution_id"
+            case hubId = "hub_id"
+            case sentAt = "sent_at"
+        }
+    }
+
+    /// Sends a signed ping through the outbox, so an institution can check its receiver end to end.
+    @Sendable func test(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        try authorize(context, id)
+        let now = env.clock()
+        let delivery = try await env.database.write { db in
+            guard try RegistryStore.institution(db, id: id) != nil else { throw HubError.notFound("institution", id) }
+            guard try WebhookStore.webhook(db, institutionId: id) != nil else {
+                throw HubError.conflict("institution '\(id)' has no webhook registered")
+            }
+            let delivery = try env.enqueue(
+                db, destination: "webhook:\(id)", kind: "webhook.ping", subject: id,
+                body: Ping(institutionId: id, hubId: env.config.hubId, sentAt: now), now: now)
+            try AuditLog.append(db, context.audit("webhook.test", "institution", id), at: now)
+            return delivery
+        }
+        return try JSONIO.response(
+            OutboxController.DeliveryView(delivery: delivery, includeBody: false), status: .accepted)
+    }
+}

@@ -1,0 +1,307 @@
+import Foundation
+import GRDB
+import HubCore
+import Synchronization
+
+/// A message that must leave the hub, kept until it is delivered or an operator gives up on it.
+public struct OutboxDelivery: Sendable, Codable, Equatable {
+    public var id: String
+    /// Who receives it: `webhook:<institution>`, `escalation:<institution>`, `peer:<hub>`, or `url` for a fixed URL.
+    public var destination: String
+    /// What it is, e.g. `webhook.ping`, `critical_value.notice`.
+    public var kind: String
+    /// The record it is about, for operators.
+    public var subject: String?
+    public var method: String
+    /// A fixed URL; nil when the destination's current address is looked up at each attempt.
+    public var url: String?
+    /// Appended to the destination's base URL (peers).
+    public var path: String?
+    public var contentType: String
+    public var body: Data
+    /// Sent as `Idempotency-Key` on every attempt, so the receiver can drop repeats.
+    public var idempotencyKey: String
+    public var state: DeliveryState
+    public var attempts: Int
+    public var maxAttempts: Int
+    public var nextAttemptAt: Timestamp
+    public var lastStatus: Int?
+    public var lastError: String?
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+    public var deliveredAt: Timestamp?
+
+    enum CodingKeys: String, CodingKey {
+        case id, destination, kind, subject, method, url, path, state, attempts
+        case contentType = "content_type"
+        case body
+        case idempotencyKey = "idempotency_key"
+        case maxAttempts = "max_attempts"
+        case nextAttemptAt = "next_attempt_at"
+        case lastStatus = "last_status"
+        case lastError = "last_error"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case deliveredAt = "delivered_at"
+    }
+}
+
+/// Wakes the outbox worker when a transaction that enqueued something commits, so deliveries leave at once
+/// instead of at the next poll.
+public final class OutboxSignal: Sendable {
+    private let waiters = Mutex<(pending: Bool, continuation: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    public init() {}
+
+    public func signal() {
+        let continuation = waiters.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let continuation = state.continuation {
+                state.continuation = nil
+                return continuation
+            }
+            state.pending = true
+            return nil
+        }
+        continuation?.resume()
+    }
+
+    /// Returns at the next signal (or at once if one came since the last wait), or after `timeout`.
+    public func wait(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = self.waiters.withLock { state -> Bool in
+                        if state.pending {
+                            state.pending = false
+                            return true
+                        }
+                        state.continuation = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+            // Wake the waiter if the timeout won, so the group can finish.
+            self.signal()
+            self.waiters.withLock { $0.pending = false }
+        }
+    }
+}
+
+public enum OutboxStore {
+    /// Adds a delivery inside the caller's transaction; it leaves only if that transaction commits.
+    @discardableResult
+    public static func enqueue(
+        _ db: Database, destination: String, kind: String, subject: String?, method: String = "POST",
+        url: String? = nil,
+        path: String? = nil, contentType: String = "application/json", body: Data, idempotencyKey: String? = nil,
+        policy: RetryPolicy, now: Timestamp, signal: OutboxSignal?
+    ) throws -> OutboxDelivery {
+        let id = GeneratedID.make("dlv", at: now)
+        let delivery = OutboxDelivery(
+            id: id, destination: destination, kind: kind, subject: subject, method: method, url: url, path: path,
+            contentType: contentType, body: body, idempotencyKey: idempotencyKey ?? id, state: .pending, attempts: 0,
+            maxAttempts: policy.maxAttempts, nextAttemptAt: now, lastStatus: nil, lastError: nil, createdAt: now,
+            updatedAt: now, deliveredAt: nil)
+        try db.execute(
+            sql: """
+                INSERT INTO outbox (id, destination, kind, subject, method, url, path, content_type, body, idempotency_key,
+                                    state, attempts, max_attempts, next_attempt_at, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)
+                """,
+            arguments: [
+                id, destination, kind, subject, method, url, path, contentType, body, delivery.idempotencyKey,
+                policy.maxAttempts, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch,
+            ])
+        if let signal {
+            db.afterNextTransaction { _ in signal.signal() }
+        }
+        return delivery
+    }
+
+    public static func delivery(_ db: Database, id: String) throws -> OutboxDelivery? {
+        try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]).map(record)
+    }
+
+    /// Pending deliveries whose time has come, oldest due first.
+    public static func due(_ db: Database, now: Timestamp, limit: Int) throws -> [OutboxDelivery] {
+        try Row.fetchAll(
+            db,
+            sql:
+                "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+            arguments: [now.millisecondsSinceEpoch, limit]
+        ).map(record)
+    }
+
+    /// When the next pending delivery falls due, if any.
+    public static func nextDue(_ db: Database) throws -> Timestamp? {
+        try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
+            .map(Timestamp.init(millisecondsSinceEpoch:))
+    }
+
+    /// Claims a pending delivery for sending; false when someone else took it or it is no longer pending.
+    public static func claim(_ db: Database, id: String, now: Timestamp) throws -> Bool {
+        try db.execute(
+            sql: "UPDATE outbox SET state = 'in_flight', updated_at = ? WHERE id = ? AND state = 'pending'",
+            arguments: [now.millisecondsSinceEpoch, id])
+        return db.changesCount == 1
+    }
+
+    /// Records one attempt's outcome: delivered, retried later, or dead.
+    @discardableResult
+    public static func record(
+        _ db: Database, id: String, verdict: AttemptVerdict, status: Int?, error: String?, policy: RetryPolicy,
+        jitter: Double, now: Timestamp
+    ) throws -> DeliveryState {
+        guard let current = try delivery(db, id: id) else { return .dead }
+        let attempts = current.attempts + 1
+        let state: DeliveryState
+        var next = current.nextAttemptAt
+        switch verdict {
+        case .delivered:
+            state = .delivered
+        case .refused:
+            state = .dead
+        case .retry:
+            if attempts >= current.maxAttempts {
+                state = .dead
+            } else {
+                state = .pending
+                next = now.adding(milliseconds: policy.delay(afterAttempt: attempts, unit: jitter))
+            }
+        }
+        try db.execute(
+            sql: """
+                UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ?,
+                                  updated_at = ?, delivered_at = ?
+                WHERE id = ?
+                """,
+            arguments: [
+                state.rawValue, attempts, next.millisecondsSinceEpoch, status, error.map { String($0.prefix(500)) },
+                now.millisecondsSinceEpoch, state == .delivered ? now.millisecondsSinceEpoch : nil, id,
+            ])
+        return state
+    }
+
+    /// Puts back every delivery that was being sent when the process stopped; they are sent again with the same
+    /// idempotency key, so a receiver that already has one drops the repeat.
+    @discardableResult
+    public static func resumeInFlight(_ db: Database, now: Timestamp) throws -> Int {
+        try db.execute(
+            sql: "UPDATE outbox SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE state = 'in_flight'",
+            arguments: [now.millisecondsSinceEpoch, now.millisecondsSinceEpoch])
+        return db.changesCount
+    }
+
+    /// An operator sends a dead delivery again, with a fresh allowance of attempts.
+    public static func replay(_ db: Database, id: String, now: Timestamp) throws -> OutboxDelivery {
+        guard let current = try delivery(db, id: id) else { throw HubError.notFound("delivery", id) }
+        guard current.state == .dead else {
+            throw HubError.invalidTransition(
+                "only a dead delivery can be replayed; this one is \(current.state.rawValue)")
+        }
+        try db.execute(
+            sql: """
+                UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?, last_error = NULL
+                WHERE id = ?
+                """,
+            arguments: [now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, id])
+        return try delivery(db, id: id)!
+    }
+
+    public static func list(
+        _ db: Database, state: DeliveryState?, destination: String?, after cursor: String?, limit: Int
+    ) throws -> Page<OutboxDelivery> {
+        var conditions: [String] = []
+        var arguments = StatementArguments()
+        if let state {
+            conditions.append("state = ?")
+            _ = arguments.append(contentsOf: [state.rawValue])
+        }
+        if let destination {
+            conditions.append("destination = ?")
+            _ = arguments.append(contentsOf: [destination])
+        }
+        if let cursor {
+            guard let last = Cursor.decode(cursor) else {
+                throw HubError.validation("next", "is not a cursor from this API")
+            }
+            conditions.append("id > ?")
+            _ = arguments.append(contentsOf: [last])
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        _ = arguments.append(contentsOf: [limit + 1])
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT * FROM outbox \(whereClause) ORDER BY id LIMIT ?", arguments: arguments)
+        return Cursor.page(rows.map(record), limit: limit, key: \.id)
+    }
+
+    /// Deliveries not yet delivered or dead, per destination.
+    public static func backlog(_ db: Database) throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        for row in try Row.fetchAll(
+            db,
+            sql:
+                "SELECT destination, COUNT(*) AS n FROM outbox WHERE state IN ('pending', 'in_flight') GROUP BY destination"
+        ) {
+            result[row["destination"]] = row["n"]
+        }
+        return result
+    }
+
+    static func record(_ row: Row) -> OutboxDelivery {
+        OutboxDelivery(
+            id: row["id"], destination: row["destination"], kind: row["kind"], subject: row["subject"],
+            method: row["method"], url: row["url"], path: row["path"], contentType: row["content_type"],
+            body: row["body"], idempotencyKey: row["idempotency_key"],
+            state: DeliveryState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
+            maxAttempts: row["max_attempts"], nextAttemptAt: Timestamp(millisecondsSinceEpoch: row["next_attempt_at"]),
+            lastStatus: row["last_status"], lastError: row["last_error"],
+            createdAt: Timestamp(millisecondsSinceEpoch: row["created_at"]),
+            updatedAt: Timestamp(millisecondsSinceEpoch: row["updated_at"]),
+            deliveredAt: (row["delivered_at"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))
+    }
+}
+
+/// An institution's callback for notices: where to POST and the shared secret that signs each delivery.
+public struct Webhook: Sendable, Equatable {
+    public var institutionId: String
+    public var url: String
+    public var escalationURL: String?
+    public var secret: String
+    public var updatedAt: Timestamp
+
+    public init(institutionId: String, url: String, escalationURL: String?, secret: String, updatedAt: Timestamp) {
+        self.institutionId = institutionId
+        self.url = url
+        self.escalationURL = escalationURL
+        self.secret = secret
+        self.updatedAt = updatedAt
+    }
+}
+
+public enum WebhookStore {
+    public static func save(_ db: Database, _ webhook: Webhook) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO webhooks (institution_id, url, escalation_url, secret, updated_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(institution_id) DO UPDATE SET url = excluded.url, escalation_url = excluded.escalation_url,
+                    secret = excluded.secret, updated_at = excluded.updated_at
+                """,
+            arguments: [
+                webhook.institutionId, webhook.url, webhook.escalationURL, webhook.secret,
+                webhook.updatedAt.millisecondsSinceEpoch,
+            ])
+    }
+
+    public static func webhook(_ db: Database, institutionId: String) throws -> Webhook? {
+        try Row.fetchOne(db, sql: "SELECT * FROM webhooks WHERE institution_id = ?", arguments: [institutionId]).map {
+            Webhook(
+                institutionId: $0["institution_id"], url: $0["url"], escalationURL: $0["escalation_url"],
+                secret: $0["secret"], updatedAt: Timestamp(millisecondsSinceEpoch: $0["updated_at"]))
+        }
+    }
+}

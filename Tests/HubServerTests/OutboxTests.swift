@@ -1,0 +1,199 @@
+import Foundation
+import HTTPTypes
+import HubCore
+import HubFederation
+import HubStore
+import Testing
+
+/// A hub whose outbox retries fast, for tests.
+func fastOutboxHub() throws -> TestHub {
+    var hub = try TestHub()
+    hub.config.outboxBaseDelayMilliseconds = 50
+    hub.config.outboxMaxDelayMilliseconds = 200
+    hub.config.outboxMaxAttempts = 4
+    hub.config.outboxPollIntervalMilliseconds = 50
+    hub.config.outboxAttemptTimeoutMilliseconds = 2000
+    return hub
+}
+
+extension HubClient {
+    func registerWebhook(
+        _ institution: String, url: String, secret: String = "s3cret-shared-with-the-clinic"
+    ) async throws {
+        let reply = try await call(
+            .put, "/v1/institutions/\(institution)/webhook", token: admin, json: ["url": url, "secret": secret])
+        try #require(reply.status == 200, "\(reply.text)")
+    }
+
+    func ping(_ institution: String) async throws -> String {
+        let reply = try await call(.post, "/v1/institutions/\(institution)/webhook/test", token: admin)
+        try #require(reply.status == 202, "\(reply.text)")
+        return reply["id"]!
+    }
+
+    func delivery(_ id: String) async throws -> OutboxDelivery {
+        try await env.database.read { try OutboxStore.delivery($0, id: id)! }
+    }
+}
+
+@Suite struct OutboxTests {
+    @Test func aPingArrivesSignedWithItsIdempotencyKey() async throws {
+        let receiver = TestReceiver()
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        let hub = try fastOutboxHub()
+        defer { hub.remove() }
+        try await hub.run { hub in
+            try await hub.institution("clinic")
+            try await hub.registerWebhook("clinic", url: receiver.url)
+            let id = try await hub.ping("clinic")
+            #expect(try await TestReceiver.eventually { try await hub.delivery(id).state == .delivered })
+            let got = try #require(receiver.all.first)
+            #expect(got.idempotencyKey == id)
+            #expect(got.headers[HTTPField.Name("X-Hub-Event")!] == "webhook.ping")
+            let signature = try #require(got.headers[HTTPField.Name("X-Hub-Signature")!])
+            let now = Int64(Date().timeIntervalSince1970)
+            #expect(
+                WebhookSignature.verify(
+                    header: signature, secret: "s3cret-shared-with-the-clinic", body: got.body, now: now))
+            #expect(
+                !WebhookSignature.verify(header: signature, secret: "another-secret-entirely", body: got.body, now: now)
+            )
+            #expect(
+                !WebhookSignature.verify(
+                    header: signature, secret: "s3cret-shared-with-the-clinic", body: got.body + Data("x".utf8),
+                    now: now))
+            #expect(
+                !WebhookSignature.verify(
+                    header: signature, secret: "s3cret-shared-with-the-clinic", body: got.body, now: now + 3600),
+                "a stale signature is refused")
+            let json = try JSONSerialization.jsonObject(with: got.body) as? [String: Any]
+            #expect(json?["institution_id"] as? String == "clinic")
+        }
+    }
+
+    @Test func serverErrorsAreRetriedUntilDelivered() async throws {
+        let receiver = TestReceiver()
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        receiver.answer([500, 503])
+        let hub = try fastOutboxHub()
+        defer { hub.remove() }
+        try await hub.run { hub in
+            try await hub.institution("clinic")
+            try await hub.registerWebhook("clinic", url: receiver.url)
+            let id = try await hub.ping("clinic")
+            #expect(try await TestReceiver.eventually { try await hub.delivery(id).state == .delivered })
+            #expect(try await hub.delivery(id).attempts == 3)
+            #expect(Set(receiver.all.compactMap(\.idempotencyKey)) == [id], "every attempt carries the same key")
+        }
+    }
+
+    @Test func aRefusalIsDeadAtOnceAndAnOperatorCanReplayIt() async throws {
+        let receiver = TestReceiver()
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        receiver.answer([400])
+        let hub = try fastOutboxHub()
+        defer { hub.remove() }
+        try await hub.run { hub in
+            try await hub.institution("clinic")
+            try await hub.registerWebhook("clinic", url: receiver.url)
+            let id = try await hub.ping("clinic")
+            #expect(try await TestReceiver.eventually { try await hub.delivery(id).state == .dead })
+            let dead = try await hub.get("/v1/outbox?state=dead", token: hub.admin)
+            #expect(dead.items.compactMap { $0["id"] as? String } == [id])
+            #expect(dead.items.first?["last_status"] as? Int == 400)
+            let notDead = try await hub.call(.post, "/v1/outbox/\(id)/replay", token: hub.admin)
+            #expect(notDead.status == 200)
+            #expect(try await TestReceiver.eventually { try await hub.delivery(id).state == .delivered })
+            let again = try await hub.call(.post, "/v1/outbox/\(id)/replay", token: hub.admin)
+            #expect(again.status == 409)
+            #expect(again["code"] == "invalid_transition")
+            let shown = try await hub.get("/v1/outbox/\(id)", token: hub.admin)
+            #expect(shown["body"]?.contains("webhook.ping") == true)
+            let (_, clinicToken) = try await hub.practitioner(at: "clinic", roles: ["clinic"])
+            #expect(try await hub.get("/v1/outbox", token: clinicToken).status == 403)
+        }
+    }
+
+    @Test func anUnreachableReceiverExhaustsItsAttempts() async throws {
+        let port = try unusedPort()
+        let hub = try fastOutboxHub()
+        defer { hub.remove() }
+        try await hub.run { hub in
+            try await hub.institution("clinic")
+            try await hub.registerWebhook("clinic", url: "http://127.0.0.1:\(port)/hook")
+            let id = try await hub.ping("clinic")
+            #expect(try await TestReceiver.eventually { try await hub.delivery(id).state == .dead })
+            let dead = try await hub.delivery(id)
+            #expect(dead.attempts == 4)
+            #expect(dead.lastError?.isEmpty == false)
+        }
+    }
+
+    @Test func oneHangingReceiverNeverDelaysTheOthers() async throws {
+        let hanging = TestReceiver()
+        let healthy = TestReceiver()
+        try await hanging.start()
+        try await healthy.start()
+        defer {
+            Task {
+                await hanging.stop(); await healthy.stop()
+            }
+        }
+        hanging.slow(.seconds(30))
+        var hub = try fastOutboxHub()
+        hub.config.outboxAttemptTimeoutMilliseconds = 3000
+        defer { hub.remove() }
+        try await hub.run { hub in
+            try await hub.institution("stuck")
+            try await hub.institution("fine")
+            try await hub.registerWebhook("stuck", url: hanging.url)
+            try await hub.registerWebhook("fine", url: healthy.url)
+            for _ in 0..<12 { _ = try await hub.ping("stuck") }
+            let started = ContinuousClock.now
+            var sent: [String] = []
+            for _ in 0..<5 { sent.append(try await hub.ping("fine")) }
+            let ids = sent
+            let delivered = await TestReceiver.eventually(timeout: .seconds(10)) {
+                Set(healthy.all.compactMap(\.idempotencyKey)).isSuperset(of: ids)
+            }
+            #expect(delivered)
+            // Well inside one attempt timeout of the hanging receiver: the fine destination never waited for it.
+            #expect(ContinuousClock.now - started < .seconds(2.5))
+            #expect(hanging.all.count <= 4, "at most the per-destination limit is in flight to the hanging receiver")
+        }
+    }
+
+    @Test func webhookSecretsAreWriteOnlyAndValidated() async throws {
+        try await withHub { hub in
+            try await hub.institution("clinic")
+            try await hub.institution("other")
+            let (_, staff) = try await hub.practitioner(at: "clinic", roles: ["clinic"])
+            let (_, outsider) = try await hub.practitioner(at: "other", roles: ["clinic"])
+            let noSecret = try await hub.call(
+                .put, "/v1/institutions/clinic/webhook", token: staff, json: ["url": "https://clinic.example/hook"])
+            #expect(noSecret.status == 422)
+            #expect(noSecret["field"] == "secret")
+            let badURL = try await hub.call(
+                .put, "/v1/institutions/clinic/webhook", token: staff,
+                json: ["url": "ftp://x", "secret": "0123456789abcdef"])
+            #expect(badURL["field"] == "url")
+            let saved = try await hub.call(
+                .put, "/v1/institutions/clinic/webhook", token: staff,
+                json: ["url": "https://clinic.example/hook", "secret": "0123456789abcdef"])
+            #expect(saved.status == 200)
+            #expect(saved.json["secret_set"] as? Bool == true)
+            #expect(saved["secret"] == nil)
+            let keep = try await hub.call(
+                .put, "/v1/institutions/clinic/webhook", token: staff, json: ["url": "https://clinic.example/v2"])
+            #expect(keep.status == 200, "the stored secret is kept when none is sent")
+            let shown = try await hub.get("/v1/institutions/clinic/webhook", token: staff)
+            #expect(shown["url"] == "https://clinic.example/v2")
+            #expect(!shown.text.contains("0123456789abcdef"))
+            #expect(try await hub.get("/v1/institutions/clinic/webhook", token: outsider).status == 403)
+            #expect(try await hub.call(.post, "/v1/institutions/other/webhook/test", token: hub.admin).status == 409)
+        }
+    }
+}

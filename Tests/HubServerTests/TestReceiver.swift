@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// A webhook receiver on loopback, a real Hummingbird server, that records what arrives and answers as told.
+final class TestReceiver: Sendable {
+    struct Received: Sendable {
+        var path: String
+        var headers: HTTPFields
+        var body: Data
+        var idempotencyKey: String? { headers[HTTPField.Name("Idempotency-Key")!] }
+    }
+
+    private let received = Mutex<[Received]>([])
+    /// Status codes to answer with, in order; when empty, 200.
+    private let script = Mutex<[Int]>([])
+    private let delay = Mutex<Duration>(.zero)
+    private let group = Mutex<ServiceGroup?>(nil)
+    private let boundPort = Mutex<Int?>(nil)
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+
+    var all: [Received] { received.withLock { $0 } }
+    var port: Int { boundPort.withLock { $0 } ?? 0 }
+    var url: String { "http://127.0.0.1:\(port)/hook" }
+
+    func answer(_ statuses: [Int]) { script.withLock { $0 = statuses } }
+    func slow(_ duration: Duration) { delay.withLock { $0 = duration } }
+
+    /// Starts listening on `port` (0 = any) and returns once the port is bound.
+    func start(port: Int = 0) async throws {
+        let router = Router()
+        router.post("/{path}") { request, context -> Response in
+            let body = try await request.body.collect(upTo: 10_000_000)
+            self.received.withLock {
+                $0.append(
+                    Received(path: request.uri.path, headers: request.headers, body: Data(body.readableBytesView)))
+            }
+            let pause = self.delay.withLock { $0 }
+            if pause > .zero { try await Task.sleep(for: pause) }
+            let status = self.script.withLock { $0.isEmpty ? 200 : $0.removeFirst() }
+            return Response(status: .init(code: status))
+        }
+        var logger = Logger(label: "receiver")
+        logger.logLevel = .error
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        group.withLock { $0 = serviceGroup }
+        task.withLock { $0 = Task { try await serviceGroup.run() } }
+        for await bound in stream {
+            boundPort.withLock { $0 = bound }
+            break
+        }
+    }
+
+    func stop() async {
+        let serviceGroup = group.withLock { $0 }
+        await serviceGroup?.triggerGracefulShutdown()
+        _ = try? await task.withLock { $0 }?.value
+    }
+
+    /// Waits until `condition` holds, up to `timeout`.
+    static func eventually(
+        timeout: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool
+    ) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        return try await condition()
+    }
+}
+
+/// A loopback port that nothing listens on right now.
+func unusedPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
