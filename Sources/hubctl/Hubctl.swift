@@ -9,8 +9,14 @@ import HubStore
 struct Hubctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hubctl",
-        abstract: "Operate an AllianceHub: database, tokens, audit log.",
-        subcommands: [Migrate.self, Token.self, Audit.self])
+        abstract: "Operate an AllianceHub.",
+        discussion: """
+            Online commands talk to a running hub (--url or HUB_URL, --token or HUB_TOKEN); add --json for scripts.
+            Offline commands open the hub's database file (--data-dir or HUB_DATA_DIR).
+            """,
+        subcommands: [
+            Institutions.self, Centers.self, Catalog.self, Outbox.self, Migrate.self, Token.self, Audit.self,
+        ])
 }
 
 /// Where the hub keeps its files, for offline commands.

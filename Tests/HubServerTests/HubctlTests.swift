@@ -77,3 +77,55 @@ struct Hubctl {
         for command in ["migrate", "token", "audit"] { #expect(help.output.contains(command)) }
     }
 }
+
+@Suite struct HubctlOnlineTests {
+    @Test func operatorsManageTheRegistryAndOutboxFromTheCommandLine() async throws {
+        try await withHub { hub in
+            let url = "http://127.0.0.1:\(try #require(hub.client.port))"
+            func ctl(_ arguments: [String]) throws -> (Int32, String) {
+                let result = try Hubctl.run(arguments + ["--url", url, "--token", hub.admin])
+                return (result.status, result.output)
+            }
+            let created = try ctl([
+                "institutions", "create", "--id", "hs-clinic", "--name", "花山卫生院", "--level", "primary", "--region",
+                "420115", "--alliance", "wh-east",
+            ])
+            #expect(created.0 == 0, "\(created.1)")
+            #expect(created.1.contains("花山卫生院"))
+            let table = try ctl(["institutions", "list"])
+            #expect(table.1.contains("ID") && table.1.contains("hs-clinic") && table.1.contains("wh-east"))
+            let json = try ctl(["institutions", "get", "hs-clinic", "--json"])
+            let object = try JSONSerialization.jsonObject(with: Data(json.1.utf8)) as? [String: Any]
+            #expect(object?["region"] as? String == "420115")
+
+            let bad = try ctl(["institutions", "create", "--name", "X", "--level", "huge", "--region", "420115"])
+            #expect(bad.0 == 1)
+            #expect(bad.1.contains("validation_failed") && bad.1.contains("field: level"))
+
+            let suspended = try ctl(["institutions", "suspend", "hs-clinic"])
+            #expect(suspended.1.contains("suspended"))
+
+            let versions = try ctl(["catalog", "versions"])
+            #expect(versions.1.contains("2026.1"))
+            let labs = try ctl(["catalog", "show", "--category", "CT", "--json"])
+            let ct =
+                (try JSONSerialization.jsonObject(with: Data(labs.1.utf8)) as? [String: Any])?["items"]
+                as? [[String: Any]]
+            #expect(ct?.isEmpty == false)
+            #expect(ct?.allSatisfy { $0["category"] as? String == "CT" } == true)
+
+            let outbox = try ctl(["outbox", "list", "--state", "dead"])
+            #expect(outbox.0 == 0)
+            #expect(outbox.1.hasPrefix("ID"))
+            let replay = try ctl(["outbox", "replay", "dlv_nope"])
+            #expect(replay.0 == 1)
+            #expect(replay.1.contains("404 not_found"))
+
+            let unauthorized = try Hubctl.run([
+                "institutions", "list", "--url", url, "--token", "hub_wrongwrongwrongwrongwrong",
+            ])
+            #expect(unauthorized.status == 1)
+            #expect(unauthorized.output.contains("401"))
+        }
+    }
+}

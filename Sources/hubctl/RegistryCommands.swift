@@ -1,0 +1,231 @@
+import ArgumentParser
+import Foundation
+
+struct Institutions: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Member institutions.", subcommands: [List.self, Get.self, Create.self, Suspend.self, Activate.self])
+
+    static let columns = ["id", "name", "level", "region", "alliances", "status"]
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List institutions.")
+        @OptionGroup var connection: Connection
+        @Option(help: "primary, secondary or tertiary.") var level: String?
+        @Option(help: "Division code or prefix (42 = Hubei).") var region: String?
+        @Option(help: "Alliance id.") var alliance: String?
+        @Option(help: "Page size (1-500).") var limit: Int?
+        @Option(help: "Cursor from the previous page.") var next: String?
+
+        func run() async throws {
+            let path =
+                "/v1/institutions"
+                + query([
+                    ("level", level), ("region", region), ("alliance", alliance), ("limit", limit.map(String.init)),
+                    ("next", next),
+                ])
+            try connection.show(try await connection.request("GET", path), columns: Institutions.columns)
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one institution.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        func run() async throws {
+            try connection.show(
+                try await connection.request("GET", "/v1/institutions/\(id)"), columns: Institutions.columns)
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register an institution.")
+        @OptionGroup var connection: Connection
+        @Option var id: String?
+        @Option var name: String
+        @Option(help: "primary, secondary or tertiary.") var level: String
+        @Option(help: "6-digit GB/T 2260 division code.") var region: String
+        @Option(help: "Alliance id (repeatable).") var alliance: [String] = []
+        func run() async throws {
+            var body: [String: Any] = ["name": name, "level": level, "region": region, "alliances": alliance]
+            if let id { body["id"] = id }
+            let answer = try await connection.request(
+                "POST", "/v1/institutions", body: try JSONSerialization.data(withJSONObject: body))
+            try connection.show(answer, columns: Institutions.columns)
+        }
+    }
+
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Suspend an institution: its staff's tokens stop working.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        func run() async throws {
+            let body = try JSONSerialization.data(withJSONObject: ["status": "suspended"])
+            try connection.show(
+                try await connection.request("PATCH", "/v1/institutions/\(id)", body: body),
+                columns: Institutions.columns)
+        }
+    }
+
+    struct Activate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reactivate a suspended institution.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        func run() async throws {
+            let body = try JSONSerialization.data(withJSONObject: ["status": "active"])
+            try connection.show(
+                try await connection.request("PATCH", "/v1/institutions/\(id)", body: body),
+                columns: Institutions.columns)
+        }
+    }
+}
+
+struct Centers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Shared diagnostic centers.",
+        subcommands: [List.self, Get.self, Create.self, Suspend.self, Activate.self])
+
+    static let columns = ["id", "name", "kind", "institution_id", "items", "daily_capacity", "status"]
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List centers.")
+        @OptionGroup var connection: Connection
+        @Option(help: "imaging, ecg, pathology or lab.") var kind: String?
+        @Option(help: "Catalog item code or an equivalent code.") var item: String?
+        @Option var limit: Int?
+        @Option var next: String?
+        func run() async throws {
+            let path =
+                "/v1/centers"
+                + query([("kind", kind), ("item", item), ("limit", limit.map(String.init)), ("next", next)])
+            try connection.show(try await connection.request("GET", path), columns: Centers.columns)
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one center with its qualifications.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        func run() async throws {
+            try connection.show(
+                try await connection.request("GET", "/v1/centers/\(id)"), columns: Centers.columns + ["qualifications"])
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open a center described by a JSON file (see README).")
+        @OptionGroup var connection: Connection
+        @Argument(help: "JSON file, or - for standard input.") var file: String
+        func run() async throws {
+            try connection.show(
+                try await connection.request("POST", "/v1/centers", body: try readBody(file)), columns: Centers.columns)
+        }
+    }
+
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Suspend a center: no work is routed to it.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        func run() async throws {
+            let body = try JSONSerialization.data(withJSONObject: ["status": "suspended"])
+            try connection.show(
+                try await connection.request("PATCH", "/v1/centers/\(id)", body: body), columns: Centers.columns)
+        }
+    }
+
+    struct Activate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reactivate a suspended center.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        func run() async throws {
+            let body = try JSONSerialization.data(withJSONObject: ["status": "active"])
+            try connection.show(
+                try await connection.request("PATCH", "/v1/centers/\(id)", body: body), columns: Centers.columns)
+        }
+    }
+}
+
+struct Catalog: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The recognition catalog.", subcommands: [Show.self, Versions.self, Publish.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Items of the version in force (or --version).")
+        @OptionGroup var connection: Connection
+        @Option var version: String?
+        @Option(help: "lab, imaging, ecg or pathology.") var kind: String?
+        @Option(help: "lab, DR, CT, MR, US, ECG or pathology.") var category: String?
+        @Option var limit: Int?
+        @Option var next: String?
+        func run() async throws {
+            let path =
+                "/v1/catalog"
+                + query([
+                    ("version", version), ("kind", kind), ("category", category), ("limit", limit.map(String.init)),
+                    ("next", next),
+                ])
+            try connection.show(
+                try await connection.request("GET", path),
+                columns: ["code", "name", "category", "validity_days", "scope", "price", "mark", "equivalent_codes"])
+        }
+    }
+
+    struct Versions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every published version, and which is in force.")
+        @OptionGroup var connection: Connection
+        func run() async throws {
+            try connection.show(
+                try await connection.request("GET", "/v1/catalog/versions"),
+                columns: ["version", "effective_from", "item_count", "in_force", "published_at", "title"])
+        }
+    }
+
+    struct Publish: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Publish a new version from a JSON file.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "JSON file, or - for standard input.") var file: String
+        func run() async throws {
+            try connection.show(
+                try await connection.request("POST", "/v1/catalog/versions", body: try readBody(file)),
+                columns: ["version", "effective_from", "item_count", "published_at"])
+        }
+    }
+}
+
+struct Outbox: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Deliveries leaving the hub: in flight, failed for good, replayed.",
+        subcommands: [List.self, Replay.self])
+
+    static let columns = [
+        "id", "destination", "kind", "state", "attempts", "last_status", "next_attempt_at", "last_error",
+    ]
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List deliveries.")
+        @OptionGroup var connection: Connection
+        @Option(help: "pending, in_flight, delivered or dead.") var state: String?
+        @Option(help: "e.g. webhook:<institution>.") var destination: String?
+        @Option var limit: Int?
+        @Option var next: String?
+        func run() async throws {
+            let path =
+                "/v1/outbox"
+                + query([
+                    ("state", state), ("destination", destination), ("limit", limit.map(String.init)), ("next", next),
+                ])
+            try connection.show(try await connection.request("GET", path), columns: Outbox.columns)
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send a dead delivery again.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        func run() async throws {
+            try connection.show(
+                try await connection.request("POST", "/v1/outbox/\(id)/replay"), columns: Outbox.columns)
+        }
+    }
+}
