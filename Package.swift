@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "HubStore", targets: ["HubStore"]),
         .library(name: "HubServer", targets: ["HubServer"]),
         .library(name: "CurlHTTP", targets: ["CurlHTTP"]),
+        .library(name: "DICOM", targets: ["DICOM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -52,6 +53,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
+        ),
+        // zlib serves only the Deflated Explicit VR Little Endian transfer syntax.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .target(
+            name: "DICOM",
+            dependencies: ["CZlib"],
+            swiftSettings: swiftSettings,
+            // glibc bundles iconv; Darwin ships it as a separate libiconv.
+            linkerSettings: [.linkedLibrary("iconv", .when(platforms: [.macOS]))]
         ),
         .target(
             name: "HubCore",
@@ -121,6 +131,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"], swiftSettings: testSettings),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: testSettings),
         .testTarget(
             name: "CurlHTTPTests",
             dependencies: [

@@ -1,0 +1,351 @@
+import ArgumentParser
+import CurlHTTP
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `hubbench`: the load tools of `Benchmarks/run` that need our own libcurl client. Each subcommand prints one
+/// JSON object on standard output (and nothing else), so the harness can read it.
+@main
+struct HubBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hubbench",
+        abstract: "Load tools for the AllianceHub benchmarks (driven by Benchmarks/run).",
+        subcommands: [Requests.self, Fanout.self])
+}
+
+// MARK: - requests
+
+/// Sends exactly `count` requests with `concurrency` in flight, e.g. to create institutions or to queue pings.
+struct Requests: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send COUNT requests, CONCURRENCY at a time, built from templates; print a JSON summary.",
+        discussion: """
+            In --url and --body, {i} is the request's number (from --start) and {m} is that number modulo \
+            --modulo; both are zero-padded to --pad digits. Statuses in --expect (default: any 2xx) count as ok.
+            """)
+
+    @Option(help: "Requests to send in all.") var count: Int
+    @Option(help: "Requests in flight at once.") var concurrency = 16
+    @Option(help: "HTTP method.") var method = "GET"
+    @Option(help: "URL template.") var url: String
+    @Option(help: "Body template (sent as application/json).") var body: String?
+    @Option(name: .customLong("header"), help: "A header 'Name: value' (repeatable).") var headers: [String] = []
+    @Option(help: "Statuses that count as success (repeatable); default any 2xx.") var expect: [Int] = []
+    @Option(help: "First request number.") var start = 0
+    @Option(help: "Modulus for {m}.") var modulo = 1
+    @Option(help: "Zero-pad {i} and {m} to this many digits.") var pad = 0
+    @Option(help: "Per-request timeout in seconds.") var timeout = 30
+    @Option(help: "Stop after this many failures (transport errors or unexpected statuses).") var maxFailures = 50
+
+    func validate() throws {
+        guard count >= 0, concurrency >= 1, modulo >= 1, pad >= 0 else {
+            throw ValidationError("count must be ≥ 0; concurrency and modulo ≥ 1; pad ≥ 0")
+        }
+    }
+
+    func run() async throws {
+        let parsedHeaders: [(name: String, value: String)] = try headers.map { line in
+            guard let colon = line.firstIndex(of: ":") else { throw ValidationError("bad header '\(line)'") }
+            return (
+                String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            )
+        }
+        let client = CurlHTTPClient(
+            configuration: .init(
+                connectTimeout: .seconds(5), timeout: .seconds(timeout), maxConnectionsPerHost: concurrency,
+                maxCachedConnections: max(64, concurrency), maxPooledHandles: max(64, concurrency)))
+        let plan = Plan(command: self, headers: parsedHeaders)
+        let cursor = SharedCounter()
+        let failures = SharedCounter()
+        let started = ContinuousClock.now
+        let merged = await withTaskGroup(of: Tally.self) { group in
+            for _ in 0..<min(concurrency, max(count, 1)) {
+                group.addTask {
+                    var tally = Tally()
+                    while failures.value < plan.maxFailures {
+                        let n = cursor.next()
+                        if n >= plan.count { break }
+                        let request = plan.request(number: plan.start + n)
+                        let sent = ContinuousClock.now
+                        do {
+                            let response = try await client.execute(request)
+                            tally.latencies.append(Stats.milliseconds(ContinuousClock.now - sent))
+                            tally.statuses[response.status, default: 0] += 1
+                            if plan.accepts(response.status) {
+                                tally.ok += 1
+                            } else {
+                                _ = failures.next()
+                                if tally.sample == nil {
+                                    tally.sample =
+                                        "HTTP \(response.status): "
+                                        + String(decoding: response.body.prefix(300), as: UTF8.self)
+                                }
+                            }
+                        } catch {
+                            _ = failures.next()
+                            tally.transportErrors += 1
+                            if tally.sample == nil { tally.sample = "\(error)" }
+                        }
+                    }
+                    return tally
+                }
+            }
+            var all = Tally()
+            for await tally in group { all.merge(tally) }
+            return all
+        }
+        let seconds = Stats.seconds(ContinuousClock.now - started)
+        await client.shutdown()
+        let sent = merged.latencies.count + merged.transportErrors
+        let summary = RequestsSummary(
+            requested: count, sent: sent, ok: merged.ok, unexpected: merged.latencies.count - merged.ok,
+            transport_errors: merged.transportErrors, seconds: seconds,
+            rate: seconds > 0 ? Double(merged.ok) / seconds : 0,
+            latency_ms: Stats.percentiles(merged.latencies),
+            statuses: Dictionary(uniqueKeysWithValues: merged.statuses.map { (String($0.key), $0.value) }),
+            first_problem: merged.sample)
+        try JSONOutput.print(summary)
+        if merged.ok != count { throw ExitCode(2) }
+    }
+
+    /// The immutable parts of the command, shared by the workers.
+    struct Plan: Sendable {
+        let count: Int
+        let start: Int
+        let modulo: Int
+        let pad: Int
+        let method: String
+        let url: String
+        let body: String?
+        let headers: [(name: String, value: String)]
+        let expect: Set<Int>
+        let maxFailures: Int
+
+        init(command: Requests, headers: [(name: String, value: String)]) {
+            count = command.count
+            start = command.start
+            modulo = command.modulo
+            pad = command.pad
+            method = command.method
+            url = command.url
+            body = command.body
+            self.headers = headers + (command.body != nil ? [("Content-Type", "application/json")] : [])
+            expect = Set(command.expect)
+            maxFailures = command.maxFailures
+        }
+
+        func accepts(_ status: Int) -> Bool {
+            expect.isEmpty ? (200..<300).contains(status) : expect.contains(status)
+        }
+
+        func fill(_ template: String, _ number: Int) -> String {
+            template.replacingOccurrences(of: "{i}", with: padded(number))
+                .replacingOccurrences(of: "{m}", with: padded(number % modulo))
+        }
+
+        func padded(_ n: Int) -> String {
+            let digits = String(n)
+            return digits.count >= pad ? digits : String(repeating: "0", count: pad - digits.count) + digits
+        }
+
+        func request(number: Int) -> CurlRequest {
+            CurlRequest(
+                method: method, url: fill(url, number), headers: headers,
+                body: body.map { .bytes(Array(fill($0, number).utf8)) } ?? .none)
+        }
+    }
+
+    struct Tally: Sendable {
+        var latencies: [Double] = []
+        var statuses: [Int: Int] = [:]
+        var ok = 0
+        var transportErrors = 0
+        var sample: String?
+
+        mutating func merge(_ other: Tally) {
+            latencies += other.latencies
+            statuses.merge(other.statuses, uniquingKeysWith: +)
+            ok += other.ok
+            transportErrors += other.transportErrors
+            if sample == nil { sample = other.sample }
+        }
+    }
+
+    struct RequestsSummary: Encodable {
+        let requested: Int
+        let sent: Int
+        let ok: Int
+        let unexpected: Int
+        let transport_errors: Int
+        let seconds: Double
+        let rate: Double
+        let latency_ms: Stats.Percentiles
+        let statuses: [String: Int]
+        let first_problem: String?
+    }
+}
+
+// MARK: - fanout
+
+/// Puts `requests` requests in flight at once on one CurlHTTPClient (one curl_multi driver thread) against a
+/// server that holds each one, and measures how long the whole batch takes. Ideal: the hold time.
+struct Fanout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run ROUNDS batches of REQUESTS concurrent GETs on one CurlHTTPClient; print a JSON summary.")
+
+    @Option(help: "URL of a server that holds each request before answering.") var url: String
+    @Option(help: "Requests in flight at once (one batch).") var requests = 1000
+    @Option(help: "Batches; the first opens every connection, later ones may reuse them.") var rounds = 3
+    @Option(help: "How long the server holds each request, in ms (to report the overhead).") var holdMs = 200
+    @Option(help: "Per-request timeout in seconds.") var timeout = 60
+
+    func run() async throws {
+        let client = CurlHTTPClient(
+            configuration: .init(
+                connectTimeout: .seconds(30), timeout: .seconds(timeout),
+                maxConnectionsPerHost: 0, maxCachedConnections: requests + 16, maxPooledHandles: requests + 16))
+        var results: [Round] = []
+        for round in 1...max(1, rounds) {
+            let cpuBefore = ProcessStats.cpuSeconds()
+            let started = ContinuousClock.now
+            let tally = await withTaskGroup(of: (Double?, Int?, String?).self) { group in
+                for i in 0..<requests {
+                    group.addTask {
+                        let sent = ContinuousClock.now
+                        do {
+                            let response = try await client.execute(CurlRequest(url: "\(url)?r=\(round)&i=\(i)"))
+                            return (Stats.milliseconds(ContinuousClock.now - sent), response.status, nil)
+                        } catch {
+                            return (nil, nil, "\(error)")
+                        }
+                    }
+                }
+                var latencies: [Double] = []
+                var ok = 0
+                var failed = 0
+                var problem: String?
+                for await (latency, status, error) in group {
+                    if let latency { latencies.append(latency) }
+                    if status == 200 { ok += 1 } else { failed += 1 }
+                    if problem == nil, let error { problem = error }
+                    if problem == nil, let status, status != 200 { problem = "HTTP \(status)" }
+                }
+                return (latencies, ok, failed, problem)
+            }
+            let seconds = Stats.seconds(ContinuousClock.now - started)
+            results.append(
+                Round(
+                    round: round, requests: requests, ok: tally.1, failed: tally.2, seconds: seconds,
+                    rate: seconds > 0 ? Double(tally.1) / seconds : 0,
+                    overhead_ms: seconds * 1000 - Double(holdMs),
+                    cpu_seconds: ProcessStats.cpuSeconds() - cpuBefore,
+                    latency_ms: Stats.percentiles(tally.0), first_problem: tally.3))
+        }
+        await client.shutdown()
+        let status = ProcessStats.status()
+        try JSONOutput.print(
+            FanoutSummary(
+                requests: requests, hold_ms: holdMs, rounds: results,
+                peak_rss_mb: status["VmHWM"].map { $0 / 1024 }, threads: status["Threads"].map { Int($0) }))
+        if results.contains(where: { $0.failed > 0 }) { throw ExitCode(2) }
+    }
+
+    struct Round: Encodable {
+        let round: Int
+        let requests: Int
+        let ok: Int
+        let failed: Int
+        let seconds: Double
+        let rate: Double
+        let overhead_ms: Double
+        let cpu_seconds: Double
+        let latency_ms: Stats.Percentiles
+        let first_problem: String?
+    }
+
+    struct FanoutSummary: Encodable {
+        let requests: Int
+        let hold_ms: Int
+        let rounds: [Round]
+        let peak_rss_mb: Double?
+        let threads: Int?
+    }
+}
+
+// MARK: - support
+
+final class SharedCounter: Sendable {
+    private let counter = Atomic<Int>(0)
+    /// Returns the current value and increments it.
+    func next() -> Int { counter.add(1, ordering: .relaxed).oldValue }
+    var value: Int { counter.load(ordering: .relaxed) }
+}
+
+enum Stats {
+    struct Percentiles: Encodable {
+        let count: Int
+        let p50: Double?
+        let p95: Double?
+        let p99: Double?
+        let max: Double?
+        let mean: Double?
+    }
+
+    static func milliseconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+
+    static func seconds(_ d: Duration) -> Double { milliseconds(d) / 1000 }
+
+    /// Nearest-rank percentiles.
+    static func percentiles(_ values: [Double]) -> Percentiles {
+        guard !values.isEmpty else { return Percentiles(count: 0, p50: nil, p95: nil, p99: nil, max: nil, mean: nil) }
+        let sorted = values.sorted()
+        func rank(_ p: Double) -> Double {
+            let index = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
+            return sorted[Swift.max(0, Swift.min(sorted.count - 1, index))]
+        }
+        return Percentiles(
+            count: sorted.count, p50: rank(50), p95: rank(95), p99: rank(99), max: sorted.last,
+            mean: sorted.reduce(0, +) / Double(sorted.count))
+    }
+}
+
+enum ProcessStats {
+    /// User + system CPU time of this process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF, &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
+    }
+
+    /// Numeric fields of /proc/self/status (kB values stay in kB).
+    static func status() -> [String: Double] {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return [:] }
+        var fields: [String: Double] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let number = parts[1].split(separator: " ").first.flatMap({ Double($0) })
+            else { continue }
+            fields[String(parts[0])] = number
+        }
+        return fields
+    }
+}
+
+enum JSONOutput {
+    static func print(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(value)
+        Swift.print(String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,106 @@
+/// A DICOM attribute tag, `(gggg,eeee)`.
+public struct DICOMTag: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    /// The group number (odd groups are private).
+    public let group: UInt16
+    /// The element number within the group.
+    public let element: UInt16
+
+    public init(_ group: UInt16, _ element: UInt16) {
+        self.group = group
+        self.element = element
+    }
+
+    /// Creates a tag from its 32-bit `0xGGGGEEEE` form.
+    public init(_ value: UInt32) {
+        self.group = UInt16(truncatingIfNeeded: value >> 16)
+        self.element = UInt16(truncatingIfNeeded: value)
+    }
+
+    /// The tag as `0xGGGGEEEE`; also its sort key.
+    public var value: UInt32 { UInt32(group) << 16 | UInt32(element) }
+
+    /// True for tags in odd groups, whose meaning is vendor-defined.
+    public var isPrivate: Bool { group & 1 == 1 }
+
+    /// True for `(gggg,0000)` group length elements.
+    public var isGroupLength: Bool { element == 0 }
+
+    /// True for private creator elements `(gggg,0010-00FF)` in odd groups.
+    public var isPrivateCreator: Bool { isPrivate && element >= 0x10 && element <= 0xFF }
+
+    /// Eight upper-case hex digits, the key form used by DICOM JSON.
+    public var hex: String {
+        let digits = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
+    public var description: String {
+        let h = hex
+        return "(\(h.prefix(4)),\(h.suffix(4)))"
+    }
+
+    public static func < (lhs: DICOMTag, rhs: DICOMTag) -> Bool { lhs.value < rhs.value }
+}
+
+extension DICOMTag {
+    // Delimitation items; these never carry a VR, even in explicit VR syntaxes.
+    public static let item = DICOMTag(0xFFFE, 0xE000)
+    public static let itemDelimitation = DICOMTag(0xFFFE, 0xE00D)
+    public static let sequenceDelimitation = DICOMTag(0xFFFE, 0xE0DD)
+
+    // File meta information.
+    public static let fileMetaInformationGroupLength = DICOMTag(0x0002, 0x0000)
+    public static let fileMetaInformationVersion = DICOMTag(0x0002, 0x0001)
+    public static let mediaStorageSOPClassUID = DICOMTag(0x0002, 0x0002)
+    public static let mediaStorageSOPInstanceUID = DICOMTag(0x0002, 0x0003)
+    public static let transferSyntaxUID = DICOMTag(0x0002, 0x0010)
+    public static let implementationClassUID = DICOMTag(0x0002, 0x0012)
+    public static let implementationVersionName = DICOMTag(0x0002, 0x0013)
+
+    // Identification and patient/study/series attributes used by the summary.
+    public static let specificCharacterSet = DICOMTag(0x0008, 0x0005)
+    public static let sopClassUID = DICOMTag(0x0008, 0x0016)
+    public static let sopInstanceUID = DICOMTag(0x0008, 0x0018)
+    public static let studyDate = DICOMTag(0x0008, 0x0020)
+    public static let studyTime = DICOMTag(0x0008, 0x0030)
+    public static let accessionNumber = DICOMTag(0x0008, 0x0050)
+    public static let modality = DICOMTag(0x0008, 0x0060)
+    public static let institutionName = DICOMTag(0x0008, 0x0080)
+    public static let codeMeaning = DICOMTag(0x0008, 0x0104)
+    public static let studyDescription = DICOMTag(0x0008, 0x1030)
+    public static let patientName = DICOMTag(0x0010, 0x0010)
+    public static let patientID = DICOMTag(0x0010, 0x0020)
+    public static let patientBirthDate = DICOMTag(0x0010, 0x0030)
+    public static let patientSex = DICOMTag(0x0010, 0x0040)
+    public static let studyInstanceUID = DICOMTag(0x0020, 0x000D)
+    public static let seriesInstanceUID = DICOMTag(0x0020, 0x000E)
+    public static let seriesNumber = DICOMTag(0x0020, 0x0011)
+    public static let instanceNumber = DICOMTag(0x0020, 0x0013)
+    public static let numberOfFrames = DICOMTag(0x0028, 0x0008)
+    public static let rows = DICOMTag(0x0028, 0x0010)
+    public static let pixelRepresentation = DICOMTag(0x0028, 0x0103)
+    public static let columns = DICOMTag(0x0028, 0x0011)
+
+    // Waveform (ECG) attributes.
+    public static let numberOfWaveformChannels = DICOMTag(0x003A, 0x0005)
+    public static let numberOfWaveformSamples = DICOMTag(0x003A, 0x0010)
+    public static let samplingFrequency = DICOMTag(0x003A, 0x001A)
+    public static let multiplexGroupLabel = DICOMTag(0x003A, 0x0020)
+    public static let channelDefinitionSequence = DICOMTag(0x003A, 0x0200)
+    public static let channelLabel = DICOMTag(0x003A, 0x0203)
+    public static let channelSourceSequence = DICOMTag(0x003A, 0x0208)
+    public static let waveformSequence = DICOMTag(0x5400, 0x0100)
+    public static let waveformBitsAllocated = DICOMTag(0x5400, 0x1004)
+    public static let waveformSampleInterpretation = DICOMTag(0x5400, 0x1006)
+    public static let waveformData = DICOMTag(0x5400, 0x1010)
+
+    // Pixel data variants; parsing for headers stops at the first of these.
+    public static let floatPixelData = DICOMTag(0x7FE0, 0x0008)
+    public static let doubleFloatPixelData = DICOMTag(0x7FE0, 0x0009)
+    public static let pixelData = DICOMTag(0x7FE0, 0x0010)
+
+    /// True for the three top-level bulk pixel attributes.
+    var isPixelData: Bool {
+        group == 0x7FE0 && (element == 0x0010 || element == 0x0008 || element == 0x0009)
+    }
+}

@@ -1,0 +1,23 @@
+import Foundation
+import Testing
+
+@testable import DICOM
+
+/// Every DICOM file shipped inside the pydicom wheel, parsed by us and by
+/// pydicom, compared field by field.
+@Suite struct ReferenceFileTests {
+    static let missing = "<pydicom is not installed: pip install pydicom>"
+    static var files: [String] { Pydicom.bundledFiles.isEmpty ? [missing] : Pydicom.bundledFiles }
+
+    @Test func pydicomIsAvailable() {
+        #expect(Pydicom.unavailableReason == nil, "\(Pydicom.unavailableReason ?? "")")
+        #expect(Pydicom.bundledFiles.count > 50, "expected pydicom's bundled test files")
+        #expect(Pydicom.references["__error__"] == nil, "\(Pydicom.references["__error__"] ?? [:])")
+    }
+
+    @Test(arguments: files) func matchesPydicom(path: String) throws {
+        try #require(path != Self.missing, "\(Pydicom.unavailableReason ?? "pydicom missing")")
+        let ref = try #require(Pydicom.reference(for: path), "no pydicom reference for \(path)")
+        try ReferenceComparison.check(path: path, against: ref)
+    }
+}
