@@ -8,8 +8,6 @@ final class Daemon: Sendable {
     let dataDir: URL
     let configFile: URL
     private let process = Mutex<Process?>(nil)
-    private let output = Mutex<String>("")
-    private let boundPort = Mutex<Int?>(nil)
 
     /// Writes a configuration file for the daemon; `extra` is appended YAML sections.
     init(dataDir: URL, extra: String = "") throws {
@@ -47,9 +45,20 @@ final class Daemon: Sendable {
         }
     }
 
-    var port: Int { boundPort.withLock { $0 } ?? 0 }
+    /// The daemon writes its log here; tests read the file rather than a pipe, because libdispatch's readability
+    /// sources have crashed on Linux when a pipe closes under them.
+    var logFile: URL { dataDir.appendingPathComponent("hubd.log") }
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// The port of the most recent start, read from the daemon's log.
+    var port: Int {
+        let text = log
+        guard let range = text.range(of: #"listening on 127\.0\.0\.1:\d+"#, options: [.regularExpression, .backwards])
+        else { return 0 }
+        return Int(text[range].split(separator: ":").last!) ?? 0
+    }
+
     var baseURL: String { "http://127.0.0.1:\(port)" }
-    var log: String { output.withLock { $0 } }
     var adminToken: String {
         get throws {
             try String(contentsOf: dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
@@ -59,23 +68,16 @@ final class Daemon: Sendable {
 
     /// Starts the daemon and waits until it answers `/readyz`.
     func start(client: CurlHTTPClient) async throws {
-        boundPort.withLock { $0 = nil }
-        output.withLock { $0 = "" }
+        try? FileManager.default.removeItem(at: logFile)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let output = try FileHandle(forWritingTo: logFile)
         let process = Process()
         process.executableURL = try Self.binary
         process.arguments = ["serve", "--config", configFile.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            self.output.withLock { $0 += text }
-            if let range = text.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
-                let port = Int(text[range].split(separator: ":").last!)
-                self.boundPort.withLock { $0 = port }
-            }
-        }
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
+        try output.close()
         self.process.withLock { $0 = process }
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
@@ -96,7 +98,6 @@ final class Daemon: Sendable {
         guard let process = process.withLock({ $0 }) else { return -1 }
         kill(process.processIdentifier, signal)
         while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-        (process.standardOutput as? Pipe)?.fileHandleForReading.readabilityHandler = nil
         return process.terminationStatus
     }
 
