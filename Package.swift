@@ -100,6 +100,7 @@ let package = Package(
                 "HubStore",
                 "HubFederation",
                 "CurlHTTP",
+                "DICOM",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -149,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "HubServerTests",
             dependencies: [
-                "HubServer", "HubStore", "HubCore", "HubFederation", "CurlHTTP",
+                "HubServer", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ],

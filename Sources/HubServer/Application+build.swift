@@ -32,7 +32,9 @@ public func buildHub(
     let registry = HubMetrics.registry()
     let database = try AppDatabase(
         path: config.databasePath, busyTimeout: .milliseconds(config.busyTimeoutMilliseconds))
-    let env = HubEnvironment(config: config, database: database, clock: clock, logger: logger)
+    let env = HubEnvironment(
+        config: config, database: database, patientKeys: try PatientKeys.loadOrCreate(path: config.identifierKeyPath),
+        blobs: try BlobStore(root: config.blobPath), clock: clock, logger: logger)
     let readiness = Readiness()
 
     let router = Router(context: HubRequestContext.self)
@@ -68,13 +70,21 @@ public func buildHub(
         logger: logger, isReady: { readiness.isReady })
     OutboxController(env: env, worker: worker).register(routes)
     WebhookController(env: env).register(routes)
+    ExamController(env: env).register(routes)
+    ReadingController(env: env).register(routes)
+    AttachmentController(env: env).register(routes)
+    CriticalValueController(env: env).register(routes)
+    TurnaroundController(env: env).register(routes)
 
     // Services stop in reverse order: the server drains first, then the outbox worker finishes its attempts,
     // then the libcurl driver stops, and the database closes last.
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "AllianceHub"),
-        services: [DatabaseService(database: database, logger: logger), http, worker],
+        services: [
+            DatabaseService(database: database, logger: logger), http, worker,
+            WorkflowMonitor(env: env, readiness: readiness),
+        ],
         logger: logger)
     app.beforeServerStarts {
         try await FirstStart.run(env)

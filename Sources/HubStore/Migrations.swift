@@ -147,6 +147,75 @@ extension AppDatabase {
                     );
                     """)
         }
+        migrator.registerMigration("v3_exams") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE exams (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        clinic_id TEXT NOT NULL REFERENCES institutions(id),
+                        center_id TEXT REFERENCES centers(id),
+                        step TEXT NOT NULL,
+                        priority_rank INTEGER NOT NULL,
+                        submitted_at INTEGER NOT NULL,
+                        claim_until INTEGER,
+                        accession_number TEXT NOT NULL UNIQUE,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX exams_worklist ON exams(center_id, step, priority_rank DESC, submitted_at);
+                    CREATE INDEX exams_clinic ON exams(clinic_id, id);
+                    CREATE INDEX exams_step ON exams(step, submitted_at);
+                    CREATE TABLE exam_patients (
+                        patient_key TEXT NOT NULL,
+                        exam_id TEXT NOT NULL REFERENCES exams(id),
+                        PRIMARY KEY (patient_key, exam_id)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE attachments (
+                        exam_id TEXT NOT NULL REFERENCES exams(id),
+                        sha256 TEXT NOT NULL,
+                        media_type TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        uploaded_by TEXT NOT NULL,
+                        uploaded_at INTEGER NOT NULL,
+                        patient_mismatch INTEGER NOT NULL DEFAULT 0,
+                        body TEXT NOT NULL,
+                        PRIMARY KEY (exam_id, sha256)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE critical_values (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        exam_id TEXT NOT NULL REFERENCES exams(id),
+                        clinic_id TEXT NOT NULL REFERENCES institutions(id),
+                        center_id TEXT,
+                        acknowledged INTEGER NOT NULL DEFAULT 0,
+                        ack_due_at INTEGER NOT NULL,
+                        escalated INTEGER NOT NULL DEFAULT 0,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX critical_due ON critical_values(acknowledged, escalated, ack_due_at);
+                    CREATE INDEX critical_clinic ON critical_values(clinic_id, id);
+                    CREATE INDEX critical_center ON critical_values(center_id, id);
+
+                    CREATE TABLE results (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        item_code TEXT NOT NULL,
+                        institution_id TEXT NOT NULL,
+                        exam_id TEXT,
+                        performed_at INTEGER NOT NULL,
+                        report_status TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX results_exam ON results(exam_id);
+                    CREATE TABLE result_patients (
+                        patient_key TEXT NOT NULL,
+                        item_code TEXT NOT NULL,
+                        result_id TEXT NOT NULL REFERENCES results(id),
+                        PRIMARY KEY (patient_key, item_code, result_id)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

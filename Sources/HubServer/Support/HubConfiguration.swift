@@ -50,6 +50,18 @@ public struct HubConfiguration: Sendable, Equatable {
     public var outboxAttemptTimeoutMilliseconds = 15_000
     /// `outbox.poll_interval_ms`: longest sleep of the outbox worker between looks at the table.
     public var outboxPollIntervalMilliseconds = 1000
+    /// `reading.claim_lease_minutes`: how long a reader's claim holds before the exam returns to the worklist.
+    public var claimLeaseMinutes = 30
+    /// `reading.max_attachment_bytes`: largest attachment accepted (streamed to disk, never held in memory).
+    public var maxAttachmentBytes = 8 * 1_073_741_824
+    /// `reading.monitor_interval_ms`: how often critical-value deadlines and turnaround targets are checked.
+    public var monitorIntervalMilliseconds = 5000
+    /// `critical_values.ack_minutes_routine` (and `_urgent`, `_asap`, `_stat`): minutes a clinic has to acknowledge
+    /// a critical value before it is escalated.
+    public var ackMinutes = AcknowledgementDeadlines()
+    /// `privacy.identifier_key_file`: key of the keyed hash that indexes patient identifiers (created on first
+    /// start, mode 0600), relative to the data directory. Secret.
+    public var identifierKeyFile = "identifier.key"
     /// `tls.ca_file`: CA bundle (PEM) that outgoing HTTPS connections trust instead of the system's. Env `HUB_TLS_CA_FILE`.
     public var tlsCAFile: String?
     /// `tls.client_certificate`: client certificate (PEM) presented to peers that require mutual TLS.
@@ -63,6 +75,8 @@ public struct HubConfiguration: Sendable, Equatable {
     public var databasePath: String { Self.join(dataDir, database) }
     /// The blob store directory.
     public var blobPath: String { Self.join(dataDir, blobDir) }
+    /// The identifier key file.
+    public var identifierKeyPath: String { Self.join(dataDir, identifierKeyFile) }
     /// Where the first admin token is written.
     public var adminTokenPath: String { Self.join(dataDir, "admin.token") }
 
@@ -139,6 +153,9 @@ public struct HubConfiguration: Sendable, Equatable {
             "breaker_cooldown_ms", "attempt_timeout_ms", "poll_interval_ms",
         ],
         "tls": ["ca_file", "client_certificate", "client_key"],
+        "reading": ["claim_lease_minutes", "max_attachment_bytes", "monitor_interval_ms"],
+        "critical_values": ["ack_minutes_routine", "ack_minutes_urgent", "ack_minutes_asap", "ack_minutes_stat"],
+        "privacy": ["identifier_key_file"],
     ]
 
     mutating func apply(yaml: String, baseDirectory: String) throws {
@@ -230,6 +247,14 @@ public struct HubConfiguration: Sendable, Equatable {
         case "outbox.breaker_cooldown_ms": outboxBreakerCooldownMilliseconds = try int(1...86_400_000)
         case "outbox.attempt_timeout_ms": outboxAttemptTimeoutMilliseconds = try int(100...600_000)
         case "outbox.poll_interval_ms": outboxPollIntervalMilliseconds = try int(10...600_000)
+        case "reading.claim_lease_minutes": claimLeaseMinutes = try int(1...1440)
+        case "reading.max_attachment_bytes": maxAttachmentBytes = try int(1024...Int.max)
+        case "reading.monitor_interval_ms": monitorIntervalMilliseconds = try int(50...600_000)
+        case "critical_values.ack_minutes_routine": ackMinutes.minutes[.routine] = try int(1...1440)
+        case "critical_values.ack_minutes_urgent": ackMinutes.minutes[.urgent] = try int(1...1440)
+        case "critical_values.ack_minutes_asap": ackMinutes.minutes[.asap] = try int(1...1440)
+        case "critical_values.ack_minutes_stat": ackMinutes.minutes[.stat] = try int(1...1440)
+        case "privacy.identifier_key_file": identifierKeyFile = path()
         case "tls.ca_file": tlsCAFile = path()
         case "tls.client_certificate": tlsClientCertificate = path()
         case "tls.client_key": tlsClientKey = path()

@@ -16,13 +16,19 @@ public struct HubEnvironment: Sendable {
     public let logger: Logger
     /// Wakes the outbox worker when a write enqueues a delivery.
     public let outbox: OutboxSignal
+    /// Keyed hashes of patient identifiers.
+    public let patientKeys: PatientKeys
+    /// Attachments on disk.
+    public let blobs: BlobStore
 
     public init(
         config: HubConfiguration, database: AppDatabase, catalog: CatalogStore = CatalogStore(),
-        outbox: OutboxSignal = OutboxSignal(), clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
-        logger: Logger
+        outbox: OutboxSignal = OutboxSignal(), patientKeys: PatientKeys, blobs: BlobStore,
+        clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }, logger: Logger
     ) {
         self.config = config
+        self.patientKeys = patientKeys
+        self.blobs = blobs
         self.database = database
         self.catalog = catalog
         self.outbox = outbox

@@ -1,0 +1,213 @@
+import DICOM
+import Foundation
+import GRDB
+import HTTPTypes
+import HubCore
+import HubStore
+import Hummingbird
+import NIOCore
+
+/// `/v1/exams/{id}/attachments`: files streamed to the content-addressed blob store, checked by kind.
+struct AttachmentController {
+    let env: HubEnvironment
+
+    func register(_ routes: Routes) {
+        routes.add(.post, "/v1/exams/{id}/attachments", upload)
+        routes.add(.get, "/v1/exams/{id}/attachments", list)
+        routes.add(.get, "/v1/exams/{id}/attachments/{sha256}", download)
+    }
+
+    /// Media types accepted, and the kind each is filed as.
+    static let kinds: [String: String] = [
+        "application/dicom": "dicom", "application/hl7-aecg+xml": "ecg-aecg", "application/xml": "ecg-aecg",
+        "text/xml": "ecg-aecg", "application/pdf": "pdf", "image/jpeg": "image", "image/png": "image",
+    ]
+
+    @Sendable func upload(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        let caller = try context.caller()
+        let mediaType =
+            request.headers[.contentType]?.split(separator: ";").first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard let kind = Self.kinds[mediaType] else {
+            throw HubError.unsupportedMediaType(
+                "attachments are \(Self.kinds.keys.sorted().joined(separator: ", ")); got '\(mediaType)'")
+        }
+        let limit = env.config.maxAttachmentBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw HubError.payloadTooLarge(limit: limit)
+        }
+        let exam = try await env.database.read { db -> Exam in
+            guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
+            _ = try env.side(of: caller, for: exam, db)
+            return exam
+        }
+        guard exam.step != .cancelled && exam.step != .final else {
+            throw HubError.invalidTransition("attachments cannot be added to an exam that is \(exam.step.rawValue)")
+        }
+        // Streamed chunk by chunk to a temporary file: memory stays flat whatever the size.
+        let writer = try env.blobs.writer(limit: limit)
+        let sha256: String
+        do {
+            for try await chunk in request.body {
+                try chunk.withUnsafeReadableBytes { try writer.write($0) }
+            }
+            if writer.size == 0 { throw HubError.validation("body", "the attachment is empty") }
+            sha256 = try await writer.finish()
+        } catch {
+            writer.abort()
+            throw error
+        }
+        let checked: (dicom: [String: String]?, mismatch: String?)
+        do {
+            checked = try Self.check(path: writer.temporaryPath, kind: kind, exam: exam)
+            try await writer.commit(sha256: sha256)
+        } catch {
+            writer.abort()
+            throw error
+        }
+        let now = env.clock()
+        let attachment = Attachment(
+            examId: id, sha256: sha256, mediaType: mediaType, kind: kind, size: writer.size,
+            uploadedBy: caller.actor, uploadedAt: now, dicom: checked.dicom, patientMismatch: checked.mismatch)
+        let created = try await env.database.write { db -> Bool in
+            let created = try ExamStore.attach(db, attachment)
+            if created {
+                let key = env.patientKeys.keys(for: exam.patient).first
+                try AuditLog.append(
+                    db,
+                    context.audit(
+                        "attachment.add", "exam", id, patientKey: key, detail: "sha256=\(sha256) kind=\(kind)"),
+                    at: now)
+                if let mismatch = checked.mismatch {
+                    try AuditLog.append(
+                        db, context.audit("attachment.patient_mismatch", "exam", id, patientKey: key, detail: mismatch),
+                        at: now)
+                }
+            }
+            return created
+        }
+        let stored =
+            try await env.database.read { try ExamStore.attachment($0, examId: id, sha256: sha256) } ?? attachment
+        return try JSONIO.response(stored, status: created ? .created : .ok)
+    }
+
+    /// Checks that a file is what its media type claims, and extracts what the hub needs from it.
+    static func check(path: String, kind: String, exam: Exam) throws -> ([String: String]?, String?) {
+        switch kind {
+        case "dicom":
+            let file: DICOMFile
+            do {
+                file = try DICOMFile.parseHeader(fileAt: path)
+            } catch {
+                throw HubError(
+                    code: "invalid_dicom", status: 422, title: "Not a valid DICOM file",
+                    detail: "\(error.code): \(error.detail)", fields: [.init(field: "body", detail: error.detail)])
+            }
+            let s = file.summary
+            var tags: [String: String] = ["transfer_syntax_uid": s.transferSyntaxUID]
+            tags["sop_class_uid"] = s.sopClassUID
+            tags["sop_instance_uid"] = s.sopInstanceUID
+            tags["study_instance_uid"] = s.studyInstanceUID
+            tags["series_instance_uid"] = s.seriesInstanceUID
+            tags["patient_id"] = s.patientID
+            tags["patient_name"] = s.patientName
+            tags["modality"] = s.modality
+            tags["study_date"] = s.studyDate
+            tags["accession_number"] = s.accessionNumber
+            tags["number_of_frames"] = s.numberOfFrames.map(String.init)
+            tags["specific_character_set"] = s.specificCharacterSet?.joined(separator: "\\")
+            if let ecg = s.ecg {
+                tags["ecg_channels"] = ecg.channelCount.map(String.init)
+                tags["ecg_sampling_frequency"] = ecg.samplingFrequency.map { String($0) }
+            }
+            var mismatch: String?
+            if let patientID = s.patientID?.trimmingCharacters(in: .whitespaces), !patientID.isEmpty,
+                !exam.patient.identifiers.contains(where: { $0.value == patientID })
+            {
+                mismatch = "the file's PatientID '\(patientID)' matches none of the exam's patient identifiers"
+            }
+            return (tags, mismatch)
+        case "ecg-aecg":
+            let head = try prefix(path, 65_536)
+            let text = String(decoding: head, as: UTF8.self)
+            guard text.contains("<AnnotatedECG") || text.contains(":AnnotatedECG") else {
+                throw HubError(
+                    code: "invalid_ecg", status: 422, title: "Not an HL7 aECG document",
+                    detail: "the XML's root element is not AnnotatedECG (HL7 v3 annotated ECG)",
+                    fields: [.init(field: "body", detail: "expected an HL7 aECG document")])
+            }
+            return (nil, nil)
+        case "pdf":
+            guard try prefix(path, 5) == Data("%PDF-".utf8) else { throw magic("a PDF", "%PDF-") }
+            return (nil, nil)
+        default:
+            let head = try prefix(path, 8)
+            let jpeg = head.starts(with: [0xFF, 0xD8, 0xFF])
+            let png = head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+            guard jpeg || png else { throw magic("a JPEG or PNG image", "its signature bytes") }
+            return (nil, nil)
+        }
+    }
+
+    static func prefix(_ path: String, _ count: Int) throws -> Data {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        return try handle.read(upToCount: count) ?? Data()
+    }
+
+    static func magic(_ what: String, _ signature: String) -> HubError {
+        HubError(
+            code: "invalid_attachment", status: 422, title: "The file is not what its media type says",
+            detail: "the body is not \(what): it does not start with \(signature)",
+            fields: [.init(field: "body", detail: "does not match its Content-Type")])
+    }
+
+    @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        let caller = try context.caller()
+        let attachments = try await env.database.read { db in
+            guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
+            _ = try env.side(of: caller, for: exam, db)
+            return try ExamStore.attachments(db, examId: id)
+        }
+        return try JSONIO.response(ListResponse(Page(items: attachments, next: nil)))
+    }
+
+    /// Streams the stored bytes back, exactly as uploaded.
+    @Sendable func download(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        let sha256 = try context.parameter("sha256")
+        let caller = try context.caller()
+        let now = env.clock()
+        let attachment = try await env.database.write { db -> Attachment in
+            guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
+            _ = try env.side(of: caller, for: exam, db)
+            guard let attachment = try ExamStore.attachment(db, examId: id, sha256: sha256) else {
+                throw HubError.notFound("attachment", sha256)
+            }
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "attachment.read", "exam", id, patientKey: env.patientKeys.keys(for: exam.patient).first,
+                    detail: "sha256=\(sha256)"),
+                at: now)
+            return attachment
+        }
+        let path = env.blobs.path(for: attachment.sha256)
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        let body = ResponseBody { writer in
+            defer { try? handle.close() }
+            while let chunk = try handle.read(upToCount: 256 * 1024), !chunk.isEmpty {
+                try await writer.write(ByteBuffer(bytes: chunk))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: attachment.mediaType, .contentLength: String(attachment.size), .eTag: "\"\(sha256)\"",
+            ],
+            body: body)
+    }
+}

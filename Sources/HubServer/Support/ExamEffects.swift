@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+import HubCore
+import HubStore
+import Metrics
+
+/// What a notice to a clinic says about an exam.
+struct ExamNotice: Encodable, Sendable {
+    var event: String
+    var hubId: String
+    var examId: String
+    var accessionNumber: String
+    var status: String
+    var businessStatus: String
+    var itemCode: String
+    var priority: Priority
+    var reason: String?
+    var report: ReportVersion?
+    var resultId: String?
+
+    enum CodingKeys: String, CodingKey {
+        case event, status, priority, reason, report
+        case hubId = "hub_id"
+        case examId = "exam_id"
+        case accessionNumber = "accession_number"
+        case businessStatus = "business_status"
+        case itemCode = "item_code"
+        case resultId = "result_id"
+    }
+}
+
+extension HubEnvironment {
+    /// The consequences of a transition, inside its transaction: critical-value notices, results, outbox deliveries.
+    func effects(of action: ExamAction, before: Exam, after: Exam, _ db: Database, now: Timestamp) throws -> Exam {
+        var exam = after
+        switch action {
+        case .report(let author, _):
+            let previous = Set(
+                (before.step == .awaitingVerification ? before.reports.last?.criticalValues : nil)?.map(\.description)
+                    ?? [])
+            let new = exam.reports.last?.criticalValues.filter { !previous.contains($0.description) } ?? []
+            if !new.isEmpty { try flagCriticalValues(db, exam, new, by: author, now: now) }
+        case .releasePreliminary:
+            try notify(db, exam, "exam.report.preliminary", report: exam.reports.last, now: now)
+        case .verify:
+            exam = try registerResult(db, exam, now: now)
+            try notify(db, exam, "exam.report.final", report: exam.reports.last, now: now)
+            recordTurnaround(exam)
+        case .amend:
+            exam = try registerResult(db, exam, now: now)
+            try notify(
+                db, exam, "exam.report.\(exam.reports.last!.status.rawValue)", report: exam.reports.last, now: now)
+        case .returnToClinic(_, let reason):
+            try notify(db, exam, "exam.returned", reason: reason, now: now)
+        case .resubmit:
+            guard let catalog = try catalog.inForce(db, on: today(at: now)), let item = catalog.item(exam.itemCode),
+                let clinic = try RegistryStore.institution(db, id: exam.clinicId)
+            else { break }
+            exam = try route(db, exam, item: item, clinic: clinic, requested: nil, now: now)
+        case .route, .claim, .release, .cancel:
+            break
+        }
+        return exam
+    }
+
+    /// POSTs a notice about the exam to the clinic's webhook, through the outbox.
+    func notify(
+        _ db: Database, _ exam: Exam, _ event: String, report: ReportVersion? = nil, reason: String? = nil,
+        now: Timestamp
+    ) throws {
+        let notice = ExamNotice(
+            event: event, hubId: config.hubId, examId: exam.id, accessionNumber: exam.accessionNumber,
+            status: exam.step.taskStatus, businessStatus: exam.step.rawValue, itemCode: exam.itemCode,
+            priority: exam.priority, reason: reason, report: report, resultId: exam.resultId)
+        try enqueue(db, destination: "webhook:\(exam.clinicId)", kind: event, subject: exam.id, body: notice, now: now)
+    }
+
+    /// Creates a critical-value notice and sends it to the clinic at once.
+    func flagCriticalValues(
+        _ db: Database, _ exam: Exam, _ findings: [CriticalFinding], by: Signer, now: Timestamp
+    ) throws {
+        var notice = CriticalValueNotice(
+            id: GeneratedID.make("crv", at: now), examId: exam.id, clinicId: exam.clinicId, centerId: exam.centerId,
+            patientName: exam.patient.name, itemCode: exam.itemCode, priority: exam.priority, findings: findings,
+            flaggedBy: by, flaggedAt: now, ackDueAt: config.ackMinutes.due(after: now, priority: exam.priority))
+        let delivery = try enqueue(
+            db, destination: "webhook:\(exam.clinicId)", kind: "critical_value.notice", subject: notice.id,
+            body: CriticalNoticeMessage(
+                notice: notice, event: "critical_value.notice", accessionNumber: exam.accessionNumber),
+            now: now)
+        notice.deliveryId = delivery.id
+        try CriticalValueStore.insert(db, notice)
+        try AuditLog.append(
+            db,
+            AuditEvent(
+                actor: by.practitionerId, institutionId: by.institutionId, action: "critical_value.flag",
+                targetType: "critical_value", targetId: notice.id,
+                patientKey: patientKeys.keys(for: exam.patient).first,
+                detail: findings.map(\.description).joined(separator: "; ")), at: now)
+        Counter(label: "hub.critical_values.flagged").increment()
+    }
+
+    /// Registers the current report as a result, with recognition metadata derived as of the exam date; a later
+    /// version updates the same result.
+    func registerResult(_ db: Database, _ exam: Exam, now: Timestamp) throws -> Exam {
+        guard let report = exam.reports.last, let centerId = exam.centerId,
+            let center = try RegistryStore.center(db, id: centerId),
+            let host = try RegistryStore.institution(db, id: center.institutionId)
+        else { return exam }
+        let performedOn = today(at: exam.milestones.submittedAt)
+        let catalog = try catalog.inForce(db, on: performedOn)
+        let item = catalog?.item(exam.itemCode)
+        let attachments = try ExamStore.attachments(db, examId: exam.id).map(\.sha256)
+        var result = ResultRecord(
+            id: exam.resultId ?? GeneratedID.make("res", at: now), patient: exam.patient, itemCode: exam.itemCode,
+            itemName: exam.itemName, category: item?.category, institutionId: host.id, centerId: center.id,
+            examId: exam.id, performedAt: exam.milestones.submittedAt, reportStatus: report.status,
+            reportVersion: report.version, findings: report.findings, conclusion: report.conclusion,
+            values: report.values, attachments: attachments,
+            recognition: ResultRecord.recognition(
+                item: exam.itemCode, catalog: catalog, center: center, host: host, performedOn: performedOn),
+            createdAt: now)
+        var exam = exam
+        if let existing = exam.resultId.flatMap({ try? ResultStore.result(db, id: $0) }) {
+            result.createdAt = existing.createdAt
+            try ResultStore.update(db, result)
+        } else {
+            try ResultStore.insert(db, result, patientKeys: patientKeys.keys(for: exam.patient))
+            exam.resultId = result.id
+        }
+        return exam
+    }
+
+    /// Turnaround of a verified exam, per center and priority.
+    func recordTurnaround(_ exam: Exam) {
+        guard let verified = exam.milestones.verifiedAt else { return }
+        let millis = verified.millisecondsSinceEpoch - exam.milestones.submittedAt.millisecondsSinceEpoch
+        Metrics.Timer(
+            label: "hub.exam.turnaround",
+            dimensions: [("center", exam.centerId ?? "-"), ("priority", exam.priority.rawValue)],
+            preferredDisplayUnit: .seconds
+        ).recordMilliseconds(millis)
+    }
+}
+
+/// The message a clinic receives for a critical value.
+struct CriticalNoticeMessage: Encodable, Sendable {
+    var notice: CriticalValueNotice
+    var event: String
+    var accessionNumber: String
+
+    func encode(to encoder: any Encoder) throws {
+        try notice.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(event, forKey: .event)
+        try container.encode(accessionNumber, forKey: .accessionNumber)
+    }
+
+    enum Keys: String, CodingKey {
+        case event
+        case accessionNumber = "accession_number"
+    }
+}

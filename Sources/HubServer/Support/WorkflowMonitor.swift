@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import HubCore
+import HubStore
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// Watches deadlines: escalates critical values nobody acknowledged in time, and raises an event for open work past
+/// its center's turnaround target. Each escalation is written with its outbox delivery in one transaction.
+struct WorkflowMonitor: Service {
+    let env: HubEnvironment
+    let readiness: Readiness
+
+    func run() async throws {
+        let interval = Duration.milliseconds(env.config.monitorIntervalMilliseconds)
+        while !Task.isShuttingDownGracefully {
+            if readiness.isReady {
+                do {
+                    try await check()
+                } catch {
+                    env.logger.error("workflow monitor check failed", metadata: ["error.message": "\(error)"])
+                }
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    struct Escalation: Encodable, Sendable {
+        var event = "critical_value.escalation"
+        var notice: CriticalValueNotice
+        var minutesOverdue: Int
+
+        enum CodingKeys: String, CodingKey {
+            case event, notice
+            case minutesOverdue = "minutes_overdue"
+        }
+    }
+
+    struct Overdue: Encodable, Sendable {
+        var event = "turnaround.overdue"
+        var examId: String
+        var centerId: String
+        var priority: Priority
+        var targetMinutes: Int
+        var submittedAt: Timestamp
+
+        enum CodingKeys: String, CodingKey {
+            case event, priority
+            case examId = "exam_id"
+            case centerId = "center_id"
+            case targetMinutes = "target_minutes"
+            case submittedAt = "submitted_at"
+        }
+    }
+
+    func check() async throws {
+        let now = env.clock()
+        try await env.database.write { db in
+            for var notice in try CriticalValueStore.overdue(db, now: now) {
+                let late = Int((now.millisecondsSinceEpoch - notice.ackDueAt.millisecondsSinceEpoch) / 60_000)
+                let delivery = try env.enqueue(
+                    db, destination: "escalation:\(notice.clinicId)", kind: "critical_value.escalation",
+                    subject: notice.id, body: Escalation(notice: notice, minutesOverdue: late), now: now)
+                notice.escalatedAt = now
+                notice.escalationDeliveryId = delivery.id
+                try CriticalValueStore.update(db, notice)
+                try AuditLog.append(
+                    db,
+                    AuditEvent(
+                        actor: "system", institutionId: notice.clinicId, action: "critical_value.escalate",
+                        targetType: "critical_value", targetId: notice.id, detail: "unacknowledged \(late) min past due"
+                    ),
+                    at: now)
+                Counter(label: "hub.critical_values.escalated").increment()
+            }
+            var centers: [String: Center?] = [:]
+            for var exam in try ExamStore.open(db) where exam.milestones.overdueAt == nil {
+                guard let centerId = exam.centerId else { continue }
+                if centers[centerId] == nil { centers[centerId] = try RegistryStore.center(db, id: centerId) }
+                guard let center = centers[centerId] ?? nil, let target = center.turnaroundMinutes[exam.priority],
+                    exam.milestones.submittedAt.adding(milliseconds: Int64(target) * 60_000) <= now
+                else { continue }
+                exam.milestones.overdueAt = now
+                try ExamStore.update(db, exam)
+                try env.enqueue(
+                    db, destination: "webhook:\(center.institutionId)", kind: "turnaround.overdue", subject: exam.id,
+                    body: Overdue(
+                        examId: exam.id, centerId: centerId, priority: exam.priority, targetMinutes: target,
+                        submittedAt: exam.milestones.submittedAt), now: now)
+                try AuditLog.append(
+                    db,
+                    AuditEvent(
+                        actor: "system", institutionId: center.institutionId, action: "exam.overdue",
+                        targetType: "exam",
+                        targetId: exam.id, detail: "past the \(exam.priority.rawValue) target of \(target) min"),
+                    at: now)
+                Counter(label: "hub.exam.overdue", dimensions: [("center", centerId)]).increment()
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import HubCore
+
+/// Critical-value notices and their acknowledgement chain.
+public enum CriticalValueStore {
+    public static func insert(_ db: Database, _ notice: CriticalValueNotice) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO critical_values (id, exam_id, clinic_id, center_id, acknowledged, ack_due_at, escalated, body)
+                VALUES (?, ?, ?, ?, 0, ?, 0, ?)
+                """,
+            arguments: [
+                notice.id, notice.examId, notice.clinicId, notice.centerId, notice.ackDueAt.millisecondsSinceEpoch,
+                try HubJSON.encodeString(notice),
+            ])
+    }
+
+    public static func update(_ db: Database, _ notice: CriticalValueNotice) throws {
+        try db.execute(
+            sql: "UPDATE critical_values SET acknowledged = ?, escalated = ?, body = ? WHERE id = ?",
+            arguments: [
+                notice.acknowledgement != nil, notice.escalatedAt != nil, try HubJSON.encodeString(notice), notice.id,
+            ])
+    }
+
+    public static func notice(_ db: Database, id: String) throws -> CriticalValueNotice? {
+        try String.fetchOne(db, sql: "SELECT body FROM critical_values WHERE id = ?", arguments: [id])
+            .map { try HubJSON.decode(CriticalValueNotice.self, from: $0) }
+    }
+
+    /// Notices for a clinic or for centers, optionally only the unacknowledged ones.
+    public static func notices(
+        _ db: Database, clinicId: String?, centerIds: [String]?, examId: String? = nil, acknowledged: Bool?,
+        after cursor: String?, limit: Int
+    ) throws -> Page<CriticalValueNotice> {
+        var conditions: [String] = []
+        var arguments = StatementArguments()
+        var visibility: [String] = []
+        if let clinicId {
+            visibility.append("clinic_id = ?")
+            _ = arguments.append(contentsOf: [clinicId])
+        }
+        if let centerIds, !centerIds.isEmpty {
+            visibility.append("center_id IN (\(centerIds.map { _ in "?" }.joined(separator: ",")))")
+            _ = arguments.append(contentsOf: StatementArguments(centerIds))
+        }
+        conditions.append(visibility.isEmpty ? "0" : "(" + visibility.joined(separator: " OR ") + ")")
+        if let examId {
+            conditions.append("exam_id = ?")
+            _ = arguments.append(contentsOf: [examId])
+        }
+        if let acknowledged {
+            conditions.append("acknowledged = ?")
+            _ = arguments.append(contentsOf: [acknowledged])
+        }
+        return try Documents.page(
+            db, "critical_values", conditions: conditions, arguments: arguments, after: cursor, limit: limit, id: \.id)
+    }
+
+    /// Unacknowledged, not yet escalated notices past their deadline.
+    public static func overdue(_ db: Database, now: Timestamp) throws -> [CriticalValueNotice] {
+        try String.fetchAll(
+            db, sql: "SELECT body FROM critical_values WHERE acknowledged = 0 AND escalated = 0 AND ack_due_at <= ?",
+            arguments: [now.millisecondsSinceEpoch]
+        ).map { try HubJSON.decode(CriticalValueNotice.self, from: $0) }
+    }
+}
+
+/// Results in the registry, indexed by keyed patient identifiers and item.
+public enum ResultStore {
+    public static func insert(_ db: Database, _ result: ResultRecord, patientKeys: [String]) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO results (id, item_code, institution_id, exam_id, performed_at, report_status, created_at, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                result.id, result.itemCode, result.institutionId, result.examId,
+                result.performedAt.millisecondsSinceEpoch,
+                result.reportStatus.rawValue, result.createdAt.millisecondsSinceEpoch, try HubJSON.encodeString(result),
+            ])
+        for key in patientKeys {
+            try db.execute(
+                sql: "INSERT INTO result_patients (patient_key, item_code, result_id) VALUES (?, ?, ?)",
+                arguments: [key, result.itemCode, result.id])
+        }
+    }
+
+    public static func update(_ db: Database, _ result: ResultRecord) throws {
+        try db.execute(
+            sql: "UPDATE results SET report_status = ?, body = ? WHERE id = ?",
+            arguments: [result.reportStatus.rawValue, try HubJSON.encodeString(result), result.id])
+    }
+
+    public static func result(_ db: Database, id: String) throws -> ResultRecord? {
+        try Documents.fetch(db, "results", id: id)
+    }
+}

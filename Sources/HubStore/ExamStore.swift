@@ -1,0 +1,190 @@
+import Foundation
+import GRDB
+import HubCore
+
+/// An attachment of an exam, as stored: the bytes are in the blob store under `sha256`.
+public struct Attachment: Sendable, Codable, Equatable {
+    public var examId: String
+    public var sha256: String
+    public var mediaType: String
+    /// `dicom`, `ecg-aecg`, `pdf`, `image`.
+    public var kind: String
+    public var size: Int
+    public var uploadedBy: String
+    public var uploadedAt: Timestamp
+    /// Key DICOM attributes, for DICOM files.
+    public var dicom: [String: String]?
+    /// Set when the file's patient does not match the exam's patient; the file is kept and flagged.
+    public var patientMismatch: String?
+
+    public init(
+        examId: String, sha256: String, mediaType: String, kind: String, size: Int, uploadedBy: String,
+        uploadedAt: Timestamp, dicom: [String: String]?, patientMismatch: String?
+    ) {
+        self.examId = examId
+        self.sha256 = sha256
+        self.mediaType = mediaType
+        self.kind = kind
+        self.size = size
+        self.uploadedBy = uploadedBy
+        self.uploadedAt = uploadedAt
+        self.dicom = dicom
+        self.patientMismatch = patientMismatch
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sha256, kind, size, dicom
+        case examId = "exam_id"
+        case mediaType = "media_type"
+        case uploadedBy = "uploaded_by"
+        case uploadedAt = "uploaded_at"
+        case patientMismatch = "patient_mismatch"
+    }
+}
+
+public enum ExamStore {
+    public static func insert(_ db: Database, _ exam: Exam, patientKeys: [String]) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO exams (id, clinic_id, center_id, step, priority_rank, submitted_at, claim_until,
+                                   accession_number, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                exam.id, exam.clinicId, exam.centerId, exam.step.rawValue, exam.priority.urgency,
+                exam.milestones.submittedAt.millisecondsSinceEpoch, exam.claim?.until.millisecondsSinceEpoch,
+                exam.accessionNumber, try HubJSON.encodeString(exam),
+            ])
+        for key in patientKeys {
+            try db.execute(
+                sql: "INSERT INTO exam_patients (patient_key, exam_id) VALUES (?, ?)", arguments: [key, exam.id])
+        }
+    }
+
+    public static func update(_ db: Database, _ exam: Exam) throws {
+        try db.execute(
+            sql: "UPDATE exams SET center_id = ?, step = ?, claim_until = ?, body = ? WHERE id = ?",
+            arguments: [
+                exam.centerId, exam.step.rawValue, exam.claim?.until.millisecondsSinceEpoch,
+                try HubJSON.encodeString(exam),
+                exam.id,
+            ])
+    }
+
+    public static func exam(_ db: Database, id: String) throws -> Exam? {
+        try Documents.fetch(db, "exams", id: id)
+    }
+
+    public static func exam(_ db: Database, accessionNumber: String) throws -> Exam? {
+        try String.fetchOne(db, sql: "SELECT body FROM exams WHERE accession_number = ?", arguments: [accessionNumber])
+            .map { try HubJSON.decode(Exam.self, from: $0) }
+    }
+
+    /// A center's worklist: waiting work and work whose claim has lapsed, most urgent first, then longest waiting.
+    public static func worklist(_ db: Database, centerId: String, now: Timestamp, limit: Int) throws -> [Exam] {
+        try String.fetchAll(
+            db,
+            sql: """
+                SELECT body FROM exams
+                WHERE center_id = ? AND (step = 'waiting' OR (step = 'claimed' AND claim_until <= ?))
+                ORDER BY priority_rank DESC, submitted_at, id LIMIT ?
+                """,
+            arguments: [centerId, now.millisecondsSinceEpoch, limit]
+        ).map { try HubJSON.decode(Exam.self, from: $0) }
+    }
+
+    /// Open work per center, for routing by load.
+    public static func openWork(_ db: Database) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT center_id, COUNT(*) AS n FROM exams
+                WHERE center_id IS NOT NULL AND step IN ('waiting', 'claimed', 'awaiting-verification', 'preliminary')
+                GROUP BY center_id
+                """)
+        {
+            counts[row["center_id"]] = row["n"]
+        }
+        return counts
+    }
+
+    /// Exams visible through the filters, newest id last.
+    public static func exams(
+        _ db: Database, clinicId: String? = nil, centerIds: [String]? = nil, step: ExamStep? = nil,
+        patientKeys: [String]? = nil, after cursor: String?, limit: Int
+    ) throws -> Page<Exam> {
+        var conditions: [String] = []
+        var arguments = StatementArguments()
+        if let clinicId {
+            conditions.append("clinic_id = ?")
+            _ = arguments.append(contentsOf: [clinicId])
+        }
+        if let centerIds {
+            conditions.append("center_id IN (\(centerIds.map { _ in "?" }.joined(separator: ",")))")
+            _ = arguments.append(contentsOf: StatementArguments(centerIds))
+            if centerIds.isEmpty { conditions[conditions.count - 1] = "0" }
+        }
+        if let step {
+            conditions.append("step = ?")
+            _ = arguments.append(contentsOf: [step.rawValue])
+        }
+        if let patientKeys {
+            conditions.append(
+                "id IN (SELECT exam_id FROM exam_patients WHERE patient_key IN (\(patientKeys.map { _ in "?" }.joined(separator: ","))))"
+            )
+            _ = arguments.append(contentsOf: StatementArguments(patientKeys))
+        }
+        return try Documents.page(
+            db, "exams", conditions: conditions, arguments: arguments, after: cursor, limit: limit, id: \.id)
+    }
+
+    /// Open exams past a point in time, for turnaround checks.
+    public static func open(_ db: Database) throws -> [Exam] {
+        try String.fetchAll(
+            db,
+            sql: "SELECT body FROM exams WHERE step IN ('waiting', 'claimed', 'awaiting-verification', 'preliminary')"
+        ).map { try HubJSON.decode(Exam.self, from: $0) }
+    }
+
+    /// Exams of a center submitted in a period, for turnaround statistics.
+    public static func exams(_ db: Database, centerId: String, from: Timestamp, to: Timestamp) throws -> [Exam] {
+        try String.fetchAll(
+            db, sql: "SELECT body FROM exams WHERE center_id = ? AND submitted_at >= ? AND submitted_at < ?",
+            arguments: [centerId, from.millisecondsSinceEpoch, to.millisecondsSinceEpoch]
+        ).map { try HubJSON.decode(Exam.self, from: $0) }
+    }
+
+    // MARK: Attachments
+
+    /// Records an attachment; the same bytes attached twice to one exam are one attachment.
+    @discardableResult
+    public static func attach(_ db: Database, _ attachment: Attachment) throws -> Bool {
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO attachments (exam_id, sha256, media_type, kind, size, uploaded_by, uploaded_at,
+                                                   patient_mismatch, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                attachment.examId, attachment.sha256, attachment.mediaType, attachment.kind, attachment.size,
+                attachment.uploadedBy, attachment.uploadedAt.millisecondsSinceEpoch, attachment.patientMismatch != nil,
+                try HubJSON.encodeString(attachment),
+            ])
+        return db.changesCount == 1
+    }
+
+    public static func attachments(_ db: Database, examId: String) throws -> [Attachment] {
+        try String.fetchAll(
+            db, sql: "SELECT body FROM attachments WHERE exam_id = ? ORDER BY uploaded_at, sha256", arguments: [examId]
+        )
+        .map { try HubJSON.decode(Attachment.self, from: $0) }
+    }
+
+    public static func attachment(_ db: Database, examId: String, sha256: String) throws -> Attachment? {
+        try String.fetchOne(
+            db, sql: "SELECT body FROM attachments WHERE exam_id = ? AND sha256 = ?", arguments: [examId, sha256]
+        )
+        .map { try HubJSON.decode(Attachment.self, from: $0) }
+    }
+}

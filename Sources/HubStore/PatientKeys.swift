@@ -1,0 +1,48 @@
+import Crypto
+import Foundation
+import HubCore
+
+/// Indexes patients by a keyed hash of their identifiers, so the lookup tables alone do not reveal who the
+/// patients are. The key lives outside the database (a file in the data directory, or configuration).
+public struct PatientKeys: Sendable {
+    private let key: SymmetricKey
+
+    public init(secret: Data) {
+        self.key = SymmetricKey(data: secret)
+    }
+
+    /// The index key of one identifier: HMAC-SHA256 over `system|value`.
+    public func key(for identifier: PatientIdentifier) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Data("\(identifier.system)|\(identifier.value)".utf8), using: key)
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func keys(for patient: Patient) -> [String] {
+        Array(Set(patient.identifiers.map(key(for:)))).sorted()
+    }
+
+    /// Reads the key file, creating it (32 random bytes, mode 0600) when absent.
+    public static func loadOrCreate(path: String) throws -> PatientKeys {
+        if let data = FileManager.default.contents(atPath: path), let secret = Data(base64Encoded: data.trimmedASCII) {
+            return PatientKeys(secret: secret)
+        }
+        var generator = SystemRandomNumberGenerator()
+        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(secret.base64EncodedString().utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw HubError.unavailable("cannot write the identifier key file \(path)")
+        }
+        return PatientKeys(secret: secret)
+    }
+}
+
+extension Data {
+    fileprivate var trimmedASCII: Data {
+        Data(self.filter { !($0 == 10 || $0 == 13 || $0 == 32) })
+    }
+}
