@@ -30,8 +30,8 @@ public struct ReportDraft: Sendable, Codable, Equatable {
     func validated(kind: ItemKind, amendment: Bool) throws(HubError) -> (String, String, [CriticalFinding], [LabValue])
     {
         var v = Validator()
-        let findings = v.text(findings, "findings", maxLength: 20_000)
-        let conclusion = v.text(conclusion, "conclusion", maxLength: 5_000)
+        let findings = v.text(findings, "findings", maxLength: 20_000, multiline: true)
+        let conclusion = v.text(conclusion, "conclusion", maxLength: 5_000, multiline: true)
         let critical = criticalValues ?? []
         for (i, finding) in critical.enumerated() {
             _ = v.text(finding.description, "critical_values[\(i)].description", maxLength: 500)
@@ -41,7 +41,7 @@ public struct ReportDraft: Sendable, Codable, Equatable {
             v.fail("values[\(i)].value", "must not be empty")
         }
         if values.count > 500 { v.fail("values", "at most 500 values") }
-        if amendment { _ = v.text(reason, "reason", maxLength: 1000) }
+        if amendment { _ = v.text(reason, "reason", maxLength: 1000, multiline: true) }
         try v.check()
         return (findings!, conclusion!, critical, values)
     }

@@ -69,7 +69,8 @@ public enum ResidentID {
     public static func problem(_ id: String) -> String? {
         guard id.count == 18 else { return "a resident ID has 18 characters" }
         guard let expected = checkCharacter(id.prefix(17)) else { return "a resident ID starts with 17 digits" }
-        guard Character(id.suffix(1).uppercased()) == expected else {
+        // Compared as strings: some characters upper-case to two (ß → SS), which a Character cannot hold.
+        guard id.suffix(1).uppercased() == String(expected) else {
             return "the check character does not match (ISO 7064 MOD 11-2)"
         }
         guard RegionCode(String(id.prefix(6))) != nil else { return "the first 6 digits are not a division code" }

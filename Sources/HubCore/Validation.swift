@@ -14,9 +14,11 @@ public struct Validator: Sendable {
         return value
     }
 
-    /// Returns a trimmed, non-empty string of bounded length, or records why not.
-    public mutating func text(_ value: String?, _ field: String, required: Bool = true, maxLength: Int = 200) -> String?
-    {
+    /// Returns a trimmed, non-empty string of bounded length, or records why not. `multiline` admits line breaks and
+    /// tabs, for free text such as findings.
+    public mutating func text(
+        _ value: String?, _ field: String, required: Bool = true, maxLength: Int = 200, multiline: Bool = false
+    ) -> String? {
         guard let value else {
             if required { fail(field, "is required") }
             return nil
@@ -30,8 +32,14 @@ public struct Validator: Sendable {
             fail(field, "must be at most \(maxLength) characters")
             return nil
         }
-        if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            fail(field, "must not contain control characters")
+        let allowed: Set<Unicode.Scalar> = multiline ? ["\n", "\r", "\t"] : []
+        if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !allowed.contains($0) }
+        ) {
+            fail(
+                field,
+                multiline
+                    ? "must not contain control characters other than line breaks and tabs"
+                    : "must not contain control characters")
             return nil
         }
         return trimmed

@@ -75,6 +75,8 @@ public final class OutboxWorker: Service, Sendable {
                             try await self.publishBacklog()
                             lastGauge = .now
                         }
+                    } catch is CancellationError {
+                        break
                     } catch {
                         self.logger.error("outbox dispatch failed", metadata: ["error.message": "\(error)"])
                     }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HubCore
 
 /// Signs what the hub sends to an institution's webhook, so the receiver can check it came from the hub and was
 /// not altered or replayed late.
@@ -44,7 +45,7 @@ public enum WebhookSignature {
         return Array(hmac.finalize())
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 
     static func unhex(_ text: String) -> Data? {
         guard text.count % 2 == 0 else { return nil }

@@ -75,6 +75,9 @@ public func buildHub(
     AttachmentController(env: env).register(routes)
     CriticalValueController(env: env).register(routes)
     TurnaroundController(env: env).register(routes)
+    FHIRController(env: env).register(routes)
+    ResultController(env: env).register(routes)
+    RecognitionController(env: env).register(routes)
 
     // Services stop in reverse order: the server drains first, then the outbox worker finishes its attempts,
     // then the libcurl driver stops, and the database closes last.

@@ -115,7 +115,7 @@ public enum AuditLog {
                 canonical += "-;"
             }
         }
-        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(SHA256.hash(data: Data(canonical.utf8)))
     }
 
     /// Walks the whole chain in order and reports the first record that does not hold.

@@ -72,7 +72,7 @@ public final class BlobWriter {
         try await Self.offload { try handle.synchronize() }
         try handle.close()
         closed = true
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hasher.finalize())
     }
 
     /// Moves the finished file into place under its digest (a blob already there is kept: same digest, same bytes).

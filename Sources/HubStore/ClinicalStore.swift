@@ -96,4 +96,20 @@ public enum ResultStore {
     public static func result(_ db: Database, id: String) throws -> ResultRecord? {
         try Documents.fetch(db, "results", id: id)
     }
+
+    /// Replaces a result with a new version; the version it replaces stays readable in the history.
+    public static func supersede(_ db: Database, old: ResultRecord, new: ResultRecord, now: Timestamp) throws {
+        try db.execute(
+            sql: "INSERT INTO result_history (result_id, version, body, replaced_at) VALUES (?, ?, ?, ?)",
+            arguments: [old.id, old.reportVersion, try HubJSON.encodeString(old), now.millisecondsSinceEpoch])
+        try update(db, new)
+    }
+
+    /// Every earlier version of a result, oldest first.
+    public static func history(_ db: Database, id: String) throws -> [ResultRecord] {
+        try String.fetchAll(
+            db, sql: "SELECT body FROM result_history WHERE result_id = ? ORDER BY version", arguments: [id]
+        )
+        .map { try HubJSON.decode(ResultRecord.self, from: $0) }
+    }
 }

@@ -216,6 +216,57 @@ extension AppDatabase {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v4_recognition") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE result_history (
+                        result_id TEXT NOT NULL REFERENCES results(id),
+                        version INTEGER NOT NULL,
+                        body TEXT NOT NULL,
+                        replaced_at INTEGER NOT NULL,
+                        PRIMARY KEY (result_id, version)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE recognition_checks (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        institution_id TEXT NOT NULL,
+                        department TEXT,
+                        practitioner_id TEXT,
+                        item_code TEXT NOT NULL,
+                        category TEXT,
+                        emergency INTEGER NOT NULL,
+                        catalog_version TEXT,
+                        reminded INTEGER NOT NULL,
+                        recognizable_elsewhere INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX checks_time ON recognition_checks(created_at);
+
+                    CREATE TABLE recognition_decisions (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        check_id TEXT NOT NULL REFERENCES recognition_checks(id),
+                        result_id TEXT,
+                        decision TEXT NOT NULL,
+                        reason_code INTEGER,
+                        institution_id TEXT NOT NULL,
+                        department TEXT,
+                        practitioner_id TEXT,
+                        item_code TEXT NOT NULL,
+                        category TEXT,
+                        price_fen INTEGER NOT NULL,
+                        cross_institution INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX decisions_time ON recognition_decisions(created_at);
+                    CREATE INDEX decisions_check ON recognition_decisions(check_id);
+                    CREATE TRIGGER decisions_no_update BEFORE UPDATE ON recognition_decisions
+                        BEGIN SELECT RAISE(ABORT, 'recognition decisions are append-only'); END;
+                    CREATE TRIGGER decisions_no_delete BEFORE DELETE ON recognition_decisions
+                        BEGIN SELECT RAISE(ABORT, 'recognition decisions are append-only'); END;
+                    """)
+        }
         return migrator
     }
 }

@@ -15,7 +15,7 @@ public struct PatientKeys: Sendable {
     public func key(for identifier: PatientIdentifier) -> String {
         let mac = HMAC<SHA256>.authenticationCode(
             for: Data("\(identifier.system)|\(identifier.value)".utf8), using: key)
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(mac)
     }
 
     public func keys(for patient: Patient) -> [String] {

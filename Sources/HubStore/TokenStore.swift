@@ -44,7 +44,7 @@ public enum TokenStore {
     }
 
     public static func digest(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(secret.utf8)))
     }
 
     /// Stores a new token and returns it with its secret, which is shown once and never again.

@@ -211,3 +211,13 @@ func catalogFixture() -> CatalogIndex {
         #expect((Money(yuan: 0.1)! + Money(yuan: 0.2)!).fen == 30)
     }
 }
+
+@Suite struct FreeTextTests {
+    @Test func findingsMayHaveLineBreaksButNotOtherControlCharacters() {
+        var v = Validator()
+        #expect(v.text("第一段\n第二段\t续", "findings", maxLength: 100, multiline: true) == "第一段\n第二段\t续")
+        #expect(v.text("a\u{7}b", "findings", maxLength: 100, multiline: true) == nil)
+        #expect(v.text("a\nb", "name") == nil, "one-line fields stay one line")
+        #expect(v.problems.map(\.field) == ["findings", "name"])
+    }
+}

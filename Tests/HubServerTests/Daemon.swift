@@ -59,6 +59,9 @@ final class Daemon: Sendable {
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// The process id of the running daemon, if one was started.
+    var pid: Int32? { process.withLock { $0?.processIdentifier } }
     var adminToken: String {
         get throws {
             try String(contentsOf: dataDir.appendingPathComponent("admin.token"), encoding: .utf8)

@@ -20,7 +20,13 @@ struct Hubctl {
         }
     }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Waits on a Dispatch thread: `hubctl` talks to hubs running in this process, which need the cooperative pool
+    /// (two threads on a 2-core machine) that a blocking wait here would hold.
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await offPool { try runBlocking(arguments) }
+    }
+
+    static func runBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = try binary
         process.arguments = arguments
@@ -38,18 +44,18 @@ struct Hubctl {
     @Test func offlineMigrateTokenAndAuditVerify() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hubctl-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let missing = try Hubctl.run(["audit", "verify", "--data-dir", directory.path])
+        let missing = try await Hubctl.run(["audit", "verify", "--data-dir", directory.path])
         #expect(missing.status != 0)
         #expect(missing.output.contains("no hub database"))
 
-        #expect(try Hubctl.run(["migrate", "--data-dir", directory.path]).status == 0)
-        let issued = try Hubctl.run([
+        #expect(try await Hubctl.run(["migrate", "--data-dir", directory.path]).status == 0)
+        let issued = try await Hubctl.run([
             "token", "create", "--data-dir", directory.path, "--role", "admin", "--role", "auditor",
         ])
         #expect(issued.status == 0)
         let secret = issued.output.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(secret.hasPrefix("hub_"))
-        let badRole = try Hubctl.run(["token", "create", "--data-dir", directory.path, "--role", "superuser"])
+        let badRole = try await Hubctl.run(["token", "create", "--data-dir", directory.path, "--role", "superuser"])
         #expect(badRole.status != 0)
         #expect(badRole.output.contains("unknown role"))
 
@@ -57,7 +63,7 @@ struct Hubctl {
         let principal = try await database.read { try TokenStore.resolve($0, secret: secret) }
         #expect(principal?.roles == [.admin, .auditor])
 
-        let intact = try Hubctl.run(["audit", "verify", "--data-dir", directory.path])
+        let intact = try await Hubctl.run(["audit", "verify", "--data-dir", directory.path])
         #expect(intact.status == 0)
         #expect(intact.output.contains("intact: 1 records"))
 
@@ -66,13 +72,13 @@ struct Hubctl {
             try db.execute(sql: "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1")
         }
         try database.close()
-        let broken = try Hubctl.run(["audit", "verify", "--data-dir", directory.path])
+        let broken = try await Hubctl.run(["audit", "verify", "--data-dir", directory.path])
         #expect(broken.status == 1)
         #expect(broken.output.contains("BROKEN at record 1"))
     }
 
-    @Test func helpDescribesTheCommands() throws {
-        let help = try Hubctl.run(["--help"])
+    @Test func helpDescribesTheCommands() async throws {
+        let help = try await Hubctl.run(["--help"])
         #expect(help.status == 0)
         for command in ["migrate", "token", "audit"] { #expect(help.output.contains(command)) }
     }
@@ -82,50 +88,71 @@ struct Hubctl {
     @Test func operatorsManageTheRegistryAndOutboxFromTheCommandLine() async throws {
         try await withHub { hub in
             let url = "http://127.0.0.1:\(try #require(hub.client.port))"
-            func ctl(_ arguments: [String]) throws -> (Int32, String) {
-                let result = try Hubctl.run(arguments + ["--url", url, "--token", hub.admin])
+            func ctl(_ arguments: [String]) async throws -> (Int32, String) {
+                let result = try await Hubctl.run(arguments + ["--url", url, "--token", hub.admin])
                 return (result.status, result.output)
             }
-            let created = try ctl([
+            let created = try await ctl([
                 "institutions", "create", "--id", "hs-clinic", "--name", "花山卫生院", "--level", "primary", "--region",
                 "420115", "--alliance", "wh-east",
             ])
             #expect(created.0 == 0, "\(created.1)")
             #expect(created.1.contains("花山卫生院"))
-            let table = try ctl(["institutions", "list"])
+            let table = try await ctl(["institutions", "list"])
             #expect(table.1.contains("ID") && table.1.contains("hs-clinic") && table.1.contains("wh-east"))
-            let json = try ctl(["institutions", "get", "hs-clinic", "--json"])
+            let json = try await ctl(["institutions", "get", "hs-clinic", "--json"])
             let object = try JSONSerialization.jsonObject(with: Data(json.1.utf8)) as? [String: Any]
             #expect(object?["region"] as? String == "420115")
 
-            let bad = try ctl(["institutions", "create", "--name", "X", "--level", "huge", "--region", "420115"])
+            let bad = try await ctl(["institutions", "create", "--name", "X", "--level", "huge", "--region", "420115"])
             #expect(bad.0 == 1)
             #expect(bad.1.contains("validation_failed") && bad.1.contains("field: level"))
 
-            let suspended = try ctl(["institutions", "suspend", "hs-clinic"])
+            let suspended = try await ctl(["institutions", "suspend", "hs-clinic"])
             #expect(suspended.1.contains("suspended"))
 
-            let versions = try ctl(["catalog", "versions"])
+            let versions = try await ctl(["catalog", "versions"])
             #expect(versions.1.contains("2026.1"))
-            let labs = try ctl(["catalog", "show", "--category", "CT", "--json"])
+            let labs = try await ctl(["catalog", "show", "--category", "CT", "--json"])
             let ct =
                 (try JSONSerialization.jsonObject(with: Data(labs.1.utf8)) as? [String: Any])?["items"]
                 as? [[String: Any]]
             #expect(ct?.isEmpty == false)
             #expect(ct?.allSatisfy { $0["category"] as? String == "CT" } == true)
 
-            let outbox = try ctl(["outbox", "list", "--state", "dead"])
+            let outbox = try await ctl(["outbox", "list", "--state", "dead"])
             #expect(outbox.0 == 0)
             #expect(outbox.1.hasPrefix("ID"))
-            let replay = try ctl(["outbox", "replay", "dlv_nope"])
+            let replay = try await ctl(["outbox", "replay", "dlv_nope"])
             #expect(replay.0 == 1)
             #expect(replay.1.contains("404 not_found"))
 
-            let unauthorized = try Hubctl.run([
+            let unauthorized = try await Hubctl.run([
                 "institutions", "list", "--url", url, "--token", "hub_wrongwrongwrongwrongwrong",
             ])
             #expect(unauthorized.status == 1)
             #expect(unauthorized.output.contains("401"))
+        }
+    }
+}
+
+@Suite struct HubctlStatsTests {
+    @Test func statsPrintAsATableAndAsCSV() async throws {
+        try await withHub { hub in
+            try await hub.institution("h")
+            let (_, auditor) = try await hub.practitioner(at: "h", roles: ["auditor"])
+            let url = "http://127.0.0.1:\(try #require(hub.client.port))"
+            let table = try await Hubctl.run(["stats", "--url", url, "--token", auditor])
+            #expect(table.status == 0, "\(table.output)")
+            #expect(table.output.contains("recognition_rate") && table.output.contains("undefined"))
+            let csv = try await Hubctl.run(["stats", "--csv", "--category", "lab", "--url", url, "--token", auditor])
+            let lines = csv.output.split(separator: "\n")
+            #expect(lines.first == "metric,value")
+            #expect(lines.contains("reminders,0"))
+            #expect(lines.contains("savings_lab_yuan,0.00"))
+            let denied = try await Hubctl.run(["stats", "--url", url, "--token", hub.admin])
+            #expect(denied.status == 1)
+            #expect(denied.output.contains("403"))
         }
     }
 }

@@ -1,6 +1,7 @@
 import DICOM
 import Foundation
 import HubCore
+import Synchronization
 import Testing
 
 /// A valid resident ID built from a birth date and sequence, with its real check character.
@@ -71,5 +72,20 @@ struct Alliance {
             "item_code": item, "priority": priority, "clinical_info": "咳嗽两周，胸痛一天",
             "consent": ["given": consent, "method": "written"],
         ]
+    }
+}
+
+/// A clock that stands still until a test moves it: leases, acknowledgement deadlines and turnaround targets are
+/// crossed by jumping time forward instead of sleeping. Pass `clock.read` as the `clock:` of `withHub`/`TestHub.run`.
+final class SteppedClock: Sendable {
+    private let time: Mutex<Timestamp>
+
+    init(_ start: Timestamp = Timestamp.now()) { time = Mutex(start) }
+
+    var now: Timestamp { time.withLock { $0 } }
+    var read: @Sendable () -> Timestamp { { self.now } }
+
+    func advance(minutes: Int64 = 0, seconds: Int64 = 0) {
+        time.withLock { $0 = $0.adding(milliseconds: minutes * 60_000 + seconds * 1000) }
     }
 }

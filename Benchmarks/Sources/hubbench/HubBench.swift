@@ -42,10 +42,11 @@ struct Requests: AsyncParsableCommand {
     @Option(help: "Zero-pad {i} and {m} to this many digits.") var pad = 0
     @Option(help: "Per-request timeout in seconds.") var timeout = 30
     @Option(help: "Stop after this many failures (transport errors or unexpected statuses).") var maxFailures = 50
+    @Option(help: "Pace the requests: at most this many per second (default: as fast as they go).") var rate: Double?
 
     func validate() throws {
-        guard count >= 0, concurrency >= 1, modulo >= 1, pad >= 0 else {
-            throw ValidationError("count must be ≥ 0; concurrency and modulo ≥ 1; pad ≥ 0")
+        guard count >= 0, concurrency >= 1, modulo >= 1, pad >= 0, (rate ?? 1) > 0 else {
+            throw ValidationError("count must be ≥ 0; concurrency and modulo ≥ 1; pad ≥ 0; rate > 0")
         }
     }
 
@@ -72,6 +73,11 @@ struct Requests: AsyncParsableCommand {
                     while failures.value < plan.maxFailures {
                         let n = cursor.next()
                         if n >= plan.count { break }
+                        if let rate = plan.rate {
+                            // request n leaves no earlier than n / rate seconds after the start
+                            try? await Task.sleep(
+                                until: started + .nanoseconds(Int64(Double(n) / rate * 1e9)), clock: .continuous)
+                        }
                         let request = plan.request(number: plan.start + n)
                         let sent = ContinuousClock.now
                         do {
@@ -127,6 +133,7 @@ struct Requests: AsyncParsableCommand {
         let headers: [(name: String, value: String)]
         let expect: Set<Int>
         let maxFailures: Int
+        let rate: Double?
 
         init(command: Requests, headers: [(name: String, value: String)]) {
             count = command.count
@@ -139,6 +146,7 @@ struct Requests: AsyncParsableCommand {
             self.headers = headers + (command.body != nil ? [("Content-Type", "application/json")] : [])
             expect = Set(command.expect)
             maxFailures = command.maxFailures
+            rate = command.rate
         }
 
         func accepts(_ status: Int) -> Bool {
@@ -322,7 +330,11 @@ enum ProcessStats {
     /// User + system CPU time of this process so far.
     static func cpuSeconds() -> Double {
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        #if os(Linux)
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        #else
+            getrusage(RUSAGE_SELF, &usage)
+        #endif
         func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
         return s(usage.ru_utime) + s(usage.ru_stime)
     }
@@ -333,8 +345,9 @@ enum ProcessStats {
         var fields: [String: Double] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let number = parts[1].split(separator: " ").first.flatMap({ Double($0) })
-            else { continue }
+            guard parts.count == 2 else { continue }
+            let words = parts[1].split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard let number = words.first.flatMap({ Double($0) }) else { continue }
             fields[String(parts[0])] = number
         }
         return fields

@@ -84,7 +84,7 @@ struct CriticalValueController {
         let (input, _) = try await JSONIO.decode(AckInput.self, from: request, limit: env.config.maxBodyBytes)
         var v = Validator()
         let name = v.text(input.name, "name", maxLength: 100)
-        let readBack = v.text(input.readBack, "read_back", maxLength: 2000)
+        let readBack = v.text(input.readBack, "read_back", maxLength: 2000, multiline: true)
         try v.check()
         let now = env.clock()
         let notice = try await env.database.write { db in

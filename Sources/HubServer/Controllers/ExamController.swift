@@ -69,7 +69,8 @@ struct ExamController {
             patient?.validate(&v)
             let code = v.text(input.itemCode, "item_code", maxLength: 64)
             let priority = input.priority ?? .routine
-            let clinicalInfo = v.text(input.clinicalInfo, "clinical_info", required: false, maxLength: 5000)
+            let clinicalInfo = v.text(
+                input.clinicalInfo, "clinical_info", required: false, maxLength: 5000, multiline: true)
             if let consent = input.consent {
                 if !consent.given { v.fail("consent.given", "the patient's consent to remote reading is required") }
             } else {

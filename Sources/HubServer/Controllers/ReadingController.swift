@@ -105,7 +105,7 @@ struct ReadingController {
     static func reason(_ body: Data) throws -> String {
         let input = try JSONIO.decode(ReasonInput.self, from: body)
         var v = Validator()
-        let reason = v.text(input.reason, "reason", maxLength: 1000)
+        let reason = v.text(input.reason, "reason", maxLength: 1000, multiline: true)
         try v.check()
         return reason!
     }

@@ -62,6 +62,9 @@ public struct HubConfiguration: Sendable, Equatable {
     /// `privacy.identifier_key_file`: key of the keyed hash that indexes patient identifiers (created on first
     /// start, mode 0600), relative to the data directory. Secret.
     public var identifierKeyFile = "identifier.key"
+    /// `recognition.extra_reasons`: provincial re-test reasons beyond the six national ones, as
+    /// `7:the patient asks;8:the performing lab failed EQA`.
+    public var extraRetestReasons: [Int: String] = [:]
     /// `tls.ca_file`: CA bundle (PEM) that outgoing HTTPS connections trust instead of the system's. Env `HUB_TLS_CA_FILE`.
     public var tlsCAFile: String?
     /// `tls.client_certificate`: client certificate (PEM) presented to peers that require mutual TLS.
@@ -79,6 +82,11 @@ public struct HubConfiguration: Sendable, Equatable {
     public var identifierKeyPath: String { Self.join(dataDir, identifierKeyFile) }
     /// Where the first admin token is written.
     public var adminTokenPath: String { Self.join(dataDir, "admin.token") }
+
+    /// The six national re-test reasons and the configured provincial ones.
+    public var retestReasons: [Int: String] {
+        RetestReasons.national.merging(extraRetestReasons) { national, _ in national }
+    }
 
     /// The outbox's retry policy.
     public var retryPolicy: RetryPolicy {
@@ -156,6 +164,7 @@ public struct HubConfiguration: Sendable, Equatable {
         "reading": ["claim_lease_minutes", "max_attachment_bytes", "monitor_interval_ms"],
         "critical_values": ["ack_minutes_routine", "ack_minutes_urgent", "ack_minutes_asap", "ack_minutes_stat"],
         "privacy": ["identifier_key_file"],
+        "recognition": ["extra_reasons"],
     ]
 
     mutating func apply(yaml: String, baseDirectory: String) throws {
@@ -255,6 +264,18 @@ public struct HubConfiguration: Sendable, Equatable {
         case "critical_values.ack_minutes_asap": ackMinutes.minutes[.asap] = try int(1...1440)
         case "critical_values.ack_minutes_stat": ackMinutes.minutes[.stat] = try int(1...1440)
         case "privacy.identifier_key_file": identifierKeyFile = path()
+        case "recognition.extra_reasons":
+            var reasons: [Int: String] = [:]
+            for entry in value.split(separator: ";") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
+                let parts = entry.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, let code = Int(parts[0].trimmingCharacters(in: .whitespaces)), code > 6,
+                    !parts[1].trimmingCharacters(in: .whitespaces).isEmpty
+                else {
+                    throw Problem(key: key, detail: "write codes above 6 as '7:reason;8:reason'")
+                }
+                reasons[code] = parts[1].trimmingCharacters(in: .whitespaces)
+            }
+            extraRetestReasons = reasons
         case "tls.ca_file": tlsCAFile = path()
         case "tls.client_certificate": tlsClientCertificate = path()
         case "tls.client_key": tlsClientKey = path()

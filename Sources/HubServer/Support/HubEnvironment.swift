@@ -93,7 +93,7 @@ public struct HubEnvironment: Sendable {
         {
             canonical = sorted
         }
-        return SHA256.hash(data: canonical).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(SHA256.hash(data: canonical))
     }
 
     static func idempotencyKey(_ request: Request) throws -> String? {

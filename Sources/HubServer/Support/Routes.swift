@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import HubCore
 import Hummingbird
@@ -40,7 +41,11 @@ final class Routes {
 extension HubRequestContext {
     /// A path parameter that the route declares.
     func parameter(_ name: String) throws -> String {
-        guard let value = parameters.get(name) else { throw HubError.malformed("missing path parameter \(name)") }
+        guard let raw = parameters.get(name) else { throw HubError.malformed("missing path parameter \(name)") }
+        // The router hands over the path segment as sent; codes such as `NEUT#` arrive percent-encoded.
+        guard let value = raw.removingPercentEncoding else {
+            throw HubError.validation(name, "is not valid percent-encoding")
+        }
         return value
     }
 }

@@ -14,15 +14,20 @@ struct WorkflowMonitor: Service {
 
     func run() async throws {
         let interval = Duration.milliseconds(env.config.monitorIntervalMilliseconds)
-        while !Task.isShuttingDownGracefully {
-            if readiness.isReady {
-                do {
-                    try await check()
-                } catch {
-                    env.logger.error("workflow monitor check failed", metadata: ["error.message": "\(error)"])
+        // Cancelled at graceful shutdown, so the sleep between checks never holds up a stop.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if readiness.isReady {
+                    do {
+                        try await check()
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        env.logger.error("workflow monitor check failed", metadata: ["error.message": "\(error)"])
+                    }
                 }
+                try await Task.sleep(for: interval)
             }
-            try? await Task.sleep(for: interval)
         }
     }
 

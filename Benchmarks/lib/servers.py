@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Loopback HTTP/1.1 servers for the AllianceHub benchmarks (standard library only).
+
+  servers.py receiver --secret S   a webhook receiver: answers 200 at once, checks X-Hub-Signature, counts
+                                   deliveries (and repeats, by Idempotency-Key) and how late each arrived
+                                   (now - the ping's sent_at); GET /__stats answers the counts as JSON,
+                                   POST /__reset sets them to zero.
+  servers.py slow --hold-ms 200    answers every request with 200 after holding it HOLD ms.
+
+Both bind 127.0.0.1 on a free port (or --port), print "listening on 127.0.0.1:PORT" and flush, and run until
+killed or until --max-seconds have passed (so a forgotten one never lives on).
+"""
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import sys
+import time
+from datetime import datetime
+
+
+class Stats:
+    def __init__(self):
+        self.received = 0
+        self.unique = 0
+        self.repeats = 0
+        self.bad_signatures = 0
+        self.first_at = None
+        self.last_at = None
+        self.lags_ms = []
+        self.keys = set()
+        self.events = {}
+
+    def as_json(self):
+        lags = sorted(self.lags_ms)
+
+        def pct(p):
+            if not lags:
+                return None
+            index = max(0, min(len(lags) - 1, -(-len(lags) * p // 100) - 1))
+            return round(lags[int(index)], 2)
+
+        return {
+            "now": time.time(),
+            "received": self.received,
+            "unique": self.unique,
+            "repeats": self.repeats,
+            "bad_signatures": self.bad_signatures,
+            "first_at": self.first_at,
+            "last_at": self.last_at,
+            "events": self.events,
+            "lag_ms": {"count": len(lags), "p50": pct(50), "p95": pct(95), "p99": pct(99),
+                       "max": round(lags[-1], 2) if lags else None},
+        }
+
+
+def verify(header, body, secret):
+    try:
+        fields = dict(part.split("=", 1) for part in header.split(","))
+        expected = hmac.new(secret, fields["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, fields["v1"]) and abs(time.time() - int(fields["t"])) <= 300
+    except Exception:
+        return False
+
+
+def response(status, body, content_type="application/json"):
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "OK")
+    return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+async def read_request(reader):
+    """One request: (method, target, headers with lower-case names, body), or None at end of stream."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = (lines[0].split(" ", 2) + ["", ""])[:3]
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    body = b""
+    length = int(headers.get("content-length", "0") or 0)
+    if length:
+        body = await reader.readexactly(length)
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
+            data = await reader.readexactly(size + 2)
+            if size == 0:
+                break
+            chunks.append(data[:-2])
+        body = b"".join(chunks)
+    return method, target, headers, body
+
+
+def receiver_handler(stats, secret):
+    async def handle(reader, writer):
+        try:
+            while True:
+                request = await read_request(reader)
+                if request is None:
+                    break
+                method, target, headers, body = request
+                if method == "GET" and target.startswith("/__stats"):
+                    writer.write(response(200, json.dumps(stats.as_json()).encode()))
+                elif method == "POST" and target.startswith("/__reset"):
+                    stats.__init__()
+                    writer.write(response(200, b"{}"))
+                elif method == "POST":
+                    now = time.time()
+                    stats.received += 1
+                    stats.first_at = stats.first_at or now
+                    stats.last_at = now
+                    if not verify(headers.get("x-hub-signature", ""), body, secret):
+                        stats.bad_signatures += 1
+                    key = headers.get("idempotency-key", "")
+                    if key in stats.keys:
+                        stats.repeats += 1
+                    else:
+                        stats.keys.add(key)
+                        stats.unique += 1
+                    event = headers.get("x-hub-event", "?")
+                    stats.events[event] = stats.events.get(event, 0) + 1
+                    try:
+                        sent_at = json.loads(body).get("sent_at")
+                        if sent_at:
+                            sent = datetime.fromisoformat(sent_at.replace("Z", "+00:00")).timestamp()
+                            stats.lags_ms.append((now - sent) * 1000)
+                    except (ValueError, AttributeError):
+                        pass
+                    writer.write(response(200, b"{}"))
+                else:
+                    writer.write(response(404, b"{}"))
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+    return handle
+
+
+def slow_handler(hold_seconds):
+    async def handle(reader, writer):
+        try:
+            while True:
+                request = await read_request(reader)
+                if request is None:
+                    break
+                await asyncio.sleep(hold_seconds)
+                writer.write(response(200, b"ok", "text/plain"))
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+    return handle
+
+
+async def serve(handler, port, max_seconds):
+    server = await asyncio.start_server(handler, "127.0.0.1", port, backlog=4096, limit=1 << 20)
+    bound = server.sockets[0].getsockname()[1]
+    print(f"listening on 127.0.0.1:{bound}", flush=True)
+    async with server:
+        await asyncio.sleep(max_seconds)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="mode", required=True)
+    r = sub.add_parser("receiver")
+    r.add_argument("--secret", required=True)
+    s = sub.add_parser("slow")
+    s.add_argument("--hold-ms", type=int, default=200)
+    for p in (r, s):
+        p.add_argument("--port", type=int, default=0)
+        p.add_argument("--max-seconds", type=float, default=900)
+    args = parser.parse_args()
+    if args.mode == "receiver":
+        handler = receiver_handler(Stats(), args.secret.encode())
+    else:
+        handler = slow_handler(args.hold_ms / 1000)
+    try:
+        asyncio.run(serve(handler, args.port, args.max_seconds))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,346 @@
+import Foundation
+import GRDB
+import HubCore
+import HubStore
+import Hummingbird
+
+/// A result registered outside the workflow (a lab's LIS, a hospital's own exam).
+struct ResultInput: Decodable, Sendable {
+    var patient: Patient?
+    var itemCode: String?
+    var performedAt: Timestamp?
+    var reportStatus: ReportStatus?
+    var centerId: String?
+    var findings: String?
+    var conclusion: String?
+    var values: [LabValue]?
+    var attachments: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case patient, findings, conclusion, values, attachments
+        case itemCode = "item_code"
+        case performedAt = "performed_at"
+        case reportStatus = "report_status"
+        case centerId = "center_id"
+    }
+}
+
+/// A correction of a registered result: a new version, or `entered-in-error` to withdraw it.
+struct ResultCorrection: Decodable, Sendable {
+    var reportStatus: ReportStatus?
+    var findings: String?
+    var conclusion: String?
+    var values: [LabValue]?
+    var reason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case findings, conclusion, values, reason
+        case reportStatus = "report_status"
+    }
+}
+
+/// `/v1/results`: the registry of results that other institutions may recognize.
+struct ResultController {
+    let env: HubEnvironment
+
+    /// Roles that register results: the staff of a performing center or hospital.
+    static let registrars: [Role] = [.reader, .verifier]
+    static let bulkLimit = 256 * 1_048_576
+
+    func register(_ routes: Routes) {
+        routes.add(.post, "/v1/results", create)
+        routes.add(.post, "/v1/results/bulk", bulk)
+        routes.add(.get, "/v1/results", list)
+        routes.add(.get, "/v1/results/{id}", show)
+        routes.add(.post, "/v1/results/{id}/corrections", correct)
+    }
+
+    @Sendable func create(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let caller = try context.caller()
+        try caller.require(.reader, .verifier)
+        let (input, body) = try await JSONIO.decode(ResultInput.self, from: request, limit: env.config.maxBodyBytes)
+        return try await env.create(request, context, body: body) { db, now in
+            let result = try ResultRegistrar(env: env, db: db, caller: caller, now: now).register(input)
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "result.register", "result", result.id, patientKey: env.patientKeys.keys(for: result.patient).first),
+                at: now)
+            return result
+        }
+    }
+
+    /// One line's answer in a bulk load.
+    struct LineAnswer: Encodable {
+        var line: Int
+        var status: Int
+        var id: String?
+        var code: String?
+        var field: String?
+        var detail: String?
+    }
+
+    /// NDJSON in, NDJSON out: each line is registered on its own, in batches; a bad line is answered with its
+    /// problem and never blocks, or half-stores, the others.
+    @Sendable func bulk(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let caller = try context.caller()
+        try caller.require(.reader, .verifier)
+        let mediaType = request.headers[.contentType]?.split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        guard mediaType == "application/x-ndjson" || mediaType == "application/jsonl" || mediaType == "application/json"
+        else {
+            throw HubError.unsupportedMediaType("send results as application/x-ndjson, one JSON object a line")
+        }
+        let data = try await JSONIO.body(request, limit: Self.bulkLimit)
+        var lines: [(Int, Data)] = []
+        var number = 0
+        for slice in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            number += 1
+            let line = slice.last == UInt8(ascii: "\r") ? slice.dropLast() : slice
+            if line.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
+            lines.append((number, Data(line)))
+        }
+        let decoder = HubJSON.decoder()
+        var answers: [LineAnswer] = []
+        answers.reserveCapacity(lines.count)
+        var created = 0
+        for batch in stride(from: 0, to: lines.count, by: 1000) {
+            let chunk = Array(lines[batch..<min(batch + 1000, lines.count)])
+            let now = env.clock()
+            let (batchAnswers, count) = try await env.database.write { db -> ([LineAnswer], Int) in
+                var out: [LineAnswer] = []
+                var count = 0
+                let registrar = try ResultRegistrar(env: env, db: db, caller: caller, now: now)
+                for (line, bytes) in chunk {
+                    do {
+                        let input: ResultInput
+                        do { input = try decoder.decode(ResultInput.self, from: bytes) } catch let error
+                            as DecodingError
+                        {
+                            throw JSONIO.problem(error)
+                        }
+                        var id = ""
+                        try db.inSavepoint {
+                            id = try registrar.register(input).id
+                            return .commit
+                        }
+                        out.append(LineAnswer(line: line, status: 201, id: id))
+                        count += 1
+                    } catch let error as HubError {
+                        out.append(
+                            LineAnswer(
+                                line: line, status: error.status, code: error.code, field: error.field,
+                                detail: error.detail))
+                    }
+                }
+                try AuditLog.append(
+                    db,
+                    context.audit(
+                        "result.bulk", "results", caller.institutionId ?? "-",
+                        detail: "lines=\(chunk.count) created=\(count)"), at: now)
+                return (out, count)
+            }
+            answers += batchAnswers
+            created += count
+        }
+        let encoder = HubJSON.encoder()
+        var output = Data()
+        for answer in answers {
+            output.append(try encoder.encode(answer))
+            output.append(UInt8(ascii: "\n"))
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/x-ndjson", .init("X-Results-Created")!: String(created),
+                .init("X-Results-Rejected")!: String(answers.count - created),
+            ],
+            body: .init(byteBuffer: .init(bytes: output)))
+    }
+
+    /// Who may read results: clinicians deciding on recognition, and the staff who produce or receive them.
+    static let readers: [Role] = [.clinician, .reader, .verifier, .clinic]
+
+    @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let caller = try context.caller()
+        try caller.require(.clinician, .reader, .verifier, .clinic)
+        let id = try context.parameter("id")
+        let now = env.clock()
+        let answer = try await env.database.write { db -> ResultView in
+            guard let result = try ResultStore.result(db, id: id) else { throw HubError.notFound("result", id) }
+            try AuditLog.append(
+                db,
+                context.audit("result.read", "result", id, patientKey: env.patientKeys.keys(for: result.patient).first),
+                at: now)
+            return ResultView(result: result, history: try ResultStore.history(db, id: id))
+        }
+        return try JSONIO.response(answer)
+    }
+
+    struct ResultView: Encodable, Sendable {
+        var result: ResultRecord
+        var history: [ResultRecord]
+
+        func encode(to encoder: any Encoder) throws {
+            try result.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(history.map(\.reportVersion), forKey: .previousVersions)
+            if !history.isEmpty { try container.encode(history, forKey: .history) }
+        }
+
+        enum Keys: String, CodingKey {
+            case history
+            case previousVersions = "previous_versions"
+        }
+    }
+
+    @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let caller = try context.caller()
+        try caller.require(.clinician, .reader, .verifier, .clinic)
+        guard let text = request.query("patient"), let identifier = PatientIdentifier(query: text) else {
+            throw HubError.validation("patient", "is required: system|value, or a bare resident ID")
+        }
+        let code = request.query("item_code")
+        let key = env.patientKeys.key(for: identifier)
+        let now = env.clock()
+        let results = try await env.database.write { db -> [ResultRecord] in
+            var results: [ResultRecord]
+            if let code {
+                let canonical = try env.catalog.inForce(db, on: env.today(at: now))?.item(code)?.code ?? code
+                results = try RecognitionStore.results(db, patientKeys: [key], itemCode: canonical)
+            } else {
+                results = try String.fetchAll(
+                    db,
+                    sql:
+                        "SELECT body FROM results WHERE id IN (SELECT result_id FROM result_patients WHERE patient_key = ?)",
+                    arguments: [key]
+                ).map { try HubJSON.decode(ResultRecord.self, from: $0) }
+            }
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "result.search", "results", code ?? "*", patientKey: key, detail: "count=\(results.count)"), at: now
+            )
+            return results.sorted { $0.performedAt > $1.performedAt }
+        }
+        return try JSONIO.response(ListResponse(Page(items: results, next: nil)))
+    }
+
+    @Sendable func correct(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let caller = try context.caller()
+        try caller.require(.reader, .verifier)
+        let id = try context.parameter("id")
+        let (input, _) = try await JSONIO.decode(ResultCorrection.self, from: request, limit: env.config.maxBodyBytes)
+        var v = Validator()
+        let reason = v.text(input.reason, "reason", maxLength: 1000, multiline: true)
+        if let status = input.reportStatus, ![.corrected, .amended, .enteredInError].contains(status) {
+            v.fail("report_status", "a correction is corrected, amended or entered-in-error")
+        }
+        try v.check()
+        let now = env.clock()
+        let updated = try await env.database.write { db -> ResultRecord in
+            guard let old = try ResultStore.result(db, id: id) else { throw HubError.notFound("result", id) }
+            guard old.institutionId == caller.institutionId else {
+                throw HubError.forbidden("only the performing institution corrects its results")
+            }
+            if old.reportStatus == .enteredInError {
+                throw HubError.invalidTransition("the result is already withdrawn")
+            }
+            var new = old
+            new.reportVersion = old.reportVersion + 1
+            new.reportStatus = input.reportStatus ?? .corrected
+            if let findings = input.findings { new.findings = findings }
+            if let conclusion = input.conclusion { new.conclusion = conclusion }
+            if let values = input.values { new.values = values }
+            new.createdAt = now
+            try ResultStore.supersede(db, old: old, new: new, now: now)
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "result.correct", "result", id, patientKey: env.patientKeys.keys(for: old.patient).first,
+                    detail: "\(new.reportStatus.rawValue): \(reason!)"),
+                at: now)
+            return new
+        }
+        return try JSONIO.response(updated)
+    }
+}
+
+/// Registers results for one institution; what every line would otherwise read again (the host, the catalog in force,
+/// the institution's centers) is read once per batch.
+final class ResultRegistrar {
+    let env: HubEnvironment
+    let db: Database
+    let host: Institution
+    let now: Timestamp
+    private let catalogToday: CatalogIndex?
+    private var catalogsByDate: [CivilDate: CatalogIndex?] = [:]
+    private var centersByItem: [String: [Center]] = [:]
+
+    init(env: HubEnvironment, db: Database, caller: Principal, now: Timestamp) throws {
+        guard let institutionId = caller.institutionId, let host = try RegistryStore.institution(db, id: institutionId)
+        else {
+            throw HubError.forbidden("results are registered by the staff of the performing institution")
+        }
+        self.env = env
+        self.db = db
+        self.host = host
+        self.now = now
+        self.catalogToday = try env.catalog.inForce(db, on: env.today(at: now))
+    }
+
+    /// Validates and stores one result; recognition metadata is derived here, never taken from the input.
+    func register(_ input: ResultInput) throws -> ResultRecord {
+        var v = Validator()
+        let patient = v.require(input.patient, "patient")
+        patient?.validate(&v)
+        let code = v.text(input.itemCode, "item_code", maxLength: 64)
+        let performedAt = v.require(input.performedAt, "performed_at")
+        if let performedAt {
+            if performedAt > now.adding(milliseconds: 5 * 60_000) { v.fail("performed_at", "is in the future") }
+            if performedAt < Timestamp(rfc3339: "1990-01-01T00:00:00Z")! { v.fail("performed_at", "is before 1990") }
+        }
+        let item = code.flatMap { catalogToday?.item($0) }
+        if let code, item == nil { v.fail("item_code", "'\(code)' is not in the catalog in force") }
+        for (i, value) in (input.values ?? []).enumerated() where value.value.trimmingWhitespace().isEmpty {
+            v.fail("values[\(i)].value", "must not be empty")
+        }
+        if item?.kind == .lab && (input.values ?? []).isEmpty { v.fail("values", "a lab result carries its values") }
+        _ = v.text(input.conclusion, "conclusion", required: false, maxLength: 5000, multiline: true)
+        _ = v.text(input.findings, "findings", required: false, maxLength: 20_000, multiline: true)
+        try v.check()
+        let performedOn = env.today(at: performedAt!)
+        var center: Center?
+        if let centerId = input.centerId {
+            guard let named = try RegistryStore.center(db, id: centerId), named.institutionId == host.id else {
+                throw HubError.validation("center_id", "'\(centerId)' is not a center of institution \(host.id)")
+            }
+            center = named
+        } else {
+            // The institution's own center for the item, preferring one qualified on the performed date.
+            if centersByItem[item!.code] == nil {
+                centersByItem[item!.code] = try RegistryStore.centers(
+                    db, item: item!.code, institutionId: host.id, after: nil, limit: 50
+                ).items
+            }
+            let own = centersByItem[item!.code]!
+            center = own.first { $0.qualification(for: item!.code, on: performedOn) != nil } ?? own.first
+        }
+        if catalogsByDate[performedOn] == nil {
+            catalogsByDate[performedOn] = try env.catalog.inForce(db, on: performedOn)
+        }
+        let result = ResultRecord(
+            id: GeneratedID.make("res", at: now), patient: patient!, itemCode: item!.code, itemName: item!.name,
+            category: item!.category, institutionId: host.id, centerId: center?.id, examId: nil,
+            performedAt: performedAt!, reportStatus: input.reportStatus ?? .final, reportVersion: 1,
+            findings: input.findings, conclusion: input.conclusion, values: input.values ?? [],
+            attachments: input.attachments ?? [],
+            recognition: ResultRecord.recognition(
+                item: item!.code, catalog: catalogsByDate[performedOn] ?? nil, center: center, host: host,
+                performedOn: performedOn),
+            createdAt: now)
+        try ResultStore.insert(db, result, patientKeys: env.patientKeys.keys(for: result.patient))
+        return result
+    }
+}

@@ -1,0 +1,377 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import HubCore
+import HubStore
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `/fhir/R4`: read-only FHIR R4 views of remote-reading exams (`ServiceRequest`, `Task`, `DiagnosticReport`) and the
+/// server's `CapabilityStatement`.
+///
+/// Access is the REST API's: a read is allowed exactly when `GET /v1/exams/{id}` is (`HubEnvironment.side`), and a
+/// search covers what `GET /v1/exams` lists (clinic staff: their institution's exams; readers and verifiers: the
+/// exams of their institution's centers), leaving out any exam the caller may not see. Every read and search appends
+/// an audit record in the same transaction.
+///
+/// Every answer, errors included, is `application/fhir+json`: errors are an `OperationOutcome` with the HTTP status
+/// the REST API would give. So that a missing or bad token is an `OperationOutcome` too, these routes are registered
+/// without the shared authentication middleware and run that same middleware themselves (`fhir(_:)`); only
+/// `metadata` is open to anyone.
+///
+/// Search parameters (others are ignored, as FHIR allows):
+/// - `patient`: `system|value` (the hub's identifier systems or their FHIR URIs, see `FHIRSystem`) or a bare
+///   resident ID;
+/// - `identifier`: the accession number, bare or `urn:alliancehub:accession|<number>`;
+/// - `status`: one code or several separated by commas, checked against the resource's R4 value set;
+/// - `business-status` (Task only): the hub's reading step, e.g. `awaiting-verification`;
+/// - `_count` (1 to 500, default 50) and `_cursor` (from the `next` link).
+///
+/// A `DiagnosticReport` search without `status` returns the latest report version of each exam; with `status` it
+/// returns every version whose status matches (so `status=final` still finds a final version that was later
+/// corrected). `Bundle.total` is given when the whole answer fits in one page, and left out otherwise.
+struct FHIRController {
+    let env: HubEnvironment
+
+    static let mediaType = "application/fhir+json"
+    static let base = "/fhir/R4"
+
+    func register(_ routes: Routes) {
+        routes.add(.get, "/fhir/R4/metadata", public: true, fhir(authenticated: false, metadata))
+        routes.add(.get, "/fhir/R4/ServiceRequest", public: true, fhir(searchServiceRequests))
+        routes.add(.get, "/fhir/R4/ServiceRequest/{id}", public: true, fhir(readServiceRequest))
+        routes.add(.get, "/fhir/R4/Task", public: true, fhir(searchTasks))
+        routes.add(.get, "/fhir/R4/Task/{id}", public: true, fhir(readTask))
+        routes.add(.get, "/fhir/R4/DiagnosticReport", public: true, fhir(searchDiagnosticReports))
+        routes.add(.get, "/fhir/R4/DiagnosticReport/{id}", public: true, fhir(readDiagnosticReport))
+    }
+
+    // MARK: Handlers
+
+    @Sendable func metadata(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        try Self.response(
+            FHIRViews.capabilityStatement(hubId: env.config.hubId, hubName: env.config.hubName, date: env.clock()))
+    }
+
+    @Sendable func readServiceRequest(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        return try await read(context, "ServiceRequest", id, examId: FHIRID.examId(id)) {
+            FHIRViews.serviceRequest($0)
+        }
+    }
+
+    @Sendable func readTask(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        return try await read(context, "Task", id, examId: FHIRID.examId(id)) { FHIRViews.task($0) }
+    }
+
+    @Sendable func readDiagnosticReport(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        let wanted = FHIRID.reportVersion(id)
+        return try await read(context, "DiagnosticReport", id, examId: wanted?.examId) { exam in
+            guard let version = wanted?.version, let report = FHIRViews.diagnosticReport(exam, version: version) else {
+                throw HubError.notFound("DiagnosticReport", id)
+            }
+            return report
+        }
+    }
+
+    @Sendable func searchServiceRequests(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        try await search(request, context, "ServiceRequest", statuses: FHIRViews.requestStatuses) {
+            (exam, query) -> [FHIRServiceRequest] in
+            guard query.statuses?.contains(exam.step.serviceRequestStatus) ?? true else { return [] }
+            return [FHIRViews.serviceRequest(exam)]
+        }
+    }
+
+    @Sendable func searchTasks(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        try await search(request, context, "Task", statuses: FHIRViews.taskStatuses, businessStatus: true) {
+            (exam, query) -> [FHIRTask] in
+            guard query.statuses?.contains(exam.step.taskStatus) ?? true,
+                query.businessStatuses?.contains(exam.step.rawValue) ?? true
+            else { return [] }
+            return [FHIRViews.task(exam)]
+        }
+    }
+
+    @Sendable func searchDiagnosticReports(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        try await search(request, context, "DiagnosticReport", statuses: FHIRViews.reportStatuses) {
+            (exam, query) -> [FHIRDiagnosticReport] in
+            guard let statuses = query.statuses else {
+                return FHIRViews.diagnosticReport(exam).map { [$0] } ?? []
+            }
+            return exam.reports.filter { statuses.contains($0.status.rawValue) }.compactMap {
+                FHIRViews.diagnosticReport(exam, version: $0.version)
+            }
+        }
+    }
+
+    // MARK: Reading and searching
+
+    /// Reads one exam's resource: 404 when there is no such exam, 403 when the caller may not see it.
+    private func read<R: FHIRResource>(
+        _ context: HubRequestContext, _ type: String, _ fhirID: String, examId: String?,
+        _ render: @escaping @Sendable (Exam) throws -> R
+    ) async throws -> Response {
+        let caller = try context.caller()
+        guard let examId else { throw HubError.notFound(type, fhirID) }
+        let env = self.env
+        let now = env.clock()
+        let resource = try await env.database.write { db in
+            guard let exam = try ExamStore.exam(db, id: examId) else { throw HubError.notFound(type, fhirID) }
+            _ = try env.side(of: caller, for: exam, db)
+            let resource = try render(exam)
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "fhir.read", "exam", exam.id, patientKey: env.patientKeys.keys(for: exam.patient).first,
+                    detail: "\(type)/\(resource.id)"), at: now)
+            return resource
+        }
+        return try Self.response(resource)
+    }
+
+    /// What a search asks for.
+    struct SearchQuery: Sendable {
+        var patientKey: String?
+        var accession: String?
+        /// An identifier of another system was asked for: nothing matches.
+        var foreignIdentifier = false
+        var statuses: Set<String>?
+        var businessStatuses: Set<String>?
+        var count = 50
+        var cursor: String?
+    }
+
+    private func search<R: FHIRResource>(
+        _ request: Request, _ context: HubRequestContext, _ type: String, statuses: Set<String>,
+        businessStatus: Bool = false, _ render: @escaping @Sendable (Exam, SearchQuery) -> [R]
+    ) async throws -> Response {
+        let caller = try context.caller()
+        guard let institutionId = caller.institutionId else {
+            throw HubError.forbidden("exams are searched by the staff of an institution")
+        }
+        let query = try parse(request, statuses: statuses, businessStatus: businessStatus)
+        let env = self.env
+        let now = env.clock()
+        let (found, next) = try await env.database.write { db -> ([R], String?) in
+            var clinicId: String?
+            var centerIds: [String]?
+            if caller.roles.contains(.clinic) {
+                clinicId = institutionId
+            } else if !caller.roles.isDisjoint(with: [.reader, .verifier]) {
+                centerIds = try RegistryStore.centers(db, institutionId: institutionId, after: nil, limit: 500).items
+                    .map(\.id)
+            } else {
+                throw HubError.forbidden("exams are searched by clinic staff, readers and verifiers")
+            }
+            var found: [R] = []
+            var lastIncluded: String?
+            var more = false
+            /// Adds the exam's matching resources; false once the page is full and another match exists.
+            func consider(_ exam: Exam) throws -> Bool {
+                let resources = render(exam, query)
+                if resources.isEmpty { return true }
+                do {
+                    _ = try env.side(of: caller, for: exam, db)
+                } catch let error as HubError where error.status == 403 {
+                    return true
+                }
+                if found.count >= query.count {
+                    more = true
+                    return false
+                }
+                found += resources
+                lastIncluded = exam.id
+                return true
+            }
+            if let accession = query.accession {
+                if !query.foreignIdentifier, let exam = try ExamStore.exam(db, accessionNumber: accession),
+                    query.patientKey.map({ env.patientKeys.keys(for: exam.patient).contains($0) }) ?? true,
+                    query.cursor.flatMap(Cursor.decode).map({ exam.id > $0 }) ?? true
+                {
+                    _ = try consider(exam)
+                }
+            } else {
+                var cursor = query.cursor
+                scan: while true {
+                    let page = try ExamStore.exams(
+                        db, clinicId: clinicId, centerIds: centerIds, patientKeys: query.patientKey.map { [$0] },
+                        after: cursor, limit: 500)
+                    for exam in page.items {
+                        if try !consider(exam) { break scan }
+                    }
+                    guard let next = page.next else { break }
+                    cursor = next
+                }
+            }
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "fhir.search", type, institutionId, patientKey: query.patientKey, detail: "count=\(found.count)"),
+                at: now)
+            return (found, more ? lastIncluded.map(Cursor.encode) : nil)
+        }
+        let base = Self.baseURL(request, env.config)
+        var bundle = FHIRBundle<R>()
+        if query.cursor == nil && next == nil { bundle.total = found.count }
+        let path = base + Self.base + "/" + type
+        let selfQuery = request.uri.query.map { "?" + $0 } ?? ""
+        bundle.link = [FHIRBundle<R>.Link(relation: "self", url: path + selfQuery)]
+        if let next {
+            let kept = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("_cursor=") }
+                .map(String.init)
+            bundle.link?.append(
+                .init(relation: "next", url: path + "?" + (kept + ["_cursor=" + next]).joined(separator: "&")))
+        }
+        if !found.isEmpty {
+            bundle.entry = found.map {
+                .init(fullUrl: path + "/" + $0.id, resource: $0, search: .init(mode: "match"))
+            }
+        }
+        return try Self.response(bundle)
+    }
+
+    /// Reads and checks the search parameters.
+    private func parse(_ request: Request, statuses allowed: Set<String>, businessStatus: Bool) throws -> SearchQuery {
+        var query = SearchQuery()
+        if let patient = request.query("patient") {
+            guard let identifier = PatientIdentifier(query: patient) else {
+                throw HubError.validation("patient", "use system|value, or a bare resident ID")
+            }
+            let hubIdentifier = PatientIdentifier(
+                system: FHIRSystem.hub(fromFHIR: identifier.system), value: identifier.value)
+            query.patientKey = env.patientKeys.key(for: hubIdentifier)
+        }
+        if let identifier = request.query("identifier") {
+            var value = identifier[...]
+            if let bar = identifier.firstIndex(of: "|") {
+                let system = identifier[..<bar]
+                value = identifier[identifier.index(after: bar)...]
+                query.foreignIdentifier = !system.isEmpty && system != FHIRSystem.accession
+            }
+            guard !value.isEmpty else {
+                throw HubError.validation("identifier", "give the accession number, bare or as system|value")
+            }
+            query.accession = String(value)
+        }
+        if let status = request.query("status") {
+            query.statuses = try Self.codes(status, "status", allowed: allowed)
+        }
+        if businessStatus, let steps = request.query("business-status") {
+            query.businessStatuses = try Self.codes(
+                steps, "business-status", allowed: Set(ExamStep.allCases.map(\.rawValue)))
+        }
+        if let count = request.query("_count") {
+            guard let value = Int(count), (1...Page<Exam>.maxLimit).contains(value) else {
+                throw HubError.validation("_count", "must be a whole number from 1 to \(Page<Exam>.maxLimit)")
+            }
+            query.count = value
+        }
+        if let cursor = request.query("_cursor") {
+            guard Cursor.decode(cursor) != nil else {
+                throw HubError.validation("_cursor", "is not a cursor from this server")
+            }
+            query.cursor = cursor
+        }
+        return query
+    }
+
+    /// A token parameter's codes: comma-separated, each bare or `system|code`, each one of `allowed`.
+    static func codes(_ text: String, _ name: String, allowed: Set<String>) throws -> Set<String> {
+        var codes = Set<String>()
+        for token in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let code = String(token.split(separator: "|", omittingEmptySubsequences: false).last ?? "")
+            guard allowed.contains(code) else {
+                throw HubError.validation(name, "'\(code)' is not one of \(allowed.sorted().joined(separator: ", "))")
+            }
+            codes.insert(code)
+        }
+        return codes
+    }
+
+    // MARK: Answers
+
+    /// The server's base URL as the client reached it (the `Host` header; `X-Forwarded-Proto: https` behind a proxy),
+    /// for `Bundle.entry.fullUrl` and links.
+    static func baseURL(_ request: Request, _ config: HubConfiguration) -> String {
+        let proto = request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased()
+        let scheme = proto == "https" ? "https" : "http"
+        if let authority = request.head.authority, !authority.isEmpty, authority.utf8.count <= 255,
+            authority.unicodeScalars.allSatisfy({
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-.:[]".unicodeScalars.contains($0))
+            })
+        {
+            return scheme + "://" + authority
+        }
+        return "http://\(config.host):\(config.port)"
+    }
+
+    static func response(_ resource: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        response(data: try HubJSON.encode(resource), status: status)
+    }
+
+    static func response(data: Data, status: HTTPResponse.Status, headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
+        headers[.contentType] = mediaType
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Wraps a handler: authenticates the caller as every authenticated route does (unless `authenticated` is false),
+    /// and turns every error into an `OperationOutcome`.
+    private func fhir(authenticated: Bool = true, _ handler: @escaping Routes.Handler) -> Routes.Handler {
+        let auth = AuthMiddleware(database: env.database)
+        return { request, context in
+            do {
+                guard authenticated else { return try await handler(request, context) }
+                return try await auth.handle(request, context: context) { request, context in
+                    try await handler(request, context)
+                }
+            } catch {
+                return Self.outcome(error, context: context)
+            }
+        }
+    }
+
+    /// An error as an `OperationOutcome`, with the status and the stable code of the REST API's problem document.
+    static func outcome(_ error: any Error, context: HubRequestContext) -> Response {
+        let hubError: HubError
+        if let error = error as? HubError {
+            hubError = error
+        } else {
+            context.logger.error("unhandled error", metadata: ["error.message": "\(error)"])
+            hubError = HubError(
+                code: "internal_error", status: 500, title: "Internal error",
+                detail: "the hub could not complete the request; it has been logged with request id \(context.id)")
+        }
+        let issue = FHIROperationOutcome.Issue(
+            severity: "error", code: issueType(hubError.status),
+            details: FHIRCodeableConcept(
+                coding: [FHIRCoding(system: FHIRSystem.problemCode, code: hubError.code, display: hubError.title)],
+                text: hubError.title),
+            diagnostics: hubError.detail)
+        var headers = HTTPFields()
+        if hubError.status == 401 { headers[.wwwAuthenticate] = #"Bearer realm="alliancehub""# }
+        let data =
+            (try? HubJSON.encode(FHIROperationOutcome(issue: [issue])))
+            ?? Data(#"{"issue":[{"code":"exception","severity":"error"}],"resourceType":"OperationOutcome"}"#.utf8)
+        return response(data: data, status: .init(code: hubError.status), headers: headers)
+    }
+
+    /// The http://hl7.org/fhir/issue-type code for an HTTP status.
+    static func issueType(_ status: Int) -> String {
+        switch status {
+        case 400, 422: "invalid"
+        case 401: "login"
+        case 403: "forbidden"
+        case 404: "not-found"
+        case 409: "conflict"
+        case 413: "too-long"
+        case 415: "not-supported"
+        case 503: "transient"
+        default: "exception"
+        }
+    }
+}

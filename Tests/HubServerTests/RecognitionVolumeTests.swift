@@ -1,0 +1,158 @@
+import CurlHTTP
+import Foundation
+import HubCore
+import HubStore
+import Testing
+
+@Suite struct RecognitionVolumeTests {
+    /// A LIS loads a day's work in one call: 100,000 lines, answered line by line; bad lines are refused alone.
+    @Test func bulkLoadOfAHundredThousandResultsAnswersEveryLine() async throws {
+        let clock = TestClock(RecognitionTests.start)
+        try await withHub(clock: { clock.read() }) { hub in
+            let setup = try await RecognitionSetup.make(hub)
+            let total = 100_000
+            let bad: [Int: (String, String)] = [
+                17: ("{\"patient\": ", "malformed_request"),
+                2_500: ("ITEM", "item_code"),
+                40_000: ("ID", "patient.identifiers[0]"),
+                99_999: ("FUTURE", "performed_at"),
+            ]
+            var lines: [String] = []
+            lines.reserveCapacity(total)
+            let performed = RecognitionTests.start.adding(days: -2).description
+            for n in 1...total {
+                let patient = residentID(birth: "19\(50 + n % 50)0101", sequence: String(format: "%03d", n % 1000))
+                var item = ["K", "GLU", "HBA1C", "NA"][n % 4]
+                var when = performed
+                var id = patient
+                switch bad[n]?.0 {
+                case "{\"patient\": ": lines.append("{\"patient\": "); continue
+                case "ITEM": item = "NO-SUCH-ITEM"
+                case "ID": id = String(patient.dropLast()) + (patient.last == "1" ? "2" : "1")
+                case "FUTURE": when = RecognitionTests.start.adding(days: 3).description
+                default: break
+                }
+                lines.append(
+                    #"{"patient":{"identifiers":[{"system":"cn-resident-id","value":"\#(id)"}]},"item_code":"\#(item)","performed_at":"\#(when)","values":[{"value":"5.1","unit":"mmol/L"}]}"#
+                )
+            }
+            let body = Array(lines.joined(separator: "\n").utf8)
+            // The libcurl client, with room for a debug build to work through 100,000 lines.
+            let client = CurlHTTPClient()
+            defer { Task { await client.shutdown() } }
+            let reply = try await client.execute(
+                CurlRequest(
+                    method: "POST", url: "http://127.0.0.1:\(try #require(hub.client.port))/v1/results/bulk",
+                    headers: [("Authorization", "Bearer \(setup.lab)"), ("Content-Type", "application/x-ndjson")],
+                    body: .bytes(body), timeout: .seconds(600)))
+            #expect(reply.status == 200)
+            let answers = String(decoding: reply.body, as: UTF8.self).split(separator: "\n").map {
+                try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+            }
+            #expect(answers.count == total)
+            #expect(answers.map { $0["line"] as? Int } == (1...total).map { $0 })
+            for (line, (_, expected)) in bad {
+                let answer = answers[line - 1]
+                #expect((400..<500).contains(answer["status"] as? Int ?? 0), "line \(line)")
+                #expect(
+                    answer["code"] as? String == expected || answer["field"] as? String == expected,
+                    "line \(line): \(answer)")
+            }
+            let created = answers.filter { $0["status"] as? Int == 201 }.count
+            #expect(created == total - bad.count)
+            #expect(reply.headers["X-Results-Created"] == String(total - bad.count))
+            let stored = try await hub.env.database.read {
+                try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM results") ?? 0
+            }
+            #expect(stored == total - bad.count, "bad lines are never half-stored")
+        }
+    }
+
+    /// The statistics equal a recount of a month of generated checks and decisions.
+    @Test func statisticsReconcileWithTheDecisionLog() async throws {
+        let clock = TestClock(RecognitionTests.start)
+        try await withHub(clock: { clock.read() }) { hub in
+            let setup = try await RecognitionSetup.make(hub)
+            var prices: [String: Double] = [:]
+            var categories: [String: String] = [:]
+            for item in ["K", "GLU", "HBA1C", "NA"] {
+                let answer =
+                    try await hub.get("/v1/catalog/items/\(item)", token: hub.admin).json["item"] as! [String: Any]
+                prices[item] = answer["price"] as? Double
+                categories[item] = answer["category"] as? String
+            }
+            var rng = SplitMix64(state: 2026)
+            var reminders = 0
+            var adoptions = 0
+            var retestsByReason: [String: Int] = [:]
+            var saved = 0.0
+            var checks = 0
+            let monthStart = clock.read()
+            for day in 0..<30 {
+                for n in 0..<4 {
+                    let patient = residentID(
+                        birth: "198\(day % 10)0\(1 + n)01", sequence: String(format: "%03d", day * 4 + n))
+                    let item = ["K", "GLU", "HBA1C", "NA"][Int(rng.next() % 4)]
+                    // Some patients have a fresh result, some an old one, some none.
+                    switch rng.next() % 3 {
+                    case 0:
+                        _ = try await hub.call(
+                            .post, "/v1/results", token: setup.lab,
+                            json: RecognitionSetup.result(
+                                patient: patient, item: item, performedAt: clock.read().adding(days: -1)))
+                    case 1:
+                        _ = try await hub.call(
+                            .post, "/v1/results", token: setup.lab,
+                            json: RecognitionSetup.result(
+                                patient: patient, item: item, performedAt: clock.read().adding(days: -200)))
+                    default: break
+                    }
+                    let check = try await hub.call(
+                        .post, "/v1/recognition/checks", token: setup.clinician,
+                        json: ["patient": patient, "item_code": item])
+                    checks += 1
+                    let candidates = check.json["candidates"] as? [[String: Any]] ?? []
+                    let recognizable = candidates.first { $0["recognizable"] as? Bool == true }
+                    if recognizable != nil { reminders += 1 }
+                    if let recognizable, rng.next() % 4 != 0 {
+                        let decision = try await hub.call(
+                            .post, "/v1/recognition/decisions", token: setup.clinician,
+                            json: [
+                                "check_id": check["id"]!, "decision": "adopt", "result_id": recognizable["result_id"]!,
+                            ])
+                        #expect(decision.status == 201)
+                        adoptions += 1
+                        saved += prices[item]!
+                    } else {
+                        let reason = Int(rng.next() % 6) + 1
+                        var body: [String: Any] = [
+                            "check_id": check["id"]!, "decision": "retest", "reason_code": reason,
+                        ]
+                        if reason == 6 { body["note"] = "病情需要" }
+                        let decision = try await hub.call(
+                            .post, "/v1/recognition/decisions", token: setup.clinician, json: body)
+                        #expect(decision.status == 201)
+                        retestsByReason[String(reason), default: 0] += 1
+                    }
+                }
+                clock.advance(days: 1)
+            }
+            let stats = try await hub.get(
+                "/v1/recognition/stats?from=\(monthStart.description)&to=\(clock.read().description)",
+                token: setup.auditor)
+            #expect(stats.status == 200, "\(stats.text)")
+            #expect(stats.json["checks"] as? Int == checks)
+            #expect(stats.json["reminders"] as? Int == reminders)
+            #expect(stats.json["adoptions"] as? Int == adoptions)
+            #expect(stats.json["retests_by_reason"] as? [String: Int] == retestsByReason)
+            #expect(stats.json["cross_institution_retrievals"] as? Int == adoptions)
+            let rate = stats.json["recognition_rate"] as? Double
+            #expect(abs((rate ?? -1) - Double(adoptions) / Double(reminders)) < 1e-9)
+            #expect(abs((stats.json["savings"] as? Double ?? -1) - saved) < 0.005)
+            #expect(abs(((stats.json["savings_by_category"] as? [String: Double])?["lab"] ?? -1) - saved) < 0.005)
+            let empty = try await hub.get("/v1/recognition/stats?from=2020-01-01&to=2020-02-01", token: setup.auditor)
+            #expect(empty.json["recognition_rate"] is NSNull, "no reminders: the rate is undefined")
+            #expect(try await hub.get("/v1/recognition/stats", token: setup.clinician).status == 403)
+        }
+    }
+}
