@@ -186,15 +186,27 @@ extension HubEnvironment {
             practitionerId: id, name: principal.name, title: principal.title, institutionId: principal.institutionId)
     }
 
-    /// Whether the caller sees the exam as its clinic or as staff of its center; neither is a 403.
-    func side(of principal: Principal, for exam: Exam, _ db: Database) throws -> ExamSide {
-        if principal.institutionId == exam.clinicId && principal.roles.contains(.clinic) { return .clinic }
+    /// Whether the caller sees the exam as its clinic or as staff of its center; neither is a 403. Staff who are
+    /// both (a hospital that submits to a center it hosts) are on the side `preferred` asks for.
+    func side(
+        of principal: Principal, for exam: Exam, _ db: Database, preferring preferred: ExamSide = .clinic
+    ) throws
+        -> ExamSide
+    {
+        let clinic = principal.institutionId == exam.clinicId && principal.roles.contains(.clinic)
+        var center = false
         if let centerId = exam.centerId, !principal.roles.isDisjoint(with: [.reader, .verifier]),
-            let center = try RegistryStore.center(db, id: centerId), center.institutionId == principal.institutionId
+            let host = try RegistryStore.center(db, id: centerId), host.institutionId == principal.institutionId
         {
-            return .center
+            center = true
         }
-        throw HubError.forbidden("only the submitting clinic and the reading center may see this exam")
+        switch (clinic, center) {
+        case (true, true): return preferred
+        case (true, false): return .clinic
+        case (false, true): return .center
+        case (false, false):
+            throw HubError.forbidden("only the submitting clinic and the reading center may see this exam")
+        }
     }
 
     /// Routes an exam: to the named center when it fits, otherwise to the least-loaded fitting center of the clinic's

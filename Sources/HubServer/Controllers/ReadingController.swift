@@ -131,7 +131,7 @@ struct ReadingController {
         let now = env.clock()
         let view = try await env.database.write { db in
             guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
-            guard try env.side(of: caller, for: exam, db) == side else {
+            guard try env.side(of: caller, for: exam, db, preferring: side) == side else {
                 throw HubError.forbidden(
                     side == .clinic ? "only the submitting clinic may do this" : "only the reading center may do this")
             }

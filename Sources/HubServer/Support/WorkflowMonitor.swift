@@ -59,6 +59,26 @@ struct WorkflowMonitor: Service {
         }
     }
 
+    /// Exams that found no center wait; once a center opens, regains its qualification or is reactivated, they are
+    /// routed without anyone resubmitting them.
+    func retryRouting(_ db: Database, now: Timestamp) throws {
+        let waiting = try ExamStore.exams(db, step: .awaitingRouting, after: nil, limit: 200).items
+        guard !waiting.isEmpty, let catalog = try env.catalog.inForce(db, on: env.today(at: now)) else { return }
+        for exam in waiting {
+            guard let item = catalog.item(exam.itemCode),
+                let clinic = try RegistryStore.institution(db, id: exam.clinicId)
+            else { continue }
+            let routed = try env.route(db, exam, item: item, clinic: clinic, requested: nil, now: now)
+            guard routed.step == .waiting else { continue }
+            try ExamStore.update(db, routed)
+            try AuditLog.append(
+                db,
+                AuditEvent(
+                    actor: "system", institutionId: exam.clinicId, action: "exam.route", targetType: "exam",
+                    targetId: exam.id, detail: "routed to \(routed.centerId ?? "-") after waiting"), at: now)
+        }
+    }
+
     func check() async throws {
         let now = env.clock()
         try await env.database.write { db in
@@ -79,6 +99,7 @@ struct WorkflowMonitor: Service {
                     at: now)
                 Counter(label: "hub.critical_values.escalated").increment()
             }
+            try retryRouting(db, now: now)
             var centers: [String: Center?] = [:]
             for var exam in try ExamStore.open(db) where exam.milestones.overdueAt == nil {
                 guard let centerId = exam.centerId else { continue }
