@@ -154,6 +154,7 @@ let package = Package(
             dependencies: [
                 "HubServer", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: testSettings

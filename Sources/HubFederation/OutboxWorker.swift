@@ -84,7 +84,9 @@ public final class OutboxWorker: Service, Sendable {
                     let pause = (try? await self.sleepTime()) ?? self.settings.pollInterval
                     await self.signal.wait(timeout: pause)
                 }
-                // Leaving the group waits for attempts in flight; each is bounded by the attempt timeout.
+                // A stopping hub does not wait for slow receivers: attempts in flight are cancelled, stay in flight in
+                // the table, and are sent again (same idempotency key) at the next start.
+                group.cancelAll()
             }
         } onGracefulShutdown: {
             stopping.set()

@@ -34,7 +34,10 @@ public func buildHub(
         path: config.databasePath, busyTimeout: .milliseconds(config.busyTimeoutMilliseconds))
     let env = HubEnvironment(
         config: config, database: database, patientKeys: try PatientKeys.loadOrCreate(path: config.identifierKeyPath),
-        blobs: try BlobStore(root: config.blobPath), clock: clock, logger: logger)
+        blobs: try BlobStore(root: config.blobPath),
+        identity: try HubIdentity.loadOrCreate(
+            hubId: config.hubId, region: config.region, keyPath: config.federationKeyPath),
+        clock: clock, logger: logger)
     let readiness = Readiness()
 
     let router = Router(context: HubRequestContext.self)
@@ -77,6 +80,8 @@ public func buildHub(
     TurnaroundController(env: env).register(routes)
     FHIRController(env: env).register(routes)
     ResultController(env: env).register(routes)
+    FederationController(env: env).register(routes)
+    PeerController(env: env, worker: worker).register(routes)
     RecognitionController(env: env).register(routes)
 
     // Services stop in reverse order: the server drains first, then the outbox worker finishes its attempts,

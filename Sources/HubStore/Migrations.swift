@@ -267,6 +267,24 @@ extension AppDatabase {
                         BEGIN SELECT RAISE(ABORT, 'recognition decisions are append-only'); END;
                     """)
         }
+        migrator.registerMigration("v5_federation") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE peers (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        status TEXT NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    -- Request ids already accepted from peers, so a replayed request is refused.
+                    CREATE TABLE federation_seen (
+                        hub_id TEXT NOT NULL,
+                        request_id TEXT NOT NULL,
+                        seen_at INTEGER NOT NULL,
+                        PRIMARY KEY (hub_id, request_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX federation_seen_at ON federation_seen(seen_at);
+                    """)
+        }
         return migrator
     }
 }

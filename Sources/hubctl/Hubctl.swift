@@ -15,7 +15,8 @@ struct Hubctl: AsyncParsableCommand {
             Offline commands open the hub's database file (--data-dir or HUB_DATA_DIR).
             """,
         subcommands: [
-            Institutions.self, Centers.self, Catalog.self, Outbox.self, Stats.self, Migrate.self, Token.self,
+            Institutions.self, Centers.self, Catalog.self, Outbox.self, Peers.self, Stats.self, Migrate.self,
+            Token.self,
             Audit.self,
         ])
 }

@@ -20,16 +20,16 @@ struct Connection: ParsableArguments {
 
     /// Sends one request and returns the decoded JSON; a problem answer becomes a clear error and exit code 1.
     func request(
-        _ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json"
-    )
-        async throws -> Any
-    {
-        guard let token = token ?? ProcessInfo.processInfo.environment["HUB_TOKEN"], !token.isEmpty else {
-            throw ValidationError("a token is needed: pass --token or set HUB_TOKEN")
+        _ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json",
+        authenticated: Bool = true
+    ) async throws -> Any {
+        var headers: [(name: String, value: String)] = [("Accept", "application/json")]
+        if authenticated {
+            guard let token = token ?? ProcessInfo.processInfo.environment["HUB_TOKEN"], !token.isEmpty else {
+                throw ValidationError("a token is needed: pass --token or set HUB_TOKEN")
+            }
+            headers.append(("Authorization", "Bearer \(token)"))
         }
-        var headers: [(name: String, value: String)] = [
-            ("Authorization", "Bearer \(token)"), ("Accept", "application/json"),
-        ]
         if body != nil { headers.append(("Content-Type", contentType)) }
         let client = CurlHTTPClient()
         defer { Task { await client.shutdown() } }
@@ -66,6 +66,14 @@ struct Connection: ParsableArguments {
         let rows = dictionary["items"] as? [[String: Any]] ?? [dictionary]
         print(Table.render(rows: rows, columns: columns))
         if let next = dictionary["next"] as? String { print("(more: --next \(next))") }
+    }
+}
+
+extension Connection {
+    /// Suspends or reactivates a registry record and shows it.
+    func setStatus(_ status: String, at path: String, columns: [String]) async throws {
+        let body = try JSONSerialization.data(withJSONObject: ["status": status])
+        try show(try await request("PATCH", path, body: body), columns: columns)
     }
 }
 

@@ -128,9 +128,7 @@ struct Centers: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var id: String
         func run() async throws {
-            let body = try JSONSerialization.data(withJSONObject: ["status": "suspended"])
-            try connection.show(
-                try await connection.request("PATCH", "/v1/centers/\(id)", body: body), columns: Centers.columns)
+            try await connection.setStatus("suspended", at: "/v1/centers/\(id)", columns: Centers.columns)
         }
     }
 
@@ -139,9 +137,7 @@ struct Centers: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var id: String
         func run() async throws {
-            let body = try JSONSerialization.data(withJSONObject: ["status": "active"])
-            try connection.show(
-                try await connection.request("PATCH", "/v1/centers/\(id)", body: body), columns: Centers.columns)
+            try await connection.setStatus("active", at: "/v1/centers/\(id)", columns: Centers.columns)
         }
     }
 }

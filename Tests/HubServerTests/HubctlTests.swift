@@ -156,3 +156,27 @@ struct Hubctl {
         }
     }
 }
+
+@Suite struct HubctlPeerTests {
+    @Test func operatorsExchangeIdentitiesAndAddPeers() async throws {
+        try await withHub { hub in
+            let url = "http://127.0.0.1:\(try #require(hub.client.port))"
+            let whoami = try await Hubctl.run(["peers", "whoami", "--url", url, "--json"])
+            #expect(whoami.status == 0, "\(whoami.output)")
+            let identity = try JSONSerialization.jsonObject(with: Data(whoami.output.utf8)) as? [String: Any]
+            #expect(identity?["hub_id"] as? String == "hub-local")
+            let key = try #require(identity?["public_key"] as? String)
+            let added = try await Hubctl.run([
+                "peers", "add", "--id", "hub-city", "--peer-url", "http://127.0.0.1:9", "--public-key", key, "--region",
+                "420100", "--url", url, "--token", hub.admin,
+            ])
+            #expect(added.status == 0, "\(added.output)")
+            let listed = try await Hubctl.run(["peers", "list", "--url", url, "--token", hub.admin])
+            #expect(listed.output.contains("hub-city") && listed.output.contains("420100"))
+            let status = try await Hubctl.run([
+                "peers", "status", "hub-city", "--url", url, "--token", hub.admin, "--json",
+            ])
+            #expect(status.output.contains("\"circuit\" : \"closed\""))
+        }
+    }
+}

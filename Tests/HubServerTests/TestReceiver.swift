@@ -22,6 +22,10 @@ final class TestReceiver: Sendable {
     private let group = Mutex<ServiceGroup?>(nil)
     private let boundPort = Mutex<Int?>(nil)
     private let task = Mutex<Task<Void, any Error>?>(nil)
+    /// Requests being answered right now, and the most there ever were at once.
+    private let concurrency = Mutex<(now: Int, peak: Int)>((0, 0))
+
+    var peakConcurrency: Int { concurrency.withLock { $0.peak } }
 
     var all: [Received] { received.withLock { $0 } }
     var port: Int { boundPort.withLock { $0 } ?? 0 }
@@ -39,6 +43,11 @@ final class TestReceiver: Sendable {
                 $0.append(
                     Received(path: request.uri.path, headers: request.headers, body: Data(body.readableBytesView)))
             }
+            self.concurrency.withLock {
+                $0.now += 1
+                $0.peak = max($0.peak, $0.now)
+            }
+            defer { self.concurrency.withLock { $0.now -= 1 } }
             let pause = self.delay.withLock { $0 }
             if pause > .zero { try await Task.sleep(for: pause) }
             let status = self.script.withLock { $0.isEmpty ? 200 : $0.removeFirst() }

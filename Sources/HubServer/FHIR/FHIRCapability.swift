@@ -70,6 +70,12 @@ extension FHIRViews {
             documentation: "One status code, or several separated by commas (any of them matches)"),
     ]
 
+    static let codeParameter = FHIRCapabilityStatement.SearchParam(
+        name: "code", definition: "http://hl7.org/fhir/SearchParameter/clinical-code", type: "token",
+        documentation:
+            "The hub catalog item code or an equivalent code of the catalog in force (e.g. a LOINC code), bare or as "
+            + "system|code; for Observation also the value's own LOINC code")
+
     static let businessStatusParameter = FHIRCapabilityStatement.SearchParam(
         name: "business-status", definition: "http://hl7.org/fhir/SearchParameter/Task-business-status",
         type: "token", documentation: "The hub's remote-reading step (\(FHIRSystem.taskBusinessStatus))")
@@ -88,7 +94,10 @@ extension FHIRViews {
         }
         return FHIRCapabilityStatement(
             name: "AllianceHubFHIR", title: "AllianceHub FHIR R4 read views", status: "active", date: date.description,
-            description: "Read-only FHIR R4 views of remote-reading exams: orders, reading tasks and reports.",
+            description:
+                "Read-only FHIR R4 views of remote-reading exams (orders, reading tasks, reports, DICOM studies) and of "
+                + "the results registry (reports and lab values, with the recognition extension "
+                + "\(FHIRRecognition.url)).",
             kind: "instance", software: .init(name: "AllianceHub"),
             implementation: .init(description: "\(hubName) (\(hubId))"), fhirVersion: "4.0.1", format: ["json"],
             rest: [
@@ -110,8 +119,23 @@ extension FHIRViews {
                             extra: [businessStatusParameter]),
                         resource(
                             "DiagnosticReport",
-                            "A version of an exam's report, id <exam>-<version>. Without status a search returns the "
-                                + "latest version of each exam; with status, every version whose status matches."),
+                            "A version of an exam's report, id <exam>-<version>, or a registry result not from an exam, "
+                                + "id res-<...>. Without status a search returns the latest version of each exam; with "
+                                + "status, every version whose status matches. Registry results are found by patient. "
+                                + "The conclusion is never part of what is recognized.",
+                            extra: [codeParameter]),
+                        .init(
+                            type: "Observation",
+                            documentation:
+                                "One lab value of a registry result, id <result>-<index> (index from 0). Searched by "
+                                + "patient (required), code and status; a patient's matches come in one page.",
+                            interaction: interactions,
+                            searchParam: [searchParameters[0], searchParameters[2], codeParameter]),
+                        resource(
+                            "ImagingStudy",
+                            "The DICOM study of an exam's attachments, id the exam's; its endpoint is the hub's "
+                                + "DICOMweb (WADO-RS) base.",
+                            extra: [codeParameter]),
                     ])
             ])
     }

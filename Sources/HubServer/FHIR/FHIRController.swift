@@ -45,6 +45,10 @@ struct FHIRController {
         routes.add(.get, "/fhir/R4/Task/{id}", public: true, fhir(readTask))
         routes.add(.get, "/fhir/R4/DiagnosticReport", public: true, fhir(searchDiagnosticReports))
         routes.add(.get, "/fhir/R4/DiagnosticReport/{id}", public: true, fhir(readDiagnosticReport))
+        routes.add(.get, "/fhir/R4/Observation", public: true, fhir(searchObservations))
+        routes.add(.get, "/fhir/R4/Observation/{id}", public: true, fhir(readObservation))
+        routes.add(.get, "/fhir/R4/ImagingStudy", public: true, fhir(searchImagingStudies))
+        routes.add(.get, "/fhir/R4/ImagingStudy/{id}", public: true, fhir(readImagingStudy))
     }
 
     // MARK: Handlers
@@ -57,29 +61,63 @@ struct FHIRController {
     @Sendable func readServiceRequest(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
         return try await read(context, "ServiceRequest", id, examId: FHIRID.examId(id)) {
-            FHIRViews.serviceRequest($0)
+            exam, _ in FHIRViews.serviceRequest(exam)
         }
     }
 
     @Sendable func readTask(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        return try await read(context, "Task", id, examId: FHIRID.examId(id)) { FHIRViews.task($0) }
+        return try await read(context, "Task", id, examId: FHIRID.examId(id)) { exam, _ in FHIRViews.task(exam) }
     }
 
     @Sendable func readDiagnosticReport(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
+        if id.hasPrefix("res-") || id.hasPrefix("res_") {
+            // A registry result that did not come from an exam; one that did is its exam's report.
+            return try await readResult(context, "DiagnosticReport", id, resultId: FHIRID.hubId(id)) { result, _ in
+                guard result.examId == nil else { throw HubError.notFound("DiagnosticReport", id) }
+                return FHIRViews.diagnosticReport(result)
+            }
+        }
         let wanted = FHIRID.reportVersion(id)
-        return try await read(context, "DiagnosticReport", id, examId: wanted?.examId) { exam in
-            guard let version = wanted?.version, let report = FHIRViews.diagnosticReport(exam, version: version) else {
+        return try await read(context, "DiagnosticReport", id, examId: wanted?.examId) { exam, db in
+            guard let version = wanted?.version,
+                let report = FHIRViews.diagnosticReport(exam, version: version, result: try Self.result(of: exam, db))
+            else {
                 throw HubError.notFound("DiagnosticReport", id)
             }
             return report
         }
     }
 
+    @Sendable func readObservation(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        let wanted = FHIRID.observation(id)
+        let env = self.env
+        return try await readResult(context, "Observation", id, resultId: wanted?.resultId) { result, db in
+            guard let index = wanted?.index, result.values.indices.contains(index) else {
+                throw HubError.notFound("Observation", id)
+            }
+            return FHIRViews.observation(result, index: index, itemLOINC: try Self.itemLOINC(result, env, db))
+        }
+    }
+
+    @Sendable func readImagingStudy(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        let base = Self.baseURL(request, env.config)
+        return try await read(context, "ImagingStudy", id, examId: FHIRID.examId(id)) { exam, db in
+            guard
+                let study = FHIRViews.imagingStudy(
+                    exam, attachments: try ExamStore.attachments(db, examId: exam.id), base: base,
+                    recognition: try Self.result(of: exam, db)?.recognition)
+            else { throw HubError.notFound("ImagingStudy", id) }
+            return study
+        }
+    }
+
     @Sendable func searchServiceRequests(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         try await search(request, context, "ServiceRequest", statuses: FHIRViews.requestStatuses) {
-            (exam, query) -> [FHIRServiceRequest] in
+            (exam, query, _) -> [FHIRServiceRequest] in
             guard query.statuses?.contains(exam.step.serviceRequestStatus) ?? true else { return [] }
             return [FHIRViews.serviceRequest(exam)]
         }
@@ -87,7 +125,7 @@ struct FHIRController {
 
     @Sendable func searchTasks(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         try await search(request, context, "Task", statuses: FHIRViews.taskStatuses, businessStatus: true) {
-            (exam, query) -> [FHIRTask] in
+            (exam, query, _) -> [FHIRTask] in
             guard query.statuses?.contains(exam.step.taskStatus) ?? true,
                 query.businessStatuses?.contains(exam.step.rawValue) ?? true
             else { return [] }
@@ -96,14 +134,76 @@ struct FHIRController {
     }
 
     @Sendable func searchDiagnosticReports(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try await search(request, context, "DiagnosticReport", statuses: FHIRViews.reportStatuses) {
-            (exam, query) -> [FHIRDiagnosticReport] in
-            guard let statuses = query.statuses else {
-                return FHIRViews.diagnosticReport(exam).map { [$0] } ?? []
+        try await search(
+            request, context, "DiagnosticReport", statuses: FHIRViews.reportStatuses, code: true,
+            results: { results, query in
+                // Registry results that came from an exam are found as their exam's report.
+                results.filter { result in
+                    result.examId == nil && query.statuses.map { $0.contains(result.reportStatus.rawValue) } ?? true
+                        && query.itemCodes.map { $0.contains(result.itemCode) } ?? true
+                }.map(FHIRViews.diagnosticReport)
             }
-            return exam.reports.filter { statuses.contains($0.status.rawValue) }.compactMap {
-                FHIRViews.diagnosticReport(exam, version: $0.version)
+        ) { (exam, query, db) -> [FHIRDiagnosticReport] in
+            guard query.itemCodes?.contains(exam.itemCode) ?? true else { return [] }
+            let versions =
+                query.statuses.map { statuses in
+                    exam.reports.filter { statuses.contains($0.status.rawValue) }.map(\.version)
+                } ?? exam.currentReport.map { [$0.version] } ?? []
+            if versions.isEmpty { return [] }
+            let result = try Self.result(of: exam, db)
+            return versions.compactMap { FHIRViews.diagnosticReport(exam, version: $0, result: result) }
+        }
+    }
+
+    /// Observations are searched by patient (required, as `GET /v1/results`), then `code` and `status`; a patient's
+    /// matches are answered in one page.
+    @Sendable func searchObservations(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let caller = try context.caller()
+        try caller.require(.clinician, .reader, .verifier, .clinic)
+        let query = try parse(request, statuses: FHIRViews.observationStatuses, businessStatus: false, code: true)
+        guard let key = query.patientKey else {
+            throw HubError.validation("patient", "is required: system|value, or a bare resident ID")
+        }
+        let env = self.env
+        let now = env.clock()
+        let found = try await env.database.write { db -> [FHIRObservation] in
+            let itemCodes = try Self.itemCodes(query.code, env, db, now: now)
+            var found: [FHIRObservation] = []
+            for result in try Self.results(db, patientKey: key) {
+                let loinc = try Self.itemLOINC(result, env, db)
+                for index in result.values.indices {
+                    let observation = FHIRViews.observation(result, index: index, itemLOINC: loinc)
+                    guard query.statuses?.contains(observation.status) ?? true else { continue }
+                    if let code = query.code, !(itemCodes ?? []).contains(result.itemCode),
+                        FHIRViews.observationLOINC(result, index: index, itemLOINC: loinc) != code
+                    {
+                        continue
+                    }
+                    found.append(observation)
+                }
             }
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "fhir.search", "Observation", caller.institutionId ?? "-", patientKey: key,
+                    detail: "count=\(found.count)"),
+                at: now)
+            return found
+        }
+        return try Self.response(bundle(request, "Observation", found, next: nil, cursor: nil))
+    }
+
+    @Sendable func searchImagingStudies(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let base = Self.baseURL(request, env.config)
+        return try await search(
+            request, context, "ImagingStudy", statuses: FHIRViews.imagingStudyStatuses, code: true
+        ) { (exam, query, db) -> [FHIRImagingStudy] in
+            guard query.statuses?.contains("available") ?? true, query.itemCodes?.contains(exam.itemCode) ?? true,
+                let study = FHIRViews.imagingStudy(
+                    exam, attachments: try ExamStore.attachments(db, examId: exam.id), base: base,
+                    recognition: try Self.result(of: exam, db)?.recognition)
+            else { return [] }
+            return [study]
         }
     }
 
@@ -112,7 +212,7 @@ struct FHIRController {
     /// Reads one exam's resource: 404 when there is no such exam, 403 when the caller may not see it.
     private func read<R: FHIRResource>(
         _ context: HubRequestContext, _ type: String, _ fhirID: String, examId: String?,
-        _ render: @escaping @Sendable (Exam) throws -> R
+        _ render: @escaping @Sendable (Exam, Database) throws -> R
     ) async throws -> Response {
         let caller = try context.caller()
         guard let examId else { throw HubError.notFound(type, fhirID) }
@@ -121,7 +221,7 @@ struct FHIRController {
         let resource = try await env.database.write { db in
             guard let exam = try ExamStore.exam(db, id: examId) else { throw HubError.notFound(type, fhirID) }
             _ = try env.side(of: caller, for: exam, db)
-            let resource = try render(exam)
+            let resource = try render(exam, db)
             try AuditLog.append(
                 db,
                 context.audit(
@@ -132,6 +232,62 @@ struct FHIRController {
         return try Self.response(resource)
     }
 
+    /// Reads one registry result's resource, with the access rule of `GET /v1/results/{id}`: 403 for a caller without
+    /// a role that reads results, 404 when there is no such result.
+    private func readResult<R: FHIRResource>(
+        _ context: HubRequestContext, _ type: String, _ fhirID: String, resultId: String?,
+        _ render: @escaping @Sendable (ResultRecord, Database) throws -> R
+    ) async throws -> Response {
+        let caller = try context.caller()
+        try caller.require(.clinician, .reader, .verifier, .clinic)
+        guard let resultId else { throw HubError.notFound(type, fhirID) }
+        let env = self.env
+        let now = env.clock()
+        let resource = try await env.database.write { db in
+            guard let result = try ResultStore.result(db, id: resultId) else { throw HubError.notFound(type, fhirID) }
+            let resource = try render(result, db)
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "fhir.read", "result", result.id, patientKey: env.patientKeys.keys(for: result.patient).first,
+                    detail: "\(type)/\(resource.id)"), at: now)
+            return resource
+        }
+        return try Self.response(resource)
+    }
+
+    /// The registry result of an exam (registered when its report was verified), if any.
+    static func result(of exam: Exam, _ db: Database) throws -> ResultRecord? {
+        try exam.resultId.flatMap { try ResultStore.result(db, id: $0) }
+    }
+
+    /// Every registry result of a patient, latest performed first.
+    static func results(_ db: Database, patientKey: String) throws -> [ResultRecord] {
+        try String.fetchAll(
+            db,
+            sql: "SELECT body FROM results WHERE id IN (SELECT result_id FROM result_patients WHERE patient_key = ?)",
+            arguments: [patientKey]
+        ).map { try HubJSON.decode(ResultRecord.self, from: $0) }.sorted { $0.performedAt > $1.performedAt }
+    }
+
+    /// The LOINC code of a result's catalog item, in the catalog in force on the performed date.
+    static func itemLOINC(_ result: ResultRecord, _ env: HubEnvironment, _ db: Database) throws -> String? {
+        try env.catalog.inForce(db, on: env.today(at: result.performedAt))?.item(result.itemCode)?.loinc
+    }
+
+    /// The item codes a `code` search parameter names: the code itself and, when it is an item code or an equivalent
+    /// code (such as a LOINC code) of the catalog in force, that item's code.
+    static func itemCodes(
+        _ code: String?, _ env: HubEnvironment, _ db: Database, now: Timestamp
+    ) throws -> Set<
+        String
+    >? {
+        guard let code else { return nil }
+        var codes: Set<String> = [code]
+        if let item = try env.catalog.inForce(db, on: env.today(at: now))?.item(code) { codes.insert(item.code) }
+        return codes
+    }
+
     /// What a search asks for.
     struct SearchQuery: Sendable {
         var patientKey: String?
@@ -140,38 +296,55 @@ struct FHIRController {
         var foreignIdentifier = false
         var statuses: Set<String>?
         var businessStatuses: Set<String>?
+        /// `code`: an item code or an equivalent code (LOINC); `itemCodes` are the item codes it names.
+        var code: String?
+        var itemCodes: Set<String>?
         var count = 50
         var cursor: String?
     }
 
     private func search<R: FHIRResource>(
         _ request: Request, _ context: HubRequestContext, _ type: String, statuses: Set<String>,
-        businessStatus: Bool = false, _ render: @escaping @Sendable (Exam, SearchQuery) -> [R]
+        businessStatus: Bool = false, code: Bool = false,
+        results: (@Sendable ([ResultRecord], SearchQuery) -> [R])? = nil,
+        _ render: @escaping @Sendable (Exam, SearchQuery, Database) throws -> [R]
     ) async throws -> Response {
         let caller = try context.caller()
         guard let institutionId = caller.institutionId else {
             throw HubError.forbidden("exams are searched by the staff of an institution")
         }
-        let query = try parse(request, statuses: statuses, businessStatus: businessStatus)
+        let parsed = try parse(request, statuses: statuses, businessStatus: businessStatus, code: code)
         let env = self.env
         let now = env.clock()
+        let readsResults = results != nil && !caller.roles.isDisjoint(with: ResultController.readers)
         let (found, next) = try await env.database.write { db -> ([R], String?) in
+            var query = parsed
+            query.itemCodes = try Self.itemCodes(query.code, env, db, now: now)
             var clinicId: String?
             var centerIds: [String]?
+            var scanExams = true
             if caller.roles.contains(.clinic) {
                 clinicId = institutionId
             } else if !caller.roles.isDisjoint(with: [.reader, .verifier]) {
                 centerIds = try RegistryStore.centers(db, institutionId: institutionId, after: nil, limit: 500).items
                     .map(\.id)
+            } else if readsResults {
+                scanExams = false
             } else {
                 throw HubError.forbidden("exams are searched by clinic staff, readers and verifiers")
             }
             var found: [R] = []
+            // A patient's registry results (those not from an exam) come first, all on the first page.
+            if readsResults, let results, let key = query.patientKey, query.cursor == nil, query.accession == nil,
+                !query.foreignIdentifier
+            {
+                found += results(try Self.results(db, patientKey: key), query)
+            }
             var lastIncluded: String?
             var more = false
             /// Adds the exam's matching resources; false once the page is full and another match exists.
             func consider(_ exam: Exam) throws -> Bool {
-                let resources = render(exam, query)
+                let resources = try render(exam, query, db)
                 if resources.isEmpty { return true }
                 do {
                     _ = try env.side(of: caller, for: exam, db)
@@ -186,7 +359,9 @@ struct FHIRController {
                 lastIncluded = exam.id
                 return true
             }
-            if let accession = query.accession {
+            if !scanExams {
+                // Only registry results: the caller reads no exams.
+            } else if let accession = query.accession {
                 if !query.foreignIdentifier, let exam = try ExamStore.exam(db, accessionNumber: accession),
                     query.patientKey.map({ env.patientKeys.keys(for: exam.patient).contains($0) }) ?? true,
                     query.cursor.flatMap(Cursor.decode).map({ exam.id > $0 }) ?? true
@@ -213,9 +388,16 @@ struct FHIRController {
                 at: now)
             return (found, more ? lastIncluded.map(Cursor.encode) : nil)
         }
+        return try Self.response(bundle(request, type, found, next: next, cursor: parsed.cursor))
+    }
+
+    /// A `searchset` Bundle of the matches, with `self` and `next` links.
+    private func bundle<R: FHIRResource>(
+        _ request: Request, _ type: String, _ found: [R], next: String?, cursor: String?
+    ) -> FHIRBundle<R> {
         let base = Self.baseURL(request, env.config)
         var bundle = FHIRBundle<R>()
-        if query.cursor == nil && next == nil { bundle.total = found.count }
+        if cursor == nil && next == nil { bundle.total = found.count }
         let path = base + Self.base + "/" + type
         let selfQuery = request.uri.query.map { "?" + $0 } ?? ""
         bundle.link = [FHIRBundle<R>.Link(relation: "self", url: path + selfQuery)]
@@ -230,11 +412,13 @@ struct FHIRController {
                 .init(fullUrl: path + "/" + $0.id, resource: $0, search: .init(mode: "match"))
             }
         }
-        return try Self.response(bundle)
+        return bundle
     }
 
     /// Reads and checks the search parameters.
-    private func parse(_ request: Request, statuses allowed: Set<String>, businessStatus: Bool) throws -> SearchQuery {
+    private func parse(
+        _ request: Request, statuses allowed: Set<String>, businessStatus: Bool, code: Bool = false
+    ) throws -> SearchQuery {
         var query = SearchQuery()
         if let patient = request.query("patient") {
             guard let identifier = PatientIdentifier(query: patient) else {
@@ -255,6 +439,12 @@ struct FHIRController {
                 throw HubError.validation("identifier", "give the accession number, bare or as system|value")
             }
             query.accession = String(value)
+        }
+        if code, let text = request.query("code") {
+            // `system|code` or a bare code; the system (http://loinc.org, the catalog's) is not needed to tell them apart.
+            let value = String(text.split(separator: "|", omittingEmptySubsequences: false).last ?? "")
+            guard !value.isEmpty else { throw HubError.validation("code", "give an item code or a LOINC code") }
+            query.code = value
         }
         if let status = request.query("status") {
             query.statuses = try Self.codes(status, "status", allowed: allowed)

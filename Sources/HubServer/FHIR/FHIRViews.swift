@@ -11,7 +11,8 @@ import HubCore
 // The patient is referenced by identifier (the hub keeps no Patient resource): the first identifier of the exam's
 // patient, its system mapped by `FHIRSystem.patient`. The report's conclusion is the reading physician's opinion: it
 // is `DiagnosticReport.conclusion` and is never marked as recognized (mutual recognition covers images and data, not
-// conclusions), so no recognition extension appears on these resources.
+// conclusions). Once the verified report is registered as a result, the report carries that result's recognition
+// extension (`FHIRRecognition`), which describes the images and data only, never the conclusion.
 
 /// `ServiceRequest`.
 struct FHIRServiceRequest: Codable, Sendable {
@@ -66,14 +67,20 @@ struct FHIRDiagnosticReport: Codable, Sendable {
     var meta: FHIRMeta?
     /// The findings, as XHTML.
     var text: FHIRNarrative?
+    /// The recognition extension (`FHIRRecognition`) of the registry result this report is, or came from.
+    var `extension`: [FHIRExtension]?
     var identifier: [FHIRIdentifier]?
     var basedOn: [FHIRReference]?
     var status: String
     var category: [FHIRCodeableConcept]?
     var code: FHIRCodeableConcept
     var subject: FHIRReference?
+    var effectiveDateTime: String?
     var issued: String?
+    var performer: [FHIRReference]?
     var resultsInterpreter: [FHIRReference]?
+    /// The lab values, as `Observation`s.
+    var result: [FHIRReference]?
     /// The physician's opinion: never recognized by other institutions.
     var conclusion: String?
 }
@@ -166,7 +173,13 @@ enum FHIRViews {
     // MARK: DiagnosticReport
 
     /// One version of the exam's report; the latest when `version` is nil. Nil when there is no such version.
-    static func diagnosticReport(_ exam: Exam, version: Int? = nil) -> FHIRDiagnosticReport? {
+    /// `result` is the exam's registry result, whose recognition extension the report carries (the extension marks
+    /// the images and data; the conclusion is never recognized) and whose values are its `Observation`s.
+    static func diagnosticReport(
+        _ exam: Exam, version: Int? = nil, result: ResultRecord? = nil
+    )
+        -> FHIRDiagnosticReport?
+    {
         guard let report = version.map({ v in exam.reports.first { $0.version == v } }) ?? exam.currentReport else {
             return nil
         }
@@ -179,10 +192,19 @@ enum FHIRViews {
             id: FHIRID.report(examId: exam.id, version: report.version),
             meta: FHIRMeta(lastUpdated: updated.description),
             text: narrative(report.findings).map { FHIRNarrative(status: "additional", div: $0) },
+            extension: result.map { [FHIRRecognition.extension($0.recognition)] },
             identifier: [accession(exam)], basedOn: [FHIRReference(reference: "ServiceRequest/" + FHIRID.of(exam.id))],
             status: report.status.rawValue, category: [category(exam.itemKind)], code: item(exam),
             subject: patient(exam), issued: (report.verifiedAt ?? report.releasedAt)?.description,
-            resultsInterpreter: interpreters, conclusion: report.conclusion)
+            resultsInterpreter: interpreters,
+            result: result.flatMap { result in
+                // The Observations are the registry result's current values: only for the report version it holds.
+                guard result.reportVersion == report.version else { return nil }
+                return result.values.indices.map {
+                    FHIRReference(reference: "Observation/" + FHIRID.observation(resultId: result.id, index: $0))
+                }.nilIfEmpty
+            },
+            conclusion: report.conclusion)
     }
 
     /// `DiagnosticReport.category`: the diagnostic service section (HL7 v2 table 0074) of the item's kind.

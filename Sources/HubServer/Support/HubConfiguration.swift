@@ -65,6 +65,13 @@ public struct HubConfiguration: Sendable, Equatable {
     /// `recognition.extra_reasons`: provincial re-test reasons beyond the six national ones, as
     /// `7:the patient asks;8:the performing lab failed EQA`.
     public var extraRetestReasons: [Int: String] = [:]
+    /// `federation.key_file`: this hub's Ed25519 private key (created on first start, mode 0600), relative to the data
+    /// directory. Secret.
+    public var federationKeyFile = "hub.key"
+    /// `federation.max_skew_seconds`: how far a peer's signature time may be from this hub's clock.
+    public var federationMaxSkewSeconds = 300
+    /// `federation.max_hops`: how many hubs a request may pass through before it is refused (no loops in a ring).
+    public var federationMaxHops = 3
     /// `tls.ca_file`: CA bundle (PEM) that outgoing HTTPS connections trust instead of the system's. Env `HUB_TLS_CA_FILE`.
     public var tlsCAFile: String?
     /// `tls.client_certificate`: client certificate (PEM) presented to peers that require mutual TLS.
@@ -78,6 +85,8 @@ public struct HubConfiguration: Sendable, Equatable {
     public var databasePath: String { Self.join(dataDir, database) }
     /// The blob store directory.
     public var blobPath: String { Self.join(dataDir, blobDir) }
+    /// The hub's private key file.
+    public var federationKeyPath: String { Self.join(dataDir, federationKeyFile) }
     /// The identifier key file.
     public var identifierKeyPath: String { Self.join(dataDir, identifierKeyFile) }
     /// Where the first admin token is written.
@@ -165,6 +174,7 @@ public struct HubConfiguration: Sendable, Equatable {
         "critical_values": ["ack_minutes_routine", "ack_minutes_urgent", "ack_minutes_asap", "ack_minutes_stat"],
         "privacy": ["identifier_key_file"],
         "recognition": ["extra_reasons"],
+        "federation": ["key_file", "max_skew_seconds", "max_hops"],
     ]
 
     mutating func apply(yaml: String, baseDirectory: String) throws {
@@ -264,6 +274,9 @@ public struct HubConfiguration: Sendable, Equatable {
         case "critical_values.ack_minutes_asap": ackMinutes.minutes[.asap] = try int(1...1440)
         case "critical_values.ack_minutes_stat": ackMinutes.minutes[.stat] = try int(1...1440)
         case "privacy.identifier_key_file": identifierKeyFile = path()
+        case "federation.key_file": federationKeyFile = path()
+        case "federation.max_skew_seconds": federationMaxSkewSeconds = try int(1...86_400)
+        case "federation.max_hops": federationMaxHops = try int(0...16)
         case "recognition.extra_reasons":
             var reasons: [Int: String] = [:]
             for entry in value.split(separator: ";") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import HTTPTypes
 import HubCore
+import HubFederation
 import HubStore
 import Hummingbird
 import Logging
@@ -20,15 +21,18 @@ public struct HubEnvironment: Sendable {
     public let patientKeys: PatientKeys
     /// Attachments on disk.
     public let blobs: BlobStore
+    /// This hub's identity and signing key among its peers.
+    public let identity: HubIdentity
 
     public init(
         config: HubConfiguration, database: AppDatabase, catalog: CatalogStore = CatalogStore(),
-        outbox: OutboxSignal = OutboxSignal(), patientKeys: PatientKeys, blobs: BlobStore,
+        outbox: OutboxSignal = OutboxSignal(), patientKeys: PatientKeys, blobs: BlobStore, identity: HubIdentity,
         clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }, logger: Logger
     ) {
         self.config = config
         self.patientKeys = patientKeys
         self.blobs = blobs
+        self.identity = identity
         self.database = database
         self.catalog = catalog
         self.outbox = outbox
