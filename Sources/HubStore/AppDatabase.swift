@@ -11,6 +11,8 @@ import Metrics
 public final class AppDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
+    /// Resolved bearer tokens; see `invalidatePrincipals(after:)`.
+    public let principals = PrincipalCache()
     private let writeTimer: Metrics.Timer
 
     /// Opens (and creates) the database file. Does not migrate: call `migrate()`.
@@ -60,6 +62,14 @@ public final class AppDatabase: Sendable {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.read(body)
+    }
+
+    /// Clears the principal cache once the current transaction commits (or rolls back). Every write that changes a
+    /// token, practitioner or institution calls this.
+    public func invalidatePrincipals(after db: Database) {
+        let principals = self.principals
+        db.afterNextTransaction(
+            onCommit: { _ in principals.invalidate() }, onRollback: { _ in principals.invalidate() })
     }
 
     /// Closes every connection; later calls fail. Used at graceful shutdown.

@@ -6,7 +6,10 @@ import HubCore
 /// Reading back decodes the document, so adding a field never needs a migration.
 enum Documents {
     static func fetch<T: Decodable>(_ db: Database, _ table: String, id: String) throws -> T? {
-        guard let body = try String.fetchOne(db, sql: "SELECT body FROM \(table) WHERE id = ?", arguments: [id]) else {
+        guard
+            let body = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT body FROM \(table) WHERE id = ?"), arguments: [id])
+        else {
             return nil
         }
         return try HubJSON.decode(T.self, from: body)

@@ -72,15 +72,15 @@ public enum TokenStore {
     /// institution is suspended.
     public static func resolve(_ db: Database, secret: String) throws -> Principal? {
         let row = try Row.fetchOne(
-            db,
-            sql: """
-                SELECT t.id, t.practitioner_id, t.institution_id, t.roles, t.revoked_at,
-                       p.status AS p_status, p.body AS p_body, i.status AS i_status
-                FROM tokens t
-                LEFT JOIN practitioners p ON p.id = t.practitioner_id
-                LEFT JOIN institutions i ON i.id = t.institution_id
-                WHERE t.digest = ?
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT t.id, t.practitioner_id, t.institution_id, t.roles, t.revoked_at,
+                           p.status AS p_status, p.body AS p_body, i.status AS i_status
+                    FROM tokens t
+                    LEFT JOIN practitioners p ON p.id = t.practitioner_id
+                    LEFT JOIN institutions i ON i.id = t.institution_id
+                    WHERE t.digest = ?
+                    """),
             arguments: [digest(secret)])
         guard let row, row["revoked_at"] as Int64? == nil else { return nil }
         if let status: String = row["p_status"], status != RecordStatus.active.rawValue { return nil }

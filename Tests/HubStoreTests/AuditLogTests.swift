@@ -119,3 +119,29 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
         #expect(secrets.allSatisfy { $0.hasPrefix("hub_") && $0.count == 47 })
     }
 }
+
+@Suite struct PrincipalCacheTests {
+    let alice = Principal(tokenId: "tok_a", practitionerId: "prc_a", institutionId: "i", roles: [.reader])
+
+    @Test func aLookupThatRacedWithAChangeIsNotCached() {
+        let cache = PrincipalCache()
+        let (missing, generation) = cache.lookup("d")
+        #expect(missing == nil)
+        cache.invalidate()  // a revocation commits while the lookup was reading the database
+        cache.store(alice, digest: "d", generation: generation)
+        #expect(cache.lookup("d").0 == nil, "a principal read before the change must not be served after it")
+        let (_, current) = cache.lookup("d")
+        cache.store(alice, digest: "d", generation: current)
+        #expect(cache.lookup("d").0 == alice)
+        cache.invalidate()
+        #expect(cache.lookup("d").0 == nil)
+    }
+
+    @Test func entriesAgeOut() async throws {
+        let cache = PrincipalCache(lifetime: .milliseconds(50))
+        cache.store(alice, digest: "d", generation: cache.lookup("d").generation)
+        #expect(cache.lookup("d").0 == alice)
+        try await Task.sleep(for: .milliseconds(80))
+        #expect(cache.lookup("d").0 == nil)
+    }
+}

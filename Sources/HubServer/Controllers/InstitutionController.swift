@@ -64,6 +64,7 @@ struct InstitutionController {
             }
             let next = try input.applied(to: current, now: now)
             try RegistryStore.update(db, next)
+            env.database.invalidatePrincipals(after: db)
             let action =
                 current.status != next.status
                 ? "institution.\(next.status == .suspended ? "suspend" : "reactivate")" : "institution.update"

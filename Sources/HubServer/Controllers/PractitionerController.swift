@@ -65,6 +65,7 @@ struct PractitionerController {
             }
             let next = try input.applied(to: current, now: now)
             try RegistryStore.update(db, next)
+            env.database.invalidatePrincipals(after: db)
             try AuditLog.append(db, context.audit("practitioner.update", "practitioner", id), at: now)
             return next
         }
@@ -155,6 +156,7 @@ struct PractitionerController {
                 throw HubError.forbidden("only an admin or the token's practitioner may revoke it")
             }
             try TokenStore.revoke(db, id: id, now: now)
+            env.database.invalidatePrincipals(after: db)
             try AuditLog.append(db, context.audit("token.revoke", "token", id), at: now)
             return try TokenStore.token(db, id: id)!
         }

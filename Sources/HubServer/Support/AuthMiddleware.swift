@@ -27,7 +27,14 @@ struct AuthMiddleware: RouterMiddleware {
         guard secret.hasPrefix("hub_"), (20...100).contains(secret.utf8.count) else {
             throw HubError.unauthorized("the token is not valid")
         }
-        guard let principal = try await database.read({ try TokenStore.resolve($0, secret: secret) }) else {
+        let digest = TokenStore.digest(secret)
+        let (cached, generation) = database.principals.lookup(digest)
+        var resolved = cached
+        if resolved == nil {
+            resolved = try await database.read { try TokenStore.resolve($0, secret: secret) }
+            if let resolved { database.principals.store(resolved, digest: digest, generation: generation) }
+        }
+        guard let principal = resolved else {
             throw HubError.unauthorized("the token is unknown, revoked, or belongs to a suspended account")
         }
         var context = context
