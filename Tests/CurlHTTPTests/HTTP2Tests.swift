@@ -58,9 +58,10 @@ struct HTTP2Tests {
         }
     }
 
-    /// With libcurl 7.88 a second request on a reused HTTP/2 connection fails with CURLE_HTTP2 (16) before it is
-    /// sent; the system curl tool does not, so the cause is in how the client drives the multi handle. Recorded as a
-    /// known issue: the test reports it if this starts to work.
+    /// With Debian's libcurl 7.88.1 a second request on a reused h2c connection to this server fails with CURLE_HTTP2
+    /// (16) before it is sent. The system `curl` tool, on the same libcurl, fails the same way
+    /// (`curl --http2-prior-knowledge URL URL` exits 16), so the fault lies below this client. Recorded as a known
+    /// issue: the test reports it as soon as it starts to work.
     @Test func requestsShareOneHTTP2Connection() async throws {
         try await withHTTP2Server { port in
             let client = CurlHTTPClient(configuration: .init(httpVersion: .http2PriorKnowledge))
