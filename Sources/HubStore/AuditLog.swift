@@ -152,39 +152,22 @@ public enum AuditLog {
         from: Timestamp? = nil,
         to: Timestamp? = nil, after cursor: String?, limit: Int
     ) throws -> Page<AuditRecord> {
-        var conditions: [String] = []
-        var arguments = StatementArguments()
-        if let actor {
-            conditions.append("actor = ?")
-            _ = arguments.append(contentsOf: [actor])
-        }
-        if let patientKey {
-            conditions.append("patient_key = ?")
-            _ = arguments.append(contentsOf: [patientKey])
-        }
-        if let targetId {
-            conditions.append("target_id = ?")
-            _ = arguments.append(contentsOf: [targetId])
-        }
-        if let from {
-            conditions.append("at >= ?")
-            _ = arguments.append(contentsOf: [from.millisecondsSinceEpoch])
-        }
-        if let to {
-            conditions.append("at < ?")
-            _ = arguments.append(contentsOf: [to.millisecondsSinceEpoch])
-        }
+        var filter = SQLFilter()
+        filter.add("actor = ?", actor)
+        filter.add("patient_key = ?", patientKey)
+        filter.add("target_id = ?", targetId)
+        filter.add("at >= ?", from?.millisecondsSinceEpoch)
+        filter.add("at < ?", to?.millisecondsSinceEpoch)
         if let cursor {
             guard let last = Cursor.decode(cursor), let seq = Int64(last) else {
                 throw HubError.validation("next", "is not a cursor from this API")
             }
-            conditions.append("seq > ?")
-            _ = arguments.append(contentsOf: [seq])
+            filter.add("seq > ?", seq)
         }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        var arguments = filter.arguments
         _ = arguments.append(contentsOf: [limit + 1])
         let rows = try Row.fetchAll(
-            db, sql: "SELECT * FROM audit_log \(whereClause) ORDER BY seq LIMIT ?", arguments: arguments)
+            db, sql: "SELECT * FROM audit_log \(filter.whereClause) ORDER BY seq LIMIT ?", arguments: arguments)
         return Cursor.page(rows.map(record), limit: limit) { String($0.seq) }
     }
 

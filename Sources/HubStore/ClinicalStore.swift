@@ -34,28 +34,17 @@ public enum CriticalValueStore {
         _ db: Database, clinicId: String?, centerIds: [String]?, examId: String? = nil, acknowledged: Bool?,
         after cursor: String?, limit: Int
     ) throws -> Page<CriticalValueNotice> {
-        var conditions: [String] = []
-        var arguments = StatementArguments()
-        var visibility: [String] = []
-        if let clinicId {
-            visibility.append("clinic_id = ?")
-            _ = arguments.append(contentsOf: [clinicId])
-        }
-        if let centerIds, !centerIds.isEmpty {
-            visibility.append("center_id IN (\(centerIds.map { _ in "?" }.joined(separator: ",")))")
-            _ = arguments.append(contentsOf: StatementArguments(centerIds))
-        }
-        conditions.append(visibility.isEmpty ? "0" : "(" + visibility.joined(separator: " OR ") + ")")
-        if let examId {
-            conditions.append("exam_id = ?")
-            _ = arguments.append(contentsOf: [examId])
-        }
-        if let acknowledged {
-            conditions.append("acknowledged = ?")
-            _ = arguments.append(contentsOf: [acknowledged])
-        }
-        return try Documents.page(
-            db, "critical_values", conditions: conditions, arguments: arguments, after: cursor, limit: limit, id: \.id)
+        // Visible to the clinic it was sent to, or to the centers' staff: one OR-ed condition.
+        var visibility = SQLFilter()
+        visibility.add("clinic_id = ?", clinicId)
+        visibility.add("center_id IN (?)", list: centerIds.flatMap { $0.isEmpty ? nil : $0 })
+        var filter = SQLFilter()
+        filter.add(
+            visibility.conditions.isEmpty ? "0" : "(" + visibility.conditions.joined(separator: " OR ") + ")",
+            arguments: visibility.arguments)
+        filter.add("exam_id = ?", examId)
+        filter.add("acknowledged = ?", acknowledged)
+        return try Documents.page(db, "critical_values", filter, after: cursor, limit: limit, id: \.id)
     }
 
     /// Unacknowledged, not yet escalated notices past their deadline.

@@ -15,24 +15,17 @@ enum Documents {
         return try HubJSON.decode(T.self, from: body)
     }
 
-    /// One page ordered by id. `conditions` are ANDed SQL fragments over the table's columns.
+    /// One page ordered by id, of the rows `filter` selects.
     static func page<T: Decodable & Sendable>(
-        _ db: Database, _ table: String, conditions: [String] = [], arguments: StatementArguments = [],
-        after cursor: String?, limit: Int, id: (T) -> String
+        _ db: Database, _ table: String, _ filter: SQLFilter = SQLFilter(), after cursor: String?, limit: Int,
+        id: (T) -> String
     ) throws -> Page<T> {
-        var conditions = conditions
-        var arguments = arguments
-        if let cursor {
-            guard let last = Cursor.decode(cursor) else {
-                throw HubError.validation("next", "is not a cursor from this API")
-            }
-            conditions.append("id > ?")
-            _ = arguments.append(contentsOf: [last])
-        }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        var filter = filter
+        try filter.after(cursor)
+        var arguments = filter.arguments
         _ = arguments.append(contentsOf: [limit + 1])
         let bodies = try String.fetchAll(
-            db, sql: "SELECT body FROM \(table) \(whereClause) ORDER BY id LIMIT ?", arguments: arguments)
+            db, sql: "SELECT body FROM \(table) \(filter.whereClause) ORDER BY id LIMIT ?", arguments: arguments)
         let items = try bodies.map { try HubJSON.decode(T.self, from: $0) }
         return Cursor.page(items, limit: limit, key: id)
     }

@@ -93,16 +93,15 @@ public enum ExamStore {
         ).map { try HubJSON.decode(Exam.self, from: $0) }
     }
 
-    /// Open work per center, for routing by load.
-    public static func openWork(_ db: Database) throws -> [String: Int] {
+    /// Open work of the given centers, for routing by load; only the candidates are counted.
+    public static func openWork(_ db: Database, centerIds: [String]) throws -> [String: Int] {
+        var filter = SQLFilter()
+        filter.add("center_id IN (?)", list: centerIds)
+        filter.add("step IN ('waiting', 'claimed', 'awaiting-verification', 'preliminary')", arguments: [])
         var counts: [String: Int] = [:]
         for row in try Row.fetchAll(
-            db,
-            sql: """
-                SELECT center_id, COUNT(*) AS n FROM exams
-                WHERE center_id IS NOT NULL AND step IN ('waiting', 'claimed', 'awaiting-verification', 'preliminary')
-                GROUP BY center_id
-                """)
+            db, sql: "SELECT center_id, COUNT(*) AS n FROM exams \(filter.whereClause) GROUP BY center_id",
+            arguments: filter.arguments)
         {
             counts[row["center_id"]] = row["n"]
         }
@@ -114,29 +113,12 @@ public enum ExamStore {
         _ db: Database, clinicId: String? = nil, centerIds: [String]? = nil, step: ExamStep? = nil,
         patientKeys: [String]? = nil, after cursor: String?, limit: Int
     ) throws -> Page<Exam> {
-        var conditions: [String] = []
-        var arguments = StatementArguments()
-        if let clinicId {
-            conditions.append("clinic_id = ?")
-            _ = arguments.append(contentsOf: [clinicId])
-        }
-        if let centerIds {
-            conditions.append("center_id IN (\(centerIds.map { _ in "?" }.joined(separator: ",")))")
-            _ = arguments.append(contentsOf: StatementArguments(centerIds))
-            if centerIds.isEmpty { conditions[conditions.count - 1] = "0" }
-        }
-        if let step {
-            conditions.append("step = ?")
-            _ = arguments.append(contentsOf: [step.rawValue])
-        }
-        if let patientKeys {
-            conditions.append(
-                "id IN (SELECT exam_id FROM exam_patients WHERE patient_key IN (\(patientKeys.map { _ in "?" }.joined(separator: ","))))"
-            )
-            _ = arguments.append(contentsOf: StatementArguments(patientKeys))
-        }
-        return try Documents.page(
-            db, "exams", conditions: conditions, arguments: arguments, after: cursor, limit: limit, id: \.id)
+        var filter = SQLFilter()
+        filter.add("clinic_id = ?", clinicId)
+        filter.add("center_id IN (?)", list: centerIds)
+        filter.add("step = ?", step?.rawValue)
+        filter.add("id IN (SELECT exam_id FROM exam_patients WHERE patient_key IN (?))", list: patientKeys)
+        return try Documents.page(db, "exams", filter, after: cursor, limit: limit, id: \.id)
     }
 
     /// Open exams past a point in time, for turnaround checks.

@@ -3,8 +3,9 @@ import GRDB
 import HubCore
 import Synchronization
 
-/// A message that must leave the hub, kept until it is delivered or an operator gives up on it.
-public struct OutboxDelivery: Sendable, Codable, Equatable {
+/// A message that must leave the hub, kept until it is delivered or an operator gives up on it. Its JSON form (for
+/// operators) leaves the body out: bodies may carry patient data and are shown only on request.
+public struct OutboxDelivery: Sendable, Encodable, Equatable {
     public var id: String
     /// Who receives it: `webhook:<institution>`, `escalation:<institution>`, `peer:<hub>`, or `url` for a fixed URL.
     public var destination: String
@@ -34,7 +35,6 @@ public struct OutboxDelivery: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, destination, kind, subject, method, url, path, state, attempts
         case contentType = "content_type"
-        case body
         case idempotencyKey = "idempotency_key"
         case maxAttempts = "max_attempts"
         case nextAttemptAt = "next_attempt_at"
@@ -215,27 +215,14 @@ public enum OutboxStore {
     public static func list(
         _ db: Database, state: DeliveryState?, destination: String?, after cursor: String?, limit: Int
     ) throws -> Page<OutboxDelivery> {
-        var conditions: [String] = []
-        var arguments = StatementArguments()
-        if let state {
-            conditions.append("state = ?")
-            _ = arguments.append(contentsOf: [state.rawValue])
-        }
-        if let destination {
-            conditions.append("destination = ?")
-            _ = arguments.append(contentsOf: [destination])
-        }
-        if let cursor {
-            guard let last = Cursor.decode(cursor) else {
-                throw HubError.validation("next", "is not a cursor from this API")
-            }
-            conditions.append("id > ?")
-            _ = arguments.append(contentsOf: [last])
-        }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        var filter = SQLFilter()
+        filter.add("state = ?", state?.rawValue)
+        filter.add("destination = ?", destination)
+        try filter.after(cursor)
+        var arguments = filter.arguments
         _ = arguments.append(contentsOf: [limit + 1])
         let rows = try Row.fetchAll(
-            db, sql: "SELECT * FROM outbox \(whereClause) ORDER BY id LIMIT ?", arguments: arguments)
+            db, sql: "SELECT * FROM outbox \(filter.whereClause) ORDER BY id LIMIT ?", arguments: arguments)
         return Cursor.page(rows.map(record), limit: limit, key: \.id)
     }
 

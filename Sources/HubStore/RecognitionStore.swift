@@ -230,33 +230,18 @@ public struct RecognitionStats: Sendable, Codable, Equatable {
     }
 
     public static func compute(_ db: Database, _ f: StatsFilter) throws -> RecognitionStats {
-        func conditions(_ table: String) -> (String, StatementArguments) {
-            var parts = ["created_at >= ?", "created_at < ?"]
-            var arguments: StatementArguments = [f.from.millisecondsSinceEpoch, f.to.millisecondsSinceEpoch]
-            if let v = f.institutionId {
-                parts.append("institution_id = ?")
-                _ = arguments.append(contentsOf: [v])
-            }
-            if let v = f.department {
-                parts.append("department = ?")
-                _ = arguments.append(contentsOf: [v])
-            }
-            if let v = f.itemCode {
-                parts.append("item_code = ?")
-                _ = arguments.append(contentsOf: [v])
-            }
-            if let v = f.category {
-                parts.append("category = ?")
-                _ = arguments.append(contentsOf: [v.rawValue])
-            }
-            return (parts.joined(separator: " AND "), arguments)
-        }
-        let (checkWhere, checkArgs) = conditions("recognition_checks")
+        // Checks and decisions carry the same columns, so one filter selects from both.
+        var filter = SQLFilter()
+        filter.add("created_at >= ?", f.from.millisecondsSinceEpoch)
+        filter.add("created_at < ?", f.to.millisecondsSinceEpoch)
+        filter.add("institution_id = ?", f.institutionId)
+        filter.add("department = ?", f.department)
+        filter.add("item_code = ?", f.itemCode)
+        filter.add("category = ?", f.category?.rawValue)
         let checkRow = try Row.fetchOne(
             db,
-            sql: "SELECT COUNT(*) AS n, COALESCE(SUM(reminded), 0) AS r FROM recognition_checks WHERE \(checkWhere)",
-            arguments: checkArgs)!
-        let (decisionWhere, decisionArgs) = conditions("recognition_decisions")
+            sql: "SELECT COUNT(*) AS n, COALESCE(SUM(reminded), 0) AS r FROM recognition_checks \(filter.whereClause)",
+            arguments: filter.arguments)!
         var stats = RecognitionStats(
             checks: checkRow["n"], reminders: checkRow["r"], adoptions: 0, retests: 0, retestsByReason: [:],
             recognitionRate: nil, crossInstitutionRetrievals: 0, savings: .zero, savingsByCategory: [:])
@@ -266,8 +251,8 @@ public struct RecognitionStats: Sendable, Codable, Equatable {
             sql: """
                 SELECT decision, reason_code, category, COUNT(*) AS n, COALESCE(SUM(price_fen), 0) AS fen,
                        COALESCE(SUM(cross_institution), 0) AS cross
-                FROM recognition_decisions WHERE \(decisionWhere) GROUP BY decision, reason_code, category
-                """, arguments: decisionArgs)
+                FROM recognition_decisions \(filter.whereClause) GROUP BY decision, reason_code, category
+                """, arguments: filter.arguments)
         {
             let n: Int = row["n"]
             if row["decision"] == "adopt" {

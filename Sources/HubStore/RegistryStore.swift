@@ -36,27 +36,13 @@ public enum RegistryStore {
         _ db: Database, level: InstitutionLevel? = nil, region: String? = nil, alliance: String? = nil,
         status: RecordStatus? = nil, after cursor: String?, limit: Int
     ) throws -> Page<Institution> {
-        var conditions: [String] = []
-        var arguments = StatementArguments()
-        if let level {
-            conditions.append("level = ?")
-            _ = arguments.append(contentsOf: [level.rawValue])
-        }
-        if let region {
-            // A prefix of the division code selects a province ("42") or a city ("4201").
-            conditions.append("region LIKE ? ESCAPE '\\'")
-            _ = arguments.append(contentsOf: [region + "%"])
-        }
-        if let alliance {
-            conditions.append("EXISTS (SELECT 1 FROM json_each(body, '$.alliances') WHERE value = ?)")
-            _ = arguments.append(contentsOf: [alliance])
-        }
-        if let status {
-            conditions.append("status = ?")
-            _ = arguments.append(contentsOf: [status.rawValue])
-        }
-        return try Documents.page(
-            db, "institutions", conditions: conditions, arguments: arguments, after: cursor, limit: limit, id: \.id)
+        var filter = SQLFilter()
+        filter.add("level = ?", level?.rawValue)
+        // A prefix of the division code selects a province ("42") or a city ("4201").
+        filter.add("region LIKE ?", region.map { $0 + "%" })
+        filter.add("EXISTS (SELECT 1 FROM json_each(body, '$.alliances') WHERE value = ?)", alliance)
+        filter.add("status = ?", status?.rawValue)
+        return try Documents.page(db, "institutions", filter, after: cursor, limit: limit, id: \.id)
     }
 
     // MARK: Practitioners
@@ -85,9 +71,9 @@ public enum RegistryStore {
     ) throws
         -> Page<Practitioner>
     {
-        try Documents.page(
-            db, "practitioners", conditions: ["institution_id = ?"], arguments: [institutionId], after: cursor,
-            limit: limit, id: \.id)
+        var filter = SQLFilter()
+        filter.add("institution_id = ?", institutionId)
+        return try Documents.page(db, "practitioners", filter, after: cursor, limit: limit, id: \.id)
     }
 
     // MARK: Centers
@@ -128,25 +114,11 @@ public enum RegistryStore {
         _ db: Database, kind: CenterKind? = nil, item: String? = nil, institutionId: String? = nil,
         status: RecordStatus? = nil, after cursor: String?, limit: Int
     ) throws -> Page<Center> {
-        var conditions: [String] = []
-        var arguments = StatementArguments()
-        if let kind {
-            conditions.append("kind = ?")
-            _ = arguments.append(contentsOf: [kind.rawValue])
-        }
-        if let item {
-            conditions.append("id IN (SELECT center_id FROM center_items WHERE item_code = ?)")
-            _ = arguments.append(contentsOf: [item])
-        }
-        if let institutionId {
-            conditions.append("institution_id = ?")
-            _ = arguments.append(contentsOf: [institutionId])
-        }
-        if let status {
-            conditions.append("status = ?")
-            _ = arguments.append(contentsOf: [status.rawValue])
-        }
-        return try Documents.page(
-            db, "centers", conditions: conditions, arguments: arguments, after: cursor, limit: limit, id: \.id)
+        var filter = SQLFilter()
+        filter.add("kind = ?", kind?.rawValue)
+        filter.add("id IN (SELECT center_id FROM center_items WHERE item_code = ?)", item)
+        filter.add("institution_id = ?", institutionId)
+        filter.add("status = ?", status?.rawValue)
+        return try Documents.page(db, "centers", filter, after: cursor, limit: limit, id: \.id)
     }
 }

@@ -70,25 +70,23 @@ struct AttachmentController {
         let attachment = Attachment(
             examId: id, sha256: sha256, mediaType: mediaType, kind: kind, size: writer.size,
             uploadedBy: caller.actor, uploadedAt: now, dicom: checked.dicom, patientMismatch: checked.mismatch)
-        let created = try await env.database.write { db -> Bool in
-            let created = try ExamStore.attach(db, attachment)
-            if created {
-                let key = env.patientKeys.keys(for: exam.patient).first
-                try AuditLog.append(
-                    db,
-                    context.audit(
-                        "attachment.add", "exam", id, patientKey: key, detail: "sha256=\(sha256) kind=\(kind)"),
-                    at: now)
-                if let mismatch = checked.mismatch {
-                    try AuditLog.append(
-                        db, context.audit("attachment.patient_mismatch", "exam", id, patientKey: key, detail: mismatch),
-                        at: now)
-                }
+        let (created, stored) = try await env.database.write { db -> (Bool, Attachment) in
+            guard try ExamStore.attach(db, attachment) else {
+                // The same bytes were attached before: answer with the record as it was first stored.
+                return (false, try ExamStore.attachment(db, examId: id, sha256: sha256) ?? attachment)
             }
-            return created
+            let key = env.patientKeys.keys(for: exam.patient).first
+            try AuditLog.append(
+                db,
+                context.audit("attachment.add", "exam", id, patientKey: key, detail: "sha256=\(sha256) kind=\(kind)"),
+                at: now)
+            if let mismatch = checked.mismatch {
+                try AuditLog.append(
+                    db, context.audit("attachment.patient_mismatch", "exam", id, patientKey: key, detail: mismatch),
+                    at: now)
+            }
+            return (true, attachment)
         }
-        let stored =
-            try await env.database.read { try ExamStore.attachment($0, examId: id, sha256: sha256) } ?? attachment
         return try JSONIO.response(stored, status: created ? .created : .ok)
     }
 

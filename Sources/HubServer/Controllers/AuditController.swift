@@ -13,8 +13,8 @@ struct AuditController {
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         try context.caller().require(.auditor)
-        let from = try time(request, "from")
-        let to = try time(request, "to")
+        let from = try request.time("from")
+        let to = try request.time("to")
         let actor = request.query("actor")
         let patient = request.query("patient")
         let target = request.query("target")
@@ -47,13 +47,5 @@ struct AuditController {
             VerifyAnswer(
                 intact: result.isIntact, checked: result.checked, firstBroken: result.firstBroken, reason: result.reason
             ))
-    }
-
-    private func time(_ request: Request, _ name: String) throws -> Timestamp? {
-        guard let text = request.query(name) else { return nil }
-        guard let time = Timestamp(rfc3339: text) else {
-            throw HubError.validation(name, "must be an RFC 3339 time such as 2026-03-01T00:00:00Z")
-        }
-        return time
     }
 }

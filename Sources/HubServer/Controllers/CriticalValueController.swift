@@ -176,20 +176,8 @@ struct TurnaroundController {
         let id = try context.parameter("id")
         let caller = try context.caller()
         let now = env.clock()
-        let to =
-            try request.query("to").map { text -> Timestamp in
-                guard let t = Timestamp(rfc3339: text) else {
-                    throw HubError.validation("to", "must be an RFC 3339 time")
-                }
-                return t
-            } ?? now
-        let from =
-            try request.query("from").map { text -> Timestamp in
-                guard let t = Timestamp(rfc3339: text) else {
-                    throw HubError.validation("from", "must be an RFC 3339 time")
-                }
-                return t
-            } ?? to.adding(days: -30)
+        let to = try request.time("to") ?? now
+        let from = try request.time("from") ?? to.adding(days: -30)
         let (center, exams) = try await env.database.read { db in
             guard let center = try RegistryStore.center(db, id: id) else { throw HubError.notFound("center", id) }
             guard caller.isAdmin || caller.roles.contains(.auditor) || center.institutionId == caller.institutionId

@@ -215,21 +215,23 @@ extension HubEnvironment {
         _ db: Database, _ exam: Exam, item: CatalogItem, clinic: Institution, requested: String?, now: Timestamp
     ) throws -> Exam {
         let today = self.today(at: now)
-        let load = try ExamStore.openWork(db)
         if let requested {
             guard let center = try RegistryStore.center(db, id: requested),
                 let host = try RegistryStore.institution(db, id: center.institutionId)
             else {
                 throw HubError.validation("center_id", "center '\(requested)' does not exist")
             }
+            let load = try ExamStore.openWork(db, centerIds: [center.id])
             let candidate = RoutingCandidate(center: center, host: host, openWork: load[center.id] ?? 0)
             if let reason = Routing.refusal(candidate, item: item, clinic: clinic, on: today, requireAlliance: false) {
                 throw HubError.validation("center_id", reason)
             }
             return try ExamWorkflow.apply(.route(centerId: center.id), to: exam, at: now)
         }
+        let offering = try RegistryStore.centers(db, kind: nil, item: item.code, after: nil, limit: 500).items
+        let load = try ExamStore.openWork(db, centerIds: offering.map(\.id))
         var candidates: [RoutingCandidate] = []
-        for center in try RegistryStore.centers(db, kind: nil, item: item.code, after: nil, limit: 500).items {
+        for center in offering {
             if let host = try RegistryStore.institution(db, id: center.institutionId) {
                 candidates.append(RoutingCandidate(center: center, host: host, openWork: load[center.id] ?? 0))
             }

@@ -22,40 +22,14 @@ struct OutboxController {
         var includeBody: Bool
 
         func encode(to encoder: any Encoder) throws {
+            try delivery.encode(to: encoder)
             var container = encoder.container(keyedBy: Keys.self)
-            let d = delivery
-            try container.encode(d.id, forKey: .id)
-            try container.encode(d.destination, forKey: .destination)
-            try container.encode(d.kind, forKey: .kind)
-            try container.encodeIfPresent(d.subject, forKey: .subject)
-            try container.encode(d.method, forKey: .method)
-            try container.encodeIfPresent(d.url, forKey: .url)
-            try container.encode(d.state, forKey: .state)
-            try container.encode(d.attempts, forKey: .attempts)
-            try container.encode(d.maxAttempts, forKey: .maxAttempts)
-            try container.encode(d.nextAttemptAt, forKey: .nextAttemptAt)
-            try container.encodeIfPresent(d.lastStatus, forKey: .lastStatus)
-            try container.encodeIfPresent(d.lastError, forKey: .lastError)
-            try container.encode(d.idempotencyKey, forKey: .idempotencyKey)
-            try container.encode(d.createdAt, forKey: .createdAt)
-            try container.encode(d.updatedAt, forKey: .updatedAt)
-            try container.encodeIfPresent(d.deliveredAt, forKey: .deliveredAt)
-            try container.encode(d.contentType, forKey: .contentType)
-            try container.encode(d.body.count, forKey: .bodyBytes)
-            if includeBody { try container.encode(String(decoding: d.body, as: UTF8.self), forKey: .body) }
+            try container.encode(delivery.body.count, forKey: .bodyBytes)
+            if includeBody { try container.encode(String(decoding: delivery.body, as: UTF8.self), forKey: .body) }
         }
 
         enum Keys: String, CodingKey {
-            case id, destination, kind, subject, method, url, state, attempts, body
-            case maxAttempts = "max_attempts"
-            case nextAttemptAt = "next_attempt_at"
-            case lastStatus = "last_status"
-            case lastError = "last_error"
-            case idempotencyKey = "idempotency_key"
-            case createdAt = "created_at"
-            case updatedAt = "updated_at"
-            case deliveredAt = "delivered_at"
-            case contentType = "content_type"
+            case body
             case bodyBytes = "body_bytes"
         }
     }

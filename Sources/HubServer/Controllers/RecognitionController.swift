@@ -204,16 +204,9 @@ struct RecognitionController {
     @Sendable func stats(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         try context.caller().require(.auditor)
         let now = env.clock()
-        func time(_ name: String) throws -> Timestamp? {
-            guard let text = request.query(name) else { return nil }
-            if let date = CivilDate(text) { return date.startTimestamp(utcOffsetMinutes: env.config.utcOffsetMinutes) }
-            guard let t = Timestamp(rfc3339: text) else {
-                throw HubError.validation(name, "must be a date (YYYY-MM-DD) or an RFC 3339 time")
-            }
-            return t
-        }
-        let to = try time("to") ?? now
-        let from = try time("from") ?? to.adding(days: -30)
+        let offset = env.config.utcOffsetMinutes
+        let to = try request.time("to", datesAt: offset) ?? now
+        let from = try request.time("from", datesAt: offset) ?? to.adding(days: -30)
         let filter = StatsFilter(
             from: from, to: to, institutionId: request.query("institution_id"), department: request.query("department"),
             itemCode: request.query("item_code"), category: try request.query("category", as: ItemCategory.self))

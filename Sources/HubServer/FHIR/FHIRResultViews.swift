@@ -294,10 +294,15 @@ extension FHIRViews {
                 text: result.itemName ?? result.itemCode),
             subject: patient(result.patient), effectiveDateTime: result.performedAt.description,
             issued: result.createdAt.description, performer: [organization(result.institutionId)],
-            result: result.values.indices.map {
-                FHIRReference(reference: "Observation/" + FHIRID.observation(resultId: result.id, index: $0))
-            }.nilIfEmpty,
+            result: observationReferences(result),
             conclusion: result.conclusion)
+    }
+
+    /// References to a result's Observations, one per value; nil when it has none.
+    static func observationReferences(_ result: ResultRecord) -> [FHIRReference]? {
+        result.values.indices.map {
+            FHIRReference(reference: "Observation/" + FHIRID.observation(resultId: result.id, index: $0))
+        }.nilIfEmpty
     }
 
     /// `DiagnosticReport.category` of an item category (HL7 v2 table 0074).

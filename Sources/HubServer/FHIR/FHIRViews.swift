@@ -200,9 +200,7 @@ enum FHIRViews {
             result: result.flatMap { result in
                 // The Observations are the registry result's current values: only for the report version it holds.
                 guard result.reportVersion == report.version else { return nil }
-                return result.values.indices.map {
-                    FHIRReference(reference: "Observation/" + FHIRID.observation(resultId: result.id, index: $0))
-                }.nilIfEmpty
+                return observationReferences(result)
             },
             conclusion: report.conclusion)
     }

@@ -140,6 +140,20 @@ extension Request {
         return value
     }
 
+    /// A query parameter that is an RFC 3339 time; with `datesAt` a plain date (YYYY-MM-DD) is accepted too and
+    /// means the start of that day at the given UTC offset.
+    func time(_ name: String, datesAt utcOffsetMinutes: Int? = nil) throws -> Timestamp? {
+        guard let text = query(name) else { return nil }
+        if let utcOffsetMinutes, let date = CivilDate(text) {
+            return date.startTimestamp(utcOffsetMinutes: utcOffsetMinutes)
+        }
+        guard let time = Timestamp(rfc3339: text) else {
+            let forms = utcOffsetMinutes == nil ? "an RFC 3339 time" : "a date (YYYY-MM-DD) or an RFC 3339 time"
+            throw HubError.validation(name, "must be \(forms) such as 2026-03-01T00:00:00Z")
+        }
+        return time
+    }
+
     /// A query parameter that must be one of an enum's values.
     func query<E: RawRepresentable & CaseIterable>(_ name: String, as type: E.Type) throws -> E?
     where E.RawValue == String {
