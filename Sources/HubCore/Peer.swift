@@ -33,13 +33,25 @@ public struct Peer: Sendable, Codable, Equatable {
     }
 }
 
-public struct PeerInput: Sendable, Codable {
+public struct PeerInput: Sendable, Codable, Equatable {
     public var id: String?
     public var url: String?
     public var publicKey: String?
     public var region: String?
     public var serves: [String]?
     public var status: RecordStatus?
+
+    public init(
+        id: String? = nil, url: String? = nil, publicKey: String? = nil, region: String? = nil,
+        serves: [String]? = nil, status: RecordStatus? = nil
+    ) {
+        self.id = id
+        self.url = url
+        self.publicKey = publicKey
+        self.region = region
+        self.serves = serves
+        self.status = status
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, url, region, serves, status

@@ -32,12 +32,19 @@ public func buildHub(
     let registry = HubMetrics.registry()
     let database = try AppDatabase(
         path: config.databasePath, busyTimeout: .milliseconds(config.busyTimeoutMilliseconds))
+    let http = CurlHTTPClient(
+        configuration: .init(
+            tls: .init(
+                caFile: config.tlsCAFile, clientCertificateFile: config.tlsClientCertificate,
+                clientKeyFile: config.tlsClientKey),
+            userAgent: "AllianceHub/\(config.hubId)"),
+        logger: logger)
     let env = HubEnvironment(
         config: config, database: database, patientKeys: try PatientKeys.loadOrCreate(path: config.identifierKeyPath),
         blobs: try BlobStore(root: config.blobPath),
         identity: try HubIdentity.loadOrCreate(
             hubId: config.hubId, region: config.region, keyPath: config.federationKeyPath),
-        clock: clock, logger: logger)
+        http: http, clock: clock, logger: logger)
     let readiness = Readiness()
 
     let router = Router(context: HubRequestContext.self)
@@ -53,13 +60,6 @@ public func buildHub(
     CatalogController(env: env).register(routes)
     AuditController(env: env).register(routes)
 
-    let http = CurlHTTPClient(
-        configuration: .init(
-            tls: .init(
-                caFile: config.tlsCAFile, clientCertificateFile: config.tlsClientCertificate,
-                clientKeyFile: config.tlsClientKey),
-            userAgent: "AllianceHub/\(config.hubId)"),
-        logger: logger)
     var settings = OutboxWorker.Settings()
     settings.policy = config.retryPolicy
     settings.perDestinationConcurrency = config.outboxPerDestinationConcurrency

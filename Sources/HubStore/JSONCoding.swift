@@ -24,4 +24,8 @@ public enum HubJSON {
     public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
         try decoder().decode(type, from: Data(text.utf8))
     }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        try decoder().decode(type, from: data)
+    }
 }

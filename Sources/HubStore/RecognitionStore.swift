@@ -15,13 +15,13 @@ public struct RecognitionCheck: Sendable, Codable, Equatable {
     public var emergency: Bool
     public var catalogVersion: String?
     public var candidates: [RecognitionCandidate]
-    public var peers: [PeerStatus]
+    public var peers: [PeerOutcome]
     public var createdAt: Timestamp
 
     public init(
         id: String, institutionId: String, practitionerId: String?, department: String?, patient: PatientIdentifier,
         itemCode: String, requestedCode: String, emergency: Bool, catalogVersion: String?,
-        candidates: [RecognitionCandidate], peers: [PeerStatus] = [], createdAt: Timestamp
+        candidates: [RecognitionCandidate], peers: [PeerOutcome] = [], createdAt: Timestamp
     ) {
         self.id = id
         self.institutionId = institutionId
@@ -45,19 +45,6 @@ public struct RecognitionCheck: Sendable, Codable, Equatable {
         case requestedCode = "requested_code"
         case catalogVersion = "catalog_version"
         case createdAt = "created_at"
-    }
-}
-
-/// How a peer hub answered a federated check.
-public struct PeerStatus: Sendable, Codable, Equatable {
-    public var hubId: String
-    public var status: String
-    public var latencyMs: Int?
-
-    enum CodingKeys: String, CodingKey {
-        case status
-        case hubId = "hub_id"
-        case latencyMs = "latency_ms"
     }
 }
 

@@ -85,7 +85,7 @@ public enum TokenStore {
         guard let row, row["revoked_at"] as Int64? == nil else { return nil }
         if let status: String = row["p_status"], status != RecordStatus.active.rawValue { return nil }
         if let status: String = row["i_status"], status != RecordStatus.active.rawValue { return nil }
-        let roles = try HubJSON.decode([Role].self, from: row["roles"])
+        let roles = try HubJSON.decode([Role].self, from: row["roles"] as String)
         var practitioner: Practitioner?
         if let body: String = row["p_body"] { practitioner = try HubJSON.decode(Practitioner.self, from: body) }
         return Principal(
@@ -124,7 +124,7 @@ public enum TokenStore {
     private static func record(_ row: Row) throws -> TokenRecord {
         TokenRecord(
             id: row["id"], practitionerId: row["practitioner_id"], institutionId: row["institution_id"],
-            roles: try HubJSON.decode([Role].self, from: row["roles"]), label: row["label"],
+            roles: try HubJSON.decode([Role].self, from: row["roles"] as String), label: row["label"],
             createdAt: Timestamp(millisecondsSinceEpoch: row["created_at"]), createdBy: row["created_by"],
             revokedAt: (row["revoked_at"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))
     }

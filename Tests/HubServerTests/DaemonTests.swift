@@ -77,8 +77,12 @@ import Testing
             Set(receiver.all.compactMap(\.idempotencyKey)) == ids
         }
         #expect(allArrived, "missing: \(ids.subtracting(receiver.all.compactMap(\.idempotencyKey)).count)")
-        let (_, delivered) = try await daemon.call(client, "GET", "/v1/outbox?state=delivered&limit=500", token: token)
-        #expect((delivered["items"] as? [[String: Any]])?.count == 40)
+        // The receiver has answered; the hub records each answer just after it.
+        let allRecorded = await TestReceiver.eventually(timeout: .seconds(10)) {
+            let listing = try? await daemon.call(client, "GET", "/v1/outbox?state=delivered&limit=500", token: token)
+            return (listing?.1["items"] as? [[String: Any]])?.count == 40
+        }
+        #expect(allRecorded, "every delivery is recorded as delivered")
         let keys = receiver.all.compactMap(\.idempotencyKey)
         #expect(Set(keys).count == 40)
         #expect(keys.count == 40, "the receiver was down until the kill, so each delivery arrives exactly once")

@@ -37,7 +37,7 @@ final class TestReceiver: Sendable {
     /// Starts listening on `port` (0 = any) and returns once the port is bound.
     func start(port: Int = 0) async throws {
         let router = Router()
-        router.post("/{path}") { request, context -> Response in
+        router.post("/**") { request, context -> Response in
             let body = try await request.body.collect(upTo: 10_000_000)
             self.received.withLock {
                 $0.append(

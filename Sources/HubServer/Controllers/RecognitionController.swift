@@ -41,9 +41,11 @@ struct RecognitionController {
         var itemCode: String?
         var emergency: Bool?
         var department: String?
+        /// Whether peer hubs are asked too (the default).
+        var federated: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case patient, emergency, department
+            case patient, emergency, department, federated
             case itemCode = "item_code"
         }
     }
@@ -61,10 +63,40 @@ struct RecognitionController {
         let department = v.text(input.department, "department", required: false, maxLength: 100)
         try v.check()
         let now = env.clock()
-        let answer = try await env.database.write { db -> RecognitionCheck in
-            let check = try env.recognitionCheck(
+        let federated = input.federated ?? true
+        // The local part first, in one read: the requester, the catalog in force, this hub's candidates and which
+        // peers to ask.
+        let (local, judged, targets) = try await env.database.read { db in
+            let (check, judged) = try env.recognitionCheck(
                 db, identifiers: identifiers, code: code!, emergency: input.emergency ?? false, caller: caller,
                 department: department, now: now)
+            let targets =
+                federated
+                ? try env.recognitionTargets(
+                    db, scope: judged.item?.scope, requesterRegion: judged.requester.region.value, excluding: [])
+                : (ask: [], skipped: [])
+            return (check, judged, targets)
+        }
+        var check = local
+        if !targets.ask.isEmpty || !targets.skipped.isEmpty {
+            let query = RecognitionQuery(
+                patient: identifiers, itemCode: local.itemCode,
+                equivalentCodes: judged.item.map { [$0.code] + $0.equivalentCodes } ?? [code!], asked: [],
+                deadlineMs: env.config.federationDeadlineMilliseconds, requesterRegion: judged.requester.region.value,
+                scope: judged.item?.scope)
+            let (remote, outcomes) = await env.askPeers(
+                targets.ask, query: query, origin: env.config.hubId, requestId: GeneratedID.make("frq", at: now),
+                hops: 0, deadline: .milliseconds(env.config.federationDeadlineMilliseconds))
+            let evaluated = HubEnvironment.unique(remote).filter { $0.hubId != env.config.hubId }.map {
+                RecognitionRules.evaluate(
+                    $0.result, hubId: $0.hubId, catalog: judged.catalog, requester: judged.requester,
+                    performerLevel: $0.performerLevel, regions: RegionGroups(), now: now,
+                    utcOffsetMinutes: env.config.utcOffsetMinutes)
+            }
+            check.candidates = RecognitionRules.order(check.candidates + evaluated)
+            check.peers = outcomes + targets.skipped
+        }
+        let answer = try await env.database.write { [check] db -> RecognitionCheck in
             try RecognitionStore.insert(db, check)
             try AuditLog.append(
                 db,
@@ -72,7 +104,7 @@ struct RecognitionController {
                     "recognition.check", "recognition_check", check.id,
                     patientKey: env.patientKeys.key(for: identifiers[0]),
                     detail:
-                        "item=\(check.itemCode) candidates=\(check.candidates.count) recognizable=\(check.candidates.filter(\.recognizable).count)"
+                        "item=\(check.itemCode) candidates=\(check.candidates.count) recognizable=\(check.candidates.filter(\.recognizable).count) peers=\(check.peers.count)"
                 ),
                 at: now)
             return check
@@ -236,7 +268,7 @@ extension HubEnvironment {
     func recognitionCheck(
         _ db: Database, identifiers: [PatientIdentifier], code: String, emergency: Bool, caller: Principal,
         department: String?, now: Timestamp
-    ) throws -> RecognitionCheck {
+    ) throws -> (RecognitionCheck, CheckContext) {
         guard let institutionId = caller.institutionId,
             let requester = try RegistryStore.institution(db, id: institutionId)
         else {
@@ -258,10 +290,18 @@ extension HubEnvironment {
                     performerLevel: levels[result.institutionId], regions: RegionGroups(), now: now,
                     utcOffsetMinutes: config.utcOffsetMinutes))
         }
-        return RecognitionCheck(
+        let check = RecognitionCheck(
             id: GeneratedID.make("chk", at: now), institutionId: institutionId, practitionerId: caller.practitionerId,
             department: department, patient: identifiers[0], itemCode: canonical, requestedCode: code,
             emergency: emergency,
             catalogVersion: catalog?.version.version, candidates: RecognitionRules.order(candidates), createdAt: now)
+        return (check, CheckContext(catalog: catalog, requester: requester, item: catalog?.item(code)))
     }
+}
+
+/// What a check was judged against, kept to judge the peers' results the same way.
+struct CheckContext: Sendable {
+    var catalog: CatalogIndex?
+    var requester: Institution
+    var item: CatalogItem?
 }

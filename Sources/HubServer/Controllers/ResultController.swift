@@ -1,6 +1,8 @@
+import CurlHTTP
 import Foundation
 import GRDB
 import HubCore
+import HubFederation
 import HubStore
 import Hummingbird
 
@@ -166,6 +168,9 @@ struct ResultController {
         let caller = try context.caller()
         try caller.require(.clinician, .reader, .verifier, .clinic)
         let id = try context.parameter("id")
+        if let hubId = request.query("hub_id"), hubId != env.config.hubId {
+            return try await remoteResult(id, at: hubId, context)
+        }
         let now = env.clock()
         let answer = try await env.database.write { db -> ResultView in
             guard let result = try ResultStore.result(db, id: id) else { throw HubError.notFound("result", id) }
@@ -176,6 +181,71 @@ struct ResultController {
             return ResultView(result: result, history: try ResultStore.history(db, id: id))
         }
         return try JSONIO.response(answer)
+    }
+
+    /// A result held by a peer hub, fetched from it with a signed request: the record keeps its origin's identity and
+    /// recognition metadata.
+    func remoteResult(_ id: String, at hubId: String, _ context: HubRequestContext) async throws -> Response {
+        guard let peer = try await env.database.read({ try PeerStore.peer($0, id: hubId) }), peer.status == .active
+        else { throw HubError.notFound("peer", hubId) }
+        let path = "/federation/v1/results/" + (id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id)
+        let response: CurlResponse
+        do {
+            response = try await env.peerClient.send(
+                peer, method: "GET", path: path,
+                timeout: .milliseconds(max(env.config.federationPeerTimeoutMilliseconds, 5000)))
+        } catch {
+            throw HubError(
+                code: "peer_unavailable", status: 502, title: "Peer hub unavailable",
+                detail: "\(hubId) did not answer: \(HubEnvironment.describe(error))")
+        }
+        switch response.status {
+        case 200: break
+        case 404: throw HubError.notFound("result", id)
+        default:
+            throw HubError(
+                code: "peer_unavailable", status: 502, title: "Peer hub refused",
+                detail:
+                    "\(hubId) answered HTTP \(response.status)\(HubEnvironment.problemDetail(response.body).map { ": \($0)" } ?? "")"
+            )
+        }
+        let remote: FederatedResult
+        do { remote = try HubJSON.decode(FederatedResult.self, from: Data(response.body)) } catch {
+            throw HubError(
+                code: "peer_unavailable", status: 502, title: "Peer hub answer unreadable",
+                detail: "\(hubId) did not answer with a result")
+        }
+        guard remote.hubId == hubId, remote.result.id == id else {
+            throw HubError(
+                code: "peer_unavailable", status: 502, title: "Peer hub answer mismatched",
+                detail: "\(hubId) answered for another hub or result")
+        }
+        let now = env.clock()
+        try await env.database.write { db in
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "result.read.remote", "result", id,
+                    patientKey: env.patientKeys.keys(for: remote.result.patient).first,
+                    detail: "hub=\(hubId)"), at: now)
+        }
+        return try JSONIO.response(RemoteResultView(remote: remote))
+    }
+
+    struct RemoteResultView: Encodable, Sendable {
+        var remote: FederatedResult
+
+        func encode(to encoder: any Encoder) throws {
+            try remote.result.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(remote.hubId, forKey: .hubId)
+            try container.encodeIfPresent(remote.performerLevel, forKey: .performerLevel)
+        }
+
+        enum Keys: String, CodingKey {
+            case hubId = "hub_id"
+            case performerLevel = "performer_level"
+        }
     }
 
     struct ResultView: Encodable, Sendable {

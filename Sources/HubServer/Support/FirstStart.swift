@@ -12,6 +12,7 @@ enum FirstStart {
         let now = env.clock()
         try await seedCatalog(env, now: now)
         try await ensureAdminToken(env, now: now)
+        try await savePeers(env, now: now)
         let purged = try await env.database.write { try IdempotencyStore.purge($0, now: now) }
         if purged > 0 { env.logger.info("forgot expired idempotency keys", metadata: ["hub.count": "\(purged)"]) }
     }
@@ -45,6 +46,37 @@ enum FirstStart {
             env.logger.info(
                 "published catalog version",
                 metadata: ["hub.catalog.version": "\(info.version)", "hub.catalog.items": "\(info.itemCount)"])
+        }
+    }
+
+    /// Adds or updates the peers listed in `federation.peers`; peers added through the API stay as they are.
+    static func savePeers(_ env: HubEnvironment, now: Timestamp) async throws {
+        guard !env.config.federationPeers.isEmpty else { return }
+        let peers = try env.config.federationPeers.map { input in
+            do { return try input.validated(now: now, ownHubId: env.config.hubId) } catch let error as HubError {
+                throw HubConfiguration.Problem(
+                    key: "federation.peers[\(input.id ?? "?")]", detail: error.fields.first?.detail ?? error.detail)
+            }
+        }
+        try await env.database.write { db in
+            for var peer in peers {
+                let existing = try PeerStore.peer(db, id: peer.id)
+                if let existing {
+                    peer.createdAt = existing.createdAt
+                    if existing.url == peer.url && existing.publicKey == peer.publicKey
+                        && existing.region == peer.region
+                        && existing.serves == peer.serves && existing.status == peer.status
+                    {
+                        continue
+                    }
+                }
+                try PeerStore.save(db, peer)
+                try AuditLog.append(
+                    db,
+                    AuditEvent(
+                        actor: "system", institutionId: nil, action: "peer.save", targetType: "peer", targetId: peer.id,
+                        detail: "from federation.peers: \(peer.url)"), at: now)
+            }
         }
     }
 

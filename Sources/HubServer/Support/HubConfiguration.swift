@@ -72,6 +72,16 @@ public struct HubConfiguration: Sendable, Equatable {
     public var federationMaxSkewSeconds = 300
     /// `federation.max_hops`: how many hubs a request may pass through before it is refused (no loops in a ring).
     public var federationMaxHops = 3
+    /// `federation.peer_timeout_ms`: how long a federated recognition check waits for one peer.
+    public var federationPeerTimeoutMilliseconds = 2000
+    /// `federation.deadline_ms`: the longest a federated recognition check waits for all peers together; a slow or
+    /// dead peer is reported as `timeout` and never delays the answer beyond this.
+    public var federationDeadlineMilliseconds = 3000
+    /// `federation.directory_refresh_seconds`: how often each peer's directory of centers is fetched again.
+    public var federationDirectoryRefreshSeconds = 300
+    /// `federation.peers`: peers configured in the file (id, url, public_key, region, serves), added or updated at
+    /// every start; peers added through `POST /v1/peers` are kept as well.
+    public var federationPeers: [PeerInput] = []
     /// `tls.ca_file`: CA bundle (PEM) that outgoing HTTPS connections trust instead of the system's. Env `HUB_TLS_CA_FILE`.
     public var tlsCAFile: String?
     /// `tls.client_certificate`: client certificate (PEM) presented to peers that require mutual TLS.
@@ -174,7 +184,10 @@ public struct HubConfiguration: Sendable, Equatable {
         "critical_values": ["ack_minutes_routine", "ack_minutes_urgent", "ack_minutes_asap", "ack_minutes_stat"],
         "privacy": ["identifier_key_file"],
         "recognition": ["extra_reasons"],
-        "federation": ["key_file", "max_skew_seconds", "max_hops"],
+        "federation": [
+            "key_file", "max_skew_seconds", "max_hops", "peer_timeout_ms", "deadline_ms", "directory_refresh_seconds",
+            "peers",
+        ],
     ]
 
     mutating func apply(yaml: String, baseDirectory: String) throws {
@@ -193,12 +206,57 @@ public struct HubConfiguration: Sendable, Equatable {
                 guard let name = key.string, allowed.contains(name) else {
                     throw Problem(key: "\(section).\(key.string ?? "?")", detail: "unknown key")
                 }
+                if section == "federation" && name == "peers" {
+                    federationPeers = try Self.peers(value)
+                    continue
+                }
                 guard let scalar = value.scalar?.string else {
                     throw Problem(key: "\(section).\(name)", detail: "must be a single value")
                 }
                 try set("\(section).\(name)", scalar, base: baseDirectory)
             }
         }
+    }
+
+    /// `federation.peers`: a list of mappings with the keys of `POST /v1/peers`.
+    static func peers(_ node: Node) throws -> [PeerInput] {
+        guard let sequence = node.sequence else {
+            throw Problem(key: "federation.peers", detail: "must be a list of peers")
+        }
+        var peers: [PeerInput] = []
+        for (i, entry) in sequence.enumerated() {
+            let key = "federation.peers[\(i)]"
+            guard let mapping = entry.mapping else { throw Problem(key: key, detail: "must be a mapping") }
+            var peer = PeerInput()
+            for (field, value) in mapping {
+                let name = field.string ?? "?"
+                if name == "serves" {
+                    guard let list = value.sequence?.compactMap(\.string) else {
+                        throw Problem(key: "\(key).serves", detail: "must be a list of labels")
+                    }
+                    peer.serves = list
+                    continue
+                }
+                guard let text = value.scalar?.string else {
+                    throw Problem(key: "\(key).\(name)", detail: "must be a single value")
+                }
+                switch name {
+                case "id": peer.id = text
+                case "url": peer.url = text
+                case "public_key": peer.publicKey = text
+                case "region": peer.region = text
+                default: throw Problem(key: "\(key).\(name)", detail: "unknown key")
+                }
+            }
+            do {
+                _ = try peer.validated(now: Timestamp(millisecondsSinceEpoch: 0), ownHubId: "")
+            } catch {
+                let field = error.fields.first
+                throw Problem(key: "\(key).\(field?.field ?? "?")", detail: field?.detail ?? error.detail)
+            }
+            peers.append(peer)
+        }
+        return peers
     }
 
     /// Environment variable → key.
@@ -277,6 +335,9 @@ public struct HubConfiguration: Sendable, Equatable {
         case "federation.key_file": federationKeyFile = path()
         case "federation.max_skew_seconds": federationMaxSkewSeconds = try int(1...86_400)
         case "federation.max_hops": federationMaxHops = try int(0...16)
+        case "federation.peer_timeout_ms": federationPeerTimeoutMilliseconds = try int(10...60_000)
+        case "federation.deadline_ms": federationDeadlineMilliseconds = try int(10...60_000)
+        case "federation.directory_refresh_seconds": federationDirectoryRefreshSeconds = try int(1...86_400)
         case "recognition.extra_reasons":
             var reasons: [Int: String] = [:]
             for entry in value.split(separator: ";") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {

@@ -1,4 +1,5 @@
 import Crypto
+import CurlHTTP
 import Foundation
 import GRDB
 import HTTPTypes
@@ -23,13 +24,16 @@ public struct HubEnvironment: Sendable {
     public let blobs: BlobStore
     /// This hub's identity and signing key among its peers.
     public let identity: HubIdentity
+    /// The libcurl client every outgoing request goes through.
+    public let http: CurlHTTPClient
 
     public init(
         config: HubConfiguration, database: AppDatabase, catalog: CatalogStore = CatalogStore(),
         outbox: OutboxSignal = OutboxSignal(), patientKeys: PatientKeys, blobs: BlobStore, identity: HubIdentity,
-        clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }, logger: Logger
+        http: CurlHTTPClient, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }, logger: Logger
     ) {
         self.config = config
+        self.http = http
         self.patientKeys = patientKeys
         self.blobs = blobs
         self.identity = identity
@@ -39,6 +43,9 @@ public struct HubEnvironment: Sendable {
         self.clock = clock
         self.logger = logger
     }
+
+    /// Signed requests to peer hubs.
+    public var peerClient: PeerClient { PeerClient(identity: identity, http: http, clock: clock) }
 
     /// Adds a delivery to the outbox inside the caller's transaction.
     @discardableResult

@@ -1,0 +1,153 @@
+import CurlHTTP
+import Foundation
+import GRDB
+import HubCore
+import HubFederation
+import HubStore
+import Logging
+import Metrics
+
+/// The cross-community part of a recognition check: this hub's own results for a query, and the parallel fan-out
+/// to peer hubs with a per-peer timeout inside an overall deadline.
+extension HubEnvironment {
+    static let recognitionQueryPath = "/federation/v1/recognition/query"
+
+    /// The results this hub holds for the patient and item (equivalent codes included), with their origin's identity
+    /// and recognition metadata.
+    func heldResults(_ db: Database, query: RecognitionQuery, now: Timestamp) throws -> [FederatedResult] {
+        let catalog = try catalog.inForce(db, on: today(at: now))
+        var codes: [String] = []
+        for code in [query.itemCode] + query.equivalentCodes {
+            let canonical = catalog?.item(code)?.code ?? code
+            if !codes.contains(canonical) { codes.append(canonical) }
+        }
+        let keys = query.patient.map(patientKeys.key(for:))
+        var seen = Set<String>()
+        var held: [FederatedResult] = []
+        var levels: [String: InstitutionLevel] = [:]
+        for code in codes {
+            for result in try RecognitionStore.results(db, patientKeys: keys, itemCode: code)
+            where seen.insert(result.id).inserted {
+                if levels[result.institutionId] == nil {
+                    levels[result.institutionId] = try RegistryStore.institution(db, id: result.institutionId)?.level
+                }
+                held.append(
+                    FederatedResult(hubId: config.hubId, performerLevel: levels[result.institutionId], result: result))
+            }
+        }
+        return held
+    }
+
+    /// The peers a check asks, and those it skips with the reason.
+    func recognitionTargets(
+        _ db: Database, scope: RecognitionScope?, requesterRegion: String, excluding: Set<String>
+    ) throws -> (ask: [Peer], skipped: [PeerOutcome]) {
+        var ask: [Peer] = []
+        var skipped: [PeerOutcome] = []
+        for peer in try PeerStore.peers(db) where !excluding.contains(peer.id) {
+            if let reason = PeerSelection.skipReason(peer, scope: scope, requesterRegion: requesterRegion) {
+                skipped.append(PeerOutcome(hubId: peer.id, status: .skipped, detail: reason))
+            } else {
+                ask.append(peer)
+            }
+        }
+        return (ask, skipped)
+    }
+
+    /// Asks `peers` in parallel. Each call has `min(peer timeout, deadline)`; a peer that does not answer in time is
+    /// `timeout`, one that fails or refuses is `error`. Never throws: a federated answer degrades, it does not fail.
+    func askPeers(
+        _ peers: [Peer], query: RecognitionQuery, origin: String, requestId: String, hops: Int, deadline: Duration
+    ) async -> (results: [FederatedResult], outcomes: [PeerOutcome]) {
+        guard !peers.isEmpty else { return ([], []) }
+        let perPeer = min(.milliseconds(config.federationPeerTimeoutMilliseconds), deadline)
+        var forward = query
+        forward.asked = Array(Set(query.asked + peers.map(\.id) + [config.hubId])).sorted()
+        let client = peerClient
+        let logger = self.logger
+        return await withTaskGroup(of: (PeerOutcome, RecognitionQueryAnswer?).self) { group in
+            for peer in peers {
+                // Each peer is told how long it has, less a margin for the way back, so a relaying peer answers in time.
+                let budget = Int(
+                    perPeer.components.seconds * 1000 + perPeer.components.attoseconds / 1_000_000_000_000_000)
+                forward.deadlineMs = max(1, budget - min(budget / 5, 200))
+                let body = (try? HubJSON.encode(forward)) ?? Data()
+                group.addTask {
+                    let started = ContinuousClock.now
+                    func elapsed() -> Int {
+                        let d = ContinuousClock.now - started
+                        return Int(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
+                    }
+                    do {
+                        let response = try await client.send(
+                            peer, method: "POST", path: Self.recognitionQueryPath, body: body, requestId: requestId,
+                            origin: origin, hops: hops, timeout: perPeer)
+                        let latency = elapsed()
+                        Metrics.Timer(label: "hub.federation.peer_latency", dimensions: [("peer", peer.id)])
+                            .recordMilliseconds(latency)
+                        guard response.status == 200 else {
+                            let detail = Self.problemDetail(response.body)
+                            return (
+                                PeerOutcome(
+                                    hubId: peer.id, status: .error, latencyMs: latency,
+                                    detail: "HTTP \(response.status)\(detail.map { ": \($0)" } ?? "")"), nil
+                            )
+                        }
+                        let answer = try HubJSON.decode(RecognitionQueryAnswer.self, from: Data(response.body))
+                        return (
+                            PeerOutcome(
+                                hubId: peer.id, status: .ok, latencyMs: latency, results: answer.results.count), answer
+                        )
+                    } catch let error as CurlHTTPError where error == .timeout || error == .connectTimeout {
+                        return (
+                            PeerOutcome(
+                                hubId: peer.id, status: .timeout, latencyMs: elapsed(),
+                                detail: "no answer within \(perPeer)"), nil
+                        )
+                    } catch {
+                        logger.debug(
+                            "peer query failed", metadata: ["hub.peer": "\(peer.id)", "error.message": "\(error)"])
+                        return (
+                            PeerOutcome(
+                                hubId: peer.id, status: .error, latencyMs: elapsed(), detail: Self.describe(error)), nil
+                        )
+                    }
+                }
+            }
+            var results: [FederatedResult] = []
+            var outcomes: [PeerOutcome] = []
+            for await (outcome, answer) in group {
+                Counter(
+                    label: "hub.federation.peer_calls",
+                    dimensions: [("peer", outcome.hubId), ("status", outcome.status.rawValue)]
+                ).increment()
+                outcomes.append(outcome)
+                guard let answer else { continue }
+                results += answer.results
+                outcomes += answer.peers.map { relayed in
+                    var relayed = relayed
+                    relayed.via = relayed.via ?? outcome.hubId
+                    return relayed
+                }
+            }
+            return (results, outcomes.sorted { ($0.via ?? "", $0.hubId) < ($1.via ?? "", $1.hubId) })
+        }
+    }
+
+    /// Results by origin hub and id, each once.
+    static func unique(_ results: [FederatedResult]) -> [FederatedResult] {
+        var seen = Set<String>()
+        return results.filter { seen.insert($0.hubId + "\u{1F}" + $0.result.id).inserted }
+    }
+
+    static func problemDetail(_ body: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
+        return object["detail"] as? String
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let curl = error as? CurlHTTPError { return curl.detail.map { "\(curl): \($0)" } ?? "\(curl)" }
+        if error is DecodingError { return "the answer is not a recognition query answer" }
+        return "\(error)"
+    }
+}
