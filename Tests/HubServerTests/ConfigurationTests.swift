@@ -40,6 +40,10 @@ import Testing
         ("http:\n  prot: 80\n", "http.prot"), ("htp:\n  port: 80\n", "htp"), ("http:\n  port: 70000\n", "http.port"),
         ("hub:\n  region: \"12345\"\n", "hub.region"), ("log:\n  level: loud\n", "log.level"),
         ("http: [1, 2]\n", "http"),
+        ("federation:\n  peers: hub-city\n", "federation.peers"),
+        ("federation:\n  peers:\n    - id: hub-city\n      url: ftp://x\n", "federation.peers[0].url"),
+        ("federation:\n  peers:\n    - id: hub-city\n      colour: red\n", "federation.peers[0].colour"),
+        ("federation:\n  deadline_ms: 0\n", "federation.deadline_ms"),
     ])
     func mistakesNameTheKey(_ yaml: String, _ key: String) throws {
         let (path, directory) = try file(yaml)
@@ -52,6 +56,31 @@ import Testing
         } catch let problem as HubConfiguration.Problem {
             #expect(problem.key == key)
         }
+    }
+
+    @Test func peersAndFederationTimesAreRead() throws {
+        let key = "MCowBQYDK2VwAyEAq2m8vZ4y0b8rXl1z1K3n5Yb0cQ=="
+        let (path, directory) = try file(
+            """
+            federation:
+              peer_timeout_ms: 250
+              deadline_ms: 400
+              directory_refresh_seconds: 60
+              peers:
+                - id: hub-city
+                  url: https://hub.city.example.cn/
+                  public_key: "\(String(key.suffix(44)))"
+                  region: "420100"
+                  serves: [recognition, imaging]
+            """)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try HubConfiguration.load(file: path, explicitFile: true, environment: [:])
+        #expect(config.federationPeerTimeoutMilliseconds == 250)
+        #expect(config.federationDeadlineMilliseconds == 400)
+        #expect(config.federationDirectoryRefreshSeconds == 60)
+        #expect(config.federationPeers.count == 1)
+        #expect(config.federationPeers.first?.id == "hub-city")
+        #expect(config.federationPeers.first?.serves == ["recognition", "imaging"])
     }
 
     @Test func aMissingDefaultFileMeansBuiltInDefaultsButAMissingNamedFileIsAnError() throws {
