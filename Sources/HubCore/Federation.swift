@@ -156,3 +156,67 @@ public enum PeerSelection {
         }
     }
 }
+
+/// A center a peer hub offers, as its directory advertises it.
+public struct RemoteCenter: Sendable, Codable, Equatable {
+    public var hubId: String
+    public var centerId: String
+    public var name: String
+    public var kind: CenterKind
+    public var institutionId: String
+    public var items: [String]
+    public var turnaroundMinutes: TurnaroundTargets
+
+    public init(
+        hubId: String, centerId: String, name: String, kind: CenterKind, institutionId: String, items: [String],
+        turnaroundMinutes: TurnaroundTargets
+    ) {
+        self.hubId = hubId
+        self.centerId = centerId
+        self.name = name
+        self.kind = kind
+        self.institutionId = institutionId
+        self.items = items
+        self.turnaroundMinutes = turnaroundMinutes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, kind, items
+        case hubId = "hub_id"
+        case centerId = "center_id"
+        case institutionId = "institution_id"
+        case turnaroundMinutes = "turnaround_minutes"
+    }
+}
+
+/// What this hub last learned about a peer from its directory.
+public struct PeerState: Sendable, Codable, Equatable {
+    public var peerId: String
+    /// Whether the last directory fetch succeeded; nil before the first.
+    public var reachable: Bool?
+    public var lastAttemptAt: Timestamp?
+    /// The last successful directory refresh.
+    public var lastRefreshAt: Timestamp?
+    public var lastError: String?
+    public var centers: Int
+
+    public init(
+        peerId: String, reachable: Bool? = nil, lastAttemptAt: Timestamp? = nil, lastRefreshAt: Timestamp? = nil,
+        lastError: String? = nil, centers: Int = 0
+    ) {
+        self.peerId = peerId
+        self.reachable = reachable
+        self.lastAttemptAt = lastAttemptAt
+        self.lastRefreshAt = lastRefreshAt
+        self.lastError = lastError
+        self.centers = centers
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reachable, centers
+        case peerId = "peer_id"
+        case lastAttemptAt = "last_attempt_at"
+        case lastRefreshAt = "last_refresh_at"
+        case lastError = "last_error"
+    }
+}

@@ -91,7 +91,7 @@ public func buildHub(
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "AllianceHub"),
         services: [
             DatabaseService(database: database, logger: logger), http, worker,
-            WorkflowMonitor(env: env, readiness: readiness),
+            WorkflowMonitor(env: env, readiness: readiness), PeerDirectoryService(env: env, readiness: readiness),
         ],
         logger: logger)
     app.beforeServerStarts {

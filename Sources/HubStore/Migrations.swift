@@ -285,6 +285,24 @@ extension AppDatabase {
                     CREATE INDEX federation_seen_at ON federation_seen(seen_at);
                     """)
         }
+        migrator.registerMigration("v6_peer_directory") { db in
+            try db.execute(
+                sql: """
+                    -- The centers each peer's directory advertised at its last successful refresh.
+                    CREATE TABLE peer_centers (
+                        peer_id TEXT NOT NULL REFERENCES peers(id),
+                        center_id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        PRIMARY KEY (peer_id, center_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX peer_centers_center ON peer_centers(center_id);
+                    CREATE TABLE peer_state (
+                        peer_id TEXT PRIMARY KEY NOT NULL REFERENCES peers(id),
+                        body TEXT NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

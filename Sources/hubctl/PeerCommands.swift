@@ -4,7 +4,7 @@ import Foundation
 struct Peers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Peer hubs: this hub's identity, and the hubs it federates with.",
-        subcommands: [Whoami.self, List.self, Add.self, Status.self])
+        subcommands: [Whoami.self, List.self, Add.self, Status.self, Refresh.self])
 
     static let columns = ["id", "url", "region", "serves", "status", "public_key"]
 
@@ -45,14 +45,31 @@ struct Peers: AsyncParsableCommand {
         }
     }
 
+    static let statusColumns = [
+        "reachable", "last_directory_refresh", "centers", "recent_latency_ms", "outbox_backlog", "outbox_dead",
+        "circuit", "last_error",
+    ]
+
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A peer's circuit state and outbox backlog.")
+        static let configuration = CommandConfiguration(
+            abstract: "A peer's reachability, last directory refresh, outbox backlog, recent latency and circuit state."
+        )
         @OptionGroup var connection: Connection
         @Argument var id: String
         func run() async throws {
             try connection.show(
-                try await connection.request("GET", "/v1/peers/\(id)/status"),
-                columns: ["circuit", "outbox_backlog", "peer"])
+                try await connection.request("GET", "/v1/peers/\(id)/status"), columns: Peers.statusColumns)
+        }
+    }
+
+    struct Refresh: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch a peer's directory of centers now, and print its status.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        func run() async throws {
+            try connection.show(
+                try await connection.request("POST", "/v1/peers/\(id)/refresh"), columns: Peers.statusColumns)
         }
     }
 }

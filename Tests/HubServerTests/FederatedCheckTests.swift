@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HubCore
 import HubServer
@@ -265,5 +266,91 @@ struct Federation {
             #expect(took < .seconds(4), "answered in \(took)")
         }
         await silent.stop()
+    }
+}
+
+@Suite struct PeerDirectoryTests {
+    @Test func directoriesAreRefreshedOnDemandAndPeriodicallyAndRemoteCentersAreListedWithTheirHub() async throws {
+        try await Federation.run(
+            [FederatedCheckTests.county, FederatedCheckTests.city], links: [("hub-county", "hub-city")],
+            configure: { $0.federationDirectoryRefreshSeconds = 1 }
+        ) { hubs in
+            let (a, b) = (hubs[0], hubs[1])
+            try await b.institution("wh-xiehe", level: "tertiary", region: "420102", alliances: ["wh-east"])
+            let made = try await b.call(
+                .post, "/v1/centers", token: b.admin, json: b.centerBody(id: "wh-imaging", institution: "wh-xiehe"))
+            try #require(made.status == 201)
+
+            let refreshed = try await a.call(.post, "/v1/peers/hub-city/refresh", token: a.admin)
+            #expect(refreshed.status == 200, "\(refreshed.text)")
+            #expect(refreshed.json["reachable"] as? Bool == true)
+            #expect(refreshed.json["centers"] as? Int == 1)
+            #expect(refreshed["last_directory_refresh"] != nil)
+            #expect(refreshed.json["recent_latency_ms"] is Int)
+
+            let listed = try await a.get("/v1/centers?include=peers", token: a.admin)
+            let remote = try #require(listed.items.first { $0["id"] as? String == "wh-imaging" })
+            #expect(remote["hub_id"] as? String == "hub-city")
+            #expect(remote["remote"] as? Bool == true)
+            #expect((remote["items"] as? [String])?.contains("CT-CHEST") == true)
+            // Without include=peers the listing is local only; a filter applies to remote centers too.
+            #expect(try await a.get("/v1/centers", token: a.admin).items.isEmpty)
+            #expect(try await a.get("/v1/centers?include=peers&kind=ecg", token: a.admin).items.isEmpty)
+            #expect(try await a.get("/v1/centers?include=everything", token: a.admin).status == 422)
+
+            // A center added at the peer shows up at the next periodic refresh, without asking.
+            try await b.institution("wh-tongji", level: "tertiary", region: "420102", alliances: ["wh-east"])
+            let ecg = try await b.call(
+                .post, "/v1/centers", token: b.admin,
+                json: b.centerBody(id: "wh-ecg", institution: "wh-tongji", kind: "ecg", items: ["ECG-12"]))
+            try #require(ecg.status == 201, "\(ecg.text)")
+            let appeared = try await TestReceiver.eventually(timeout: .seconds(15)) {
+                try await a.get("/v1/centers?include=peers&kind=ecg", token: a.admin).items.count == 1
+            }
+            #expect(appeared)
+        }
+    }
+
+    @Test func anUnreachablePeerIsReportedAndItsLastDirectoryKept() async throws {
+        try await Federation.run(
+            [FederatedCheckTests.county, FederatedCheckTests.city], links: [("hub-county", "hub-city")]
+        ) { hubs in
+            let (a, b) = (hubs[0], hubs[1])
+            try await b.institution("wh-xiehe", level: "tertiary", region: "420102", alliances: ["wh-east"])
+            _ = try await b.call(
+                .post, "/v1/centers", token: b.admin, json: b.centerBody(id: "wh-imaging", institution: "wh-xiehe"))
+            #expect(try await a.call(.post, "/v1/peers/hub-city/refresh", token: a.admin).json["centers"] as? Int == 1)
+            // The peer moves to an address where nothing listens.
+            let peer = try await a.get("/v1/peers/hub-city/status", token: a.admin).json["peer"] as? [String: Any]
+            let moved = try await a.call(
+                .post, "/v1/peers", token: a.admin,
+                json: [
+                    "id": "hub-city", "url": "http://127.0.0.1:\(try unusedPort())",
+                    "public_key": peer?["public_key"] as? String ?? "", "region": "420100",
+                ])
+            #expect(moved.status == 201)
+            let status = try await a.call(.post, "/v1/peers/hub-city/refresh", token: a.admin)
+            #expect(status.json["reachable"] as? Bool == false)
+            #expect((status["last_error"] ?? "").isEmpty == false)
+            #expect(status.json["centers"] as? Int == 1, "the last known directory is kept")
+            #expect(status["circuit"] == "closed")
+            #expect(status.json["outbox_backlog"] as? Int == 0)
+            #expect(try await a.call(.post, "/v1/peers/hub-nowhere/refresh", token: a.admin).status == 404)
+        }
+    }
+
+    @Test func peersListedInTheConfigurationAreAddedAtStart() async throws {
+        var hub = try TestHub()
+        let key = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
+        hub.config.federationPeers = [
+            PeerInput(id: "hub-city", url: "http://127.0.0.1:9", publicKey: key, region: "420100", serves: ["ecg"])
+        ]
+        let configured = hub
+        defer { configured.remove() }
+        try await configured.run { client in
+            let peers = try await client.get("/v1/peers", token: client.admin)
+            #expect(peers.items.first?["id"] as? String == "hub-city")
+            #expect(peers.items.first?["serves"] as? [String] == ["ecg"])
+        }
     }
 }

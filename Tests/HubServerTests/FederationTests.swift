@@ -112,7 +112,14 @@ import Testing
             #expect(try await hubA.hub.http.execute(CurlRequest(url: peer.url + path, headers: moved)).status == 401)
 
             let refused = try await hubB.env.database.read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log WHERE action = 'federation.refused'") ?? 0
+                // Leaving out the directory refresh hub-county starts as soon as it knows hub-city, which may reach
+                // hub-city before hub-city knows hub-county.
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM audit_log WHERE action = 'federation.refused'
+                        AND NOT (actor = 'peer:hub-county' AND detail LIKE '%is not a known, active peer%')
+                        """) ?? 0
             }
             #expect(refused == 7, "every refusal is audited")
         }

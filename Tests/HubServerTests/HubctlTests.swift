@@ -177,6 +177,11 @@ struct Hubctl {
                 "peers", "status", "hub-city", "--url", url, "--token", hub.admin, "--json",
             ])
             #expect(status.output.contains("\"circuit\" : \"closed\""))
+            // Nothing listens at the peer's address: the refresh says so, in a table for people.
+            let refreshed = try await Hubctl.run(["peers", "refresh", "hub-city", "--url", url, "--token", hub.admin])
+            #expect(refreshed.status == 0, "\(refreshed.output)")
+            #expect(refreshed.output.contains("REACHABLE") && refreshed.output.contains("false"), "\(refreshed.output)")
+            #expect(refreshed.output.contains("connectionRefused"), "\(refreshed.output)")
         }
     }
 }

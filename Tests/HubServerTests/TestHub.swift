@@ -135,12 +135,13 @@ struct HubClient: Sendable {
     ) -> [String: Any] {
         [
             "id": id, "name": "区域影像中心", "kind": kind, "institution_id": institution, "items": items,
-            "modalities": kind == "imaging" ? ["CT", "DX"] : [], "daily_capacity": 120,
+            "modalities": kind == "imaging" ? ["CT", "DX"] : kind == "ecg" ? ["ECG"] : [], "daily_capacity": 120,
             "hours": [["days": ["mon", "tue", "wed", "thu", "fri"], "open": "08:00", "close": "17:30"]],
             "turnaround_minutes": ["routine": 240, "urgent": 120, "asap": 60, "stat": 30],
             "qualifications": [
                 [
-                    "type": kind == "lab" ? "nccl_eqa" : "imaging_qc", "items": items, "valid_from": validFrom,
+                    "type": ["lab": "nccl_eqa", "ecg": "ecg_qc", "pathology": "pathology_qc"][kind] ?? "imaging_qc",
+                    "items": items, "valid_from": validFrom,
                     "valid_to": validTo, "issuer": "湖北省医学影像质控中心",
                 ]
             ],

@@ -41,14 +41,59 @@ struct CenterController {
         let institutionId = request.query("institution_id")
         let limit = try request.limit()
         let cursor = request.cursor
+        let include = request.query("include")
+        if let include, include != "peers" {
+            throw HubError.validation("include", "'\(include)' is not one of: peers")
+        }
         let now = env.clock()
-        let page = try await env.database.read { db in
+        let hubId = env.config.hubId
+        let (page, remote) = try await env.database.read { db in
             // An equivalent code (a LOINC code, a local alias) finds the centers offering the catalog item.
             let code = try item.map { try env.catalog.inForce(db, on: env.today(at: now))?.item($0)?.code ?? $0 }
-            return try RegistryStore.centers(
+            let page = try RegistryStore.centers(
                 db, kind: kind, item: code, institutionId: institutionId, status: status, after: cursor, limit: limit)
+            // Peers' centers follow the last page of local ones; they are active by definition of a directory.
+            let remote =
+                include == "peers" && page.next == nil && institutionId == nil && (status ?? .active) == .active
+                ? try PeerStore.remoteCenters(db, kind: kind, item: code) : []
+            return (page, remote)
         }
-        return try JSONIO.response(ListResponse(page))
+        guard include == "peers" else { return try JSONIO.response(ListResponse(page)) }
+        let entries = page.items.map { CenterEntry.local($0, hubId: hubId) } + remote.map(CenterEntry.remote)
+        return try JSONIO.response(ListResponse(Page(items: entries, next: page.next)))
+    }
+
+    /// A center in a listing that includes the peers' centers: each marked with the hub that hosts it.
+    enum CenterEntry: Encodable, Sendable {
+        case local(Center, hubId: String)
+        case remote(RemoteCenter)
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            switch self {
+            case .local(let center, let hubId):
+                try center.encode(to: encoder)
+                try container.encode(hubId, forKey: .hubId)
+                try container.encode(false, forKey: .remote)
+            case .remote(let center):
+                try container.encode(center.hubId, forKey: .hubId)
+                try container.encode(true, forKey: .remote)
+                try container.encode(center.centerId, forKey: .id)
+                try container.encode(center.name, forKey: .name)
+                try container.encode(center.kind, forKey: .kind)
+                try container.encode(center.institutionId, forKey: .institutionId)
+                try container.encode(center.items, forKey: .items)
+                try container.encode(center.turnaroundMinutes, forKey: .turnaroundMinutes)
+                try container.encode(RecordStatus.active, forKey: .status)
+            }
+        }
+
+        enum Keys: String, CodingKey {
+            case id, name, kind, items, status, remote
+            case hubId = "hub_id"
+            case institutionId = "institution_id"
+            case turnaroundMinutes = "turnaround_minutes"
+        }
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {

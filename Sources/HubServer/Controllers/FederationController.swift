@@ -102,24 +102,6 @@ struct FederationController {
             Identity(hubId: env.identity.hubId, region: env.identity.region, publicKey: env.identity.publicKey))
     }
 
-    struct DirectoryEntry: Encodable {
-        var hubId: String
-        var centerId: String
-        var name: String
-        var kind: CenterKind
-        var institutionId: String
-        var items: [String]
-        var turnaroundMinutes: TurnaroundTargets
-
-        enum CodingKeys: String, CodingKey {
-            case name, kind, items
-            case hubId = "hub_id"
-            case centerId = "center_id"
-            case institutionId = "institution_id"
-            case turnaroundMinutes = "turnaround_minutes"
-        }
-    }
-
     /// The active centers this hub offers to its peers.
     @Sendable func directory(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let (peer, _) = try await env.verifyPeerRequest(request, body: Data(), context: context)
@@ -127,7 +109,7 @@ struct FederationController {
             try RegistryStore.centers(db, status: .active, after: nil, limit: 500).items
         }
         let entries = centers.map {
-            DirectoryEntry(
+            RemoteCenter(
                 hubId: env.config.hubId, centerId: $0.id, name: $0.name, kind: $0.kind, institutionId: $0.institutionId,
                 items: $0.items, turnaroundMinutes: $0.turnaroundMinutes)
         }

@@ -65,6 +65,7 @@ extension HubEnvironment {
         forward.asked = Array(Set(query.asked + peers.map(\.id) + [config.hubId])).sorted()
         let client = peerClient
         let logger = self.logger
+        let latencies = peerLatencies
         return await withTaskGroup(of: (PeerOutcome, RecognitionQueryAnswer?).self) { group in
             for peer in peers {
                 // Each peer is told how long it has, less a margin for the way back, so a relaying peer answers in time.
@@ -85,6 +86,7 @@ extension HubEnvironment {
                         let latency = elapsed()
                         Metrics.Timer(label: "hub.federation.peer_latency", dimensions: [("peer", peer.id)])
                             .recordMilliseconds(latency)
+                        latencies.record(peer.id, milliseconds: latency)
                         guard response.status == 200 else {
                             let detail = Self.problemDetail(response.body)
                             return (
@@ -146,7 +148,7 @@ extension HubEnvironment {
     }
 
     static func describe(_ error: any Error) -> String {
-        if let curl = error as? CurlHTTPError { return curl.detail.map { "\(curl): \($0)" } ?? "\(curl)" }
+        if let curl = error as? CurlHTTPError { return "\(curl)" }
         if error is DecodingError { return "the answer is not a recognition query answer" }
         return "\(error)"
     }

@@ -26,6 +26,10 @@ public struct HubEnvironment: Sendable {
     public let identity: HubIdentity
     /// The libcurl client every outgoing request goes through.
     public let http: CurlHTTPClient
+    /// Wakes the peer directory refresher (a peer added or changed, an operator's refresh).
+    public let directorySignal = OutboxSignal()
+    /// Recent answer times of each peer.
+    public let peerLatencies = PeerLatencies()
 
     public init(
         config: HubConfiguration, database: AppDatabase, catalog: CatalogStore = CatalogStore(),
