@@ -126,8 +126,12 @@ let package = Package(
             dependencies: [
                 "HubCore",
                 "HubStore",
+                // For `HubConfiguration`: offline commands find the hub's files exactly as hubd does.
+                "HubServer",
                 "CurlHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HubCore
+import HubServer
 import HubStore
 
 /// `hubctl`: the operator's tool. Offline commands open the hub's database file directly (the daemon may be
@@ -12,37 +13,54 @@ struct Hubctl: AsyncParsableCommand {
         abstract: "Operate an AllianceHub.",
         discussion: """
             Online commands talk to a running hub (--url or HUB_URL, --token or HUB_TOKEN); add --json for scripts.
-            Offline commands open the hub's database file (--data-dir or HUB_DATA_DIR).
+            Offline commands open the hub's files (--config or HUB_CONFIG, --data-dir or HUB_DATA_DIR); backup may run
+            while the hub serves.
             """,
         subcommands: [
             Institutions.self, Centers.self, Catalog.self, Outbox.self, Peers.self, Stats.self, Migrate.self,
-            Token.self,
-            Audit.self,
+            Token.self, Audit.self, Backup.self, Restore.self,
         ])
 }
 
-/// Where the hub keeps its files, for offline commands.
+/// Where the hub keeps its files, for offline commands: found as `hubd` finds them, from the same configuration file,
+/// environment variables and `--data-dir`, so an operator names the hub once and every command agrees.
 struct DataDirectory: ParsableArguments {
+    @Option(help: "The hub's configuration file (env HUB_CONFIG; default Config/hub.yaml when it exists).")
+    var config: String?
+
     @Option(name: .customLong("data-dir"), help: "The hub's data directory (env HUB_DATA_DIR).")
     var dataDir: String?
 
     @Option(help: "SQLite file name inside the data directory (env HUB_DATABASE).")
     var database: String?
 
-    var databasePath: String {
+    /// The hub's configuration as `hubd` would load it, with this command's overrides.
+    func configuration() throws -> HubConfiguration {
         let environment = ProcessInfo.processInfo.environment
-        let directory = dataDir ?? environment["HUB_DATA_DIR"] ?? "data"
-        let file = database ?? environment["HUB_DATABASE"] ?? "hub.sqlite"
-        return file.hasPrefix("/") ? file : (directory as NSString).appendingPathComponent(file)
+        let file = config ?? environment["HUB_CONFIG"] ?? "Config/hub.yaml"
+        do {
+            var configuration = try HubConfiguration.load(
+                file: file, explicitFile: config != nil || environment["HUB_CONFIG"] != nil,
+                environment: environment, overrides: .init(dataDir: dataDir))
+            if let database { configuration.database = database }
+            return configuration
+        } catch let problem as HubConfiguration.Problem {
+            throw ValidationError(problem.description)
+        }
     }
 
     /// Opens an existing database; a missing file is an operator error, not a reason to create an empty hub.
     func open(create: Bool = false) throws -> AppDatabase {
-        let path = databasePath
+        try Self.open(try configuration(), create: create)
+    }
+
+    static func open(_ configuration: HubConfiguration, create: Bool = false) throws -> AppDatabase {
+        let path = configuration.databasePath
         if !create && !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("no hub database at \(path); pass --data-dir or set HUB_DATA_DIR")
+            throw ValidationError("no hub database at \(path); pass --data-dir or --config, or set HUB_DATA_DIR")
         }
-        return try AppDatabase(path: path)
+        return try AppDatabase(
+            path: path, busyTimeout: .milliseconds(configuration.busyTimeoutMilliseconds), readers: 2)
     }
 }
 
@@ -52,9 +70,10 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var location: DataDirectory
 
     func run() async throws {
-        let database = try location.open(create: true)
+        let configuration = try location.configuration()
+        let database = try DataDirectory.open(configuration, create: true)
         try database.migrate()
-        print("migrated \(location.databasePath)")
+        print("migrated \(configuration.databasePath)")
     }
 }
 
