@@ -13,12 +13,15 @@ struct Hubctl: AsyncParsableCommand {
         abstract: "Operate an AllianceHub.",
         discussion: """
             Online commands talk to a running hub (--url or HUB_URL, --token or HUB_TOKEN); add --json for scripts.
-            Offline commands open the hub's files (--config or HUB_CONFIG, --data-dir or HUB_DATA_DIR); backup may run
-            while the hub serves.
+
+            Offline commands (migrate, token create, audit verify, backup, restore) open the hub's files, found as \
+            hubd finds them: --config or HUB_CONFIG, --data-dir or HUB_DATA_DIR. backup is safe while the hub serves.
+
+            Shell completion: hubctl --generate-completion-script bash|zsh|fish (see the README).
             """,
         subcommands: [
-            Institutions.self, Centers.self, Catalog.self, Outbox.self, Peers.self, Stats.self, Migrate.self,
-            Token.self, Audit.self, Backup.self, Restore.self,
+            Institutions.self, Practitioners.self, Token.self, Centers.self, Catalog.self, Outbox.self, Peers.self,
+            Stats.self, Audit.self, Migrate.self, Backup.self, Restore.self,
         ])
 }
 
@@ -79,11 +82,14 @@ struct Migrate: AsyncParsableCommand {
 
 struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Bootstrap tokens directly in the database.", subcommands: [Create.self])
+        abstract: "Bearer tokens: list, issue and revoke through the hub; create one offline to bootstrap.",
+        subcommands: [List.self, Issue.self, Revoke.self, Whoami.self, Create.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Issue a token; the secret is printed once. Without --practitioner it is a hub service token.")
+            abstract:
+                "Offline: issue a token in the database; the secret is printed once. Without --practitioner it is a hub service token."
+        )
 
         @OptionGroup var location: DataDirectory
 
@@ -136,11 +142,38 @@ struct Token: AsyncParsableCommand {
 }
 
 struct Audit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The audit log.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(abstract: "The audit log.", subcommands: [List.self, Verify.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Audit records from the running hub, oldest first (auditor role).")
+        @OptionGroup var connection: Connection
+        @Option(help: "Only this actor (e.g. token:tok_…, hubctl, system).") var actor: String?
+        @Option(help: "Only this target id (an institution, exam, token…).") var target: String?
+        @Option(help: "Only this patient key.") var patient: String?
+        @Option(help: "From (YYYY-MM-DD or RFC 3339).") var from: String?
+        @Option(help: "To, exclusive.") var to: String?
+        @Option(help: "Page size (1-500).") var limit: Int?
+        @Option(help: "Cursor from the previous page.") var next: String?
+
+        func run() async throws {
+            let path =
+                "/v1/audit"
+                + query([
+                    ("actor", actor), ("target", target), ("patient", patient), ("from", from), ("to", to),
+                    ("limit", limit.map(String.init)), ("next", next),
+                ])
+            try connection.show(
+                try await connection.request("GET", path),
+                columns: ["seq", "at", "actor", "action", "target_type", "target_id", "institution_id", "detail"])
+        }
+    }
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Walk the hash chain and report the first broken link. Exits 1 when the chain is broken.")
+            abstract:
+                "Offline: walk the hash chain in the database and report the first broken link. Exits 1 when it is broken."
+        )
 
         @OptionGroup var location: DataDirectory
 
