@@ -135,6 +135,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Developer tools, never part of the hub at run time.
+        .plugin(
+            name: "ConfigReference",
+            capability: .command(
+                intent: .custom(
+                    verb: "config-reference",
+                    description:
+                        "Regenerate the configuration key table in Config/README.md from HubConfiguration; --check only compares."
+                ),
+                permissions: [
+                    .writeToPackageDirectory(reason: "rewrites the generated section of Config/README.md")
+                ]
+            )
+        ),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"], swiftSettings: testSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: testSettings),
         .testTarget(
