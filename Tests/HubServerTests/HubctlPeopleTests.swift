@@ -87,6 +87,9 @@ import Testing
             let item = try await Hubctl.run(["catalog", "item", "CT-CHEST", "--url", url, "--token", hub.admin])
             #expect(item.status == 0, "\(item.output)")
             #expect(item.output.hasPrefix("VERSION") && item.output.contains("2026.1") && item.output.contains("CT"))
+            let versions = try await Hubctl.run(["catalog", "versions", "--url", url, "--token", hub.admin])
+            let current = versions.output.split(separator: "\n").first { $0.hasPrefix("2026.1") }
+            #expect(current?.contains(" true ") == true, "booleans read as true/false: \(versions.output)")
             let missing = try await Hubctl.run(["catalog", "item", "NOPE", "--url", url, "--token", hub.admin])
             #expect(missing.status == 1)
             #expect(missing.output.contains("404"))
