@@ -126,10 +126,28 @@ let package = Package(
             dependencies: [
                 "HubCore",
                 "HubStore",
+                // For `HubConfiguration`: offline commands find the hub's files exactly as hubd does.
+                "HubServer",
                 "CurlHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
+        ),
+        // Developer tools, never part of the hub at run time.
+        .plugin(
+            name: "ConfigReference",
+            capability: .command(
+                intent: .custom(
+                    verb: "config-reference",
+                    description:
+                        "Regenerate the configuration key table in Config/README.md from HubConfiguration; --check only compares."
+                ),
+                permissions: [
+                    .writeToPackageDirectory(reason: "rewrites the generated section of Config/README.md")
+                ]
+            )
         ),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"], swiftSettings: testSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: testSettings),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HubCore
+import HubServer
 import HubStore
 
 /// `hubctl`: the operator's tool. Offline commands open the hub's database file directly (the daemon may be
@@ -12,37 +13,57 @@ struct Hubctl: AsyncParsableCommand {
         abstract: "Operate an AllianceHub.",
         discussion: """
             Online commands talk to a running hub (--url or HUB_URL, --token or HUB_TOKEN); add --json for scripts.
-            Offline commands open the hub's database file (--data-dir or HUB_DATA_DIR).
+
+            Offline commands (migrate, token create, audit verify, backup, restore) open the hub's files, found as \
+            hubd finds them: --config or HUB_CONFIG, --data-dir or HUB_DATA_DIR. backup is safe while the hub serves.
+
+            Shell completion: hubctl --generate-completion-script bash|zsh|fish (see the README).
             """,
         subcommands: [
-            Institutions.self, Centers.self, Catalog.self, Outbox.self, Peers.self, Stats.self, Migrate.self,
-            Token.self,
-            Audit.self,
+            Institutions.self, Practitioners.self, Token.self, Centers.self, Catalog.self, Outbox.self, Peers.self,
+            Stats.self, Audit.self, Migrate.self, Backup.self, Restore.self,
         ])
 }
 
-/// Where the hub keeps its files, for offline commands.
+/// Where the hub keeps its files, for offline commands: found as `hubd` finds them, from the same configuration file,
+/// environment variables and `--data-dir`, so an operator names the hub once and every command agrees.
 struct DataDirectory: ParsableArguments {
+    @Option(help: "The hub's configuration file (env HUB_CONFIG; default Config/hub.yaml when it exists).")
+    var config: String?
+
     @Option(name: .customLong("data-dir"), help: "The hub's data directory (env HUB_DATA_DIR).")
     var dataDir: String?
 
     @Option(help: "SQLite file name inside the data directory (env HUB_DATABASE).")
     var database: String?
 
-    var databasePath: String {
+    /// The hub's configuration as `hubd` would load it, with this command's overrides.
+    func configuration() throws -> HubConfiguration {
         let environment = ProcessInfo.processInfo.environment
-        let directory = dataDir ?? environment["HUB_DATA_DIR"] ?? "data"
-        let file = database ?? environment["HUB_DATABASE"] ?? "hub.sqlite"
-        return file.hasPrefix("/") ? file : (directory as NSString).appendingPathComponent(file)
+        let file = config ?? environment["HUB_CONFIG"] ?? "Config/hub.yaml"
+        do {
+            var configuration = try HubConfiguration.load(
+                file: file, explicitFile: config != nil || environment["HUB_CONFIG"] != nil,
+                environment: environment, overrides: .init(dataDir: dataDir))
+            if let database { configuration.database = database }
+            return configuration
+        } catch let problem as HubConfiguration.Problem {
+            throw ValidationError(problem.description)
+        }
     }
 
     /// Opens an existing database; a missing file is an operator error, not a reason to create an empty hub.
     func open(create: Bool = false) throws -> AppDatabase {
-        let path = databasePath
+        try Self.open(try configuration(), create: create)
+    }
+
+    static func open(_ configuration: HubConfiguration, create: Bool = false) throws -> AppDatabase {
+        let path = configuration.databasePath
         if !create && !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("no hub database at \(path); pass --data-dir or set HUB_DATA_DIR")
+            throw ValidationError("no hub database at \(path); pass --data-dir or --config, or set HUB_DATA_DIR")
         }
-        return try AppDatabase(path: path)
+        return try AppDatabase(
+            path: path, busyTimeout: .milliseconds(configuration.busyTimeoutMilliseconds), readers: 2)
     }
 }
 
@@ -52,19 +73,23 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var location: DataDirectory
 
     func run() async throws {
-        let database = try location.open(create: true)
+        let configuration = try location.configuration()
+        let database = try DataDirectory.open(configuration, create: true)
         try database.migrate()
-        print("migrated \(location.databasePath)")
+        print("migrated \(configuration.databasePath)")
     }
 }
 
 struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Bootstrap tokens directly in the database.", subcommands: [Create.self])
+        abstract: "Bearer tokens: list, issue and revoke through the hub; create one offline to bootstrap.",
+        subcommands: [List.self, Issue.self, Revoke.self, Whoami.self, Create.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Issue a token; the secret is printed once. Without --practitioner it is a hub service token.")
+            abstract:
+                "Offline: issue a token in the database; the secret is printed once. Without --practitioner it is a hub service token."
+        )
 
         @OptionGroup var location: DataDirectory
 
@@ -117,11 +142,38 @@ struct Token: AsyncParsableCommand {
 }
 
 struct Audit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The audit log.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(abstract: "The audit log.", subcommands: [List.self, Verify.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Audit records from the running hub, oldest first (auditor role).")
+        @OptionGroup var connection: Connection
+        @Option(help: "Only this actor (e.g. token:tok_…, hubctl, system).") var actor: String?
+        @Option(help: "Only this target id (an institution, exam, token…).") var target: String?
+        @Option(help: "Only this patient key.") var patient: String?
+        @Option(help: "From (YYYY-MM-DD or RFC 3339).") var from: String?
+        @Option(help: "To, exclusive.") var to: String?
+        @Option(help: "Page size (1-500).") var limit: Int?
+        @Option(help: "Cursor from the previous page.") var next: String?
+
+        func run() async throws {
+            let path =
+                "/v1/audit"
+                + query([
+                    ("actor", actor), ("target", target), ("patient", patient), ("from", from), ("to", to),
+                    ("limit", limit.map(String.init)), ("next", next),
+                ])
+            try connection.show(
+                try await connection.request("GET", path),
+                columns: ["seq", "at", "actor", "action", "target_type", "target_id", "institution_id", "detail"])
+        }
+    }
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Walk the hash chain and report the first broken link. Exits 1 when the chain is broken.")
+            abstract:
+                "Offline: walk the hash chain in the database and report the first broken link. Exits 1 when it is broken."
+        )
 
         @OptionGroup var location: DataDirectory
 

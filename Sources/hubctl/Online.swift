@@ -100,7 +100,9 @@ enum Table {
         switch value {
         case nil, is NSNull: return "-"
         case let s as String: return s
-        case let n as NSNumber: return n.stringValue
+        // JSON booleans arrive as NSNumbers of Objective-C type "c"; JSON numbers never do.
+        case let n as NSNumber:
+            return String(cString: n.objCType) == "c" ? (n.boolValue ? "true" : "false") : n.stringValue
         case let a as [Any]: return a.map { text($0) }.joined(separator: ",")
         case let d as [String: Any]: return d.keys.sorted().map { "\($0)=\(text(d[$0]))" }.joined(separator: " ")
         default: return "\(value!)"

@@ -144,7 +144,28 @@ struct Centers: AsyncParsableCommand {
 
 struct Catalog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The recognition catalog.", subcommands: [Show.self, Versions.self, Publish.self])
+        abstract: "The recognition catalog.", subcommands: [Show.self, Item.self, Versions.self, Publish.self])
+
+    static let columns = ["code", "name", "category", "validity_days", "scope", "price", "mark", "equivalent_codes"]
+
+    struct Item: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "One item of the version in force (or --version), by its code or an equivalent code.")
+        @OptionGroup var connection: Connection
+        @Option var version: String?
+        @Argument var code: String
+        func run() async throws {
+            let path = "/v1/catalog/items/\(code)" + query([("version", version)])
+            let answer = try await connection.request("GET", path)
+            guard !connection.json, let object = answer as? [String: Any] else {
+                return try connection.show(answer, columns: [])
+            }
+            // The answer is {version, item}: people read one row with the version first.
+            var row = object["item"] as? [String: Any] ?? [:]
+            row["version"] = object["version"]
+            try connection.show(row, columns: ["version"] + Catalog.columns)
+        }
+    }
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Items of the version in force (or --version).")
@@ -163,7 +184,7 @@ struct Catalog: AsyncParsableCommand {
                 ])
             try connection.show(
                 try await connection.request("GET", path),
-                columns: ["code", "name", "category", "validity_days", "scope", "price", "mark", "equivalent_codes"])
+                columns: Catalog.columns)
         }
     }
 
@@ -192,7 +213,7 @@ struct Catalog: AsyncParsableCommand {
 struct Outbox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Deliveries leaving the hub: in flight, failed for good, replayed.",
-        subcommands: [List.self, Replay.self])
+        subcommands: [List.self, Get.self, Replay.self])
 
     static let columns = [
         "id", "destination", "kind", "state", "attempts", "last_status", "next_attempt_at", "last_error",
@@ -212,6 +233,15 @@ struct Outbox: AsyncParsableCommand {
                     ("state", state), ("destination", destination), ("limit", limit.map(String.init)), ("next", next),
                 ])
             try connection.show(try await connection.request("GET", path), columns: Outbox.columns)
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one delivery with its last error.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        func run() async throws {
+            try connection.show(try await connection.request("GET", "/v1/outbox/\(id)"), columns: Outbox.columns)
         }
     }
 

@@ -6,37 +6,42 @@ import Yams
 /// Everything `hubd` reads at start. Sources, strongest first: command-line flags, environment variables,
 /// the YAML file, built-in defaults. Every key is listed in `Config/README.md`.
 public struct HubConfiguration: Sendable, Equatable {
-    /// `hub.id`: this hub's identifier among its peers. Env `HUB_ID`, flag `--hub-id`.
+    /// `hub.id`: this hub's id among its peers: letters, digits, `-`, `_`, `.`. Env `HUB_ID`, flag `--hub-id`.
     public var hubId = "hub-local"
     /// `hub.name`: a human name shown to operators.
     public var hubName = "AllianceHub"
-    /// `hub.region`: the GB/T 2260 division code the hub serves. Env `HUB_REGION`, flag `--region`.
+    /// `hub.region`: GB/T 2260 division code the hub serves (6 digits). Env `HUB_REGION`, flag `--region`.
     public var region = "110000"
-    /// `hub.utc_offset_minutes`: offset of the local civil time that dates (catalog effective dates,
-    /// qualification validity) refer to; China Standard Time is +480.
+    /// `hub.utc_offset_minutes`: civil time that dates refer to (catalog effective dates, qualification validity);
+    /// China Standard Time is +480.
     public var utcOffsetMinutes = 480
-    /// `http.host`: listen address. Env `HUB_HOST`, flag `--host`.
+    /// `http.host`: listen address; put the hub behind a TLS-terminating proxy when it listens beyond loopback.
+    /// Env `HUB_HOST`, flag `--host`.
     public var host = "127.0.0.1"
-    /// `http.port`: listen port; 0 picks a free one. Env `HUB_PORT`, flag `--port`.
+    /// `http.port`: listen port; `0` picks a free one. Env `HUB_PORT`, flag `--port`.
     public var port = 8080
-    /// `http.max_body_bytes`: largest JSON request body accepted. Env `HUB_MAX_BODY_BYTES`.
+    /// `http.max_body_bytes`: largest JSON request body; larger ones get `413 payload_too_large` before they are read
+    /// whole (catalog publications may be up to 16 MiB). Env `HUB_MAX_BODY_BYTES`.
     public var maxBodyBytes = 1_048_576
-    /// `storage.data_dir`: where the database, blobs and the admin token live. Env `HUB_DATA_DIR`, flag
-    /// `--data-dir`.
+    /// `storage.data_dir`: the database, the blob store and `admin.token`. Env `HUB_DATA_DIR`, flag `--data-dir`.
+    /// Default: `data` (the shipped file says `../data`, i.e. `./data` of the repository).
     public var dataDir = "data"
     /// `storage.database`: SQLite file, relative to the data directory. Env `HUB_DATABASE`.
     public var database = "hub.sqlite"
     /// `storage.blob_dir`: content-addressed attachment store, relative to the data directory. Env `HUB_BLOB_DIR`.
     public var blobDir = "blobs"
-    /// `storage.busy_timeout_ms`: how long a write waits for another process's write lock.
+    /// `storage.busy_timeout_ms`: how long a write waits for another process (e.g. `hubctl`) holding the write lock.
     public var busyTimeoutMilliseconds = 5000
-    /// `catalog.dir`: recognition catalog versions (`*.yaml`) published on first start. Env `HUB_CATALOG_DIR`.
+    /// `catalog.dir`: recognition catalog versions (`*.yaml`, `*.json`) published, in file-name order, on the first
+    /// start of an empty database. Env `HUB_CATALOG_DIR`.
+    /// Default: `Config/catalog` (the shipped file says `catalog`).
     public var catalogDir = "Config/catalog"
-    /// `log.level`: trace, debug, info, notice, warning, error, critical. Env `HUB_LOG_LEVEL`, flag `--log-level`.
+    /// `log.level`: `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`. Env `HUB_LOG_LEVEL`, flag
+    /// `--log-level`.
     public var logLevel = Logger.Level.info
-    /// `outbox.max_attempts`: attempts before a delivery is dead.
+    /// `outbox.max_attempts`: attempts before a delivery is `dead` (replayable by an operator).
     public var outboxMaxAttempts = 12
-    /// `outbox.base_delay_ms`: wait before the second attempt; doubles each time, with jitter.
+    /// `outbox.base_delay_ms`: wait before the second attempt; doubles each time, with jitter in the upper half.
     public var outboxBaseDelayMilliseconds = 1000
     /// `outbox.max_delay_ms`: longest wait between two attempts.
     public var outboxMaxDelayMilliseconds = 600_000
@@ -52,21 +57,25 @@ public struct HubConfiguration: Sendable, Equatable {
     public var outboxPollIntervalMilliseconds = 1000
     /// `reading.claim_lease_minutes`: how long a reader's claim holds before the exam returns to the worklist.
     public var claimLeaseMinutes = 30
-    /// `reading.max_attachment_bytes`: largest attachment accepted (streamed to disk, never held in memory).
+    /// `reading.max_attachment_bytes`: largest attachment; streamed to disk, never held in memory.
     public var maxAttachmentBytes = 8 * 1_073_741_824
-    /// `reading.monitor_interval_ms`: how often critical-value deadlines and turnaround targets are checked.
+    /// `reading.monitor_interval_ms`: how often critical-value deadlines, turnaround targets and unrouted exams are
+    /// checked.
     public var monitorIntervalMilliseconds = 5000
-    /// `critical_values.ack_minutes_routine` (and `_urgent`, `_asap`, `_stat`): minutes a clinic has to acknowledge
-    /// a critical value before it is escalated.
+    /// `critical_values.ack_minutes_routine`: minutes a clinic has to acknowledge a critical value of routine work
+    /// before escalation. Default: `30`.
+    /// `critical_values.ack_minutes_urgent`: the same for urgent work. Default: `15`.
+    /// `critical_values.ack_minutes_asap`: the same for asap work. Default: `10`.
+    /// `critical_values.ack_minutes_stat`: the same for stat work. Default: `10`.
     public var ackMinutes = AcknowledgementDeadlines()
-    /// `privacy.identifier_key_file`: key of the keyed hash that indexes patient identifiers (created on first
-    /// start, mode 0600), relative to the data directory. Secret.
+    /// `privacy.identifier_key_file`: key of the keyed hash that indexes patient identifiers (created on first start,
+    /// 0600), relative to the data directory; secret: losing it makes existing results unfindable by patient.
     public var identifierKeyFile = "identifier.key"
     /// `recognition.extra_reasons`: provincial re-test reasons beyond the six national ones, as
     /// `7:the patient asks;8:the performing lab failed EQA`.
     public var extraRetestReasons: [Int: String] = [:]
-    /// `federation.key_file`: this hub's Ed25519 private key (created on first start, mode 0600), relative to the data
-    /// directory. Secret.
+    /// `federation.key_file`: this hub's Ed25519 private key (created on first start, 0600), relative to the data
+    /// directory; secret.
     public var federationKeyFile = "hub.key"
     /// `federation.max_skew_seconds`: how far a peer's signature time may be from this hub's clock.
     public var federationMaxSkewSeconds = 300
@@ -80,13 +89,14 @@ public struct HubConfiguration: Sendable, Equatable {
     /// `federation.directory_refresh_seconds`: how often each peer's directory of centers is fetched again.
     public var federationDirectoryRefreshSeconds = 300
     /// `federation.peers`: peers configured in the file (id, url, public_key, region, serves), added or updated at
-    /// every start; peers added through `POST /v1/peers` are kept as well.
+    /// every start; peers added through `POST /v1/peers` are kept as well. Default: none.
     public var federationPeers: [PeerInput] = []
-    /// `tls.ca_file`: CA bundle (PEM) that outgoing HTTPS connections trust instead of the system's. Env `HUB_TLS_CA_FILE`.
+    /// `tls.ca_file`: CA bundle (PEM) that outgoing HTTPS connections trust instead of the system's. Env
+    /// `HUB_TLS_CA_FILE`. Default: system CAs.
     public var tlsCAFile: String?
     /// `tls.client_certificate`: client certificate (PEM) presented to peers that require mutual TLS.
     public var tlsClientCertificate: String?
-    /// `tls.client_key`: the client certificate's private key (PEM). Secret: keep the file 0600.
+    /// `tls.client_key`: the client certificate's private key (PEM); secret, keep the file 0600.
     public var tlsClientKey: String?
 
     public init() {}

@@ -1,0 +1,284 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import HubCore
+import HubServer
+import HubStore
+
+/// `hubctl backup <dir>`: a consistent copy of a hub, safe while `hubd` serves.
+///
+/// The database is copied first, with SQLite's online backup in one step inside one read transaction, so the copy is
+/// the state of one instant and writers are never blocked (WAL mode). The blob store is copied after it: a blob is
+/// renamed into place before the transaction that records it commits, so every blob the copy refers to is already on
+/// disk. Blobs uploaded meanwhile are copied too and are harmless. Everything is written into a folder beside the
+/// target and renamed into place last, so a backup folder is either whole or absent.
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy a hub (database, blobs, keys) into a new folder with a manifest of checksums.",
+        discussion: """
+            Safe while hubd runs. The folder must not exist or be empty. Keys and tokens are copied too (mode 0600):
+            keep backups as safe as the hub itself.
+            """)
+
+    @OptionGroup var location: DataDirectory
+
+    @Argument(help: "The backup folder to create.") var directory: String
+
+    func run() async throws {
+        let configuration = try location.configuration()
+        let target = URL(fileURLWithPath: directory).standardizedFileURL.path
+        guard BackupFiles.isAbsentOrEmpty(target) else {
+            throw CLIError("\(target) is not empty: a backup goes into a new folder")
+        }
+        let source = try DataDirectory.open(configuration)
+        let staging = try BackupFiles.staging(beside: target, purpose: "partial")
+        do {
+            let manifest = try await Self.copy(configuration, source: source, into: staging)
+            try BackupFiles.flush(staging)
+            try BackupFiles.rename(staging, to: target)
+            let blobs = manifest.files.filter { $0.kind == .blob }
+            print(
+                "backed up \(manifest.hubId) (schema \(manifest.schemaVersion ?? "empty")) to \(target): "
+                    + "database \(manifest.files.first { $0.kind == .database }?.size ?? 0) bytes, "
+                    + "\(blobs.count) blobs \(blobs.reduce(0) { $0 + $1.size }) bytes, "
+                    + "\(manifest.files.filter { $0.kind.isSecret }.count) key files")
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+    }
+
+    static func copy(
+        _ configuration: HubConfiguration, source: AppDatabase, into staging: String
+    ) async throws
+        -> BackupManifest
+    {
+        let createdAt = Timestamp.now().description
+        var files: [BackupManifest.Entry] = []
+
+        // The database: one step, one read transaction, one instant.
+        let databaseCopy = (staging as NSString).appendingPathComponent(BackupManifest.Kind.database.fixedPath!)
+        let copy = try DatabaseQueue(path: databaseCopy)
+        try source.pool.backup(to: copy)
+        let (schema, referenced) = try await copy.read { db in
+            (
+                try SchemaVersion.read(db),
+                try db.tableExists("attachments")
+                    ? Set(try String.fetchAll(db, sql: "SELECT DISTINCT sha256 FROM attachments")) : []
+            )
+        }
+        try copy.close()
+        try source.close()
+        let database = try BackupFiles.digest(databaseCopy)
+        try BackupFiles.flush(databaseCopy)
+        files.append(.init(path: "hub.sqlite", kind: .database, size: database.size, sha256: database.sha256))
+
+        // The blobs, each checked against its name on the way.
+        var copied = Set<String>()
+        for relative in try BackupFiles.files(under: configuration.blobPath) where BackupFiles.isBlobPath(relative) {
+            let name = (relative as NSString).lastPathComponent
+            let from = (configuration.blobPath as NSString).appendingPathComponent(relative)
+            let path = "blobs/" + relative
+            let blob = try BackupFiles.copy(from, to: (staging as NSString).appendingPathComponent(path))
+            guard blob.sha256 == name else {
+                throw CLIError(
+                    "blob \(from) is damaged: its SHA-256 is \(blob.sha256); no backup was written. "
+                        + "Restore that file from an earlier backup, or remove it if no exam refers to it.")
+            }
+            copied.insert(name)
+            files.append(.init(path: path, kind: .blob, size: blob.size, sha256: blob.sha256))
+        }
+        if let missing = referenced.subtracting(copied).sorted().first {
+            throw CLIError(
+                "the database refers to blob \(missing), which is not in \(configuration.blobPath); no backup was "
+                    + "written (\(referenced.subtracting(copied).count) blobs missing)")
+        }
+
+        // The keys and the first admin token, when they exist.
+        let secrets: [(BackupManifest.Kind, String)] = [
+            (.identifierKey, configuration.identifierKeyPath), (.hubKey, configuration.federationKeyPath),
+            (.adminToken, configuration.adminTokenPath),
+        ]
+        for (kind, from) in secrets where FileManager.default.fileExists(atPath: from) {
+            let path = kind.fixedPath!
+            let file = try BackupFiles.copy(from, to: (staging as NSString).appendingPathComponent(path), secret: true)
+            files.append(.init(path: path, kind: kind, size: file.size, sha256: file.sha256))
+        }
+        for folder in Set(files.map { ($0.path as NSString).deletingLastPathComponent }) where !folder.isEmpty {
+            try BackupFiles.flush((staging as NSString).appendingPathComponent(folder))
+        }
+
+        let manifest = BackupManifest(
+            format: BackupManifest.currentFormat, hubId: configuration.hubId, createdAt: createdAt,
+            schemaVersion: schema.current, migrations: schema.applied, files: files)
+        try manifest.write(to: URL(fileURLWithPath: staging))
+        return manifest
+    }
+}
+
+/// `hubctl restore <dir>`: checks a backup completely, then writes it into a data directory in one rename.
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restore a backup into a data directory, after checking every file against the manifest.",
+        discussion: """
+            Refuses a backup with a missing, extra or changed file, naming it. Refuses a non-empty data directory
+            unless --force; stop hubd before replacing the directory it uses.
+            """)
+
+    @OptionGroup var location: DataDirectory
+
+    @Argument(help: "The backup folder.") var directory: String
+
+    @Flag(help: "Replace a data directory that is not empty (its old contents are removed).") var force = false
+
+    func run() async throws {
+        let configuration = try location.configuration()
+        let backup = URL(fileURLWithPath: directory).standardizedFileURL
+        let manifest = try BackupManifest.read(from: backup)
+        try Self.verify(manifest, in: backup.path)
+
+        let dataDir = URL(fileURLWithPath: configuration.dataDir).standardizedFileURL.path
+        let targets = try Self.targets(for: manifest, configuration: configuration, dataDir: dataDir)
+        if !force && !BackupFiles.isAbsentOrEmpty(dataDir) {
+            throw CLIError("\(dataDir) is not empty; pass --force to replace its contents (stop hubd first)")
+        }
+
+        let staging = try BackupFiles.staging(beside: dataDir, purpose: "restore")
+        let audit: AuditVerification
+        do {
+            for entry in manifest.files {
+                let to = (staging as NSString).appendingPathComponent(targets[entry.path]!)
+                let copied = try BackupFiles.copy(
+                    (backup.path as NSString).appendingPathComponent(entry.path), to: to, secret: entry.kind.isSecret)
+                guard copied.sha256 == entry.sha256 && copied.size == entry.size else {
+                    throw CLIError("\(entry.path) changed while it was being restored; nothing was restored")
+                }
+            }
+            for folder in Set(targets.values.map { ($0 as NSString).deletingLastPathComponent }) where !folder.isEmpty {
+                try BackupFiles.flush((staging as NSString).appendingPathComponent(folder))
+            }
+            let database = (staging as NSString).appendingPathComponent(
+                targets[manifest.files.first { $0.kind == .database }!.path]!)
+            audit = try Self.check(
+                database: database, blobs: Set(manifest.files.filter { $0.kind == .blob }.map(\.sha256)))
+            try BackupFiles.flush(staging)
+            if FileManager.default.fileExists(atPath: dataDir) {
+                let replaced = try BackupFiles.staging(beside: dataDir, purpose: "replaced")
+                try BackupFiles.rename(dataDir, to: replaced)
+                try BackupFiles.rename(staging, to: dataDir)
+                try FileManager.default.removeItem(atPath: replaced)
+            } else {
+                try BackupFiles.rename(staging, to: dataDir)
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+        print(
+            "restored \(manifest.hubId) (schema \(manifest.schemaVersion ?? "empty"), backed up \(manifest.createdAt)) "
+                + "into \(dataDir): \(manifest.files.count) files verified")
+        if audit.isIntact {
+            print("audit chain intact: \(audit.checked) records")
+        } else {
+            print(
+                "WARNING: the audit chain is broken at record \(audit.firstBroken ?? 0): \(audit.reason ?? "") "
+                    + "(it was broken when the backup was made)")
+        }
+    }
+
+    /// Every file listed must be present with its size and SHA-256 (and a blob must be named by its SHA-256); no
+    /// file may be there unlisted. All problems are reported at once.
+    static func verify(_ manifest: BackupManifest, in folder: String) throws {
+        var problems: [String] = []
+        let listed = Set(manifest.files.map(\.path))
+        if manifest.files.filter({ $0.kind == .database }).count != 1 {
+            problems.append("the manifest lists no database (or more than one)")
+        }
+        for entry in manifest.files {
+            let path = (folder as NSString).appendingPathComponent(entry.path)
+            guard FileManager.default.fileExists(atPath: path) else {
+                problems.append("\(entry.path): missing")
+                continue
+            }
+            let actual = try BackupFiles.digest(path)
+            if actual.size != entry.size {
+                problems.append("\(entry.path): \(actual.size) bytes, the manifest says \(entry.size)")
+            } else if actual.sha256 != entry.sha256 {
+                problems.append("\(entry.path): SHA-256 \(actual.sha256), the manifest says \(entry.sha256)")
+            }
+            if entry.kind == .blob && (entry.path as NSString).lastPathComponent != entry.sha256 {
+                problems.append("\(entry.path): a blob must be named by its SHA-256 \(entry.sha256)")
+            }
+        }
+        for file in try BackupFiles.files(under: folder) where file != BackupManifest.fileName && !listed.contains(file)
+        {
+            problems.append("\(file): not listed in the manifest")
+        }
+        guard problems.isEmpty else {
+            throw CLIError(
+                "refusing to restore \(folder): the backup does not match its manifest\n"
+                    + problems.map { "  " + $0 }.joined(separator: "\n"))
+        }
+    }
+
+    /// Where each file goes, relative to the data directory, from the configured names. A configured path outside the
+    /// data directory cannot be restored by one rename, so it is refused before anything is written.
+    static func targets(
+        for manifest: BackupManifest, configuration: HubConfiguration, dataDir: String
+    ) throws -> [String: String] {
+        func relative(_ path: String, key: String) throws -> String {
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            guard absolute.hasPrefix(dataDir + "/") else {
+                throw CLIError("\(key) (\(absolute)) is outside the data directory \(dataDir); restore cannot place it")
+            }
+            return String(absolute.dropFirst(dataDir.count + 1))
+        }
+        var targets: [String: String] = [:]
+        for entry in manifest.files {
+            guard !entry.path.hasPrefix("/") && !entry.path.split(separator: "/").contains("..") else {
+                throw CLIError("\(entry.path): a backup path must stay inside the backup folder")
+            }
+            switch entry.kind {
+            case .database: targets[entry.path] = try relative(configuration.databasePath, key: "storage.database")
+            case .blob:
+                targets[entry.path] =
+                    try relative(configuration.blobPath, key: "storage.blob_dir") + "/"
+                    + entry.path.dropFirst("blobs/".count)
+            case .identifierKey:
+                targets[entry.path] = try relative(configuration.identifierKeyPath, key: "privacy.identifier_key_file")
+            case .hubKey:
+                targets[entry.path] = try relative(configuration.federationKeyPath, key: "federation.key_file")
+            case .adminToken: targets[entry.path] = try relative(configuration.adminTokenPath, key: "admin.token")
+            }
+        }
+        return targets
+    }
+
+    /// The restored database must be a sound SQLite file whose schema this build knows, and every blob it refers to
+    /// must be in the backup.
+    static func check(database path: String, blobs: Set<String>) throws -> AuditVerification {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            guard integrity == ["ok"] else {
+                throw CLIError("the backed-up database fails SQLite's integrity check: \(integrity.prefix(5))")
+            }
+            let schema = try SchemaVersion.read(db)
+            guard schema.unknown.isEmpty else {
+                throw CLIError(
+                    "the backup was written by a newer hub (migrations \(schema.unknown.joined(separator: ", "))); "
+                        + "restore it with that hub's hubctl")
+            }
+            if try db.tableExists("attachments") {
+                let referenced = Set(try String.fetchAll(db, sql: "SELECT DISTINCT sha256 FROM attachments"))
+                let missing = referenced.subtracting(blobs).sorted()
+                if let first = missing.first {
+                    throw CLIError(
+                        "the backed-up database refers to \(missing.count) blobs the backup does not hold (\(first)…)")
+                }
+            }
+            return try AuditLog.verify(db)
+        }
+    }
+}

@@ -1,0 +1,303 @@
+import Crypto
+import CurlHTTP
+import Foundation
+import Synchronization
+import Testing
+
+/// What a client saw acknowledged: institutions created, and attachments stored with their bytes.
+final class AcknowledgedWrites: Sendable {
+    struct Attachment: Sendable {
+        var exam: String
+        var sha256: String
+        var bytes: Data
+    }
+
+    private let state = Mutex<(institutions: [String], attachments: [Attachment])>(([], []))
+    private let stopped = Atomic<Bool>(false)
+    private let failure = Mutex<String?>(nil)
+
+    var institutions: [String] { state.withLock { $0.institutions } }
+    var attachments: [Attachment] { state.withLock { $0.attachments } }
+    var count: Int { state.withLock { $0.institutions.count + $0.attachments.count } }
+    var isStopped: Bool { stopped.load(ordering: .relaxed) }
+
+    func add(institution: String) { state.withLock { $0.institutions.append(institution) } }
+    func add(_ attachment: Attachment) { state.withLock { $0.attachments.append(attachment) } }
+    /// Why the load stopped on its own, if it did.
+    var error: String? { failure.withLock { $0 } }
+    func stop() { stopped.store(true, ordering: .relaxed) }
+    func fail(_ error: any Error) {
+        failure.withLock { $0 = "\(error)" }
+        stop()
+    }
+}
+
+/// A clinic that keeps registering institutions and submitting exams with PDF attachments until it is stopped.
+struct WriteLoad {
+    let daemon: Daemon
+    let client: CurlHTTPClient
+    let admin: String
+    let clinicToken: String
+    let writes: AcknowledgedWrites
+    /// Tells concurrent loads' records apart.
+    let name: String
+
+    /// Writes until stopped; a failed write stops the load and is kept in `writes.error`.
+    func run() async {
+        do { try await write() } catch { writes.fail(error) }
+    }
+
+    func write() async throws {
+        var round = 0
+        while !writes.isStopped {
+            round += 1
+            let institution = "load-\(name)-\(round)"
+            let (created, body) = try await daemon.call(
+                client, "POST", "/v1/institutions", token: admin,
+                json: ["id": institution, "name": "负载 \(round)", "level": "primary", "region": "420115"])
+            try #require(created == 201, "\(body)")
+            writes.add(institution: institution)
+
+            let (submitted, exam) = try await daemon.call(
+                client, "POST", "/v1/exams", token: clinicToken,
+                json: Alliance.examBody(patientID: residentID(sequence: String(format: "%03d", round % 1000))))
+            try #require(submitted == 201, "\(exam)")
+            let examId = try #require(exam["id"] as? String)
+            let pdf =
+                Data("%PDF-1.7\n% round \(round) \(UUID().uuidString)\n".utf8)
+                + Data((0..<4096).map { _ in UInt8.random(in: 0...255) })
+            let uploaded = try await client.execute(
+                CurlRequest(
+                    method: "POST", url: daemon.baseURL + "/v1/exams/\(examId)/attachments",
+                    headers: [("Authorization", "Bearer \(clinicToken)"), ("Content-Type", "application/pdf")],
+                    body: .bytes(Array(pdf))))
+            try #require(uploaded.status == 201, "\(String(decoding: uploaded.body, as: UTF8.self))")
+            let stored = try JSONSerialization.jsonObject(with: Data(uploaded.body)) as? [String: Any]
+            writes.add(.init(exam: examId, sha256: try #require(stored?["sha256"] as? String), bytes: pdf))
+        }
+    }
+
+    /// A tertiary hospital with an imaging center, and a township clinic whose token submits exams.
+    static func alliance(_ daemon: Daemon, _ client: CurlHTTPClient, admin: String) async throws -> String {
+        for (id, level) in [("wh-xiehe", "tertiary"), ("hs-clinic", "primary")] {
+            let (status, body) = try await daemon.call(
+                client, "POST", "/v1/institutions", token: admin,
+                json: ["id": id, "name": "机构 \(id)", "level": level, "region": "420102", "alliances": ["wh-east"]])
+            try #require(status == 201, "\(body)")
+        }
+        let (center, centerBody) = try await daemon.call(
+            client, "POST", "/v1/centers", token: admin,
+            json: [
+                "id": "wh-imaging", "name": "区域影像中心", "kind": "imaging", "institution_id": "wh-xiehe",
+                "items": ["CT-CHEST"], "modalities": ["CT"], "daily_capacity": 120,
+                "hours": [["days": ["mon", "tue", "wed", "thu", "fri"], "open": "08:00", "close": "17:30"]],
+                "turnaround_minutes": ["routine": 240, "urgent": 120, "asap": 60, "stat": 30],
+                "qualifications": [
+                    [
+                        "type": "imaging_qc", "items": ["CT-CHEST"], "valid_from": "2026-01-01",
+                        "valid_to": "2099-12-31", "issuer": "湖北省医学影像质控中心",
+                    ]
+                ],
+            ])
+        try #require(center == 201, "\(centerBody)")
+        let (_, practitioner) = try await daemon.call(
+            client, "POST", "/v1/institutions/hs-clinic/practitioners", token: admin,
+            json: ["name": "医生", "title": "resident", "roles": ["clinic"]])
+        let id = try #require(practitioner["id"] as? String, "\(practitioner)")
+        let (_, token) = try await daemon.call(client, "POST", "/v1/practitioners/\(id)/tokens", token: admin)
+        return try #require(token["token"] as? String, "\(token)")
+    }
+}
+
+@Suite struct BackupTests {
+    func temporaryDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("backup-\(UUID().uuidString)")
+    }
+
+    /// The backup is taken while a clinic keeps writing; the restored hub holds every record acknowledged before the
+    /// backup started, every attachment byte for byte, and an intact audit chain.
+    @Test func aBackupTakenUnderWriteLoadRestoresEveryRecordAndBlob() async throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let client = CurlHTTPClient()
+        defer { Task { await client.shutdown() } }
+        let daemon = try Daemon(dataDir: root.appendingPathComponent("hub"))
+        try await daemon.start(client: client)
+        let admin = try daemon.adminToken
+        let clinic = try await WriteLoad.alliance(daemon, client, admin: admin)
+        let writes = AcknowledgedWrites()
+        // Three clinics' worth of writes at once, so that the hub is busy writing while the backup runs.
+        let load = Task {
+            await withTaskGroup { group in
+                for name in ["a", "b", "c"] {
+                    group.addTask {
+                        await WriteLoad(
+                            daemon: daemon, client: client, admin: admin, clinicToken: clinic, writes: writes,
+                            name: name
+                        ).run()
+                    }
+                }
+            }
+        }
+        while writes.count < 12 && !writes.isStopped { try await Task.sleep(for: .milliseconds(20)) }
+        let institutionsBefore = writes.institutions
+        let attachmentsBefore = writes.attachments
+
+        let backup = root.appendingPathComponent("backup")
+        let backedUp = try await Hubctl.run(["backup", backup.path, "--config", daemon.configFile.path])
+        writes.stop()
+        await load.value
+        await daemon.stop()
+        #expect(writes.error == nil, "the write load failed: \(writes.error ?? "")")
+        #expect(backedUp.status == 0, "\(backedUp.output)")
+        #expect(backedUp.output.contains("backed up hub-test"))
+
+        let manifest = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: backup.appendingPathComponent("manifest.json")))
+                as? [String: Any])
+        #expect(manifest["hub_id"] as? String == "hub-test")
+        #expect((manifest["schema_version"] as? String)?.isEmpty == false)
+        #expect(manifest["created_at"] as? String != nil)
+        let files = try #require(manifest["files"] as? [[String: Any]])
+        let listed = Set(files.compactMap { $0["path"] as? String })
+        #expect(listed.isSuperset(of: ["hub.sqlite", "identifier.key", "hub.key", "admin.token"]))
+        for attachment in attachmentsBefore {
+            let sha = attachment.sha256
+            #expect(listed.contains("blobs/\(sha.prefix(2))/\(sha.dropFirst(2).prefix(2))/\(sha)"))
+        }
+        #expect(files.allSatisfy { ($0["sha256"] as? String)?.count == 64 && $0["size"] as? Int != nil })
+
+        let restored = root.appendingPathComponent("restored")
+        let restore = try await Hubctl.run(["restore", backup.path, "--data-dir", restored.path])
+        #expect(restore.status == 0, "\(restore.output)")
+        #expect(restore.output.contains("audit chain intact"))
+        let verified = try await Hubctl.run(["audit", "verify", "--data-dir", restored.path])
+        #expect(verified.status == 0, "\(verified.output)")
+        #expect(verified.output.contains("intact"))
+
+        let second = try Daemon(dataDir: restored)
+        try await second.start(client: client)
+        #expect(try second.adminToken == admin, "the first admin token comes back with the backup")
+        for institution in institutionsBefore + ["wh-xiehe", "hs-clinic"] {
+            let (status, body) = try await second.call(client, "GET", "/v1/institutions/\(institution)", token: admin)
+            #expect(status == 200, "\(institution): \(body)")
+        }
+        for attachment in attachmentsBefore {
+            let reply = try await client.execute(
+                CurlRequest(
+                    url: second.baseURL + "/v1/exams/\(attachment.exam)/attachments/\(attachment.sha256)",
+                    headers: [("Authorization", "Bearer \(clinic)")]))
+            #expect(reply.status == 200)
+            #expect(Data(reply.body) == attachment.bytes, "attachment \(attachment.sha256) is byte-identical")
+        }
+        await second.stop()
+    }
+
+    /// A small offline hub: a migrated database with a token, one blob and an identifier key.
+    func offlineHub(at directory: URL) async throws -> (blob: String, bytes: Data) {
+        #expect(try await Hubctl.run(["migrate", "--data-dir", directory.path]).status == 0)
+        #expect(try await Hubctl.run(["token", "create", "--data-dir", directory.path]).status == 0)
+        let bytes = Data("%PDF-1.7\n\(UUID().uuidString)\n".utf8)
+        let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let folder = directory.appendingPathComponent("blobs/\(sha.prefix(2))/\(sha.dropFirst(2).prefix(2))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try bytes.write(to: folder.appendingPathComponent(sha))
+        try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).write(
+            to: directory.appendingPathComponent("identifier.key"))
+        return ("blobs/\(sha.prefix(2))/\(sha.dropFirst(2).prefix(2))/\(sha)", bytes)
+    }
+
+    func flipOneByte(of file: URL, at offset: Int? = nil) throws {
+        var data = try Data(contentsOf: file)
+        let index = offset ?? data.count / 2
+        data[index] ^= 0x01
+        try data.write(to: file)
+    }
+
+    @Test func aTamperedOrIncompleteBackupIsRefusedNamingTheFile() async throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let hub = root.appendingPathComponent("hub")
+        let (blob, _) = try await offlineHub(at: hub)
+        let backup = root.appendingPathComponent("backup")
+        let made = try await Hubctl.run(["backup", backup.path, "--data-dir", hub.path])
+        #expect(made.status == 0, "\(made.output)")
+
+        let cases: [(name: String, expected: String, tamper: @Sendable (URL) throws -> Void)] = [
+            ("blob", "\(blob): SHA-256", { try flipOneByte(of: $0.appendingPathComponent(blob)) }),
+            ("database", "hub.sqlite: SHA-256", { try flipOneByte(of: $0.appendingPathComponent("hub.sqlite")) }),
+            (
+                "removed", "identifier.key: missing",
+                { try FileManager.default.removeItem(at: $0.appendingPathComponent("identifier.key")) }
+            ),
+            (
+                "truncated", "hub.sqlite: 0 bytes",
+                { try Data().write(to: $0.appendingPathComponent("hub.sqlite")) }
+            ),
+            (
+                "extra", "planted.bin: not listed in the manifest",
+                { try Data("x".utf8).write(to: $0.appendingPathComponent("planted.bin")) }
+            ),
+            (
+                "manifest", "not a hub backup",
+                { try FileManager.default.removeItem(at: $0.appendingPathComponent("manifest.json")) }
+            ),
+        ]
+        for (name, expected, tamper) in cases {
+            let copy = root.appendingPathComponent("backup-\(name)")
+            try FileManager.default.copyItem(at: backup, to: copy)
+            try tamper(copy)
+            let target = root.appendingPathComponent("restored-\(name)")
+            let refused = try await Hubctl.run(["restore", copy.path, "--data-dir", target.path])
+            #expect(refused.status != 0, "\(name): \(refused.output)")
+            #expect(refused.output.contains(expected), "\(name): \(refused.output)")
+            #expect(!FileManager.default.fileExists(atPath: target.path), "\(name): nothing is written")
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty, "no staging folder is left behind: \(leftovers)")
+    }
+
+    @Test func restoreReplacesANonEmptyDataDirectoryOnlyWhenForced() async throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let hub = root.appendingPathComponent("hub")
+        let (blob, bytes) = try await offlineHub(at: hub)
+        let backup = root.appendingPathComponent("backup")
+        #expect(try await Hubctl.run(["backup", backup.path, "--data-dir", hub.path]).status == 0)
+        let again = try await Hubctl.run(["backup", backup.path, "--data-dir", hub.path])
+        #expect(again.status != 0)
+        #expect(again.output.contains("not empty"))
+
+        let target = root.appendingPathComponent("target")
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        try Data("old".utf8).write(to: target.appendingPathComponent("old-file"))
+        let refused = try await Hubctl.run(["restore", backup.path, "--data-dir", target.path])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("not empty") && refused.output.contains("--force"))
+        #expect(FileManager.default.fileExists(atPath: target.appendingPathComponent("old-file").path))
+
+        let forced = try await Hubctl.run(["restore", backup.path, "--data-dir", target.path, "--force"])
+        #expect(forced.status == 0, "\(forced.output)")
+        #expect(!FileManager.default.fileExists(atPath: target.appendingPathComponent("old-file").path))
+        #expect(try Data(contentsOf: target.appendingPathComponent(blob)) == bytes)
+        let key = try FileManager.default.attributesOfItem(atPath: target.appendingPathComponent("identifier.key").path)
+        #expect(key[.posixPermissions] as? Int == 0o600)
+        let audit = try await Hubctl.run(["audit", "verify", "--data-dir", target.path])
+        #expect(audit.output.contains("intact: 1 records"), "\(audit.output)")
+    }
+
+    @Test func aDamagedBlobInTheStoreStopsTheBackup() async throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let hub = root.appendingPathComponent("hub")
+        let (blob, _) = try await offlineHub(at: hub)
+        try flipOneByte(of: hub.appendingPathComponent(blob), at: 0)
+        let backup = root.appendingPathComponent("backup")
+        let failed = try await Hubctl.run(["backup", backup.path, "--data-dir", hub.path])
+        #expect(failed.status != 0)
+        #expect(failed.output.contains("\(hub.appendingPathComponent(blob).path) is damaged"), "\(failed.output)")
+        #expect(!FileManager.default.fileExists(atPath: backup.path))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty, "no partial backup is left behind: \(leftovers)")
+    }
+}
