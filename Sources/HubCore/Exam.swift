@@ -205,14 +205,24 @@ public struct Exam: Sendable, Codable, Equatable {
     public var resultId: String?
     public var milestones: Milestones
     public var updatedAt: Timestamp
+    /// Counts the exam's changes, so a peer applies the events it receives in order.
+    public var revision: Int
+    /// Set at the submitting hub when the exam was forwarded to a peer hub's center.
+    public var forward: ExamForward?
+    /// Set at the reading hub when the exam came from a peer hub.
+    public var origin: ExamOrigin?
 
     public init(
         id: String, clinicId: String, submittedBy: Signer, patient: Patient, itemCode: String, itemName: String,
         itemKind: ItemKind, priority: Priority, clinicalInfo: String?, consent: Consent, accessionNumber: String,
         centerId: String? = nil, routingNote: String? = nil, step: ExamStep = .awaitingRouting, claim: Claim? = nil,
         reports: [ReportVersion] = [], returnReason: String? = nil, cancelReason: String? = nil,
-        resultId: String? = nil, milestones: Milestones, updatedAt: Timestamp
+        resultId: String? = nil, milestones: Milestones, updatedAt: Timestamp, revision: Int = 0,
+        forward: ExamForward? = nil, origin: ExamOrigin? = nil
     ) {
+        self.revision = revision
+        self.forward = forward
+        self.origin = origin
         self.id = id
         self.clinicId = clinicId
         self.submittedBy = submittedBy
@@ -251,6 +261,35 @@ public struct Exam: Sendable, Codable, Equatable {
         case cancelReason = "cancel_reason"
         case resultId = "result_id"
         case updatedAt = "updated_at"
+        case revision, forward, origin
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        clinicId = try c.decode(String.self, forKey: .clinicId)
+        submittedBy = try c.decode(Signer.self, forKey: .submittedBy)
+        patient = try c.decode(Patient.self, forKey: .patient)
+        itemCode = try c.decode(String.self, forKey: .itemCode)
+        itemName = try c.decode(String.self, forKey: .itemName)
+        itemKind = try c.decode(ItemKind.self, forKey: .itemKind)
+        priority = try c.decode(Priority.self, forKey: .priority)
+        clinicalInfo = try c.decodeIfPresent(String.self, forKey: .clinicalInfo)
+        consent = try c.decode(Consent.self, forKey: .consent)
+        accessionNumber = try c.decode(String.self, forKey: .accessionNumber)
+        centerId = try c.decodeIfPresent(String.self, forKey: .centerId)
+        routingNote = try c.decodeIfPresent(String.self, forKey: .routingNote)
+        step = try c.decode(ExamStep.self, forKey: .step)
+        claim = try c.decodeIfPresent(Claim.self, forKey: .claim)
+        reports = try c.decode([ReportVersion].self, forKey: .reports)
+        returnReason = try c.decodeIfPresent(String.self, forKey: .returnReason)
+        cancelReason = try c.decodeIfPresent(String.self, forKey: .cancelReason)
+        resultId = try c.decodeIfPresent(String.self, forKey: .resultId)
+        milestones = try c.decode(Milestones.self, forKey: .milestones)
+        updatedAt = try c.decode(Timestamp.self, forKey: .updatedAt)
+        revision = try c.decodeIfPresent(Int.self, forKey: .revision) ?? 0
+        forward = try c.decodeIfPresent(ExamForward.self, forKey: .forward)
+        origin = try c.decodeIfPresent(ExamOrigin.self, forKey: .origin)
     }
 
     /// The latest report version, if any.
@@ -259,5 +298,55 @@ public struct Exam: Sendable, Codable, Equatable {
     /// Whether a reader's lease is in force at `now`.
     public func isClaimed(at now: Timestamp) -> Bool {
         step == .claimed && (claim.map { $0.until > now } ?? false)
+    }
+}
+
+/// Where a forwarded exam went: the peer hub, its center, and the exam's id there once it accepted it.
+public struct ExamForward: Sendable, Codable, Equatable {
+    public var hubId: String
+    public var centerId: String
+    public var forwardedAt: Timestamp
+    public var remoteExamId: String?
+    /// The last revision of the remote exam applied here.
+    public var remoteRevision: Int
+
+    public init(
+        hubId: String, centerId: String, forwardedAt: Timestamp, remoteExamId: String? = nil, remoteRevision: Int = -1
+    ) {
+        self.hubId = hubId
+        self.centerId = centerId
+        self.forwardedAt = forwardedAt
+        self.remoteExamId = remoteExamId
+        self.remoteRevision = remoteRevision
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case hubId = "hub_id"
+        case centerId = "center_id"
+        case forwardedAt = "forwarded_at"
+        case remoteExamId = "remote_exam_id"
+        case remoteRevision = "remote_revision"
+    }
+}
+
+/// Where a received exam came from: the submitting hub, the exam's id there, and the clinic.
+public struct ExamOrigin: Sendable, Codable, Equatable {
+    public var hubId: String
+    public var examId: String
+    public var clinicId: String
+    public var clinicName: String?
+
+    public init(hubId: String, examId: String, clinicId: String, clinicName: String?) {
+        self.hubId = hubId
+        self.examId = examId
+        self.clinicId = clinicId
+        self.clinicName = clinicName
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case hubId = "hub_id"
+        case examId = "exam_id"
+        case clinicId = "clinic_id"
+        case clinicName = "clinic_name"
     }
 }

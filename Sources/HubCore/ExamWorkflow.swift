@@ -82,6 +82,7 @@ public enum ExamWorkflow {
     public static func apply(_ action: ExamAction, to exam: Exam, at now: Timestamp) throws(HubError) -> Exam {
         var next = exam
         next.updatedAt = now
+        next.revision = exam.revision + 1
         func refuse() -> HubError {
             HubError.invalidTransition("cannot \(action.name) an exam that is \(exam.step.rawValue)")
         }

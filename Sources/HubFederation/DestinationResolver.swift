@@ -6,10 +6,13 @@ import HubStore
 public struct ResolvedDestination: Sendable {
     public var url: String
     public var headers: [(name: String, value: String)]
+    /// The file to send as the body instead of the delivery's bytes.
+    public var bodyFile: String?
 
-    public init(url: String, headers: [(name: String, value: String)] = []) {
+    public init(url: String, headers: [(name: String, value: String)] = [], bodyFile: String? = nil) {
         self.url = url
         self.headers = headers
+        self.bodyFile = bodyFile
     }
 }
 
@@ -24,10 +27,18 @@ public struct UnroutableDelivery: Error, CustomStringConvertible {
 public struct DestinationResolver: Sendable {
     let database: AppDatabase
     let clock: @Sendable () -> Timestamp
+    let identity: HubIdentity?
+    let blobs: BlobStore?
 
-    public init(database: AppDatabase, clock: @escaping @Sendable () -> Timestamp) {
+    /// `identity` signs deliveries to peer hubs; `blobs` holds the files of deliveries sent from a stored blob.
+    public init(
+        database: AppDatabase, clock: @escaping @Sendable () -> Timestamp, identity: HubIdentity? = nil,
+        blobs: BlobStore? = nil
+    ) {
         self.database = database
         self.clock = clock
+        self.identity = identity
+        self.blobs = blobs
     }
 
     public func resolve(_ delivery: OutboxDelivery) async throws -> ResolvedDestination {
@@ -44,6 +55,29 @@ public struct DestinationResolver: Sendable {
             let timestamp = clock().millisecondsSinceEpoch / 1000
             let signature = WebhookSignature.sign(secret: webhook.secret, timestamp: timestamp, body: delivery.body)
             return ResolvedDestination(url: url, headers: [(WebhookSignature.header, signature)])
+        case "peer":
+            guard let identity else { throw UnroutableDelivery(description: "this hub has no federation identity") }
+            guard let peer = try await database.read({ try PeerStore.peer($0, id: name) }), peer.status == .active
+            else {
+                throw UnroutableDelivery(description: "'\(name)' is not a known, active peer")
+            }
+            guard let path = delivery.path else { throw UnroutableDelivery(description: "the delivery has no path") }
+            var file: String?
+            var digest = FederationEnvelope.digest(delivery.body)
+            if let sha = delivery.bodyFile {
+                guard let blobs, FileManager.default.fileExists(atPath: blobs.path(for: sha)) else {
+                    throw UnroutableDelivery(description: "blob \(sha) is not in the blob store")
+                }
+                file = blobs.path(for: sha)
+                digest = sha
+            }
+            // A fresh request id per attempt: the peer refuses a repeated one; the delivery's idempotency key and
+            // the peer's own keys make a repeated attempt harmless.
+            let now = clock()
+            let headers = identity.sign(
+                method: delivery.method, path: path, bodyDigest: digest, requestId: GeneratedID.make("req", at: now),
+                now: now)
+            return ResolvedDestination(url: peer.url + path, headers: headers, bodyFile: file)
         default:
             throw UnroutableDelivery(description: "no route to destination '\(delivery.destination)'")
         }

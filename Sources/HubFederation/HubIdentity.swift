@@ -44,10 +44,19 @@ public struct HubIdentity: Sendable {
         method: String, path: String, body: Data, requestId: String, origin: String? = nil, hops: Int = 0,
         now: Timestamp
     ) -> [(name: String, value: String)] {
+        sign(
+            method: method, path: path, bodyDigest: FederationEnvelope.digest(body), requestId: requestId,
+            origin: origin, hops: hops, now: now)
+    }
+
+    /// Signs a request whose body digest (hex SHA-256) is already known, e.g. a stored blob sent from its file.
+    public func sign(
+        method: String, path: String, bodyDigest: String, requestId: String, origin: String? = nil, hops: Int = 0,
+        now: Timestamp
+    ) -> [(name: String, value: String)] {
         let envelope = FederationEnvelope(
             hubId: hubId, origin: origin ?? hubId, requestId: requestId, hops: hops,
-            timestamp: now.millisecondsSinceEpoch / 1000, method: method, path: path,
-            bodyDigest: FederationEnvelope.digest(body))
+            timestamp: now.millisecondsSinceEpoch / 1000, method: method, path: path, bodyDigest: bodyDigest)
         let signature = (try? privateKey.signature(for: Data(envelope.canonical.utf8))) ?? Data()
         return envelope.headers + [(FederationEnvelope.signatureHeader, signature.base64EncodedString())]
     }
@@ -87,6 +96,11 @@ public struct FederationEnvelope: Sendable, Equatable {
 
     /// Reads the envelope from request headers (looked up case-insensitively by the caller's accessor).
     public init?(header: (String) -> String?, method: String, path: String, body: Data) {
+        self.init(header: header, method: method, path: path, bodyDigest: Self.digest(body))
+    }
+
+    /// Reads the envelope for a body whose digest the receiver computed or was promised (checked after reading).
+    public init?(header: (String) -> String?, method: String, path: String, bodyDigest: String) {
         guard let hubId = header("X-Hub-Id"), let requestId = header("X-Hub-Request-Id"),
             let hops = header("X-Hub-Hops").flatMap(Int.init),
             let timestamp = header("X-Hub-Timestamp").flatMap(Int64.init)
@@ -94,7 +108,7 @@ public struct FederationEnvelope: Sendable, Equatable {
         self.init(
             hubId: hubId, origin: header("X-Hub-Origin") ?? hubId, requestId: requestId, hops: hops,
             timestamp: timestamp,
-            method: method, path: path, bodyDigest: Self.digest(body))
+            method: method, path: path, bodyDigest: bodyDigest)
     }
 
     public init(

@@ -131,7 +131,8 @@ public final class OutboxWorker: Service, Sendable {
             headers += target.headers
             let response = try await client.execute(
                 CurlRequest(
-                    method: delivery.method, url: target.url, headers: headers, body: .bytes(Array(delivery.body)),
+                    method: delivery.method, url: target.url, headers: headers,
+                    body: target.bodyFile.map { .file(path: $0) } ?? .bytes(Array(delivery.body)),
                     timeout: settings.attemptTimeout, maxResponseBytes: 1_048_576))
             status = response.status
             verdict = RetryPolicy.verdict(status: response.status)

@@ -69,7 +69,8 @@ public func buildHub(
     settings.pollInterval = .milliseconds(config.outboxPollIntervalMilliseconds)
     let worker = OutboxWorker(
         database: database, client: http, signal: env.outbox,
-        resolver: DestinationResolver(database: database, clock: clock), settings: settings, clock: clock,
+        resolver: DestinationResolver(database: database, clock: clock, identity: env.identity, blobs: env.blobs),
+        settings: settings, clock: clock,
         logger: logger, isReady: { readiness.isReady })
     OutboxController(env: env, worker: worker).register(routes)
     WebhookController(env: env).register(routes)

@@ -47,13 +47,13 @@ public enum ExamStore {
         try db.execute(
             sql: """
                 INSERT INTO exams (id, clinic_id, center_id, step, priority_rank, submitted_at, claim_until,
-                                   accession_number, body)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   accession_number, origin_hub, origin_exam_id, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 exam.id, exam.clinicId, exam.centerId, exam.step.rawValue, exam.priority.urgency,
                 exam.milestones.submittedAt.millisecondsSinceEpoch, exam.claim?.until.millisecondsSinceEpoch,
-                exam.accessionNumber, try HubJSON.encodeString(exam),
+                exam.accessionNumber, exam.origin?.hubId, exam.origin?.examId, try HubJSON.encodeString(exam),
             ])
         for key in patientKeys {
             try db.execute(
@@ -73,6 +73,13 @@ public enum ExamStore {
 
     public static func exam(_ db: Database, id: String) throws -> Exam? {
         try Documents.fetch(db, "exams", id: id)
+    }
+
+    /// The exam received from `hubId` for its exam `examId`.
+    public static func exam(_ db: Database, originHub hubId: String, originExamId examId: String) throws -> Exam? {
+        try String.fetchOne(
+            db, sql: "SELECT body FROM exams WHERE origin_hub = ? AND origin_exam_id = ?", arguments: [hubId, examId]
+        ).map { try HubJSON.decode(Exam.self, from: $0) }
     }
 
     public static func exam(_ db: Database, accessionNumber: String) throws -> Exam? {

@@ -303,6 +303,58 @@ extension AppDatabase {
                     );
                     """)
         }
+        migrator.registerMigration("v7_forwarded_exams") { db in
+            // Exams may now name a clinic of a peer hub (received) or a center of a peer hub (forwarded), so the
+            // exam and critical-value tables are rebuilt without those two foreign keys (SQLite cannot drop one).
+            try db.execute(
+                sql: """
+                    CREATE TABLE exams_new (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        clinic_id TEXT NOT NULL,
+                        center_id TEXT,
+                        step TEXT NOT NULL,
+                        priority_rank INTEGER NOT NULL,
+                        submitted_at INTEGER NOT NULL,
+                        claim_until INTEGER,
+                        accession_number TEXT NOT NULL UNIQUE,
+                        origin_hub TEXT,
+                        origin_exam_id TEXT,
+                        body TEXT NOT NULL
+                    );
+                    INSERT INTO exams_new (id, clinic_id, center_id, step, priority_rank, submitted_at, claim_until,
+                                           accession_number, body)
+                        SELECT id, clinic_id, center_id, step, priority_rank, submitted_at, claim_until,
+                               accession_number, body FROM exams;
+                    DROP TABLE exams;
+                    ALTER TABLE exams_new RENAME TO exams;
+                    CREATE INDEX exams_worklist ON exams(center_id, step, priority_rank DESC, submitted_at);
+                    CREATE INDEX exams_clinic ON exams(clinic_id, id);
+                    CREATE INDEX exams_step ON exams(step, submitted_at);
+                    -- A retried forward finds the exam it created the first time.
+                    CREATE UNIQUE INDEX exams_origin ON exams(origin_hub, origin_exam_id) WHERE origin_hub IS NOT NULL;
+
+                    CREATE TABLE critical_values_new (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        exam_id TEXT NOT NULL REFERENCES exams(id),
+                        clinic_id TEXT NOT NULL,
+                        center_id TEXT,
+                        acknowledged INTEGER NOT NULL DEFAULT 0,
+                        ack_due_at INTEGER NOT NULL,
+                        escalated INTEGER NOT NULL DEFAULT 0,
+                        body TEXT NOT NULL
+                    );
+                    INSERT INTO critical_values_new SELECT id, exam_id, clinic_id, center_id, acknowledged, ack_due_at,
+                                                           escalated, body FROM critical_values;
+                    DROP TABLE critical_values;
+                    ALTER TABLE critical_values_new RENAME TO critical_values;
+                    CREATE INDEX critical_due ON critical_values(acknowledged, escalated, ack_due_at);
+                    CREATE INDEX critical_clinic ON critical_values(clinic_id, id);
+                    CREATE INDEX critical_center ON critical_values(center_id, id);
+
+                    -- A delivery whose body is a stored blob (an attachment sent to a peer), sent from the file.
+                    ALTER TABLE outbox ADD COLUMN body_file TEXT;
+                    """)
+        }
         return migrator
     }
 }

@@ -20,6 +20,8 @@ public struct OutboxDelivery: Sendable, Encodable, Equatable {
     public var path: String?
     public var contentType: String
     public var body: Data
+    /// When set, the body is this stored blob (SHA-256 hex), sent from its file; `body` is then empty.
+    public var bodyFile: String? = nil
     /// Sent as `Idempotency-Key` on every attempt, so the receiver can drop repeats.
     public var idempotencyKey: String
     public var state: DeliveryState
@@ -34,6 +36,7 @@ public struct OutboxDelivery: Sendable, Encodable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, destination, kind, subject, method, url, path, state, attempts
+        case bodyFile = "body_file"
         case contentType = "content_type"
         case idempotencyKey = "idempotency_key"
         case maxAttempts = "max_attempts"
@@ -97,29 +100,38 @@ public enum OutboxStore {
     public static func enqueue(
         _ db: Database, destination: String, kind: String, subject: String?, method: String = "POST",
         url: String? = nil,
-        path: String? = nil, contentType: String = "application/json", body: Data, idempotencyKey: String? = nil,
-        policy: RetryPolicy, now: Timestamp, signal: OutboxSignal?
+        path: String? = nil, contentType: String = "application/json", body: Data, bodyFile: String? = nil,
+        idempotencyKey: String? = nil, policy: RetryPolicy, now: Timestamp, signal: OutboxSignal?
     ) throws -> OutboxDelivery {
         let id = GeneratedID.make("dlv", at: now)
-        let delivery = OutboxDelivery(
+        var delivery = OutboxDelivery(
             id: id, destination: destination, kind: kind, subject: subject, method: method, url: url, path: path,
             contentType: contentType, body: body, idempotencyKey: idempotencyKey ?? id, state: .pending, attempts: 0,
             maxAttempts: policy.maxAttempts, nextAttemptAt: now, lastStatus: nil, lastError: nil, createdAt: now,
             updatedAt: now, deliveredAt: nil)
+        delivery.bodyFile = bodyFile
         try db.execute(
             sql: """
-                INSERT INTO outbox (id, destination, kind, subject, method, url, path, content_type, body, idempotency_key,
-                                    state, attempts, max_attempts, next_attempt_at, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)
+                INSERT INTO outbox (id, destination, kind, subject, method, url, path, content_type, body, body_file,
+                                    idempotency_key, state, attempts, max_attempts, next_attempt_at, created_at,
+                                    updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)
                 """,
             arguments: [
-                id, destination, kind, subject, method, url, path, contentType, body, delivery.idempotencyKey,
+                id, destination, kind, subject, method, url, path, contentType, body, bodyFile, delivery.idempotencyKey,
                 policy.maxAttempts, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch, now.millisecondsSinceEpoch,
             ])
         if let signal {
             db.afterNextTransaction { _ in signal.signal() }
         }
         return delivery
+    }
+
+    /// Whether a delivery with this idempotency key was ever enqueued.
+    public static func exists(_ db: Database, idempotencyKey: String) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE idempotency_key = ?)", arguments: [idempotencyKey])
+            ?? false
     }
 
     public static func delivery(_ db: Database, id: String) throws -> OutboxDelivery? {
@@ -240,7 +252,7 @@ public enum OutboxStore {
     }
 
     static func record(_ row: Row) -> OutboxDelivery {
-        OutboxDelivery(
+        var delivery = OutboxDelivery(
             id: row["id"], destination: row["destination"], kind: row["kind"], subject: row["subject"],
             method: row["method"], url: row["url"], path: row["path"], contentType: row["content_type"],
             body: row["body"], idempotencyKey: row["idempotency_key"],
@@ -250,6 +262,8 @@ public enum OutboxStore {
             createdAt: Timestamp(millisecondsSinceEpoch: row["created_at"]),
             updatedAt: Timestamp(millisecondsSinceEpoch: row["updated_at"]),
             deliveredAt: (row["delivered_at"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))
+        delivery.bodyFile = row["body_file"]
+        return delivery
     }
 }
 

@@ -33,27 +33,47 @@ struct AttachmentController {
             throw HubError.unsupportedMediaType(
                 "attachments are \(Self.kinds.keys.sorted().joined(separator: ", ")); got '\(mediaType)'")
         }
-        let limit = env.config.maxAttachmentBytes
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw HubError.payloadTooLarge(limit: limit)
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > env.config.maxAttachmentBytes {
+            throw HubError.payloadTooLarge(limit: env.config.maxAttachmentBytes)
         }
         let exam = try await env.database.read { db -> Exam in
             guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
             _ = try env.side(of: caller, for: exam, db)
             return exam
         }
+        let (stored, created) = try await ingest(
+            request.body, mediaType: mediaType, kind: kind, exam: exam, uploadedBy: caller.actor
+        ) { action, detail, key in
+            context.audit(action, "exam", id, patientKey: key, detail: detail)
+        }
+        return try JSONIO.response(stored, status: created ? .created : .ok)
+    }
+
+    /// Streams a file into the blob store, checks it against its kind and the exam, and records it, with its audit
+    /// records (`audit` builds them: action, detail, patient key). When `expectedSHA256` is given (a peer's
+    /// signed promise), bytes that do not match it are refused. A new attachment of a forwarded exam follows the
+    /// exam to the reading hub. Returns the record and whether it is new.
+    func ingest(
+        _ body: RequestBody, mediaType: String, kind: String, exam: Exam, uploadedBy: String,
+        expectedSHA256: String? = nil, audit: @escaping @Sendable (String, String?, String?) -> AuditEvent
+    ) async throws -> (Attachment, Bool) {
         guard exam.step != .cancelled && exam.step != .final else {
             throw HubError.invalidTransition("attachments cannot be added to an exam that is \(exam.step.rawValue)")
         }
+        let limit = env.config.maxAttachmentBytes
         // Streamed chunk by chunk to a temporary file: memory stays flat whatever the size.
         let writer = try env.blobs.writer(limit: limit)
         let sha256: String
         do {
-            for try await chunk in request.body {
+            for try await chunk in body {
                 try chunk.withUnsafeReadableBytes { try writer.write($0) }
             }
             if writer.size == 0 { throw HubError.validation("body", "the attachment is empty") }
             sha256 = try await writer.finish()
+            if let expectedSHA256, expectedSHA256 != sha256 {
+                throw HubError.validation(
+                    "body", "the bytes' SHA-256 is \(sha256), not the \(expectedSHA256) signed for")
+            }
         } catch {
             writer.abort()
             throw error
@@ -67,27 +87,25 @@ struct AttachmentController {
             throw error
         }
         let now = env.clock()
+        let id = exam.id
         let attachment = Attachment(
             examId: id, sha256: sha256, mediaType: mediaType, kind: kind, size: writer.size,
-            uploadedBy: caller.actor, uploadedAt: now, dicom: checked.dicom, patientMismatch: checked.mismatch)
-        let (created, stored) = try await env.database.write { db -> (Bool, Attachment) in
+            uploadedBy: uploadedBy, uploadedAt: now, dicom: checked.dicom, patientMismatch: checked.mismatch)
+        return try await env.database.write { db -> (Attachment, Bool) in
             guard try ExamStore.attach(db, attachment) else {
                 // The same bytes were attached before: answer with the record as it was first stored.
-                return (false, try ExamStore.attachment(db, examId: id, sha256: sha256) ?? attachment)
+                return (try ExamStore.attachment(db, examId: id, sha256: sha256) ?? attachment, false)
             }
             let key = env.patientKeys.keys(for: exam.patient).first
-            try AuditLog.append(
-                db,
-                context.audit("attachment.add", "exam", id, patientKey: key, detail: "sha256=\(sha256) kind=\(kind)"),
-                at: now)
+            try AuditLog.append(db, audit("attachment.add", "sha256=\(sha256) kind=\(kind)", key), at: now)
             if let mismatch = checked.mismatch {
-                try AuditLog.append(
-                    db, context.audit("attachment.patient_mismatch", "exam", id, patientKey: key, detail: mismatch),
-                    at: now)
+                try AuditLog.append(db, audit("attachment.patient_mismatch", mismatch, key), at: now)
             }
-            return (true, attachment)
+            if let forward = try ExamStore.exam(db, id: id)?.forward {
+                try env.forwardAttachment(db, attachment, to: forward.hubId, now: now)
+            }
+            return (attachment, true)
         }
-        return try JSONIO.response(stored, status: created ? .created : .ok)
     }
 
     /// Checks that a file is what its media type claims, and extracts what the hub needs from it.

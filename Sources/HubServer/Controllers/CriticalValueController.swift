@@ -105,6 +105,13 @@ struct CriticalValueController {
                 context.audit(
                     "critical_value.ack", "critical_value", id, detail: "by \(name!); read back: \(readBack!)"),
                 at: now)
+            // A critical value of a forwarded exam was flagged at the reading hub: it hears of the acknowledgement.
+            if let forward = try ExamStore.exam(db, id: notice.examId)?.forward {
+                try OutboxStore.enqueue(
+                    db, destination: "peer:\(forward.hubId)", kind: "critical_value.ack", subject: id,
+                    path: "/federation/v1/critical-values/\(id)/ack", body: try HubJSON.encode(notice.acknowledgement),
+                    idempotencyKey: "ack-\(id)", policy: env.config.retryPolicy, now: now, signal: env.outbox)
+            }
             return notice
         }
         return try JSONIO.response(notice)

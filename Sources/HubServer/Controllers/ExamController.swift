@@ -209,13 +209,24 @@ extension HubEnvironment {
         }
     }
 
-    /// Routes an exam: to the named center when it fits, otherwise to the least-loaded fitting center of the clinic's
-    /// alliances; with none, the exam waits with the reason.
+    /// Routes an exam: to the named center when it fits (a peer hub's center: forwarded there), otherwise to the
+    /// least-loaded fitting center of the clinic's alliances, otherwise to a peer hub's center that offers the item;
+    /// with none, the exam waits with the reason.
     func route(
         _ db: Database, _ exam: Exam, item: CatalogItem, clinic: Institution, requested: String?, now: Timestamp
     ) throws -> Exam {
         let today = self.today(at: now)
         if let requested {
+            if try RegistryStore.center(db, id: requested) == nil,
+                let remote = try PeerStore.remoteCenter(db, centerId: requested)
+            {
+                // A peer hub's center, as its directory lists it: the exam is forwarded there.
+                guard remote.items.contains(item.code) else {
+                    throw HubError.validation(
+                        "center_id", "\(remote.hubId)'s center '\(requested)' does not offer \(item.code)")
+                }
+                return try forward(db, exam, to: remote, clinic: clinic, now: now)
+            }
             guard let center = try RegistryStore.center(db, id: requested),
                 let host = try RegistryStore.institution(db, id: center.institutionId)
             else {
@@ -240,6 +251,10 @@ extension HubEnvironment {
         case .success(let center):
             return try ExamWorkflow.apply(.route(centerId: center.id), to: exam, at: now)
         case .failure(let failure):
+            // No local center fits: a peer hub's center that offers the item reads it instead.
+            if let remote = try forwardTarget(db, item: item, priority: exam.priority) {
+                return try forward(db, exam, to: remote, clinic: clinic, now: now)
+            }
             var waiting = exam
             waiting.routingNote = failure.reason
             return waiting

@@ -16,6 +16,174 @@ struct FederationController {
         routes.add(.get, "/federation/v1/directory", public: true, directory)
         routes.add(.post, "/federation/v1/recognition/query", public: true, recognitionQuery)
         routes.add(.get, "/federation/v1/results/{id}", public: true, result)
+        routes.add(.post, "/federation/v1/exams", public: true, receiveExam)
+        routes.add(.put, "/federation/v1/exams/{id}/attachments/{sha256}", public: true, receiveAttachment)
+        routes.add(.post, "/federation/v1/exams/{id}/events", public: true, examEvent)
+        routes.add(.post, "/federation/v1/exams/{id}/cancel", public: true, cancelExam)
+        routes.add(.post, "/federation/v1/critical-values/{id}/ack", public: true, acknowledgeCriticalValue)
+    }
+
+    struct Received: Encodable {
+        var examId: String
+        var step: ExamStep
+        var accessionNumber: String
+        var centerId: String?
+
+        enum CodingKeys: String, CodingKey {
+            case step
+            case examId = "exam_id"
+            case accessionNumber = "accession_number"
+            case centerId = "center_id"
+        }
+    }
+
+    /// An exam a peer forwards to be read at one of this hub's centers. A retried forward finds the exam the first
+    /// one created (200) instead of creating another (201).
+    @Sendable func receiveExam(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let body = try await JSONIO.body(request, limit: env.config.maxBodyBytes)
+        let (peer, envelope) = try await env.verifyPeerRequest(request, body: body, context: context)
+        try JSONIO.requireJSON(request)
+        let message = try JSONIO.decode(ForwardedExam.self, from: body)
+        let now = env.clock()
+        let (exam, created) = try await env.database.write { db in
+            let (exam, created) = try env.receiveForwarded(db, message, from: peer, now: now)
+            try AuditLog.append(
+                db,
+                AuditEvent(
+                    actor: "peer:\(peer.id)", institutionId: nil,
+                    action: created ? "federation.exam.receive" : "federation.exam.receive.repeat", targetType: "exam",
+                    targetId: exam.id, patientKey: env.patientKeys.keys(for: exam.patient).first,
+                    remoteAddress: context.remoteAddress, requestId: context.id,
+                    detail:
+                        "origin exam \(message.originExamId) request \(envelope.requestId) center \(message.centerId)"),
+                at: now)
+            return (exam, created)
+        }
+        return try JSONIO.response(
+            Received(examId: exam.id, step: exam.step, accessionNumber: exam.accessionNumber, centerId: exam.centerId),
+            status: created ? .created : .ok)
+    }
+
+    /// An attachment of a forwarded exam, streamed from the submitting hub. The signature covers the path's SHA-256;
+    /// bytes that do not hash to it are refused.
+    @Sendable func receiveAttachment(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let originId = try context.parameter("id")
+        let sha256 = try context.parameter("sha256").lowercased()
+        guard sha256.utf8.count == 64, sha256.allSatisfy(\.isHexDigit) else {
+            throw HubError.validation("sha256", "must be 64 hexadecimal digits")
+        }
+        let (peer, _) = try await env.verifyPeerRequest(request, bodyDigest: sha256, context: context)
+        let mediaType =
+            request.headers[.contentType]?.split(separator: ";").first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard let kind = AttachmentController.kinds[mediaType] else {
+            throw HubError.unsupportedMediaType("'\(mediaType)' is not an attachment type")
+        }
+        guard
+            let exam = try await env.database.read({
+                try ExamStore.exam($0, originHub: peer.id, originExamId: originId)
+            })
+        else {
+            // The exam's own forward may still be on its way: the sender retries.
+            throw HubError(
+                code: "too_early", status: 425, title: "Exam not received yet",
+                detail: "exam \(originId) from \(peer.id) has not arrived here yet")
+        }
+        let examId = exam.id
+        let remote = context.remoteAddress
+        let requestId = context.id
+        let (stored, created) = try await AttachmentController(env: env).ingest(
+            request.body, mediaType: mediaType, kind: kind, exam: exam, uploadedBy: "peer:\(peer.id)",
+            expectedSHA256: sha256
+        ) { action, detail, key in
+            AuditEvent(
+                actor: "peer:\(peer.id)", institutionId: nil, action: action, targetType: "exam", targetId: examId,
+                patientKey: key, remoteAddress: remote, requestId: requestId, detail: detail)
+        }
+        return try JSONIO.response(stored, status: created ? .created : .ok)
+    }
+
+    /// What the reading hub says about an exam this hub forwarded to it.
+    @Sendable func examEvent(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        let body = try await JSONIO.body(request, limit: env.config.maxBodyBytes)
+        let (peer, _) = try await env.verifyPeerRequest(request, body: body, context: context)
+        try JSONIO.requireJSON(request)
+        let event = try JSONIO.decode(ForwardedExamEvent.self, from: body)
+        let now = env.clock()
+        let applied = try await env.database.write { db -> Bool in
+            let exam = try env.applyForwardedEvent(db, examId: id, event, from: peer, now: now)
+            try AuditLog.append(
+                db,
+                AuditEvent(
+                    actor: "peer:\(peer.id)", institutionId: nil, action: "federation.exam.event", targetType: "exam",
+                    targetId: id, remoteAddress: context.remoteAddress, requestId: context.id,
+                    detail: "\(event.event) revision \(event.revision)\(exam == nil ? " (already applied)" : "")"),
+                at: now)
+            return exam != nil
+        }
+        return try JSONIO.response(["applied": applied])
+    }
+
+    struct CancelInput: Decodable {
+        var reason: String?
+    }
+
+    /// The submitting hub withdrew an exam it forwarded here.
+    @Sendable func cancelExam(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let originId = try context.parameter("id")
+        let body = try await JSONIO.body(request, limit: env.config.maxBodyBytes)
+        let (peer, _) = try await env.verifyPeerRequest(request, body: body, context: context)
+        let input = try JSONIO.decode(CancelInput.self, from: body)
+        let now = env.clock()
+        let exam = try await env.database.write { db -> Exam in
+            guard let exam = try ExamStore.exam(db, originHub: peer.id, originExamId: originId) else {
+                throw HubError.notFound("forwarded exam", originId)
+            }
+            if exam.step == .cancelled { return exam }
+            let action = ExamAction.cancel(reason: input.reason ?? "withdrawn by \(peer.id)")
+            var next = try ExamWorkflow.apply(action, to: exam, at: now)
+            next = try env.effects(of: action, before: exam, after: next, db, now: now)
+            try ExamStore.update(db, next)
+            try AuditLog.append(
+                db,
+                AuditEvent(
+                    actor: "peer:\(peer.id)", institutionId: nil, action: "exam.cancel", targetType: "exam",
+                    targetId: exam.id, remoteAddress: context.remoteAddress, requestId: context.id,
+                    detail: input.reason), at: now)
+            return next
+        }
+        return try JSONIO.response(
+            Received(examId: exam.id, step: exam.step, accessionNumber: exam.accessionNumber, centerId: exam.centerId))
+    }
+
+    /// The submitting hub's clinic acknowledged a critical value flagged here.
+    @Sendable func acknowledgeCriticalValue(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        let body = try await JSONIO.body(request, limit: env.config.maxBodyBytes)
+        let (peer, _) = try await env.verifyPeerRequest(request, body: body, context: context)
+        let acknowledgement = try JSONIO.decode(Acknowledgement.self, from: body)
+        let now = env.clock()
+        let notice = try await env.database.write { db -> CriticalValueNotice in
+            guard var notice = try CriticalValueStore.notice(db, id: id),
+                let exam = try ExamStore.exam(db, id: notice.examId), exam.origin?.hubId == peer.id
+            else {
+                throw HubError.notFound("critical value", id)
+            }
+            guard notice.acknowledgement == nil else { return notice }
+            notice.acknowledgement = acknowledgement
+            try CriticalValueStore.update(db, notice)
+            try AuditLog.append(
+                db,
+                AuditEvent(
+                    actor: "peer:\(peer.id)", institutionId: nil, action: "critical_value.ack",
+                    targetType: "critical_value", targetId: id, remoteAddress: context.remoteAddress,
+                    requestId: context.id,
+                    detail: "by \(acknowledgement.name) at \(peer.id); read back: \(acknowledgement.readBack)"), at: now
+            )
+            return notice
+        }
+        return try JSONIO.response(notice)
     }
 
     /// A peer's recognition query: the results this hub holds for the patient and item, plus what this hub's own
@@ -124,10 +292,17 @@ extension HubEnvironment {
     func verifyPeerRequest(
         _ request: Request, body: Data, context: HubRequestContext
     ) async throws -> (Peer, FederationEnvelope) {
+        try await verifyPeerRequest(request, bodyDigest: FederationEnvelope.digest(body), context: context)
+    }
+
+    /// The same check for a body not read yet, whose digest (hex SHA-256) the request promises.
+    func verifyPeerRequest(
+        _ request: Request, bodyDigest: String, context: HubRequestContext
+    ) async throws -> (Peer, FederationEnvelope) {
         let now = clock()
         let header: (String) -> String? = { name in request.headers[HTTPField.Name(name)!] }
         let envelope = FederationEnvelope(
-            header: header, method: request.method.rawValue, path: request.uri.path, body: body)
+            header: header, method: request.method.rawValue, path: request.uri.path, bodyDigest: bodyDigest)
         let signature = header(FederationEnvelope.signatureHeader)
         let config = self.config
         let outcome: Result<(Peer, FederationEnvelope), HubError> = try await database.write { db in

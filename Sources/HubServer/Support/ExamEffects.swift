@@ -17,9 +17,12 @@ struct ExamNotice: Encodable, Sendable {
     var reason: String?
     var report: ReportVersion?
     var resultId: String?
+    /// For an exam forwarded to a peer hub: the hub that read it, and holds the result.
+    var readingHubId: String?
 
     enum CodingKeys: String, CodingKey {
         case event, status, priority, reason, report
+        case readingHubId = "reading_hub_id"
         case hubId = "hub_id"
         case examId = "exam_id"
         case accessionNumber = "accession_number"
@@ -57,10 +60,45 @@ extension HubEnvironment {
                 let clinic = try RegistryStore.institution(db, id: exam.clinicId)
             else { break }
             exam = try route(db, exam, item: item, clinic: clinic, requested: nil, now: now)
-        case .route, .claim, .release, .cancel:
+        case .cancel(let reason):
+            // The clinic withdrew an exam it had forwarded: the reading hub is told to stop.
+            if let forward = exam.forward {
+                try OutboxStore.enqueue(
+                    db, destination: "peer:\(forward.hubId)", kind: "exam.cancel", subject: exam.id,
+                    path: "\(Self.forwardPath)/\(exam.id)/cancel", body: try HubJSON.encode(["reason": reason]),
+                    idempotencyKey: "cancel-\(exam.id)", policy: config.retryPolicy, now: now, signal: outbox)
+            }
+        case .route, .claim, .release:
             break
         }
+        // An exam received from a peer hub: every change goes back to it, with the whole state.
+        if exam.origin != nil {
+            try reportBack(db, exam, event: Self.eventName(action, exam), reason: Self.reason(action), now: now)
+        }
         return exam
+    }
+
+    /// The event name a change is reported under.
+    static func eventName(_ action: ExamAction, _ exam: Exam) -> String {
+        switch action {
+        case .route: "exam.routed"
+        case .claim: "exam.claimed"
+        case .release: "exam.released"
+        case .report: "exam.reported"
+        case .releasePreliminary: "exam.report.preliminary"
+        case .verify: "exam.report.final"
+        case .amend: "exam.report.\(exam.reports.last?.status.rawValue ?? "amended")"
+        case .returnToClinic: "exam.returned"
+        case .resubmit: "exam.resubmitted"
+        case .cancel: "exam.cancelled"
+        }
+    }
+
+    static func reason(_ action: ExamAction) -> String? {
+        switch action {
+        case .returnToClinic(_, let reason), .cancel(let reason): reason
+        default: nil
+        }
     }
 
     /// POSTs a notice about the exam to the clinic's webhook, through the outbox.
@@ -68,10 +106,13 @@ extension HubEnvironment {
         _ db: Database, _ exam: Exam, _ event: String, report: ReportVersion? = nil, reason: String? = nil,
         now: Timestamp
     ) throws {
+        // The clinic of an exam received from a peer hub is that hub's: it hears through the peer's events.
+        guard exam.origin == nil else { return }
         let notice = ExamNotice(
             event: event, hubId: config.hubId, examId: exam.id, accessionNumber: exam.accessionNumber,
             status: exam.step.taskStatus, businessStatus: exam.step.rawValue, itemCode: exam.itemCode,
-            priority: exam.priority, reason: reason, report: report, resultId: exam.resultId)
+            priority: exam.priority, reason: reason, report: report, resultId: exam.resultId,
+            readingHubId: exam.forward?.hubId)
         try enqueue(db, destination: "webhook:\(exam.clinicId)", kind: event, subject: exam.id, body: notice, now: now)
     }
 
@@ -83,12 +124,17 @@ extension HubEnvironment {
             id: GeneratedID.make("crv", at: now), examId: exam.id, clinicId: exam.clinicId, centerId: exam.centerId,
             patientName: exam.patient.name, itemCode: exam.itemCode, priority: exam.priority, findings: findings,
             flaggedBy: by, flaggedAt: now, ackDueAt: config.ackMinutes.due(after: now, priority: exam.priority))
-        let delivery = try enqueue(
-            db, destination: "webhook:\(exam.clinicId)", kind: "critical_value.notice", subject: notice.id,
-            body: CriticalNoticeMessage(
-                notice: notice, event: "critical_value.notice", accessionNumber: exam.accessionNumber),
-            now: now)
-        notice.deliveryId = delivery.id
+        if exam.origin != nil {
+            // The clinic is the submitting hub's: it is notified there, and escalated there when nobody answers.
+            try reportBack(db, exam, event: "critical_value.notice", criticalValue: notice, now: now)
+        } else {
+            let delivery = try enqueue(
+                db, destination: "webhook:\(exam.clinicId)", kind: "critical_value.notice", subject: notice.id,
+                body: CriticalNoticeMessage(
+                    notice: notice, event: "critical_value.notice", accessionNumber: exam.accessionNumber),
+                now: now)
+            notice.deliveryId = delivery.id
+        }
         try CriticalValueStore.insert(db, notice)
         try AuditLog.append(
             db,
