@@ -1,5 +1,6 @@
 import CurlHTTP
 import Foundation
+import HTTPTypes
 import Synchronization
 import Testing
 
@@ -9,17 +10,21 @@ final class Daemon: Sendable {
     let configFile: URL
     private let process = Mutex<Process?>(nil)
 
-    /// Writes a configuration file for the daemon; `extra` is appended YAML sections.
-    init(dataDir: URL, extra: String = "") throws {
+    /// Writes a configuration file for the daemon; `extra` is appended YAML sections. A fixed `port` keeps the
+    /// daemon's address across restarts.
+    init(
+        dataDir: URL, extra: String = "", hubId: String = "hub-test", region: String = "110000", port: Int = 0
+    ) throws {
         self.dataDir = dataDir
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         configFile = dataDir.appendingPathComponent("hub.yaml")
         let yaml = """
             hub:
-              id: hub-test
+              id: \(hubId)
+              region: "\(region)"
             http:
               host: 127.0.0.1
-              port: 0
+              port: \(port)
             storage:
               data_dir: \(dataDir.path)
             catalog:
@@ -119,5 +124,42 @@ final class Daemon: Sendable {
             CurlRequest(method: method, url: baseURL + path, headers: headers, body: body))
         let object = (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
         return (reply.status, object)
+    }
+}
+
+/// A real `hubd` process as the tests' fixtures call it.
+struct DaemonHub: HubAPI {
+    let daemon: Daemon
+    let client: CurlHTTPClient
+    let admin: String
+
+    init(_ daemon: Daemon, client: CurlHTTPClient) throws {
+        self.daemon = daemon
+        self.client = client
+        self.admin = try daemon.adminToken
+    }
+
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, token: String?, json: Any?, raw: Data?, contentType: String?,
+        headers: [String: String]
+    ) async throws -> Reply {
+        var fields: [(name: String, value: String)] = []
+        if let token { fields.append(("Authorization", "Bearer \(token)")) }
+        var body = CurlRequest.Body.none
+        if let json {
+            body = .bytes(Array(try JSONSerialization.data(withJSONObject: json)))
+            fields.append(("Content-Type", "application/json"))
+        } else if let raw {
+            body = .bytes(Array(raw))
+        }
+        if let contentType { fields.append(("Content-Type", contentType)) }
+        for (name, value) in headers { fields.append((name, value)) }
+        let reply = try await client.execute(
+            CurlRequest(method: method.rawValue, url: daemon.baseURL + path, headers: fields, body: body))
+        var answer = HTTPFields()
+        for (name, value) in reply.headers.fields {
+            if let field = HTTPField.Name(name) { answer.append(HTTPField(name: field, value: value)) }
+        }
+        return Reply(status: reply.status, headers: answer, body: Data(reply.body))
     }
 }

@@ -16,7 +16,7 @@ func fastOutboxHub() throws -> TestHub {
     return hub
 }
 
-extension HubClient {
+extension HubAPI {
     func registerWebhook(
         _ institution: String, url: String, secret: String = "s3cret-shared-with-the-clinic"
     ) async throws {
@@ -30,7 +30,9 @@ extension HubClient {
         try #require(reply.status == 202, "\(reply.text)")
         return reply["id"]!
     }
+}
 
+extension HubClient {
     func delivery(_ id: String) async throws -> OutboxDelivery {
         try await env.database.read { try OutboxStore.delivery($0, id: id)! }
     }

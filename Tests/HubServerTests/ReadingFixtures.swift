@@ -41,7 +41,7 @@ struct Alliance {
     var attendingId: String
     var secondAttendingToken: String
 
-    static func make(_ hub: HubClient, webhook: String? = nil) async throws -> Alliance {
+    static func make(_ hub: some HubAPI, webhook: String? = nil) async throws -> Alliance {
         try await hub.institution("wh-xiehe", level: "tertiary", region: "420102", alliances: ["wh-east"])
         try await hub.institution("hs-clinic", level: "primary", region: "420115", alliances: ["wh-east"])
         let center = try await hub.call(

@@ -20,7 +20,7 @@ struct RecognitionSetup {
     var auditor: String
 
     static func make(
-        _ hub: HubClient, eqaFrom: String = "2026-01-01", eqaTo: String = "2027-12-31"
+        _ hub: some HubAPI, eqaFrom: String = "2026-01-01", eqaTo: String = "2027-12-31"
     ) async throws -> RecognitionSetup {
         try await hub.institution("wh-lab-host", level: "tertiary", region: "420102", alliances: ["wh-east"])
         try await hub.institution("wh-second", level: "secondary", region: "420106", alliances: ["wh-east"])

@@ -68,17 +68,35 @@ struct Reply: Sendable {
     var text: String { String(decoding: body, as: UTF8.self) }
 }
 
+/// A hub the tests call over HTTP: one in this process, or a real `hubd` process.
+protocol HubAPI: Sendable {
+    var admin: String { get }
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, token: String?, json: Any?, raw: Data?, contentType: String?,
+        headers: [String: String]
+    ) async throws -> Reply
+}
+
+extension HubAPI {
+    func call(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Any? = nil, raw: Data? = nil,
+        contentType: String? = nil, headers: [String: String] = [:]
+    ) async throws -> Reply {
+        try await send(method, path, token: token, json: json, raw: raw, contentType: contentType, headers: headers)
+    }
+}
+
 /// Calls the hub as clients do.
-struct HubClient: Sendable {
+struct HubClient: HubAPI {
     let client: any TestClientProtocol
     let admin: String
     let hub: BuiltHub
 
     var env: HubEnvironment { hub.env }
 
-    func call(
-        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Any? = nil, raw: Data? = nil,
-        contentType: String? = nil, headers: [String: String] = [:]
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, token: String?, json: Any?, raw: Data?, contentType: String?,
+        headers: [String: String]
     ) async throws -> Reply {
         var fields = HTTPFields()
         if let token { fields[.authorization] = "Bearer \(token)" }
@@ -96,6 +114,9 @@ struct HubClient: Sendable {
             status: Int(response.status.code), headers: response.headers, body: Data(response.body.readableBytesView))
     }
 
+}
+
+extension HubAPI {
     func get(_ path: String, token: String? = nil) async throws -> Reply {
         try await call(.get, path, token: token)
     }
