@@ -22,6 +22,13 @@ import urllib.parse
 # ---------------------------------------------------------------------------------------------- small helpers
 
 
+def resident_id(first17):
+    """A resident ID (GB 11643) with its ISO 7064 MOD 11-2 check character."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(int(d) * w for d, w in zip(first17, weights))
+    return first17 + "10X98765432"[total % 11]
+
+
 def die(message):
     print(f"bench.py: {message}", file=sys.stderr)
     sys.exit(1)
@@ -269,6 +276,14 @@ def _fanout_target(maximum_s):
     return check
 
 
+def _fanout_latency_target(result):
+    p99 = (result.get("latency_ms") or {}).get("p99")
+    delay = (result.get("parameters") or {}).get("peer_delay_ms")
+    if p99 is None or not delay:
+        return None
+    return (f"p99 {p99:.0f} ms = {p99 / delay:.2f} × {delay} ms", p99 < 2 * delay)
+
+
 def _no_errors(result):
     if "error_count" not in result:
         return None
@@ -289,6 +304,8 @@ TARGETS = [
     ("startup", "empty store: launch to /readyz 200 ≤ 2 s", _startup_target("empty_median", 2000)),
     ("startup", "seeded store: launch to /readyz 200 ≤ 2 s", _startup_target("seeded_median", 2000)),
     ("startup", "SIGTERM to exit, idle hub, ≤ 1 s", _startup_target("stop_max", 1000)),
+    ("federated_check", "8 peers answering in 50 ms: p99 < 2 × the slowest peer (parallel fan-out)",
+     _fanout_latency_target),
 ]
 
 
@@ -439,6 +456,18 @@ def _scenario(directory, name):
                   _load(os.path.join(directory, "server-after.json")))
         if all(server):
             result["server_cpu_seconds"] = round(server[1]["cpu_seconds"] - server[0]["cpu_seconds"], 2)
+    if name == "federated_check":
+        federated = _load(os.path.join(directory, "federated.json")) or {}
+        local = _load(os.path.join(directory, "local.json")) or {}
+        result.update(
+            throughput=round(federated.get("rate", 0), 1), unit="checks/s", latency_ms=federated.get("latency_ms"),
+            requests=federated.get("sent"),
+            error_count=federated.get("unexpected", 0) + federated.get("transport_errors", 0),
+            local_latency_ms=local.get("latency_ms"), local_rate=round(local.get("rate", 0), 1))
+        cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
+                               _load(os.path.join(directory, "proc-after.json")), federated.get("sent"))
+        if cpu is not None:
+            result["hub_cpu_us_per_request"] = cpu
     if name == "startup":
         runs = {"empty": [], "seeded": []}
         for file in sorted(os.listdir(directory)):
@@ -511,6 +540,12 @@ def _notes(r):
         notes.append(f"{r['rounds'][0]['requests']:,} in flight: cold batch {r['batch_seconds_cold']:.2f} s, warm "
                      f"{r['batch_seconds_warm']:.2f} s (hold 200 ms); wrk -c1000 same server "
                      f"{_fmt((r.get('reference_wrk') or {}).get('throughput'), 0)} req/s; RSS is the client's")
+    if name == "federated_check" and r.get("latency_ms"):
+        p = r["parameters"]
+        local = r.get("local_latency_ms") or {}
+        notes.append(f"{p.get('peers')} peers each answering in {p.get('peer_delay_ms')} ms, one check at a time; "
+                     f"the same checks without peers: p50 {_fmt(local.get('p50'), 1)} ms, "
+                     f"p99 {_fmt(local.get('p99'), 1)} ms")
     if name == "startup":
         s = r.get("startup_ms", {})
         notes.append(f"empty {_fmt(s.get('empty_median'), 0)} ms (max {_fmt(s.get('empty_max'), 0)}), "

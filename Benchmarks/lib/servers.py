@@ -6,6 +6,10 @@
                                    (now - the ping's sent_at); GET /__stats answers the counts as JSON,
                                    POST /__reset sets them to zero.
   servers.py slow --hold-ms 200    answers every request with 200 after holding it HOLD ms.
+  servers.py peer --hub-id ID --delay-ms 50 --result-file F
+                                   a peer hub's federation endpoints as a slow peer answers them: a recognition
+                                   query gets, after DELAY ms, the result in F (a result record as the hub's API
+                                   shows it) under this peer's hub id; the directory is empty.
 
 Both bind 127.0.0.1 on a free port (or --port), print "listening on 127.0.0.1:PORT" and flush, and run until
 killed or until --max-seconds have passed (so a forgotten one never lives on).
@@ -163,6 +167,34 @@ def slow_handler(hold_seconds):
     return handle
 
 
+def peer_handler(hub_id, delay_seconds, result):
+    answer = json.dumps({
+        "hub_id": hub_id, "peers": [],
+        "results": [{"hub_id": hub_id, "performer_level": "tertiary", "result": dict(result, id=f"{hub_id}-r1")}],
+    }).encode()
+
+    async def handle(reader, writer):
+        try:
+            while True:
+                request = await read_request(reader)
+                if request is None:
+                    break
+                method, target, _, _ = request
+                if method == "POST" and target.startswith("/federation/v1/recognition/query"):
+                    await asyncio.sleep(delay_seconds)
+                    writer.write(response(200, answer))
+                elif target.startswith("/federation/v1/directory"):
+                    writer.write(response(200, b'{"items": []}'))
+                else:
+                    writer.write(response(404, b"{}"))
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+    return handle
+
+
 async def serve(handler, port, max_seconds):
     server = await asyncio.start_server(handler, "127.0.0.1", port, backlog=4096, limit=1 << 20)
     bound = server.sockets[0].getsockname()[1]
@@ -178,12 +210,19 @@ def main():
     r.add_argument("--secret", required=True)
     s = sub.add_parser("slow")
     s.add_argument("--hold-ms", type=int, default=200)
-    for p in (r, s):
+    q = sub.add_parser("peer")
+    q.add_argument("--hub-id", required=True)
+    q.add_argument("--delay-ms", type=int, default=50)
+    q.add_argument("--result-file", required=True)
+    for p in (r, s, q):
         p.add_argument("--port", type=int, default=0)
         p.add_argument("--max-seconds", type=float, default=900)
     args = parser.parse_args()
     if args.mode == "receiver":
         handler = receiver_handler(Stats(), args.secret.encode())
+    elif args.mode == "peer":
+        with open(args.result_file) as f:
+            handler = peer_handler(args.hub_id, args.delay_ms / 1000, json.load(f))
     else:
         handler = slow_handler(args.hold_ms / 1000)
     try:
