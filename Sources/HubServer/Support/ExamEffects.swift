@@ -120,12 +120,21 @@ extension HubEnvironment {
     func flagCriticalValues(
         _ db: Database, _ exam: Exam, _ findings: [CriticalFinding], by: Signer, now: Timestamp
     ) throws {
-        var notice = CriticalValueNotice(
+        let notice = CriticalValueNotice(
             id: GeneratedID.make("crv", at: now), examId: exam.id, clinicId: exam.clinicId, centerId: exam.centerId,
             patientName: exam.patient.name, itemCode: exam.itemCode, priority: exam.priority, findings: findings,
             flaggedBy: by, flaggedAt: now, ackDueAt: config.ackMinutes.due(after: now, priority: exam.priority))
+        try record(notice, of: exam, actor: by.practitionerId, institutionId: by.institutionId, db, now: now)
+    }
+
+    /// Stores a critical-value notice and sends it, with its audit record: to the clinic's webhook, or for an exam
+    /// received from a peer hub, to that hub (its clinic is notified, and escalated, there).
+    func record(
+        _ notice: CriticalValueNotice, of exam: Exam, actor: String, institutionId: String?, _ db: Database,
+        now: Timestamp
+    ) throws {
+        var notice = notice
         if exam.origin != nil {
-            // The clinic is the submitting hub's: it is notified there, and escalated there when nobody answers.
             try reportBack(db, exam, event: "critical_value.notice", criticalValue: notice, now: now)
         } else {
             let delivery = try enqueue(
@@ -139,10 +148,10 @@ extension HubEnvironment {
         try AuditLog.append(
             db,
             AuditEvent(
-                actor: by.practitionerId, institutionId: by.institutionId, action: "critical_value.flag",
+                actor: actor, institutionId: institutionId, action: "critical_value.flag",
                 targetType: "critical_value", targetId: notice.id,
                 patientKey: patientKeys.keys(for: exam.patient).first,
-                detail: findings.map(\.description).joined(separator: "; ")), at: now)
+                detail: notice.findings.map(\.description).joined(separator: "; ")), at: now)
         Counter(label: "hub.critical_values.flagged").increment()
     }
 

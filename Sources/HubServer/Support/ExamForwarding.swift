@@ -264,25 +264,11 @@ extension HubEnvironment {
         _ db: Database, _ remote: CriticalValueNotice, exam: Exam, from peer: Peer, now: Timestamp
     ) throws {
         guard try CriticalValueStore.notice(db, id: remote.id) == nil else { return }
-        var notice = CriticalValueNotice(
+        let notice = CriticalValueNotice(
             id: remote.id, examId: exam.id, clinicId: exam.clinicId, centerId: remote.centerId,
             patientName: exam.patient.name, itemCode: exam.itemCode, priority: exam.priority,
             findings: remote.findings, flaggedBy: remote.flaggedBy, flaggedAt: remote.flaggedAt,
             ackDueAt: config.ackMinutes.due(after: now, priority: exam.priority))
-        let delivery = try enqueue(
-            db, destination: "webhook:\(exam.clinicId)", kind: "critical_value.notice", subject: notice.id,
-            body: CriticalNoticeMessage(
-                notice: notice, event: "critical_value.notice", accessionNumber: exam.accessionNumber),
-            now: now)
-        notice.deliveryId = delivery.id
-        try CriticalValueStore.insert(db, notice)
-        try AuditLog.append(
-            db,
-            AuditEvent(
-                actor: "peer:\(peer.id)", institutionId: exam.clinicId, action: "critical_value.flag",
-                targetType: "critical_value", targetId: notice.id,
-                patientKey: patientKeys.keys(for: exam.patient).first,
-                detail: remote.findings.map(\.description).joined(separator: "; ")), at: now)
-        Counter(label: "hub.critical_values.flagged").increment()
+        try record(notice, of: exam, actor: "peer:\(peer.id)", institutionId: exam.clinicId, db, now: now)
     }
 }
