@@ -355,6 +355,58 @@ extension AppDatabase {
                     ALTER TABLE outbox ADD COLUMN body_file TEXT;
                     """)
         }
+        migrator.registerMigration("v8_dicomweb") { db in
+            // The DICOMweb index: one row per study, series and instance, kept up to date as instances are stored,
+            // so searches never scan instances to answer at study or series level.
+            try db.execute(
+                sql: """
+                    CREATE TABLE dicom_studies (
+                        study_uid TEXT PRIMARY KEY NOT NULL,
+                        owner TEXT NOT NULL,
+                        exam_id TEXT,
+                        patient_id TEXT,
+                        patient_name TEXT,
+                        study_date TEXT,
+                        accession_number TEXT,
+                        modalities TEXT NOT NULL DEFAULT '',
+                        series_count INTEGER NOT NULL DEFAULT 0,
+                        instance_count INTEGER NOT NULL DEFAULT 0,
+                        updated_at INTEGER NOT NULL,
+                        attributes TEXT NOT NULL
+                    );
+                    CREATE INDEX dicom_studies_owner ON dicom_studies(owner, study_uid);
+                    CREATE INDEX dicom_studies_exam ON dicom_studies(exam_id);
+                    CREATE INDEX dicom_studies_patient ON dicom_studies(patient_id);
+                    CREATE INDEX dicom_studies_name ON dicom_studies(patient_name);
+                    CREATE INDEX dicom_studies_date ON dicom_studies(study_date);
+                    CREATE INDEX dicom_studies_accession ON dicom_studies(accession_number);
+                    CREATE TABLE dicom_series (
+                        series_uid TEXT PRIMARY KEY NOT NULL,
+                        study_uid TEXT NOT NULL REFERENCES dicom_studies(study_uid),
+                        modality TEXT,
+                        series_number INTEGER,
+                        instance_count INTEGER NOT NULL DEFAULT 0,
+                        attributes TEXT NOT NULL
+                    );
+                    CREATE INDEX dicom_series_study ON dicom_series(study_uid, series_number);
+                    CREATE INDEX dicom_series_modality ON dicom_series(modality);
+                    CREATE TABLE dicom_instances (
+                        sop_instance_uid TEXT PRIMARY KEY NOT NULL,
+                        series_uid TEXT NOT NULL REFERENCES dicom_series(series_uid),
+                        study_uid TEXT NOT NULL,
+                        sop_class_uid TEXT,
+                        instance_number INTEGER,
+                        sha256 TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        transfer_syntax TEXT NOT NULL,
+                        stored_at INTEGER NOT NULL,
+                        metadata TEXT NOT NULL
+                    );
+                    CREATE INDEX dicom_instances_series ON dicom_instances(series_uid, instance_number);
+                    CREATE INDEX dicom_instances_study ON dicom_instances(study_uid);
+                    CREATE INDEX dicom_instances_class ON dicom_instances(sop_class_uid);
+                    """)
+        }
         return migrator
     }
 }

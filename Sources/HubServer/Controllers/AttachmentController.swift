@@ -120,30 +120,7 @@ struct AttachmentController {
                     code: "invalid_dicom", status: 422, title: "Not a valid DICOM file",
                     detail: "\(error.code): \(error.detail)", fields: [.init(field: "body", detail: error.detail)])
             }
-            let s = file.summary
-            var tags: [String: String] = ["transfer_syntax_uid": s.transferSyntaxUID]
-            tags["sop_class_uid"] = s.sopClassUID
-            tags["sop_instance_uid"] = s.sopInstanceUID
-            tags["study_instance_uid"] = s.studyInstanceUID
-            tags["series_instance_uid"] = s.seriesInstanceUID
-            tags["patient_id"] = s.patientID
-            tags["patient_name"] = s.patientName
-            tags["modality"] = s.modality
-            tags["study_date"] = s.studyDate
-            tags["accession_number"] = s.accessionNumber
-            tags["number_of_frames"] = s.numberOfFrames.map(String.init)
-            tags["specific_character_set"] = s.specificCharacterSet?.joined(separator: "\\")
-            if let ecg = s.ecg {
-                tags["ecg_channels"] = ecg.channelCount.map(String.init)
-                tags["ecg_sampling_frequency"] = ecg.samplingFrequency.map { String($0) }
-            }
-            var mismatch: String?
-            if let patientID = s.patientID?.trimmingCharacters(in: .whitespaces), !patientID.isEmpty,
-                !exam.patient.identifiers.contains(where: { $0.value == patientID })
-            {
-                mismatch = "the file's PatientID '\(patientID)' matches none of the exam's patient identifiers"
-            }
-            return (tags, mismatch)
+            return (Self.tags(file.summary), Self.patientMismatch(file.summary, exam: exam))
         case "ecg-aecg":
             let head = try prefix(path, 65_536)
             let text = String(decoding: head, as: UTF8.self)
@@ -164,6 +141,35 @@ struct AttachmentController {
             guard jpeg || png else { throw magic("a JPEG or PNG image", "its signature bytes") }
             return (nil, nil)
         }
+    }
+
+    /// The DICOM attributes an attachment record keeps.
+    static func tags(_ s: DICOMSummary) -> [String: String] {
+        var tags: [String: String] = ["transfer_syntax_uid": s.transferSyntaxUID]
+        tags["sop_class_uid"] = s.sopClassUID
+        tags["sop_instance_uid"] = s.sopInstanceUID
+        tags["study_instance_uid"] = s.studyInstanceUID
+        tags["series_instance_uid"] = s.seriesInstanceUID
+        tags["patient_id"] = s.patientID
+        tags["patient_name"] = s.patientName
+        tags["modality"] = s.modality
+        tags["study_date"] = s.studyDate
+        tags["accession_number"] = s.accessionNumber
+        tags["number_of_frames"] = s.numberOfFrames.map(String.init)
+        tags["specific_character_set"] = s.specificCharacterSet?.joined(separator: "\\")
+        if let ecg = s.ecg {
+            tags["ecg_channels"] = ecg.channelCount.map(String.init)
+            tags["ecg_sampling_frequency"] = ecg.samplingFrequency.map { String($0) }
+        }
+        return tags
+    }
+
+    /// Why the file's patient is not the exam's, or nil when it is (or the file names none).
+    static func patientMismatch(_ s: DICOMSummary, exam: Exam) -> String? {
+        guard let patientID = s.patientID?.trimmingCharacters(in: .whitespaces), !patientID.isEmpty,
+            !exam.patient.identifiers.contains(where: { $0.value == patientID })
+        else { return nil }
+        return "the file's PatientID '\(patientID)' matches none of the exam's patient identifiers"
     }
 
     static func prefix(_ path: String, _ count: Int) throws -> Data {

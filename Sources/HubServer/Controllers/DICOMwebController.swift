@@ -1,0 +1,642 @@
+import DICOM
+import Foundation
+import GRDB
+import HTTPTypes
+import HubCore
+import HubStore
+import Hummingbird
+import Metrics
+import NIOCore
+
+/// `/dicomweb`: the DICOMweb door (PS3.18) for modalities, PACS and viewers. STOW-RS streams each part of a
+/// `multipart/related` body to the blob store; QIDO-RS answers from the SQLite index; WADO-RS returns the stored bytes
+/// unchanged. Clinics store into and read their own studies; center staff read the studies of exams routed to them.
+struct DICOMwebController {
+    let env: HubEnvironment
+
+    func register(_ routes: Routes) {
+        routes.add(.post, "/dicomweb/studies", store)
+        routes.add(.post, "/dicomweb/studies/{study}", store)
+        routes.add(.get, "/dicomweb/studies", searchStudies)
+        routes.add(.get, "/dicomweb/series", searchSeries)
+        routes.add(.get, "/dicomweb/instances", searchInstances)
+        routes.add(.get, "/dicomweb/studies/{study}/series", searchSeries)
+        routes.add(.get, "/dicomweb/studies/{study}/instances", searchInstances)
+        routes.add(.get, "/dicomweb/studies/{study}/series/{series}/instances", searchInstances)
+        routes.add(.get, "/dicomweb/studies/{study}", retrieve)
+        routes.add(.get, "/dicomweb/studies/{study}/series/{series}", retrieve)
+        routes.add(.get, "/dicomweb/studies/{study}/series/{series}/instances/{instance}", retrieve)
+        routes.add(.get, "/dicomweb/studies/{study}/metadata", metadata)
+        routes.add(.get, "/dicomweb/studies/{study}/series/{series}/metadata", metadata)
+        routes.add(.get, "/dicomweb/studies/{study}/series/{series}/instances/{instance}/metadata", metadata)
+        routes.add(.post, "/v1/exams/{id}/studies", attachStudy)
+    }
+
+    static let dicomJSON = "application/dicom+json"
+
+    // MARK: STOW-RS
+
+    /// Failure reasons of the FailedSOPSequence (PS3.4 Annex GG, PS3.18 Table 10.5.3-1).
+    enum Failure: Int {
+        case processing = 0x0110
+        case duplicateInstance = 0x0111
+        case cannotUnderstand = 0xC000
+        case studyMismatch = 0xA900
+        case refused = 0xA700
+    }
+
+    struct StoredPart: Sendable {
+        var instance: IndexedInstance
+        var tags: [String: String]
+        var summary: DICOMSummary
+    }
+
+    struct FailedPart: Error, Sendable {
+        var sopClassUID: String?
+        var sopInstanceUID: String?
+        var reason: Failure
+        var detail: String
+    }
+
+    @Sendable func store(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let caller = try context.caller()
+        try caller.require(.clinic)
+        guard let owner = caller.institutionId else {
+            throw HubError.forbidden("studies are stored by the staff of an institution")
+        }
+        let pathStudy = context.parameters.get("study")
+        let (type, parameters) = MultipartReader.parameters(of: request.headers[.contentType] ?? "")
+        guard type == "multipart/related",
+            (parameters["type"] ?? "application/dicom").lowercased() == "application/dicom",
+            let boundary = parameters["boundary"], !boundary.isEmpty
+        else {
+            throw HubError.unsupportedMediaType(
+                "STOW-RS takes multipart/related; type=\"application/dicom\" with a boundary")
+        }
+        let now = env.clock()
+        let explicitExam = try await requestedExam(request, owner: owner)
+        let limit = env.config.maxAttachmentBytes
+        var reader = MultipartReader(boundary: boundary)
+        var writer: BlobWriter?
+        var partType = "application/dicom"
+        var stored: [StoredPart] = []
+        var failed: [FailedPart] = []
+        defer { writer?.abort() }
+        do {
+            for try await chunk in request.body {
+                for event in try chunk.withUnsafeReadableBytes({ try reader.feed($0) }) {
+                    switch event {
+                    case .headers(let headers):
+                        partType =
+                            headers["content-type"].map { MultipartReader.parameters(of: $0).type }
+                            ?? "application/dicom"
+                        writer = try env.blobs.writer(limit: limit)
+                    case .content(let bytes):
+                        try bytes.withUnsafeBytes { try writer?.write($0) }
+                    case .end:
+                        guard let finished = writer else { continue }
+                        writer = nil
+                        let outcome = await ingestPart(finished, type: partType, pathStudy: pathStudy)
+                        switch outcome {
+                        case .success(let part): stored.append(part)
+                        case .failure(let failure): failed.append(failure)
+                        }
+                    }
+                }
+            }
+        } catch let error as MultipartReader.Malformed {
+            throw HubError.validation("body", error.description)
+        }
+        if !reader.isComplete {
+            if reader.inPart { failed.append(FailedPart(reason: .processing, detail: "the body ended inside a part")) }
+            if stored.isEmpty && failed.isEmpty {
+                throw HubError.validation("body", "the multipart body has no complete part")
+            }
+        }
+        let (referenced, refused) = try await index(
+            stored, owner: owner, explicitExam: explicitExam, caller: caller, context: context, now: now)
+        failed += refused
+        Counter(label: "hub.dicomweb.instances_stored").increment(by: referenced.count)
+        return try storeResponse(referenced: referenced, failed: failed, request: request)
+    }
+
+    /// `?exam_id=`: every instance goes to this exam of the caller's clinic.
+    func requestedExam(_ request: Request, owner: String) async throws -> Exam? {
+        guard let examId = request.query("exam_id") else { return nil }
+        guard let exam = try await env.database.read({ try ExamStore.exam($0, id: examId) }) else {
+            throw HubError.validation("exam_id", "exam '\(examId)' does not exist")
+        }
+        guard exam.clinicId == owner else {
+            throw HubError.forbidden("studies are stored into the exams of the caller's own clinic")
+        }
+        guard exam.step != .final && exam.step != .cancelled else {
+            throw HubError.invalidTransition("instances cannot be added to an exam that is \(exam.step.rawValue)")
+        }
+        return exam
+    }
+
+    /// Checks one received part and moves its bytes into the blob store.
+    func ingestPart(_ writer: BlobWriter, type: String, pathStudy: String?) async -> Result<StoredPart, FailedPart> {
+        guard type == "application/dicom" else {
+            writer.abort()
+            return .failure(FailedPart(reason: .cannotUnderstand, detail: "a part of type \(type)"))
+        }
+        do {
+            let sha256 = try await writer.finish()
+            let file: DICOMFile
+            do {
+                file = try DICOMFile.parseHeader(fileAt: writer.temporaryPath)
+            } catch {
+                writer.abort()
+                return .failure(FailedPart(reason: .cannotUnderstand, detail: "\(error.code): \(error.detail)"))
+            }
+            let s = file.summary
+            guard let sop = s.sopInstanceUID, let study = s.studyInstanceUID, let series = s.seriesInstanceUID else {
+                writer.abort()
+                return .failure(
+                    FailedPart(
+                        sopClassUID: s.sopClassUID, sopInstanceUID: s.sopInstanceUID, reason: .cannotUnderstand,
+                        detail: "the instance lacks a SOP Instance, Study Instance or Series Instance UID"))
+            }
+            if let pathStudy, pathStudy != study {
+                writer.abort()
+                return .failure(
+                    FailedPart(
+                        sopClassUID: s.sopClassUID, sopInstanceUID: sop, reason: .studyMismatch,
+                        detail: "the instance belongs to study \(study), not \(pathStudy)"))
+            }
+            try await writer.commit(sha256: sha256)
+            let metadata = DICOMJSON.encode(file.dataset)
+            let attributes = Self.levels(metadata)
+            return .success(
+                StoredPart(
+                    instance: IndexedInstance(
+                        sopInstanceUID: sop, seriesUID: series, studyUID: study, sopClassUID: s.sopClassUID,
+                        instanceNumber: s.instanceNumber, seriesNumber: s.seriesNumber, modality: s.modality,
+                        patientID: s.patientID, patientName: s.patientName, studyDate: s.studyDate,
+                        accessionNumber: s.accessionNumber, sha256: sha256, size: writer.size,
+                        transferSyntax: s.transferSyntaxUID, studyAttributes: attributes.study,
+                        seriesAttributes: attributes.series, metadata: metadata),
+                    tags: AttachmentController.tags(s), summary: s))
+        } catch {
+            writer.abort()
+            return .failure(FailedPart(reason: .processing, detail: "\(error)"))
+        }
+    }
+
+    /// Indexes the stored parts in one transaction, attaching them to their exam (named by `exam_id`, or by the
+    /// accession number of a clinic's own open exam); studies with no exam wait to be attached.
+    func index(
+        _ parts: [StoredPart], owner: String, explicitExam: Exam?, caller: Principal, context: HubRequestContext,
+        now: Timestamp
+    ) async throws -> ([StoredPart], [FailedPart]) {
+        guard !parts.isEmpty else { return ([], []) }
+        return try await env.database.write { db in
+            var referenced: [StoredPart] = []
+            var failed: [FailedPart] = []
+            var exams: [String: Exam?] = [:]
+            for part in parts {
+                var exam = explicitExam
+                if exam == nil, let accession = part.summary.accessionNumber, !accession.isEmpty {
+                    if exams[accession] == nil {
+                        let found = try ExamStore.exam(db, accessionNumber: accession)
+                        exams[accession] = found.flatMap {
+                            $0.clinicId == owner && $0.step != .final && $0.step != .cancelled ? $0 : nil
+                        }
+                    }
+                    exam = exams[accession] ?? nil
+                }
+                if exam == nil, let study = try DICOMStore.study(db, uid: part.instance.studyUID),
+                    let examId = study.examId
+                {
+                    exam = try ExamStore.exam(db, id: examId)
+                }
+                switch try DICOMStore.store(db, part.instance, owner: owner, examId: exam?.id, now: now) {
+                case .stored, .alreadyStored:
+                    referenced.append(part)
+                    if let exam { try attach(part, to: exam, by: caller.actor, db, context: context, now: now) }
+                case .conflict(let reason):
+                    failed.append(
+                        FailedPart(
+                            sopClassUID: part.instance.sopClassUID, sopInstanceUID: part.instance.sopInstanceUID,
+                            reason: reason.hasPrefix("another instance") ? .duplicateInstance : .refused,
+                            detail: reason))
+                }
+            }
+            let studies = Set(referenced.map(\.instance.studyUID)).sorted()
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "dicomweb.store", "study", studies.first ?? "-",
+                    detail:
+                        "stored=\(referenced.count) failed=\(failed.count) studies=\(studies.joined(separator: ","))"),
+                at: now)
+            return (referenced, failed)
+        }
+    }
+
+    /// Files an instance among its exam's attachments (once), and sends it on when the exam was forwarded.
+    func attach(
+        _ part: StoredPart, to exam: Exam, by actor: String, _ db: Database, context: HubRequestContext,
+        now: Timestamp
+    ) throws {
+        let attachment = Attachment(
+            examId: exam.id, sha256: part.instance.sha256, mediaType: "application/dicom", kind: "dicom",
+            size: part.instance.size, uploadedBy: actor, uploadedAt: now, dicom: part.tags,
+            patientMismatch: AttachmentController.patientMismatch(part.summary, exam: exam))
+        guard try ExamStore.attach(db, attachment) else { return }
+        let key = env.patientKeys.keys(for: exam.patient).first
+        try AuditLog.append(
+            db,
+            context.audit(
+                "attachment.add", "exam", exam.id, patientKey: key,
+                detail: "sha256=\(attachment.sha256) kind=dicom via=stow"), at: now)
+        if let mismatch = attachment.patientMismatch {
+            try AuditLog.append(
+                db, context.audit("attachment.patient_mismatch", "exam", exam.id, patientKey: key, detail: mismatch),
+                at: now)
+        }
+        if let forward = exam.forward { try env.forwardAttachment(db, attachment, to: forward.hubId, now: now) }
+    }
+
+    /// The STOW-RS answer: 200 all stored, 202 some failed, 409 none stored.
+    func storeResponse(referenced: [StoredPart], failed: [FailedPart], request: Request) throws -> Response {
+        let base = Self.baseURL(request)
+        var object: [String: Any] = [:]
+        if let study = Set(referenced.map(\.instance.studyUID)).first,
+            Set(referenced.map(\.instance.studyUID)).count == 1
+        {
+            object["00081190"] = ["vr": "UR", "Value": ["\(base)/studies/\(study)"]]
+        }
+        if !referenced.isEmpty {
+            object["00081199"] = [
+                "vr": "SQ",
+                "Value": referenced.map { part -> [String: Any] in
+                    var item: [String: Any] = [
+                        "00081155": ["vr": "UI", "Value": [part.instance.sopInstanceUID]],
+                        "00081190": [
+                            "vr": "UR",
+                            "Value": [
+                                "\(base)/studies/\(part.instance.studyUID)/series/\(part.instance.seriesUID)/instances/\(part.instance.sopInstanceUID)"
+                            ],
+                        ],
+                    ]
+                    if let sopClass = part.instance.sopClassUID {
+                        item["00081150"] = ["vr": "UI", "Value": [sopClass]]
+                    }
+                    return item
+                },
+            ]
+        }
+        if !failed.isEmpty {
+            object["00081198"] = [
+                "vr": "SQ",
+                "Value": failed.map { failure -> [String: Any] in
+                    var item: [String: Any] = ["00081197": ["vr": "US", "Value": [failure.reason.rawValue]]]
+                    if let sopClass = failure.sopClassUID { item["00081150"] = ["vr": "UI", "Value": [sopClass]] }
+                    if let sop = failure.sopInstanceUID { item["00081155"] = ["vr": "UI", "Value": [sop]] }
+                    return item
+                },
+            ]
+            // Why each failed, for people: a Warning header per PS3.18 8.3.5.
+        }
+        let status: HTTPResponse.Status =
+            failed.isEmpty ? .ok : referenced.isEmpty ? .conflict : .accepted
+        var headers: HTTPFields = [.contentType: Self.dicomJSON]
+        for failure in failed.prefix(20) {
+            headers.append(
+                HTTPField(
+                    name: HTTPField.Name("Warning")!,
+                    value: "299 AllianceHub \"\(failure.detail.replacingOccurrences(of: "\"", with: "'"))\""))
+        }
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The study- and series-level members of an instance's DICOM JSON.
+    static func levels(_ metadata: String) -> (study: String, series: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? [String: Any] else {
+            return ("{}", "{}")
+        }
+        func pick(_ tags: [String]) -> String {
+            var picked: [String: Any] = [:]
+            for tag in tags { picked[tag] = object[tag] }
+            let data = (try? JSONSerialization.data(withJSONObject: picked, options: [.sortedKeys])) ?? Data("{}".utf8)
+            return String(decoding: data, as: UTF8.self)
+        }
+        return (pick(studyTags), pick(seriesTags))
+    }
+
+    static let studyTags = [
+        "00080005", "00080020", "00080030", "00080050", "00080090", "00081030", "00100010", "00100020", "00100030",
+        "00100040", "0020000D", "00200010",
+    ]
+    static let seriesTags = ["00080060", "0008103E", "0020000E", "00200011", "00080021", "00080031"]
+    static let instanceTags = [
+        "00080016", "00080018", "00080060", "0020000D", "0020000E", "00200013", "00280008", "00280010", "00280011",
+        "00280100",
+    ]
+
+    // MARK: QIDO-RS
+
+    /// Attribute keywords QIDO-RS accepts, with their tags.
+    static let keywords: [String: String] = [
+        "PatientID": "00100020", "PatientName": "00100010", "StudyDate": "00080020", "StudyTime": "00080030",
+        "StudyInstanceUID": "0020000D", "AccessionNumber": "00080050", "ModalitiesInStudy": "00080061",
+        "SeriesInstanceUID": "0020000E", "Modality": "00080060", "SOPInstanceUID": "00080018",
+        "SOPClassUID": "00080016", "StudyDescription": "00081030", "PatientBirthDate": "00100030",
+        "PatientSex": "00100040", "SeriesNumber": "00200011", "InstanceNumber": "00200013",
+        "NumberOfFrames": "00280008", "Rows": "00280010", "Columns": "00280011", "StudyID": "00200010",
+        "ReferringPhysicianName": "00080090", "SeriesDescription": "0008103E",
+    ]
+
+    @Sendable func searchStudies(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        try await search(request, context, level: .study)
+    }
+
+    @Sendable func searchSeries(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        try await search(request, context, level: .series)
+    }
+
+    @Sendable func searchInstances(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        try await search(request, context, level: .instance)
+    }
+
+    func access(_ caller: Principal) throws -> DICOMAccess {
+        guard let institution = caller.institutionId else {
+            throw HubError.forbidden("DICOMweb is used by the staff of an institution")
+        }
+        let owner = caller.roles.contains(.clinic) ? institution : nil
+        let reading = caller.roles.isDisjoint(with: [.reader, .verifier]) ? nil : institution
+        guard owner != nil || reading != nil else {
+            throw HubError.forbidden("DICOMweb needs the role clinic, reader or verifier")
+        }
+        return DICOMAccess(owner: owner, readingInstitution: reading)
+    }
+
+    func search(_ request: Request, _ context: HubRequestContext, level: DICOMStore.Level) async throws -> Response {
+        let caller = try context.caller()
+        let access = try access(caller)
+        let limit = try Self.integer(request, "limit", default: 100, range: 1...1000)
+        let offset = try Self.integer(request, "offset", default: 0, range: 0...1_000_000_000)
+        var matches: [(String, DICOMMatch)] = []
+        if let study = context.parameters.get("study") { matches.append(("StudyInstanceUID", .equals(study))) }
+        if let series = context.parameters.get("series") { matches.append(("SeriesInstanceUID", .equals(series))) }
+        var includes: Set<String> = []
+        var includeAll = false
+        let searchable = DICOMStore.searchable(at: level)
+        for (rawName, rawValue) in request.uri.queryParameters {
+            let name = String(rawName)
+            let value = String(rawValue).removingPercentEncoding ?? String(rawValue)
+            switch name {
+            case "limit", "offset", "fuzzymatching": continue
+            case "includefield":
+                for field in value.split(separator: ",") {
+                    if field == "all" {
+                        includeAll = true
+                    } else if let tag = Self.tag(String(field)) {
+                        includes.insert(tag)
+                    } else {
+                        throw HubError.validation("includefield", "'\(field)' is not an attribute keyword or tag")
+                    }
+                }
+                continue
+            default: break
+            }
+            let keyword = Self.keywords[name] != nil ? name : Self.keywords.first { $0.value == name.uppercased() }?.key
+            guard let keyword, searchable.contains(keyword) else {
+                throw HubError.validation(
+                    name, "is not searchable here; use \(searchable.sorted().joined(separator: ", "))")
+            }
+            guard !value.isEmpty else { continue }
+            matches.append((keyword, try Self.match(keyword, value)))
+        }
+        let conditions = matches
+        let rows = try await env.database.read { db in
+            try DICOMStore.search(db, level: level, matches: conditions, access: access, limit: limit, offset: offset)
+        }
+        let base = Self.baseURL(request)
+        let answer: [[String: Any]] = rows.map { row in
+            var object = (try? JSONSerialization.jsonObject(with: Data(row.attributes.utf8)) as? [String: Any]) ?? [:]
+            switch level {
+            case .study:
+                object["00080061"] = [
+                    "vr": "CS", "Value": (row.modalities ?? "").split(separator: "\\").map(String.init),
+                ]
+                object["00201206"] = ["vr": "IS", "Value": [row.seriesCount ?? 0]]
+                object["00201208"] = ["vr": "IS", "Value": [row.instanceCount ?? 0]]
+                object["00081190"] = ["vr": "UR", "Value": ["\(base)/studies/\(row.studyUID)"]]
+            case .series:
+                object["00201209"] = ["vr": "IS", "Value": [row.instanceCount ?? 0]]
+                object["00081190"] = [
+                    "vr": "UR", "Value": ["\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")"],
+                ]
+            case .instance:
+                if !includeAll {
+                    let keep = Set(Self.instanceTags).union(includes)
+                    object = object.filter { keep.contains($0.key) }
+                }
+                object["00081190"] = [
+                    "vr": "UR",
+                    "Value": [
+                        "\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")/instances/\(row.sopInstanceUID ?? "")"
+                    ],
+                ]
+            }
+            return object
+        }
+        let now = env.clock()
+        try await env.database.write { db in
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "dicomweb.search", "dicomweb", request.uri.path,
+                    detail: "matches=\(conditions.map(\.0).joined(separator: ",")) results=\(rows.count)"), at: now)
+        }
+        guard !answer.isEmpty else { return Response(status: .noContent) }
+        let data = try JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys, .withoutEscapingSlashes])
+        return Response(
+            status: .ok, headers: [.contentType: Self.dicomJSON],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A keyword or an 8-digit hex tag, as a tag.
+    static func tag(_ field: String) -> String? {
+        if let tag = keywords[field] { return tag }
+        let upper = field.uppercased()
+        return upper.count == 8 && upper.allSatisfy(\.isHexDigit) ? upper : nil
+    }
+
+    /// How a QIDO value matches: wildcards, date ranges, UID lists, or single values.
+    static func match(_ keyword: String, _ value: String) throws -> DICOMMatch {
+        if keyword.hasSuffix("UID") && (value.contains("\\") || value.contains(",")) {
+            return .list(value.split(whereSeparator: { $0 == "\\" || $0 == "," }).map(String.init))
+        }
+        if keyword == "StudyDate" {
+            guard value.contains("-") else {
+                guard isDate(value) else { throw HubError.validation(keyword, "must be YYYYMMDD or a range") }
+                return .equals(value)
+            }
+            let ends = value.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let from = ends[0].isEmpty ? nil : ends[0]
+            let to = ends.count > 1 && !ends[1].isEmpty ? ends[1] : nil
+            guard from.map(isDate) ?? true, to.map(isDate) ?? true, from != nil || to != nil else {
+                throw HubError.validation(keyword, "a range is YYYYMMDD-YYYYMMDD, either end may be left open")
+            }
+            return .dateRange(from, to)
+        }
+        if value.contains("*") || value.contains("?") { return .wildcard(value) }
+        return .equals(value)
+    }
+
+    static func isDate(_ value: String) -> Bool { value.count == 8 && value.allSatisfy(\.isNumber) }
+
+    static func integer(
+        _ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>
+    ) throws
+        -> Int
+    {
+        guard let text = request.query(name) else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw HubError.validation(name, "must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+
+    /// The DICOMweb root as the client reached it.
+    static func baseURL(_ request: Request) -> String {
+        let host = request.head.authority ?? "localhost"
+        return "http://\(host)/dicomweb"
+    }
+
+    // MARK: WADO-RS
+
+    func files(_ request: Request, _ context: HubRequestContext) async throws -> [StoredInstanceFile] {
+        let caller = try context.caller()
+        let access = try access(caller)
+        let study = try context.parameter("study")
+        let series = context.parameters.get("series")
+        let instance = context.parameters.get("instance")
+        let now = env.clock()
+        let files = try await env.database.write { db in
+            let files = try DICOMStore.files(
+                db, studyUID: study, seriesUID: series, sopInstanceUID: instance, access: access)
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "dicomweb.retrieve", "study", study,
+                    detail: "series=\(series ?? "*") instance=\(instance ?? "*") instances=\(files.count)"), at: now)
+            return files
+        }
+        guard !files.isEmpty else { throw HubError.notFound("study, series or instance", instance ?? series ?? study) }
+        return files
+    }
+
+    /// The stored instances, byte for byte, as `multipart/related; type="application/dicom"`.
+    @Sendable func retrieve(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        try Self.checkAccept(request.headers[.accept])
+        let files = try await files(request, context)
+        let boundary = "dicomweb-" + UUID().uuidString
+        let blobs = env.blobs
+        let body = ResponseBody { writer in
+            for (index, file) in files.enumerated() {
+                let head =
+                    (index == 0 ? "" : "\r\n") + "--\(boundary)\r\nContent-Type: application/dicom\r\n"
+                    + "Content-Length: \(file.size)\r\n\r\n"
+                try await writer.write(ByteBuffer(string: head))
+                let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: blobs.path(for: file.sha256)))
+                defer { try? handle.close() }
+                while let chunk = try handle.read(upToCount: 256 * 1024), !chunk.isEmpty {
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                }
+            }
+            try await writer.write(ByteBuffer(string: "\r\n--\(boundary)--\r\n"))
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "multipart/related; type=\"application/dicom\"; boundary=\(boundary)"],
+            body: body)
+    }
+
+    /// WADO-RS returns the instances as stored: any transfer syntax is fine, a transcoding request is not.
+    static func checkAccept(_ accept: String?) throws {
+        guard let accept, !accept.isEmpty else { return }
+        for range in accept.split(separator: ",") {
+            let (type, parameters) = MultipartReader.parameters(of: String(range))
+            if type == "*/*" || type == "multipart/*" { return }
+            guard type == "multipart/related" else { continue }
+            let part = (parameters["type"] ?? "application/dicom").lowercased()
+            let syntax = parameters["transfer-syntax"] ?? "*"
+            if (part == "application/dicom" || part == "application/*") && syntax == "*" { return }
+            if part == "application/dicom" && parameters["transfer-syntax"] != nil { return }
+        }
+        throw HubError(
+            code: "not_acceptable", status: 406, title: "Not acceptable",
+            detail: "instances are returned as stored: multipart/related; type=\"application/dicom\"")
+    }
+
+    /// The instances' attributes (bulk data left out), as a DICOM JSON array.
+    @Sendable func metadata(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let files = try await files(request, context)
+        let body = "[" + files.map(\.metadata).joined(separator: ",") + "]"
+        return Response(
+            status: .ok, headers: [.contentType: Self.dicomJSON],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    // MARK: Pending studies
+
+    struct AttachInput: Decodable {
+        var studyInstanceUID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case studyInstanceUID = "study_instance_uid"
+        }
+    }
+
+    /// A clinic attaches a study it stored without an exam (no matching accession number) to one of its exams.
+    @Sendable func attachStudy(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let caller = try context.caller()
+        try caller.require(.clinic)
+        let examId = try context.parameter("id")
+        let (input, _) = try await JSONIO.decode(AttachInput.self, from: request, limit: env.config.maxBodyBytes)
+        var v = Validator()
+        let studyUID = v.text(input.studyInstanceUID, "study_instance_uid", maxLength: 64)
+        try v.check()
+        let now = env.clock()
+        let attachments = try await env.database.write { db -> [Attachment] in
+            guard let exam = try ExamStore.exam(db, id: examId) else { throw HubError.notFound("exam", examId) }
+            guard exam.clinicId == caller.institutionId else {
+                throw HubError.forbidden("studies are attached to the exams of the caller's own clinic")
+            }
+            guard exam.step != .final && exam.step != .cancelled else {
+                throw HubError.invalidTransition("studies cannot be attached to an exam that is \(exam.step.rawValue)")
+            }
+            guard let study = try DICOMStore.study(db, uid: studyUID!), study.owner == caller.institutionId else {
+                throw HubError.validation("study_instance_uid", "no study '\(studyUID!)' stored by this clinic")
+            }
+            if let other = study.examId, other != exam.id {
+                throw HubError.conflict("the study is attached to exam \(other)", field: "study_instance_uid")
+            }
+            try DICOMStore.attach(db, studyUID: studyUID!, examId: exam.id)
+            let access = DICOMAccess(owner: caller.institutionId, readingInstitution: nil)
+            for file in try DICOMStore.files(db, studyUID: studyUID!, access: access) {
+                let summary = try DICOMFile.parseHeader(fileAt: env.blobs.path(for: file.sha256)).summary
+                let part = StoredPart(
+                    instance: IndexedInstance(
+                        sopInstanceUID: file.sopInstanceUID, seriesUID: file.seriesUID, studyUID: file.studyUID,
+                        sopClassUID: summary.sopClassUID, instanceNumber: summary.instanceNumber,
+                        seriesNumber: summary.seriesNumber, modality: summary.modality, patientID: summary.patientID,
+                        patientName: summary.patientName, studyDate: summary.studyDate,
+                        accessionNumber: summary.accessionNumber, sha256: file.sha256, size: file.size,
+                        transferSyntax: file.transferSyntax, studyAttributes: "{}", seriesAttributes: "{}",
+                        metadata: file.metadata),
+                    tags: AttachmentController.tags(summary), summary: summary)
+                try attach(part, to: exam, by: caller.actor, db, context: context, now: now)
+            }
+            return try ExamStore.attachments(db, examId: exam.id)
+        }
+        return try JSONIO.response(ListResponse(Page(items: attachments, next: nil)))
+    }
+}

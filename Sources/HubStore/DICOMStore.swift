@@ -1,0 +1,387 @@
+import Foundation
+import GRDB
+import HubCore
+
+/// One stored DICOM instance as the index keeps it: its identifiers, where its bytes are, and its attributes at each
+/// level as DICOM JSON objects (PS3.18 F.2), without bulk data.
+public struct IndexedInstance: Sendable {
+    public var sopInstanceUID: String
+    public var seriesUID: String
+    public var studyUID: String
+    public var sopClassUID: String?
+    public var instanceNumber: Int?
+    public var seriesNumber: Int?
+    public var modality: String?
+    public var patientID: String?
+    public var patientName: String?
+    public var studyDate: String?
+    public var accessionNumber: String?
+    public var sha256: String
+    public var size: Int
+    public var transferSyntax: String
+    public var studyAttributes: String
+    public var seriesAttributes: String
+    public var metadata: String
+
+    public init(
+        sopInstanceUID: String, seriesUID: String, studyUID: String, sopClassUID: String?, instanceNumber: Int?,
+        seriesNumber: Int?, modality: String?, patientID: String?, patientName: String?, studyDate: String?,
+        accessionNumber: String?, sha256: String, size: Int, transferSyntax: String, studyAttributes: String,
+        seriesAttributes: String, metadata: String
+    ) {
+        self.sopInstanceUID = sopInstanceUID
+        self.seriesUID = seriesUID
+        self.studyUID = studyUID
+        self.sopClassUID = sopClassUID
+        self.instanceNumber = instanceNumber
+        self.seriesNumber = seriesNumber
+        self.modality = modality
+        self.patientID = patientID
+        self.patientName = patientName
+        self.studyDate = studyDate
+        self.accessionNumber = accessionNumber
+        self.sha256 = sha256
+        self.size = size
+        self.transferSyntax = transferSyntax
+        self.studyAttributes = studyAttributes
+        self.seriesAttributes = seriesAttributes
+        self.metadata = metadata
+    }
+}
+
+/// Who may see which studies: the institution that stored them, and the staff of the center reading the exam they
+/// are attached to.
+public struct DICOMAccess: Sendable {
+    public var owner: String?
+    public var readingInstitution: String?
+
+    public init(owner: String?, readingInstitution: String?) {
+        self.owner = owner
+        self.readingInstitution = readingInstitution
+    }
+
+    /// The condition on `dicom_studies s`.
+    var condition: (String, StatementArguments) {
+        var parts: [String] = []
+        var arguments = StatementArguments()
+        if let owner {
+            parts.append("s.owner = ?")
+            _ = arguments.append(contentsOf: [owner])
+        }
+        if let readingInstitution {
+            parts.append(
+                """
+                s.exam_id IN (SELECT e.id FROM exams e JOIN centers c ON c.id = e.center_id
+                              WHERE c.institution_id = ?)
+                """)
+            _ = arguments.append(contentsOf: [readingInstitution])
+        }
+        return parts.isEmpty ? ("0", arguments) : ("(" + parts.joined(separator: " OR ") + ")", arguments)
+    }
+}
+
+/// One QIDO-RS match condition on an indexed column.
+public enum DICOMMatch: Sendable {
+    /// Single value matching.
+    case equals(String)
+    /// `*` and `?` wildcards.
+    case wildcard(String)
+    /// A date range, either end open (`YYYYMMDD`).
+    case dateRange(String?, String?)
+    /// UID list matching (values separated by `\` or `,`).
+    case list([String])
+}
+
+/// A row of a search answer: the level's attributes and the counts the index keeps.
+public struct DICOMRow: Sendable {
+    public var studyUID: String
+    public var seriesUID: String?
+    public var sopInstanceUID: String?
+    public var attributes: String
+    public var modalities: String?
+    public var seriesCount: Int?
+    public var instanceCount: Int?
+    public var examId: String?
+}
+
+/// What a stored instance's bytes are, for retrieval.
+public struct StoredInstanceFile: Sendable {
+    public var sopInstanceUID: String
+    public var seriesUID: String
+    public var studyUID: String
+    public var sha256: String
+    public var size: Int
+    public var transferSyntax: String
+    public var metadata: String
+}
+
+public enum DICOMStore {
+    public enum Outcome: Sendable, Equatable {
+        case stored
+        /// The same bytes under the same SOP Instance UID: nothing to do.
+        case alreadyStored
+        /// Refused, with the reason.
+        case conflict(String)
+    }
+
+    /// Indexes one instance whose bytes are in the blob store. A study belongs to the institution that stored its
+    /// first instance, and to at most one exam.
+    public static func store(
+        _ db: Database, _ instance: IndexedInstance, owner: String, examId: String?, now: Timestamp
+    ) throws -> Outcome {
+        if let existing = try Row.fetchOne(
+            db, sql: "SELECT sha256, study_uid FROM dicom_instances WHERE sop_instance_uid = ?",
+            arguments: [instance.sopInstanceUID])
+        {
+            let sha: String = existing["sha256"]
+            return sha == instance.sha256
+                ? .alreadyStored : .conflict("another instance with this SOP Instance UID is stored")
+        }
+        if let study = try Row.fetchOne(
+            db, sql: "SELECT owner, exam_id FROM dicom_studies WHERE study_uid = ?", arguments: [instance.studyUID])
+        {
+            let studyOwner: String = study["owner"]
+            guard studyOwner == owner else { return .conflict("the study was stored by another institution") }
+            let current: String? = study["exam_id"]
+            if let examId, let current, current != examId {
+                return .conflict("the study is attached to another exam")
+            }
+            if current == nil, let examId {
+                try db.execute(
+                    sql: "UPDATE dicom_studies SET exam_id = ? WHERE study_uid = ?",
+                    arguments: [examId, instance.studyUID])
+            }
+        } else {
+            try db.execute(
+                sql: """
+                    INSERT INTO dicom_studies (study_uid, owner, exam_id, patient_id, patient_name, study_date,
+                                               accession_number, updated_at, attributes)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    instance.studyUID, owner, examId, instance.patientID, instance.patientName, instance.studyDate,
+                    instance.accessionNumber, now.millisecondsSinceEpoch, instance.studyAttributes,
+                ])
+        }
+        if let seriesStudy = try String.fetchOne(
+            db, sql: "SELECT study_uid FROM dicom_series WHERE series_uid = ?", arguments: [instance.seriesUID])
+        {
+            guard seriesStudy == instance.studyUID else {
+                return .conflict("the series belongs to another study")
+            }
+        } else {
+            try db.execute(
+                sql: """
+                    INSERT INTO dicom_series (series_uid, study_uid, modality, series_number, attributes)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    instance.seriesUID, instance.studyUID, instance.modality, instance.seriesNumber,
+                    instance.seriesAttributes,
+                ])
+            var modalities = Set(
+                (try String.fetchOne(
+                    db, sql: "SELECT modalities FROM dicom_studies WHERE study_uid = ?", arguments: [instance.studyUID])
+                    ?? "").split(separator: "\\").map(String.init))
+            if let modality = instance.modality, !modality.isEmpty { modalities.insert(modality) }
+            try db.execute(
+                sql: """
+                    UPDATE dicom_studies SET series_count = series_count + 1, modalities = ? WHERE study_uid = ?
+                    """,
+                arguments: [modalities.sorted().joined(separator: "\\"), instance.studyUID])
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO dicom_instances (sop_instance_uid, series_uid, study_uid, sop_class_uid, instance_number,
+                                             sha256, size, transfer_syntax, stored_at, metadata)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                instance.sopInstanceUID, instance.seriesUID, instance.studyUID, instance.sopClassUID,
+                instance.instanceNumber, instance.sha256, instance.size, instance.transferSyntax,
+                now.millisecondsSinceEpoch, instance.metadata,
+            ])
+        try db.execute(
+            sql: "UPDATE dicom_series SET instance_count = instance_count + 1 WHERE series_uid = ?",
+            arguments: [instance.seriesUID])
+        try db.execute(
+            sql: """
+                UPDATE dicom_studies SET instance_count = instance_count + 1, updated_at = ? WHERE study_uid = ?
+                """,
+            arguments: [now.millisecondsSinceEpoch, instance.studyUID])
+        return .stored
+    }
+
+    /// The study's owner and exam, if it is stored.
+    public static func study(_ db: Database, uid: String) throws -> (owner: String, examId: String?)? {
+        try Row.fetchOne(db, sql: "SELECT owner, exam_id FROM dicom_studies WHERE study_uid = ?", arguments: [uid])
+            .map { ($0["owner"], $0["exam_id"]) }
+    }
+
+    /// Attaches a pending study (stored without an exam) to an exam.
+    public static func attach(_ db: Database, studyUID: String, examId: String) throws {
+        try db.execute(
+            sql: "UPDATE dicom_studies SET exam_id = ? WHERE study_uid = ?", arguments: [examId, studyUID])
+    }
+
+    /// The column a QIDO attribute is matched on, per level.
+    static let columns: [String: String] = [
+        "PatientID": "s.patient_id", "PatientName": "s.patient_name", "StudyDate": "s.study_date",
+        "StudyInstanceUID": "s.study_uid", "AccessionNumber": "s.accession_number",
+        "ModalitiesInStudy": "s.modalities", "SeriesInstanceUID": "se.series_uid", "Modality": "se.modality",
+        "SOPInstanceUID": "i.sop_instance_uid", "SOPClassUID": "i.sop_class_uid",
+    ]
+
+    public enum Level: Sendable {
+        case study, series, instance
+    }
+
+    /// Attributes each level can be searched on.
+    public static func searchable(at level: Level) -> Set<String> {
+        var names: Set<String> = [
+            "PatientID", "PatientName", "StudyDate", "StudyInstanceUID", "AccessionNumber", "ModalitiesInStudy",
+        ]
+        if level != .study { names.formUnion(["SeriesInstanceUID", "Modality"]) }
+        if level == .instance { names.formUnion(["SOPInstanceUID", "SOPClassUID"]) }
+        return names
+    }
+
+    /// QIDO-RS search at `level`, through the index only.
+    public static func search(
+        _ db: Database, level: Level, matches: [(String, DICOMMatch)], access: DICOMAccess, limit: Int, offset: Int
+    ) throws -> [DICOMRow] {
+        var conditions: [String] = []
+        var arguments = StatementArguments()
+        let (accessCondition, accessArguments) = access.condition
+        conditions.append(accessCondition)
+        _ = arguments.append(contentsOf: accessArguments)
+        for (name, match) in matches {
+            guard let column = columns[name] else { continue }
+            switch match {
+            case .equals(let value):
+                if name == "ModalitiesInStudy" {
+                    conditions.append("('\\' || \(column) || '\\') LIKE ?")
+                    _ = arguments.append(contentsOf: ["%\\\(value)\\%"])
+                } else {
+                    conditions.append("\(column) = ?")
+                    _ = arguments.append(contentsOf: [value])
+                }
+            case .wildcard(let pattern):
+                conditions.append("\(column) GLOB ?")
+                _ = arguments.append(contentsOf: [globPattern(pattern)])
+            case .dateRange(let from, let to):
+                if let from {
+                    conditions.append("\(column) >= ?")
+                    _ = arguments.append(contentsOf: [from])
+                }
+                if let to {
+                    conditions.append("\(column) <= ?")
+                    _ = arguments.append(contentsOf: [to])
+                }
+            case .list(let values):
+                conditions.append("\(column) IN (\(values.map { _ in "?" }.joined(separator: ",")))")
+                _ = arguments.append(contentsOf: StatementArguments(values))
+            }
+        }
+        let whereClause = conditions.joined(separator: " AND ")
+        _ = arguments.append(contentsOf: [limit, offset])
+        switch level {
+        case .study:
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.study_uid, s.attributes, s.modalities, s.series_count, s.instance_count, s.exam_id
+                    FROM dicom_studies s WHERE \(whereClause)
+                    ORDER BY s.study_date DESC, s.study_uid LIMIT ? OFFSET ?
+                    """, arguments: arguments
+            ).map {
+                DICOMRow(
+                    studyUID: $0["study_uid"], attributes: $0["attributes"], modalities: $0["modalities"],
+                    seriesCount: $0["series_count"], instanceCount: $0["instance_count"], examId: $0["exam_id"])
+            }
+        case .series:
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT se.series_uid, se.study_uid, se.attributes, se.instance_count, s.attributes AS study
+                    FROM dicom_series se JOIN dicom_studies s ON s.study_uid = se.study_uid WHERE \(whereClause)
+                    ORDER BY se.study_uid, se.series_number, se.series_uid LIMIT ? OFFSET ?
+                    """, arguments: arguments
+            ).map {
+                DICOMRow(
+                    studyUID: $0["study_uid"], seriesUID: $0["series_uid"],
+                    attributes: merge($0["study"], $0["attributes"]), instanceCount: $0["instance_count"])
+            }
+        case .instance:
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT i.sop_instance_uid, i.series_uid, i.study_uid, i.metadata
+                    FROM dicom_instances i JOIN dicom_series se ON se.series_uid = i.series_uid
+                    JOIN dicom_studies s ON s.study_uid = i.study_uid WHERE \(whereClause)
+                    ORDER BY i.study_uid, i.series_uid, i.instance_number, i.sop_instance_uid LIMIT ? OFFSET ?
+                    """, arguments: arguments
+            ).map {
+                DICOMRow(
+                    studyUID: $0["study_uid"], seriesUID: $0["series_uid"], sopInstanceUID: $0["sop_instance_uid"],
+                    attributes: $0["metadata"])
+            }
+        }
+    }
+
+    /// The instances of a study, a series or one instance the caller may read, in order.
+    public static func files(
+        _ db: Database, studyUID: String, seriesUID: String? = nil, sopInstanceUID: String? = nil,
+        access: DICOMAccess
+    ) throws -> [StoredInstanceFile] {
+        var conditions = ["i.study_uid = ?"]
+        var arguments: StatementArguments = [studyUID]
+        if let seriesUID {
+            conditions.append("i.series_uid = ?")
+            _ = arguments.append(contentsOf: [seriesUID])
+        }
+        if let sopInstanceUID {
+            conditions.append("i.sop_instance_uid = ?")
+            _ = arguments.append(contentsOf: [sopInstanceUID])
+        }
+        let (accessCondition, accessArguments) = access.condition
+        conditions.append(accessCondition)
+        _ = arguments.append(contentsOf: accessArguments)
+        return try Row.fetchAll(
+            db,
+            sql: """
+                SELECT i.sop_instance_uid, i.series_uid, i.study_uid, i.sha256, i.size, i.transfer_syntax, i.metadata
+                FROM dicom_instances i JOIN dicom_studies s ON s.study_uid = i.study_uid
+                WHERE \(conditions.joined(separator: " AND "))
+                ORDER BY i.series_uid, i.instance_number, i.sop_instance_uid
+                """, arguments: arguments
+        ).map {
+            StoredInstanceFile(
+                sopInstanceUID: $0["sop_instance_uid"], seriesUID: $0["series_uid"], studyUID: $0["study_uid"],
+                sha256: $0["sha256"], size: $0["size"], transferSyntax: $0["transfer_syntax"],
+                metadata: $0["metadata"])
+        }
+    }
+
+    /// A DICOM wildcard (`*`, `?`) as a GLOB pattern, other GLOB characters taken literally.
+    static func globPattern(_ pattern: String) -> String {
+        var out = ""
+        for character in pattern {
+            switch character {
+            case "[": out += "[[]"
+            case "]": out += "[]]"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// Two JSON objects' members in one object (the second's win).
+    static func merge(_ first: String, _ second: String) -> String {
+        let a = first.trimmingCharacters(in: .whitespaces)
+        let b = second.trimmingCharacters(in: .whitespaces)
+        guard a.count > 2 else { return b }
+        guard b.count > 2 else { return a }
+        return String(a.dropLast()) + "," + String(b.dropFirst())
+    }
+}
