@@ -1,4 +1,5 @@
 import CurlHTTP
+import DICOM
 import Foundation
 import HubCore
 import HubStore
@@ -227,5 +228,65 @@ extension WorkflowRestartTests {
         #expect(
             peak < Self.peakLimitBytes,
             "peak RSS \(peak / 1_000_000) MB (before the upload \(before / 1_000_000) MB), upload took \(elapsed)")
+    }
+}
+
+extension LargeAttachmentTests {
+    /// A 1 GiB instance stored through STOW-RS to a real `hubd`: the multipart body is read part by part into the
+    /// blob store, never whole.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/status")))
+    func aOneGigabyteInstanceStoredThroughSTOWStreamsInFlatMemory() async throws {
+        let pixels: UInt64 = 1 << 30
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hubd-stow-\(UUID().uuidString)")
+        let source = FileManager.default.temporaryDirectory.appendingPathComponent("stow-\(UUID().uuidString).bin")
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            try? FileManager.default.removeItem(at: source)
+        }
+        // One part: a CT header, then a pixel data element of 1 GiB of zeros (a sparse hole in the file).
+        let header = try DICOMWriter.write([
+            .string(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.2"),
+            .string(.sopInstanceUID, .UI, "1.2.826.0.1.3680043.10.9.1"),
+            .string(.studyInstanceUID, .UI, "1.2.826.0.1.3680043.10.9"),
+            .string(.seriesInstanceUID, .UI, "1.2.826.0.1.3680043.10.9.2"),
+            .string(.modality, .CS, "CT"), .string(.patientID, .LO, "HS-0042"),
+        ])
+        var prefix = Data("--big\r\nContent-Type: application/dicom\r\n\r\n".utf8) + Data(header)
+        prefix += Data([0xE0, 0x7F, 0x10, 0x00]) + Data("OW".utf8) + Data([0, 0])
+        withUnsafeBytes(of: UInt32(pixels).littleEndian) { prefix += Data($0) }
+        #expect(FileManager.default.createFile(atPath: source.path, contents: prefix))
+        let handle = try FileHandle(forWritingTo: source)
+        try handle.seek(toOffset: UInt64(prefix.count) + pixels)
+        try handle.write(contentsOf: Data("\r\n--big--\r\n".utf8))
+        try handle.close()
+
+        let client = CurlHTTPClient()
+        let daemon = try Daemon(dataDir: directory)
+        try await daemon.start(client: client)
+        let hub = try DaemonHub(daemon, client: client)
+        try await hub.institution("hs-clinic", level: "primary", region: "420115")
+        let (_, clinic) = try await hub.practitioner(at: "hs-clinic", title: "resident", roles: ["clinic"])
+        let pid = try #require(daemon.pid)
+        let before = try Self.peakRSS(pid)
+        let reply = try await client.execute(
+            CurlRequest(
+                method: "POST", url: daemon.baseURL + "/dicomweb/studies",
+                headers: [
+                    ("Authorization", "Bearer \(clinic)"),
+                    ("Content-Type", "multipart/related; type=\"application/dicom\"; boundary=big"),
+                ],
+                body: .file(path: source.path), timeout: .seconds(1800)))
+        let peak = try Self.peakRSS(pid)
+        let found = try await hub.get("/dicomweb/instances?includefield=00280008", token: clinic)
+        await daemon.stop()
+        await client.shutdown()
+        #expect(reply.status == 200, "\(String(decoding: reply.body, as: UTF8.self))")
+        #expect(found.text.contains("1.2.826.0.1.3680043.10.9.1"))
+        let stored = try FileManager.default.contentsOfDirectory(
+            atPath: directory.appendingPathComponent("blobs").path
+        ).filter { $0.count == 2 }
+        #expect(!stored.isEmpty)
+        #expect(
+            peak < Self.peakLimitBytes, "peak RSS \(peak / 1_000_000) MB (before the upload \(before / 1_000_000) MB)")
     }
 }
