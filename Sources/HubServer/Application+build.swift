@@ -83,6 +83,7 @@ public func buildHub(
     FederationController(env: env).register(routes)
     PeerController(env: env, worker: worker).register(routes)
     RecognitionController(env: env).register(routes)
+    ConsoleController(files: .bundled).register(routes)
 
     // Services stop in reverse order: the server drains first, then the outbox worker finishes its attempts,
     // then the libcurl driver stops, and the database closes last.
