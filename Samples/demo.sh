@@ -17,6 +17,8 @@
 #   DEMO_SKIP_BUILD=1    use the hubd and hubctl already built
 #   DEMO_KEEP_RUNNING=1  leave both hubs running at the end (Ctrl-C stops them), to open the web console
 #   DEMO_KEEP_FILES=1    keep the temporary folder with the hubs' data and logs
+#   DEMO_SCREENSHOTS=DIR also tour the web console in headless Chromium on the demo's data, with a screenshot of
+#                        each page in DIR
 # The hubs and the temporary folder are removed on exit, whatever happens.
 set -euo pipefail
 
@@ -214,8 +216,9 @@ CT_READER="$(person ha-renmin 周敏 resident reader)"
 CT_AUTHOR_VERIFIER="$(person ha-renmin 黄磊 attending reader verifier)"
 CT_SENIOR="$(person ha-renmin 王建国 chief verifier)"
 ECG_READER="$(person ha-renmin 吴倩 attending reader)"
+OPERATOR="$(person ha-renmin 信息科 attending admin reader verifier auditor)"
 county practitioners list --institution ha-renmin | sed 's/^/   /'
-good "tokens issued to two clinics' staff, three imaging physicians and an ECG physician"
+good "tokens issued to two clinics' staff, three imaging physicians, an ECG physician and the IT office"
 
 # --- 3. exams with their files ----------------------------------------------------------------------------------------
 
@@ -427,12 +430,42 @@ recognize ECG-12 "$PATIENT_ECG"
 step "The statistics regulators read, at hub-city"
 HUB_URL="$CITY" HUB_TOKEN="$AUDITOR" "$BIN/hubctl" stats | sed 's/^/   /'
 
+if [[ -n ${DEMO_SCREENSHOTS:-} ]]; then
+    step "The web console on the demo's data, in headless Chromium"
+    CHROMIUM="$(command -v chromium || command -v chromium-browser || true)"
+    [[ -n $CHROMIUM ]] || fail "DEMO_SCREENSHOTS needs Chromium (apt-get install chromium fonts-noto-cjk)"
+    mkdir -p "$DEMO_SCREENSHOTS"
+    SCREENSHOTS="$(cd "$DEMO_SCREENSHOTS" && pwd)"
+    cat >"$WORK/console-plan.json" <<EOF
+{"chromium": "$CHROMIUM", "scenario": "tour", "base_url": "$COUNTY", "screenshots": "$SCREENSHOTS",
+ "bases": {"overview": "$COUNTY", "worklist": "$COUNTY", "recognition": "$CITY", "stats": "$CITY"},
+ "tokens": {"operator": "$OPERATOR", "clinician": "$CLINICIAN", "auditor": "$AUDITOR"},
+ "center": "ha-imaging", "exam_with_dicom": "$CT_EXAM", "patient": "cn-resident-id|$PATIENT_CT",
+ "item_code": "CT-CHEST"}
+EOF
+    python3 "$ROOT/Tests/HubServerTests/Console/console_driver.py" "$WORK/console-plan.json" "$WORK/console.json"
+    python3 - "$WORK/console.json" <<'PY' || fail "the console tour failed"
+import json, sys
+result = json.load(open(sys.argv[1]))
+for shot in result.get("screenshots", []):
+    print(f"   screenshot {shot}")
+if not result.get("ok"):
+    print(f"   {result.get('failure')}")
+errors = [e for e in result.get("errors", []) if not e.get("expected")]
+for error in errors:
+    print(f"   console error on {error['phase']}: {error['text']}")
+sys.exit(0 if result.get("ok") and not errors else 1)
+PY
+    good "overview and worklist at hub-county, recognition and statistics at hub-city, without console errors"
+fi
+
 printf '\n%sDemo complete.%s Two federated hubs, a county alliance, a DICOM study and an ECG read and signed at two\n' \
     "$BOLD$GREEN" "$PLAIN"
 printf 'levels, and results recognized across hubs.\n'
 if [[ ${DEMO_KEEP_RUNNING:-0} == 1 ]]; then
     printf '\nThe hubs keep running until Ctrl-C. Web console: %s/console/ and %s/console/\n' "$COUNTY" "$CITY"
-    printf 'Tokens: county admin %s\n        city admin   %s\n        reader/verifier 黄磊 %s\n        clinician 郑医生 (city) %s\n' \
-        "$COUNTY_ADMIN" "$CITY_ADMIN" "$CT_AUTHOR_VERIFIER" "$CLINICIAN"
+    printf 'Tokens: county IT office (admin, reader, verifier, auditor) %s\n' "$OPERATOR"
+    printf '        county reader and verifier 黄磊 %s\n' "$CT_AUTHOR_VERIFIER"
+    printf '        city clinician 郑医生 %s\n        city auditor %s\n' "$CLINICIAN" "$AUDITOR"
     wait
 fi

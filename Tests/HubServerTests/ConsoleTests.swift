@@ -11,7 +11,9 @@ import Testing
 @Suite(
     .enabled(
         if: Chromium.binary != nil,
-        "Chromium is not installed (apt-get install chromium fonts-noto-cjk): the console's browser tests are skipped"))
+        "Chromium is not installed (apt-get install chromium fonts-noto-cjk): the console's browser tests are skipped"),
+    // One browser at a time: two at once weigh on a two-core machine and on the timing tests running beside them.
+    .serialized)
 struct ConsoleBrowserTests {
     @Test func everyPageShowsRealDataWithoutConsoleErrors() async throws {
         let clock = ShiftedClock(daysAgo: 12)

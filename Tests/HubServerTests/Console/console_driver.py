@@ -290,12 +290,15 @@ def open_tab(ws):
 
 
 def tour(page, plan, result):
-    """Signs in through the token form, then loads and photographs every page with real data on it."""
-    base, shots = plan["base_url"], plan["screenshots"]
-    page.open(f"{base}/console/", "sign-in")
+    """Signs in through the token form, then loads and photographs every page with real data on it. Each page may be
+    on its own hub (`bases`) and use its own token; the overview and the worklist share the operator's."""
+    base, shots, tokens = plan["base_url"], plan["screenshots"], plan["tokens"]
+    bases = plan.get("bases", {})
+    home = bases.get("overview", base)
+    page.open(f"{home}/console/", "sign-in")
     result["pages"]["sign-in"] = {"text": page.text()}
     page.screenshot(os.path.join(shots, "00-sign-in.png"))
-    page.type("#token-input", plan["tokens"]["operator"])
+    page.type("#token-input", tokens["operator"])
     page.phase = "overview"
     page.evaluate("document.getElementById('token-form').requestSubmit()")
     time.sleep(0.2)
@@ -306,13 +309,16 @@ def tour(page, plan, result):
     )
     record(page, result, "overview", "01-overview.png", plan)
 
-    page.open(f"{base}/console/worklist.html?center={plan['center']}", "worklist")
+    worklist = bases.get("worklist", base)
+    page.set_token(worklist, tokens["operator"])
+    page.open(f"{worklist}/console/worklist.html?center={plan['center']}", "worklist")
     page.click(f"button.open[data-exam-id='{plan['exam_with_dicom']}']", "the exam with a DICOM attachment")
     page.wait_for("!!document.querySelector('#exam-detail .dicom-tags')", what="the DICOM tags")
     record(page, result, "worklist", "02-worklist.png", plan)
 
-    page.set_token(base, plan["tokens"]["clinician"])
-    page.open(f"{base}/console/recognition.html", "recognition")
+    recognition = bases.get("recognition", base)
+    page.set_token(recognition, tokens["clinician"])
+    page.open(f"{recognition}/console/recognition.html", "recognition")
     page.type("#patient", plan["patient"])
     page.type("#item-code", plan["item_code"])
     page.evaluate("document.getElementById('federated').checked = true")
@@ -323,8 +329,9 @@ def tour(page, plan, result):
     page.wait_for("!!document.querySelector('#decision-recorded')", what="the recorded decision")
     record(page, result, "recognition", "03-recognition.png", plan)
 
-    page.set_token(base, plan["tokens"]["operator"])
-    page.open(f"{base}/console/stats.html", "stats")
+    stats = bases.get("stats", base)
+    page.set_token(stats, tokens.get("auditor", tokens["operator"]))
+    page.open(f"{stats}/console/stats.html", "stats")
     page.wait_for("!!document.querySelector('#rate-chart circle')", what="the rate chart's points")
     href = page.evaluate("document.getElementById('csv-export').getAttribute('href')")
     result["csv"] = urllib.parse.unquote(href.split(",", 1)[1]).lstrip("\ufeff")
