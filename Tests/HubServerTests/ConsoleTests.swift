@@ -296,7 +296,7 @@ struct ConsoleData {
 
         // Then every day, clinicians at the second hospital ask before ordering a chest CT again.
         for day in 0..<12 {
-            clock.set(daysAgo: 11 - day, minutes: 60)
+            clock.set(daysAgo: 11 - day, minutes: -60)
             for n in 0..<(1 + day % 3) {
                 let check = try await hub.call(
                     .post, "/v1/recognition/checks", token: clinician,
