@@ -109,7 +109,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Resources/openapi.yaml")],
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/Console")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -175,6 +175,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            // The web console's tests drive Chromium through this script.
+            exclude: ["Console/console_driver.py"],
             swiftSettings: testSettings
         ),
     ]

@@ -85,6 +85,7 @@ public func buildHub(
     PeerController(env: env, worker: worker).register(routes)
     RecognitionController(env: env).register(routes)
     DICOMwebController(env: env).register(routes)
+    ConsoleController(files: .bundled).register(routes)
 
     // Services stop in reverse order: the server drains first, then the outbox worker finishes its attempts,
     // then the libcurl driver stops, and the database closes last.
