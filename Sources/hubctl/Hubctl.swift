@@ -20,7 +20,8 @@ struct Hubctl: AsyncParsableCommand {
             Shell completion: hubctl --generate-completion-script bash|zsh|fish (see the README).
             """,
         subcommands: [
-            Institutions.self, Practitioners.self, Token.self, Centers.self, Catalog.self, Outbox.self, Peers.self,
+            Institutions.self, Practitioners.self, Token.self, Centers.self, Catalog.self, Webhooks.self, Outbox.self,
+            Peers.self,
             Stats.self, Audit.self, Migrate.self, Backup.self, Restore.self,
         ])
 }

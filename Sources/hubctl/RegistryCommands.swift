@@ -83,7 +83,7 @@ struct Institutions: AsyncParsableCommand {
 struct Centers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Shared diagnostic centers.",
-        subcommands: [List.self, Get.self, Create.self, Suspend.self, Activate.self])
+        subcommands: [List.self, Get.self, Create.self, Suspend.self, Activate.self, Turnaround.self])
 
     static let columns = ["id", "name", "kind", "institution_id", "items", "daily_capacity", "status"]
 
@@ -92,13 +92,35 @@ struct Centers: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Option(help: "imaging, ecg, pathology or lab.") var kind: String?
         @Option(help: "Catalog item code or an equivalent code.") var item: String?
+        @Flag(help: "After the local centers, those the peer hubs' directories list, with their hub.")
+        var includePeers = false
         @Option var limit: Int?
         @Option var next: String?
         func run() async throws {
             let path =
                 "/v1/centers"
-                + query([("kind", kind), ("item", item), ("limit", limit.map(String.init)), ("next", next)])
-            try connection.show(try await connection.request("GET", path), columns: Centers.columns)
+                + query([
+                    ("kind", kind), ("item", item), ("include", includePeers ? "peers" : nil),
+                    ("limit", limit.map(String.init)), ("next", next),
+                ])
+            try connection.show(
+                try await connection.request("GET", path),
+                columns: includePeers ? ["hub_id"] + Centers.columns : Centers.columns)
+        }
+    }
+
+    struct Turnaround: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A center's turnaround per priority (p50, p90, p99 minutes) against its targets.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        @Option(help: "From (YYYY-MM-DD or RFC 3339).") var from: String?
+        @Option(help: "To, exclusive.") var to: String?
+        func run() async throws {
+            try connection.show(
+                try await connection.request(
+                    "GET", "/v1/centers/\(id)/turnaround" + query([("from", from), ("to", to)])),
+                columns: ["center_id", "from", "to", "priorities"])
         }
     }
 

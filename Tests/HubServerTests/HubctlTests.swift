@@ -185,3 +185,42 @@ struct Hubctl {
         }
     }
 }
+
+@Suite struct HubctlWebhookAndTurnaroundTests {
+    @Test func operatorsSetAndTestWebhooksAndReadTurnaround() async throws {
+        let receiver = TestReceiver()
+        try await receiver.start()
+        try await withHub { hub in
+            let url = "http://127.0.0.1:\(try #require(hub.client.port))"
+            _ = try await Alliance.make(hub)
+            let set = try await Hubctl.run(
+                [
+                    "webhooks", "set", "hs-clinic", "--webhook-url", receiver.url, "--secret",
+                    "a-secret-of-enough-length", "--url", url, "--token", hub.admin,
+                ])
+            #expect(set.status == 0, "\(set.output)")
+            #expect(set.output.contains(receiver.url))
+            let got = try await Hubctl.run([
+                "webhooks", "get", "hs-clinic", "--url", url, "--token", hub.admin, "--json",
+            ])
+            #expect(got.output.contains("\"secret_set\" : true"), "\(got.output)")
+            let test = try await Hubctl.run(["webhooks", "test", "hs-clinic", "--url", url, "--token", hub.admin])
+            #expect(test.status == 0, "\(test.output)")
+            #expect(await TestReceiver.eventually { receiver.all.count == 1 })
+            let missing = try await Hubctl.run(["webhooks", "get", "nowhere", "--url", url, "--token", hub.admin])
+            #expect(missing.status != 0)
+            #expect(missing.output.contains("404"))
+
+            let turnaround = try await Hubctl.run([
+                "centers", "turnaround", "wh-imaging", "--url", url, "--token", hub.admin, "--json",
+            ])
+            #expect(turnaround.status == 0, "\(turnaround.output)")
+            #expect(turnaround.output.contains("\"center_id\" : \"wh-imaging\""))
+            let listed = try await Hubctl.run([
+                "centers", "list", "--include-peers", "--url", url, "--token", hub.admin,
+            ])
+            #expect(listed.output.contains("HUB_ID") && listed.output.contains("hub-local"), "\(listed.output)")
+        }
+        await receiver.stop()
+    }
+}
