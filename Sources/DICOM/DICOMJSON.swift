@@ -19,16 +19,30 @@ public enum DICOMJSON {
         return out
     }
 
+    /// The DICOM JSON object of only the top-level attributes in `tags` (nested sequences whole), e.g. the study-
+    /// or series-level attributes of an instance.
+    public static func encode(_ dataset: DataSet, only tags: Set<DICOMTag>) -> String {
+        var out = ""
+        var writer = Writer(includeBulkData: false, base: nil, only: tags)
+        writer.object(dataset, path: [], into: &out)
+        return out
+    }
+
     private struct Writer {
         let includeBulkData: Bool
         let base: String?
+        /// When set, the top-level attributes written; nested datasets are written whole.
+        var only: Set<DICOMTag>? = nil
 
         mutating func object(_ dataset: DataSet, path: [String], into out: inout String) {
             out += "{"
             var first = true
             var seen = Set<DICOMTag>()
+            let filter = path.isEmpty ? only : nil
             for element in dataset.elements.sorted(by: { $0.tag < $1.tag })
-            where !element.tag.isGroupLength && seen.insert(element.tag).inserted {
+            where !element.tag.isGroupLength && (filter?.contains(element.tag) ?? true)
+                && seen.insert(element.tag).inserted
+            {
                 if !first { out += "," }
                 first = false
                 out += "\"\(element.tag.hex)\":"

@@ -24,9 +24,10 @@ public final class BlobStore: Sendable {
         FileManager.default.fileExists(atPath: path(for: sha256))
     }
 
-    /// Starts a new upload.
-    public func writer(limit: Int) throws -> BlobWriter {
-        try BlobWriter(store: self, limit: limit)
+    /// Starts a new upload; up to `keepInMemory` bytes are also kept in `head`, so a small file can be checked
+    /// without reading it back.
+    public func writer(limit: Int, keepInMemory: Int = 0) throws -> BlobWriter {
+        try BlobWriter(store: self, limit: limit, keepInMemory: keepInMemory)
     }
 }
 
@@ -37,12 +38,17 @@ public final class BlobWriter {
     private let handle: FileHandle
     private var hasher = SHA256()
     private let limit: Int
+    private let keepInMemory: Int
     public private(set) var size = 0
+    /// The first bytes written, up to the `keepInMemory` asked for; `isWhollyInMemory` says whether that is all.
+    public private(set) var head: [UInt8] = []
+    public var isWhollyInMemory: Bool { size <= keepInMemory }
     private var closed = false
 
-    init(store: BlobStore, limit: Int) throws {
+    init(store: BlobStore, limit: Int, keepInMemory: Int = 0) throws {
         self.store = store
         self.limit = limit
+        self.keepInMemory = keepInMemory
         temporaryPath = "\(store.root)/tmp/\(UUID().uuidString)"
         guard
             FileManager.default.createFile(atPath: temporaryPath, contents: nil, attributes: [.posixPermissions: 0o600])
@@ -60,6 +66,9 @@ public final class BlobWriter {
             throw HubError.payloadTooLarge(limit: limit)
         }
         hasher.update(bufferPointer: bytes)
+        if head.count < keepInMemory {
+            head.append(contentsOf: bytes.prefix(keepInMemory - head.count))
+        }
         try handle.write(
             contentsOf: Data(
                 bytesNoCopy: UnsafeMutableRawPointer(mutating: bytes.baseAddress!), count: bytes.count,
@@ -79,21 +88,42 @@ public final class BlobWriter {
     public func commit(sha256: String) async throws {
         let target = store.path(for: sha256)
         let temporary = temporaryPath
+        try await Self.offload { try Self.move(temporary, to: target) }
+    }
+
+    /// `finish` and `commit` in one step, for a file already checked from `head`: flushed, moved into place under
+    /// its digest, and the directory entry flushed, with one hop off the cooperative pool.
+    public func finishAndCommit() async throws -> String {
+        let sha256 = Hex.encode(hasher.finalize())
+        let handle = self.handle
+        let target = store.path(for: sha256)
+        let temporary = temporaryPath
         try await Self.offload {
-            let manager = FileManager.default
-            try manager.createDirectory(
-                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            if manager.fileExists(atPath: target) {
-                try manager.removeItem(atPath: temporary)
-            } else {
-                try manager.moveItem(atPath: temporary, toPath: target)
-                // The rename is durable only once the directory entry is flushed too.
-                let directory = open((target as NSString).deletingLastPathComponent, O_RDONLY)
-                if directory >= 0 {
-                    fsync(directory)
-                    close(directory)
-                }
-            }
+            try handle.synchronize()
+            try handle.close()
+            try Self.move(temporary, to: target)
+        }
+        closed = true
+        return sha256
+    }
+
+    /// Moves a flushed file into place (a blob already there is kept: same digest, same bytes), and flushes the
+    /// directory entry, without which the rename is not durable.
+    static func move(_ temporary: String, to target: String) throws {
+        let manager = FileManager.default
+        let directory = (target as NSString).deletingLastPathComponent
+        if !manager.fileExists(atPath: directory) {
+            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        if manager.fileExists(atPath: target) {
+            try manager.removeItem(atPath: temporary)
+            return
+        }
+        try manager.moveItem(atPath: temporary, toPath: target)
+        let descriptor = open(directory, O_RDONLY)
+        if descriptor >= 0 {
+            fsync(descriptor)
+            close(descriptor)
         }
     }
 

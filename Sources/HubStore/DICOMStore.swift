@@ -21,14 +21,17 @@ public struct IndexedInstance: Sendable {
     public var transferSyntax: String
     public var studyAttributes: String
     public var seriesAttributes: String
+    /// The attributes an instance search answers with by default.
+    public var instanceAttributes: String
     public var metadata: String
 
     public init(
         sopInstanceUID: String, seriesUID: String, studyUID: String, sopClassUID: String?, instanceNumber: Int?,
         seriesNumber: Int?, modality: String?, patientID: String?, patientName: String?, studyDate: String?,
         accessionNumber: String?, sha256: String, size: Int, transferSyntax: String, studyAttributes: String,
-        seriesAttributes: String, metadata: String
+        seriesAttributes: String, instanceAttributes: String, metadata: String
     ) {
+        self.instanceAttributes = instanceAttributes
         self.sopInstanceUID = sopInstanceUID
         self.seriesUID = seriesUID
         self.studyUID = studyUID
@@ -193,13 +196,13 @@ public enum DICOMStore {
         try db.execute(
             sql: """
                 INSERT INTO dicom_instances (sop_instance_uid, series_uid, study_uid, sop_class_uid, instance_number,
-                                             sha256, size, transfer_syntax, stored_at, metadata)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                             sha256, size, transfer_syntax, stored_at, attributes, metadata)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 instance.sopInstanceUID, instance.seriesUID, instance.studyUID, instance.sopClassUID,
                 instance.instanceNumber, instance.sha256, instance.size, instance.transferSyntax,
-                now.millisecondsSinceEpoch, instance.metadata,
+                now.millisecondsSinceEpoch, instance.instanceAttributes, instance.metadata,
             ])
         try db.execute(
             sql: "UPDATE dicom_series SET instance_count = instance_count + 1 WHERE series_uid = ?",
@@ -247,8 +250,11 @@ public enum DICOMStore {
     }
 
     /// QIDO-RS search at `level`, through the index only.
+    /// `fullMetadata`: at instance level, answer with each instance's whole metadata instead of the default
+    /// attributes.
     public static func search(
-        _ db: Database, level: Level, matches: [(String, DICOMMatch)], access: DICOMAccess, limit: Int, offset: Int
+        _ db: Database, level: Level, matches: [(String, DICOMMatch)], access: DICOMAccess, limit: Int, offset: Int,
+        fullMetadata: Bool = false
     ) throws -> [DICOMRow] {
         var conditions: [String] = []
         var arguments = StatementArguments()
@@ -316,7 +322,8 @@ public enum DICOMStore {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT i.sop_instance_uid, i.series_uid, i.study_uid, i.metadata
+                    SELECT i.sop_instance_uid, i.series_uid, i.study_uid,
+                           \(fullMetadata ? "i.metadata" : "i.attributes") AS attributes
                     FROM dicom_instances i JOIN dicom_series se ON se.series_uid = i.series_uid
                     JOIN dicom_studies s ON s.study_uid = i.study_uid WHERE \(whereClause)
                     ORDER BY i.study_uid, i.series_uid, i.instance_number, i.sop_instance_uid LIMIT ? OFFSET ?
@@ -324,7 +331,7 @@ public enum DICOMStore {
             ).map {
                 DICOMRow(
                     studyUID: $0["study_uid"], seriesUID: $0["series_uid"], sopInstanceUID: $0["sop_instance_uid"],
-                    attributes: $0["metadata"])
+                    attributes: $0["attributes"])
             }
         }
     }

@@ -407,6 +407,10 @@ extension AppDatabase {
                     CREATE INDEX dicom_instances_class ON dicom_instances(sop_class_uid);
                     """)
         }
+        migrator.registerMigration("v9_dicom_instance_attributes") { db in
+            // The attributes a QIDO-RS instance search answers with by default, kept apart from the full metadata.
+            try db.execute(sql: "ALTER TABLE dicom_instances ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}'")
+        }
         return migrator
     }
 }

@@ -6,7 +6,7 @@ struct StreamingTests {
     @Test func streamedBodyMatchesWithBackpressure() async throws {
         try await withServer { server in
             // A tiny high-water mark forces many pause/resume cycles.
-            try await withClient(.init(timeout: .seconds(20), streamingHighWaterMark: 4096)) { client in
+            try await withClient(.init(timeout: .seconds(120), streamingHighWaterMark: 4096)) { client in
                 let response = try await client.stream(CurlRequest(url: server.baseURL + "/bytes?n=2000000&chunked=1"))
                 #expect(response.status == 200)
                 #expect(response.headers["Transfer-Encoding"] == "chunked")

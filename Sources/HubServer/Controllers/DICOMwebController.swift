@@ -33,6 +33,8 @@ struct DICOMwebController {
     }
 
     static let dicomJSON = "application/dicom+json"
+    /// Parts up to this size are checked from memory as they stream to disk.
+    static let inMemoryPart = 4 << 20
 
     // MARK: STOW-RS
 
@@ -90,7 +92,7 @@ struct DICOMwebController {
                         partType =
                             headers["content-type"].map { MultipartReader.parameters(of: $0).type }
                             ?? "application/dicom"
-                        writer = try env.blobs.writer(limit: limit)
+                        writer = try env.blobs.writer(limit: limit, keepInMemory: Self.inMemoryPart)
                     case .content(let bytes):
                         try bytes.withUnsafeBytes { try writer?.write($0) }
                     case .end:
@@ -142,10 +144,14 @@ struct DICOMwebController {
             return .failure(FailedPart(reason: .cannotUnderstand, detail: "a part of type \(type)"))
         }
         do {
-            let sha256 = try await writer.finish()
+            // A small part is checked from memory; a large one is flushed first and its header read back from disk.
+            let inMemory = writer.isWhollyInMemory
+            let sha256 = inMemory ? nil : try await writer.finish()
             let file: DICOMFile
             do {
-                file = try DICOMFile.parseHeader(fileAt: writer.temporaryPath)
+                file =
+                    inMemory
+                    ? try DICOMFile.parseHeader(writer.head) : try DICOMFile.parseHeader(fileAt: writer.temporaryPath)
             } catch {
                 writer.abort()
                 return .failure(FailedPart(reason: .cannotUnderstand, detail: "\(error.code): \(error.detail)"))
@@ -165,18 +171,26 @@ struct DICOMwebController {
                         sopClassUID: s.sopClassUID, sopInstanceUID: sop, reason: .studyMismatch,
                         detail: "the instance belongs to study \(study), not \(pathStudy)"))
             }
-            try await writer.commit(sha256: sha256)
+            let digest: String
+            if let sha256 {
+                try await writer.commit(sha256: sha256)
+                digest = sha256
+            } else {
+                digest = try await writer.finishAndCommit()
+            }
             let metadata = DICOMJSON.encode(file.dataset)
-            let attributes = Self.levels(metadata)
             return .success(
                 StoredPart(
                     instance: IndexedInstance(
                         sopInstanceUID: sop, seriesUID: series, studyUID: study, sopClassUID: s.sopClassUID,
                         instanceNumber: s.instanceNumber, seriesNumber: s.seriesNumber, modality: s.modality,
                         patientID: s.patientID, patientName: s.patientName, studyDate: s.studyDate,
-                        accessionNumber: s.accessionNumber, sha256: sha256, size: writer.size,
-                        transferSyntax: s.transferSyntaxUID, studyAttributes: attributes.study,
-                        seriesAttributes: attributes.series, metadata: metadata),
+                        accessionNumber: s.accessionNumber, sha256: digest, size: writer.size,
+                        transferSyntax: s.transferSyntaxUID,
+                        studyAttributes: DICOMJSON.encode(file.dataset, only: Self.studyLevel),
+                        seriesAttributes: DICOMJSON.encode(file.dataset, only: Self.seriesLevel),
+                        instanceAttributes: DICOMJSON.encode(file.dataset, only: Self.instanceLevel),
+                        metadata: metadata),
                     tags: AttachmentController.tags(s), summary: s))
         } catch {
             writer.abort()
@@ -262,69 +276,52 @@ struct DICOMwebController {
     /// The STOW-RS answer: 200 all stored, 202 some failed, 409 none stored.
     func storeResponse(referenced: [StoredPart], failed: [FailedPart], request: Request) throws -> Response {
         let base = Self.baseURL(request)
-        var object: [String: Any] = [:]
-        if let study = Set(referenced.map(\.instance.studyUID)).first,
-            Set(referenced.map(\.instance.studyUID)).count == 1
-        {
-            object["00081190"] = ["vr": "UR", "Value": ["\(base)/studies/\(study)"]]
+        func attribute(_ tag: String, _ vr: String, _ values: [String]) -> String {
+            #""\#(tag)":{"vr":"\#(vr)","Value":[\#(values.joined(separator: ","))]}"#
         }
-        if !referenced.isEmpty {
-            object["00081199"] = [
-                "vr": "SQ",
-                "Value": referenced.map { part -> [String: Any] in
-                    var item: [String: Any] = [
-                        "00081155": ["vr": "UI", "Value": [part.instance.sopInstanceUID]],
-                        "00081190": [
-                            "vr": "UR",
-                            "Value": [
-                                "\(base)/studies/\(part.instance.studyUID)/series/\(part.instance.seriesUID)/instances/\(part.instance.sopInstanceUID)"
-                            ],
-                        ],
-                    ]
-                    if let sopClass = part.instance.sopClassUID {
-                        item["00081150"] = ["vr": "UI", "Value": [sopClass]]
-                    }
-                    return item
-                },
-            ]
+        var members: [String] = []
+        let studies = Set(referenced.map(\.instance.studyUID))
+        if studies.count == 1, let study = studies.first {
+            members.append(attribute("00081190", "UR", [Self.jsonString("\(base)/studies/\(study)")]))
         }
         if !failed.isEmpty {
-            object["00081198"] = [
-                "vr": "SQ",
-                "Value": failed.map { failure -> [String: Any] in
-                    var item: [String: Any] = ["00081197": ["vr": "US", "Value": [failure.reason.rawValue]]]
-                    if let sopClass = failure.sopClassUID { item["00081150"] = ["vr": "UI", "Value": [sopClass]] }
-                    if let sop = failure.sopInstanceUID { item["00081155"] = ["vr": "UI", "Value": [sop]] }
-                    return item
-                },
-            ]
-            // Why each failed, for people: a Warning header per PS3.18 8.3.5.
+            let items = failed.map { failure -> String in
+                var item: [String] = []
+                if let sopClass = failure.sopClassUID {
+                    item.append(attribute("00081150", "UI", [Self.jsonString(sopClass)]))
+                }
+                if let sop = failure.sopInstanceUID { item.append(attribute("00081155", "UI", [Self.jsonString(sop)])) }
+                item.append(attribute("00081197", "US", [String(failure.reason.rawValue)]))
+                return "{" + item.joined(separator: ",") + "}"
+            }
+            members.append(attribute("00081198", "SQ", items))
         }
-        let status: HTTPResponse.Status =
-            failed.isEmpty ? .ok : referenced.isEmpty ? .conflict : .accepted
+        if !referenced.isEmpty {
+            let items = referenced.map { part -> String in
+                let i = part.instance
+                var item: [String] = []
+                if let sopClass = i.sopClassUID {
+                    item.append(attribute("00081150", "UI", [Self.jsonString(sopClass)]))
+                }
+                item.append(attribute("00081155", "UI", [Self.jsonString(i.sopInstanceUID)]))
+                let url = "\(base)/studies/\(i.studyUID)/series/\(i.seriesUID)/instances/\(i.sopInstanceUID)"
+                item.append(attribute("00081190", "UR", [Self.jsonString(url)]))
+                return "{" + item.joined(separator: ",") + "}"
+            }
+            members.append(attribute("00081199", "SQ", items))
+        }
+        let status: HTTPResponse.Status = failed.isEmpty ? .ok : referenced.isEmpty ? .conflict : .accepted
         var headers: HTTPFields = [.contentType: Self.dicomJSON]
+        // Why each failed, for people: a Warning header per PS3.18 8.3.5.
         for failure in failed.prefix(20) {
             headers.append(
                 HTTPField(
                     name: HTTPField.Name("Warning")!,
                     value: "299 AllianceHub \"\(failure.detail.replacingOccurrences(of: "\"", with: "'"))\""))
         }
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    /// The study- and series-level members of an instance's DICOM JSON.
-    static func levels(_ metadata: String) -> (study: String, series: String) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? [String: Any] else {
-            return ("{}", "{}")
-        }
-        func pick(_ tags: [String]) -> String {
-            var picked: [String: Any] = [:]
-            for tag in tags { picked[tag] = object[tag] }
-            let data = (try? JSONSerialization.data(withJSONObject: picked, options: [.sortedKeys])) ?? Data("{}".utf8)
-            return String(decoding: data, as: UTF8.self)
-        }
-        return (pick(studyTags), pick(seriesTags))
+        return Response(
+            status: status, headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: "{" + members.joined(separator: ",") + "}")))
     }
 
     static let studyTags = [
@@ -336,6 +333,13 @@ struct DICOMwebController {
         "00080016", "00080018", "00080060", "0020000D", "0020000E", "00200013", "00280008", "00280010", "00280011",
         "00280100",
     ]
+    static let studyLevel = tags(studyTags)
+    static let seriesLevel = tags(seriesTags)
+    static let instanceLevel = tags(instanceTags)
+
+    static func tags(_ hex: [String]) -> Set<DICOMTag> {
+        Set(hex.compactMap { UInt32($0, radix: 16).map(DICOMTag.init) })
+    }
 
     // MARK: QIDO-RS
 
@@ -412,39 +416,45 @@ struct DICOMwebController {
             matches.append((keyword, try Self.match(keyword, value)))
         }
         let conditions = matches
+        // At instance level the index keeps the default attributes; more come from the whole metadata.
+        let full = level == .instance && (includeAll || !includes.isEmpty)
         let rows = try await env.database.read { db in
-            try DICOMStore.search(db, level: level, matches: conditions, access: access, limit: limit, offset: offset)
+            try DICOMStore.search(
+                db, level: level, matches: conditions, access: access, limit: limit, offset: offset,
+                fullMetadata: full)
         }
         let base = Self.baseURL(request)
-        let answer: [[String: Any]] = rows.map { row in
-            var object = (try? JSONSerialization.jsonObject(with: Data(row.attributes.utf8)) as? [String: Any]) ?? [:]
+        var answer = "["
+        for (index, row) in rows.enumerated() {
+            if index > 0 { answer += "," }
+            var attributes = row.attributes
+            if full && !includeAll {
+                attributes = Self.filtered(attributes, keeping: Set(Self.instanceTags).union(includes))
+            }
+            var computed: [String] = []
             switch level {
             case .study:
-                object["00080061"] = [
-                    "vr": "CS", "Value": (row.modalities ?? "").split(separator: "\\").map(String.init),
+                let modalities = (row.modalities ?? "").split(separator: "\\").map { Self.jsonString(String($0)) }
+                computed = [
+                    #""00080061":{"vr":"CS","Value":[\#(modalities.joined(separator: ","))]}"#,
+                    #""00081190":{"vr":"UR","Value":[\#(Self.jsonString("\(base)/studies/\(row.studyUID)"))]}"#,
+                    #""00201206":{"vr":"IS","Value":[\#(row.seriesCount ?? 0)]}"#,
+                    #""00201208":{"vr":"IS","Value":[\#(row.instanceCount ?? 0)]}"#,
                 ]
-                object["00201206"] = ["vr": "IS", "Value": [row.seriesCount ?? 0]]
-                object["00201208"] = ["vr": "IS", "Value": [row.instanceCount ?? 0]]
-                object["00081190"] = ["vr": "UR", "Value": ["\(base)/studies/\(row.studyUID)"]]
             case .series:
-                object["00201209"] = ["vr": "IS", "Value": [row.instanceCount ?? 0]]
-                object["00081190"] = [
-                    "vr": "UR", "Value": ["\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")"],
+                let url = "\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")"
+                computed = [
+                    #""00081190":{"vr":"UR","Value":[\#(Self.jsonString(url))]}"#,
+                    #""00201209":{"vr":"IS","Value":[\#(row.instanceCount ?? 0)]}"#,
                 ]
             case .instance:
-                if !includeAll {
-                    let keep = Set(Self.instanceTags).union(includes)
-                    object = object.filter { keep.contains($0.key) }
-                }
-                object["00081190"] = [
-                    "vr": "UR",
-                    "Value": [
-                        "\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")/instances/\(row.sopInstanceUID ?? "")"
-                    ],
-                ]
+                let url =
+                    "\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")/instances/\(row.sopInstanceUID ?? "")"
+                computed = [#""00081190":{"vr":"UR","Value":[\#(Self.jsonString(url))]}"#]
             }
-            return object
+            answer += Self.joined(attributes, computed)
         }
+        answer += "]"
         let now = env.clock()
         try await env.database.write { db in
             try AuditLog.append(
@@ -453,11 +463,46 @@ struct DICOMwebController {
                     "dicomweb.search", "dicomweb", request.uri.path,
                     detail: "matches=\(conditions.map(\.0).joined(separator: ",")) results=\(rows.count)"), at: now)
         }
-        guard !answer.isEmpty else { return Response(status: .noContent) }
-        let data = try JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys, .withoutEscapingSlashes])
+        guard !rows.isEmpty else { return Response(status: .noContent) }
         return Response(
             status: .ok, headers: [.contentType: Self.dicomJSON],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            body: ResponseBody(byteBuffer: ByteBuffer(string: answer)))
+    }
+
+    /// A JSON object's text with more members (whose keys it does not have) added.
+    static func joined(_ object: String, _ members: [String]) -> String {
+        let inner = object.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+        return "{" + (members + (inner.isEmpty ? [] : [inner])).joined(separator: ",") + "}"
+    }
+
+    /// Only the members of a DICOM JSON object whose tags are kept.
+    static func filtered(_ object: String, keeping tags: Set<String>) -> String {
+        guard let parsed = try? JSONSerialization.jsonObject(with: Data(object.utf8)) as? [String: Any],
+            let data = try? JSONSerialization.data(
+                withJSONObject: parsed.filter { tags.contains($0.key) }, options: [.withoutEscapingSlashes])
+        else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
     }
 
     /// A keyword or an 8-digit hex tag, as a tag.
@@ -631,7 +676,7 @@ struct DICOMwebController {
                         patientName: summary.patientName, studyDate: summary.studyDate,
                         accessionNumber: summary.accessionNumber, sha256: file.sha256, size: file.size,
                         transferSyntax: file.transferSyntax, studyAttributes: "{}", seriesAttributes: "{}",
-                        metadata: file.metadata),
+                        instanceAttributes: "{}", metadata: file.metadata),
                     tags: AttachmentController.tags(summary), summary: summary)
                 try attach(part, to: exam, by: caller.actor, db, context: context, now: now)
             }
