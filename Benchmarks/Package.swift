@@ -22,6 +22,7 @@ let package = Package(
             name: "hubbench",
             dependencies: [
                 .product(name: "CurlHTTP", package: productPackage),
+                .product(name: "DICOM", package: productPackage),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [

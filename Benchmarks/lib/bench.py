@@ -281,7 +281,33 @@ def _fanout_latency_target(result):
     delay = (result.get("parameters") or {}).get("peer_delay_ms")
     if p99 is None or not delay:
         return None
-    return (f"p99 {p99:.0f} ms = {p99 / delay:.2f} × {delay} ms", p99 < 2 * delay)
+    return (f"p99 {p99:.0f} ms = {p99 / delay:.2f} × {delay} ms", p99 <= 75)
+
+
+def _dead_peer_target(result):
+    dead = result.get("one_dead_latency_ms") or {}
+    deadline = (result.get("parameters") or {}).get("deadline_ms")
+    if dead.get("max") is None or not deadline:
+        return None
+    return (f"slowest {dead['max']:.0f} ms, deadline {deadline} ms", dead["max"] <= deadline)
+
+
+def _qido_patient_target(result):
+    p99 = ((result.get("studies_query") or {}).get("latency_ms") or {}).get("p99")
+    return None if p99 is None else (f"{p99:.1f} ms", p99 <= 5)
+
+
+def _stow_target(result):
+    rate = result.get("throughput")
+    return None if rate is None else (f"{rate:,.0f} instances/s", rate >= 1500)
+
+
+def _stow_flat_target(result):
+    windows = result.get("window_rates") or []
+    if len(windows) < 2:
+        return None
+    first, last = windows[0], windows[-1]
+    return (f"last window {last:,.0f}/s vs first {first:,.0f}/s ({last / first:.2f})", last >= 0.9 * first)
 
 
 def _no_errors(result):
@@ -304,8 +330,11 @@ TARGETS = [
     ("startup", "empty store: launch to /readyz 200 ≤ 2 s", _startup_target("empty_median", 2000)),
     ("startup", "seeded store: launch to /readyz 200 ≤ 2 s", _startup_target("seeded_median", 2000)),
     ("startup", "SIGTERM to exit, idle hub, ≤ 1 s", _startup_target("stop_max", 1000)),
-    ("federated_check", "8 peers answering in 50 ms: p99 < 2 × the slowest peer (parallel fan-out)",
-     _fanout_latency_target),
+    ("stow", "≥ 1,500 instances of 10 KB stored per second, 4 clients", _stow_target),
+    ("stow", "the last window no slower than the first by more than 10%", _stow_flat_target),
+    ("qido", "studies by PatientID: p99 ≤ 5 ms, 16 in flight", _qido_patient_target),
+    ("federated_check", "8 peers answering in 50 ms: p99 ≤ 75 ms (parallel fan-out)", _fanout_latency_target),
+    ("federated_check", "one peer frozen: no check past the configured deadline", _dead_peer_target),
 ]
 
 
@@ -456,6 +485,27 @@ def _scenario(directory, name):
                   _load(os.path.join(directory, "server-after.json")))
         if all(server):
             result["server_cpu_seconds"] = round(server[1]["cpu_seconds"] - server[0]["cpu_seconds"], 2)
+    if name == "stow":
+        stow = _load(os.path.join(directory, "stow.json")) or {}
+        result.update(
+            throughput=round(stow.get("rate", 0), 1), unit="instances/s", latency_ms=stow.get("latency_ms"),
+            requests=stow.get("requested"), error_count=stow.get("requested", 0) - stow.get("ok", 0),
+            window=stow.get("window"), window_rates=[round(r, 1) for r in stow.get("window_rates", [])],
+            instance_bytes=stow.get("instance_bytes"))
+        cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
+                               _load(os.path.join(directory, "proc-after.json")), stow.get("ok"))
+        if cpu is not None:
+            result["hub_cpu_us_per_request"] = cpu
+    if name == "qido":
+        studies = _load(os.path.join(directory, "studies.json")) or {}
+        instances = _load(os.path.join(directory, "instances.json")) or {}
+        worst = max((studies, instances), key=lambda r: (r.get("latency_ms") or {}).get("p99") or 0)
+        result.update(
+            throughput=round(min(studies.get("rate", 0), instances.get("rate", 0)), 1), unit="queries/s",
+            latency_ms=worst.get("latency_ms"), studies_query=studies, instances_query=instances,
+            requests=studies.get("sent", 0) + instances.get("sent", 0),
+            error_count=studies.get("unexpected", 0) + studies.get("transport_errors", 0)
+            + instances.get("unexpected", 0) + instances.get("transport_errors", 0))
     if name == "federated_check":
         federated = _load(os.path.join(directory, "federated.json")) or {}
         local = _load(os.path.join(directory, "local.json")) or {}
@@ -463,7 +513,8 @@ def _scenario(directory, name):
             throughput=round(federated.get("rate", 0), 1), unit="checks/s", latency_ms=federated.get("latency_ms"),
             requests=federated.get("sent"),
             error_count=federated.get("unexpected", 0) + federated.get("transport_errors", 0),
-            local_latency_ms=local.get("latency_ms"), local_rate=round(local.get("rate", 0), 1))
+            local_latency_ms=local.get("latency_ms"), local_rate=round(local.get("rate", 0), 1),
+            one_dead_latency_ms=(_load(os.path.join(directory, "one-dead.json")) or {}).get("latency_ms"))
         cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
                                _load(os.path.join(directory, "proc-after.json")), federated.get("sent"))
         if cpu is not None:
@@ -540,12 +591,24 @@ def _notes(r):
         notes.append(f"{r['rounds'][0]['requests']:,} in flight: cold batch {r['batch_seconds_cold']:.2f} s, warm "
                      f"{r['batch_seconds_warm']:.2f} s (hold 200 ms); wrk -c1000 same server "
                      f"{_fmt((r.get('reference_wrk') or {}).get('throughput'), 0)} req/s; RSS is the client's")
+    if name == "stow" and r.get("window_rates"):
+        notes.append(f"{r.get('requests', 0):,} instances of {r.get('instance_bytes', 0):,} bytes, one per request; "
+                     f"rate per {r.get('window'):,}: " + " / ".join(f"{w:,.0f}" for w in r["window_rates"]))
+    if name == "qido" and r.get("studies_query"):
+        s, i = r["studies_query"].get("latency_ms") or {}, r["instances_query"].get("latency_ms") or {}
+        notes.append(f"{r['parameters'].get('instances', 0):,} instances indexed; studies by PatientID "
+                     f"{_fmt(r['studies_query'].get('rate'), 0)}/s p50 {_fmt(s.get('p50'), 1)} ms p99 "
+                     f"{_fmt(s.get('p99'), 1)} ms; a series' instances {_fmt(r['instances_query'].get('rate'), 0)}/s "
+                     f"p50 {_fmt(i.get('p50'), 1)} ms p99 {_fmt(i.get('p99'), 1)} ms")
     if name == "federated_check" and r.get("latency_ms"):
         p = r["parameters"]
         local = r.get("local_latency_ms") or {}
         notes.append(f"{p.get('peers')} peers each answering in {p.get('peer_delay_ms')} ms, one check at a time; "
                      f"the same checks without peers: p50 {_fmt(local.get('p50'), 1)} ms, "
-                     f"p99 {_fmt(local.get('p99'), 1)} ms")
+                     f"p99 {_fmt(local.get('p99'), 1)} ms; one peer frozen (timeout {p.get('peer_timeout_ms')} ms, "
+                     f"deadline {p.get('deadline_ms')} ms): p50 "
+                     f"{_fmt((r.get('one_dead_latency_ms') or {}).get('p50'), 0)} ms, max "
+                     f"{_fmt((r.get('one_dead_latency_ms') or {}).get('max'), 0)} ms")
     if name == "startup":
         s = r.get("startup_ms", {})
         notes.append(f"empty {_fmt(s.get('empty_median'), 0)} ms (max {_fmt(s.get('empty_max'), 0)}), "

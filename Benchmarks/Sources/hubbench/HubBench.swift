@@ -1,5 +1,6 @@
 import ArgumentParser
 import CurlHTTP
+import DICOM
 import Foundation
 import Synchronization
 
@@ -16,7 +17,7 @@ struct HubBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hubbench",
         abstract: "Load tools for the AllianceHub benchmarks (driven by Benchmarks/run).",
-        subcommands: [Requests.self, Fanout.self])
+        subcommands: [Requests.self, Fanout.self, Stow.self])
 }
 
 // MARK: - requests
@@ -197,6 +198,146 @@ struct Requests: AsyncParsableCommand {
         let latency_ms: Stats.Percentiles
         let statuses: [String: Int]
         let first_problem: String?
+    }
+}
+
+// MARK: - stow
+
+/// Stores COUNT generated instances of about INSTANCE-BYTES each through STOW-RS, one instance per request,
+/// CONCURRENCY clients at once; reports the rate overall and per WINDOW instances (in completion order), so a
+/// slowdown as the store grows shows.
+struct Stow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Store generated DICOM instances through STOW-RS; print a JSON summary with per-window rates.")
+
+    @Option(help: "The DICOMweb studies URL, e.g. http://127.0.0.1:8080/dicomweb/studies.") var url: String
+    @Option(help: "Bearer token of a clinic practitioner.") var token: String
+    @Option(help: "Instances to store.") var count: Int
+    @Option(help: "Requests in flight at once.") var concurrency = 4
+    @Option(help: "Instances per reported window.") var window = 10_000
+    @Option(help: "Instances per study (one series each).") var perStudy = 100
+    @Option(help: "Patients the studies are spread over.") var patients = 500
+    @Option(help: "Approximate size of each instance in bytes.") var instanceBytes = 10_240
+    @Option(help: "A tag that keeps this run's UIDs apart from other runs'.") var runTag = "1"
+
+    func run() async throws {
+        let client = CurlHTTPClient(
+            configuration: .init(
+                connectTimeout: .seconds(5), timeout: .seconds(60), maxConnectionsPerHost: concurrency,
+                maxCachedConnections: 64, maxPooledHandles: 64))
+        let cursor = SharedCounter()
+        let failures = SharedCounter()
+        let plan = self
+        let started = ContinuousClock.now
+        let results = await withTaskGroup(of: ([Double], [Double], String?).self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var finished: [Double] = []
+                    var latencies: [Double] = []
+                    var problem: String?
+                    while failures.value < 50 {
+                        let n = cursor.next()
+                        if n >= plan.count { break }
+                        let body: [UInt8]
+                        do { body = try plan.multipart(n) } catch {
+                            problem = "\(error)"
+                            _ = failures.next()
+                            continue
+                        }
+                        let sent = ContinuousClock.now
+                        do {
+                            let response = try await client.execute(
+                                CurlRequest(
+                                    method: "POST", url: plan.url,
+                                    headers: [
+                                        ("Authorization", "Bearer \(plan.token)"),
+                                        (
+                                            "Content-Type",
+                                            "multipart/related; type=\"application/dicom\"; boundary=bench"
+                                        ),
+                                    ], body: .bytes(body)))
+                            let now = ContinuousClock.now
+                            if response.status == 200 {
+                                latencies.append(Stats.milliseconds(now - sent))
+                                finished.append(Stats.seconds(now - started))
+                            } else {
+                                _ = failures.next()
+                                problem =
+                                    problem ?? "HTTP \(response.status): "
+                                    + String(decoding: response.body.prefix(300), as: UTF8.self)
+                            }
+                        } catch {
+                            _ = failures.next()
+                            problem = problem ?? "\(error)"
+                        }
+                    }
+                    return (finished, latencies, problem)
+                }
+            }
+            var all: ([Double], [Double], String?) = ([], [], nil)
+            for await part in group {
+                all.0 += part.0
+                all.1 += part.1
+                all.2 = all.2 ?? part.2
+            }
+            return all
+        }
+        await client.shutdown()
+        let times = results.0.sorted()
+        var windows: [Double] = []
+        var start = 0
+        while start + window <= times.count {
+            let from = start == 0 ? 0 : times[start - 1]
+            let to = times[start + window - 1]
+            windows.append(to > from ? Double(window) / (to - from) : 0)
+            start += window
+        }
+        let seconds = times.last ?? 0
+        try JSONOutput.print(
+            StowSummary(
+                requested: count, ok: times.count, seconds: seconds,
+                rate: seconds > 0 ? Double(times.count) / seconds : 0,
+                latency_ms: Stats.percentiles(results.1), window: window, window_rates: windows,
+                instance_bytes: try multipart(0).count, first_problem: results.2))
+        if times.count != count { throw ExitCode(2) }
+    }
+
+    struct StowSummary: Encodable {
+        let requested: Int
+        let ok: Int
+        let seconds: Double
+        let rate: Double
+        let latency_ms: Stats.Percentiles
+        let window: Int
+        let window_rates: [Double]
+        let instance_bytes: Int
+        let first_problem: String?
+    }
+
+    /// Instance `n` as a one-part STOW-RS body: a CT image of its study's series, padded to the size asked for.
+    func multipart(_ n: Int) throws -> [UInt8] {
+        let study = n / perStudy
+        let root = "1.2.826.0.1.3680043.10.77.\(runTag)"
+        let elements: [DICOMWriter.Element] = [
+            .string(.specificCharacterSet, .CS, "ISO_IR 192"),
+            .string(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.2"),
+            .string(.sopInstanceUID, .UI, "\(root).\(study).1.\(n)"),
+            .string(.studyDate, .DA, "2026\(String(format: "%02d%02d", 1 + study % 12, 1 + study % 28))"),
+            .string(.accessionNumber, .SH, "B\(runTag)\(study)"),
+            .string(.modality, .CS, "CT"),
+            .string(.patientName, .PN, "患者^\(study % patients)"),
+            .string(.patientID, .LO, "P\(study % patients)"),
+            .string(.studyInstanceUID, .UI, "\(root).\(study)"),
+            .string(.seriesInstanceUID, .UI, "\(root).\(study).1"),
+            DICOMWriter.Element(DICOMTag(0x0028, 0x0010), .US, .uint16s([64])),
+            DICOMWriter.Element(DICOMTag(0x0028, 0x0011), .US, .uint16s([64])),
+            DICOMWriter.Element(
+                DICOMTag(0x7FE0, 0x0010), .OW,
+                .bytes(Array(repeating: UInt8(n & 0xFF), count: max(2, instanceBytes - 600) & ~1))),
+        ]
+        let file = try DICOMWriter.write(elements)
+        return Array("--bench\r\nContent-Type: application/dicom\r\n\r\n".utf8) + file
+            + Array("\r\n--bench--\r\n".utf8)
     }
 }
 
