@@ -12,7 +12,9 @@
 
 import argparse
 import http.client
+import datetime
 import json
+import urllib.request
 import os
 import re
 import sys
@@ -140,6 +142,52 @@ def cmd_request(args):
     if status not in args.expect:
         die(f"{args.method} {args.url}: expected {args.expect}, got {status}: {str(body)[:500]}")
     print(json.dumps(body) if not isinstance(body, str) else body)
+
+
+def bench_patient(index):
+    """The resident ID of benchmark patient `index`: born 1970-01-01 plus (index mod 19,000) days, in 420106."""
+    born = datetime.date(1970, 1, 1) + datetime.timedelta(days=index % 19000)
+    return resident_id(f"420106{born:%Y%m%d}{index // 19000:03d}")
+
+
+def cmd_bulk_load(args):
+    """Loads COUNT results over PATIENTS patients through POST /v1/results/bulk, CHUNK lines a request; times only
+    the requests (each chunk is generated before its request is sent)."""
+    items = ["K", "GLU", "HBA1C", "NA", "CL"]
+    now = time.time()
+    created = rejected = 0
+    seconds = 0.0
+    chunks = []
+    index = 0
+    while index < args.count:
+        lines = []
+        for n in range(index, min(args.count, index + args.chunk)):
+            patient = bench_patient(n % args.patients)
+            performed = datetime.datetime.fromtimestamp(now - 3600 - (n % 40) * 86400, datetime.timezone.utc)
+            lines.append(json.dumps({
+                "patient": {"identifiers": [{"system": "cn-resident-id", "value": patient}], "name": "患者"},
+                "item_code": items[(n // args.patients) % len(items)],
+                "performed_at": performed.strftime("%Y-%m-%dT%H:%M:%SZ"), "report_status": "final",
+                "values": [{"value": "4.1", "unit": "mmol/L"}],
+            }, ensure_ascii=False))
+        body = ("\n".join(lines) + "\n").encode()
+        request = urllib.request.Request(args.url, data=body, method="POST", headers={
+            "Authorization": f"Bearer {args.token}", "Content-Type": "application/x-ndjson"})
+        started = time.monotonic()
+        with urllib.request.urlopen(request, timeout=600) as response:
+            response.read()
+            made = int(response.headers.get("X-Results-Created", "0"))
+            refused = int(response.headers.get("X-Results-Rejected", "0"))
+        took = time.monotonic() - started
+        seconds += took
+        created += made
+        rejected += refused
+        chunks.append({"lines": len(lines), "seconds": round(took, 3), "rate": round(len(lines) / took, 1)})
+        index += len(lines)
+    print(json.dumps({"results": args.count, "created": created, "rejected": rejected, "seconds": round(seconds, 3),
+                      "rate": round(created / seconds, 1) if seconds else 0, "chunks": chunks}))
+    if rejected:
+        sys.exit(f"{rejected} results were rejected")
 
 
 def cmd_catalog_codes(args):
@@ -330,6 +378,9 @@ TARGETS = [
     ("startup", "empty store: launch to /readyz 200 ≤ 2 s", _startup_target("empty_median", 2000)),
     ("startup", "seeded store: launch to /readyz 200 ≤ 2 s", _startup_target("seeded_median", 2000)),
     ("startup", "SIGTERM to exit, idle hub, ≤ 1 s", _startup_target("stop_max", 1000)),
+    ("recognition_check", "≥ 5,000 checks/s", _throughput_target(5000)),
+    ("recognition_check", "p99 ≤ 10 ms at 16 connections", _p99_target(10)),
+    ("bulk_ingest", "≥ 20,000 results/s", _throughput_target(20000)),
     ("stow", "≥ 1,500 instances of 10 KB stored per second, 4 clients", _stow_target),
     ("stow", "the last window no slower than the first by more than 10%", _stow_flat_target),
     ("qido", "studies by PatientID: p99 ≤ 5 ms, 16 in flight", _qido_patient_target),
@@ -485,6 +536,16 @@ def _scenario(directory, name):
                   _load(os.path.join(directory, "server-after.json")))
         if all(server):
             result["server_cpu_seconds"] = round(server[1]["cpu_seconds"] - server[0]["cpu_seconds"], 2)
+    if name == "bulk_ingest":
+        bulk = _load(os.path.join(directory, "bulk.json")) or {}
+        rates = [c["rate"] for c in bulk.get("chunks", [])]
+        result.update(
+            throughput=bulk.get("rate"), unit="results/s", requests=bulk.get("created"),
+            error_count=bulk.get("rejected", 0), chunk_rates=rates)
+        cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
+                               _load(os.path.join(directory, "proc-after.json")), bulk.get("created"))
+        if cpu is not None:
+            result["hub_cpu_us_per_request"] = cpu
     if name == "stow":
         stow = _load(os.path.join(directory, "stow.json")) or {}
         result.update(
@@ -591,6 +652,13 @@ def _notes(r):
         notes.append(f"{r['rounds'][0]['requests']:,} in flight: cold batch {r['batch_seconds_cold']:.2f} s, warm "
                      f"{r['batch_seconds_warm']:.2f} s (hold 200 ms); wrk -c1000 same server "
                      f"{_fmt((r.get('reference_wrk') or {}).get('throughput'), 0)} req/s; RSS is the client's")
+    if name == "bulk_ingest" and r.get("chunk_rates"):
+        rates = r["chunk_rates"]
+        notes.append(f"{r.get('requests', 0):,} results over {r['parameters'].get('patients', 0):,} patients in "
+                     f"{len(rates)} requests; first {rates[0]:,.0f}/s, last {rates[-1]:,.0f}/s")
+    if name == "recognition_check":
+        notes.append(f"{r['parameters'].get('results', 0):,} results over {r['parameters'].get('patients', 0):,} "
+                     "patients, random patient each check")
     if name == "stow" and r.get("window_rates"):
         notes.append(f"{r.get('requests', 0):,} instances of {r.get('instance_bytes', 0):,} bytes, one per request; "
                      f"rate per {r.get('window'):,}: " + " / ".join(f"{w:,.0f}" for w in r["window_rates"]))
@@ -723,6 +791,14 @@ def main():
     p.add_argument("--expect", type=int, action="append", default=None)
     p.add_argument("--timeout", type=float, default=10)
     p.set_defaults(func=cmd_request)
+
+    p = sub.add_parser("bulk-load")
+    p.add_argument("--url", required=True)
+    p.add_argument("--token", required=True)
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--patients", type=int, required=True)
+    p.add_argument("--chunk", type=int, default=50000)
+    p.set_defaults(func=cmd_bulk_load)
 
     p = sub.add_parser("catalog-codes")
     p.add_argument("--base", required=True)

@@ -6,6 +6,8 @@
 --   BENCH_COUNT   institution mode: ids are BENCH_PREFIX .. zero-padded 1..BENCH_COUNT (6 digits)
 --   BENCH_PREFIX  institution mode: id prefix
 --   BENCH_CODES   catalog mode: file with one catalog code per line; requests cycle over them
+--   check mode:   POST /v1/recognition/checks for a uniformly random patient of BENCH_COUNT (the patients
+--                 bench.py bulk-load wrote) and item BENCH_ITEM
 -- done() prints one line "BENCH_JSON {...}" with the counts and latency percentiles (in microseconds).
 
 local mode = os.getenv("BENCH_MODE") or "plain"
@@ -47,8 +49,23 @@ function init(args)
   elseif mode == "post" then
     headers["Content-Type"] = "application/json"
     assert(os.getenv("BENCH_PATH") and os.getenv("BENCH_BODY"), "post mode needs BENCH_PATH and BENCH_BODY")
+  elseif mode == "check" then
+    headers["Content-Type"] = "application/json"
+    assert(count > 0, "BENCH_COUNT must be > 0")
   end
 end
+
+-- The resident ID of benchmark patient n, as bench.py bench_patient makes it (GB 11643, MOD 11-2 check).
+local weights = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+local checks = "10X98765432"
+local function patient(n)
+  local first = "420106" .. os.date("!%Y%m%d", (n % 19000) * 86400) .. string.format("%03d", math.floor(n / 19000))
+  local total = 0
+  for k = 1, 17 do total = total + tonumber(first:sub(k, k)) * weights[k] end
+  local at = total % 11 + 1
+  return first .. checks:sub(at, at)
+end
+local check_item = os.getenv("BENCH_ITEM") or "K"
 
 local post_path = os.getenv("BENCH_PATH")
 local post_body = os.getenv("BENCH_BODY")
@@ -65,6 +82,10 @@ function request()
     sent = sent + 1
     local unique = string.format("%s%d%07d", run_prefix, thread_index or 0, sent)
     return wrk.format("POST", post_path, headers, (post_body:gsub("{i}", unique)))
+  elseif mode == "check" then
+    local body = string.format('{"patient":"cn-resident-id|%s","item_code":"%s"}',
+      patient(math.random(0, count - 1)), check_item)
+    return wrk.format("POST", "/v1/recognition/checks", headers, body)
   elseif mode == "catalog" then
     local path = paths[position]
     position = position % #paths + 1
