@@ -206,6 +206,8 @@ public enum ExamWorkflow {
             next.step = .awaitingRouting
             next.centerId = nil
             next.returnReason = nil
+            // Routed afresh: a peer that returned it is no longer involved unless routing picks it again.
+            next.forward = nil
 
         case .cancel(let reason):
             guard [.awaitingRouting, .waiting, .returned].contains(exam.step) else { throw refuse() }

@@ -22,6 +22,12 @@ public struct UnroutableDelivery: Error, CustomStringConvertible {
     public var description: String
 }
 
+/// A peer that is suspended for now: its deliveries are retried later.
+public struct PeerInactive: Error, CustomStringConvertible {
+    public var peer: String
+    public var description: String { "peer '\(peer)' is not active; the delivery waits" }
+}
+
 /// Looks up a destination's current address at each attempt, so a corrected webhook URL or rotated secret applies to
 /// deliveries that were already waiting.
 public struct DestinationResolver: Sendable {
@@ -57,10 +63,11 @@ public struct DestinationResolver: Sendable {
             return ResolvedDestination(url: url, headers: [(WebhookSignature.header, signature)])
         case "peer":
             guard let identity else { throw UnroutableDelivery(description: "this hub has no federation identity") }
-            guard let peer = try await database.read({ try PeerStore.peer($0, id: name) }), peer.status == .active
-            else {
-                throw UnroutableDelivery(description: "'\(name)' is not a known, active peer")
+            guard let peer = try await database.read({ try PeerStore.peer($0, id: name) }) else {
+                throw UnroutableDelivery(description: "'\(name)' is not a known peer")
             }
+            // A suspended peer's deliveries wait (retried with backoff) rather than die: it may come back.
+            guard peer.status == .active else { throw PeerInactive(peer: name) }
             guard let path = delivery.path else { throw UnroutableDelivery(description: "the delivery has no path") }
             var file: String?
             var digest = FederationEnvelope.digest(delivery.body)

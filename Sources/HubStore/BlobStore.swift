@@ -119,7 +119,13 @@ public final class BlobWriter {
             try manager.removeItem(atPath: temporary)
             return
         }
-        try manager.moveItem(atPath: temporary, toPath: target)
+        do {
+            try manager.moveItem(atPath: temporary, toPath: target)
+        } catch  where manager.fileExists(atPath: target) {
+            // The same bytes arrived twice at once and the other upload won: its file is this one.
+            try? manager.removeItem(atPath: temporary)
+            return
+        }
         let descriptor = open(directory, O_RDONLY)
         if descriptor >= 0 {
             fsync(descriptor)

@@ -132,6 +132,19 @@ public enum DICOMStore {
     public static func store(
         _ db: Database, _ instance: IndexedInstance, owner: String, examId: String?, now: Timestamp
     ) throws -> Outcome {
+        // A refused instance leaves nothing behind: the rows written before a conflict is found are rolled back.
+        var outcome = Outcome.stored
+        try db.inSavepoint {
+            outcome = try storeRows(db, instance, owner: owner, examId: examId, now: now)
+            if case .conflict = outcome { return .rollback }
+            return .commit
+        }
+        return outcome
+    }
+
+    static func storeRows(
+        _ db: Database, _ instance: IndexedInstance, owner: String, examId: String?, now: Timestamp
+    ) throws -> Outcome {
         if let existing = try Row.fetchOne(
             db, sql: "SELECT sha256, study_uid FROM dicom_instances WHERE sop_instance_uid = ?",
             arguments: [instance.sopInstanceUID])

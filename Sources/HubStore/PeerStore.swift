@@ -40,7 +40,9 @@ public enum PeerStore {
         _ db: Database, peerId: String, centers: [RemoteCenter], now: Timestamp
     ) throws {
         try db.execute(sql: "DELETE FROM peer_centers WHERE peer_id = ?", arguments: [peerId])
-        for center in centers {
+        // A peer's center with the id of one of this hub's own is left out: a center id must name one center here.
+        let local = Set(try String.fetchAll(db, sql: "SELECT id FROM centers"))
+        for center in centers where !local.contains(center.centerId) {
             try db.execute(
                 sql: "INSERT OR REPLACE INTO peer_centers (peer_id, center_id, kind, body) VALUES (?, ?, ?, ?)",
                 arguments: [peerId, center.centerId, center.kind.rawValue, try HubJSON.encodeString(center)])

@@ -383,6 +383,17 @@ enum WorkflowMove: String, CaseIterable, Sendable, CustomTestStringConvertible {
         #expect(again.step == .awaitingRouting)
         #expect(again.centerId == nil, "a resubmission is routed afresh")
         #expect(again.returnReason == nil)
+        #expect(again.revision > returned.revision)
+    }
+
+    @Test func aResubmissionForgetsThePeerThatReturnedAForwardedExam() throws {
+        var forwarded = try Flow.exam(in: .waiting)
+        forwarded.forward = ExamForward(hubId: "hub-city", centerId: "wh-imaging", forwardedAt: Flow.minutes(0))
+        let returned = try ExamWorkflow.apply(
+            .returnToClinic(by: Flow.reader, reason: "图像不全"), to: forwarded, at: Flow.minutes(2))
+        #expect(returned.forward?.hubId == "hub-city")
+        let again = try ExamWorkflow.apply(.resubmit, to: returned, at: Flow.minutes(30))
+        #expect(again.forward == nil, "routing decides afresh where it goes")
     }
 
     @Test func anotherReaderCannotReturnWorkSomeoneHolds() throws {

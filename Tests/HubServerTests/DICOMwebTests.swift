@@ -1,3 +1,4 @@
+import DICOM
 import Foundation
 import HTTPTypes
 import HubCore
@@ -249,6 +250,29 @@ enum Multipart {
             #expect(duplicate.status == 409, "\(duplicate.text)")
             let reason = ((duplicate.json["00081198"] as? [String: Any])?["Value"] as? [[String: Any]])?.first
             #expect(reason.flatMap { Self.value($0, "00081197") as? Int } == 0x0111)
+            // An instance of a new study claiming a series stored under another study is refused, and leaves no
+            // study behind.
+            func instance(study: String, series: String, sop: String) throws -> Data {
+                Data(
+                    try DICOMWriter.write([
+                        .string(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.2"), .string(.sopInstanceUID, .UI, sop),
+                        .string(.studyInstanceUID, .UI, study), .string(.seriesInstanceUID, .UI, series),
+                        .string(.modality, .CS, "CT"), .string(.patientID, .LO, "HS-0042"),
+                    ]))
+            }
+            let first = try await hub.call(
+                .post, "/dicomweb/studies", token: people.clinicToken,
+                raw: Multipart.body([try instance(study: "1.2.3.100", series: "1.2.3.100.1", sop: "1.2.3.100.1.1")]),
+                contentType: Multipart.contentType)
+            #expect(first.status == 200, "\(first.text)")
+            let stray = try await hub.call(
+                .post, "/dicomweb/studies", token: people.clinicToken,
+                raw: Multipart.body([try instance(study: "1.2.3.200", series: "1.2.3.100.1", sop: "1.2.3.200.1.1")]),
+                contentType: Multipart.contentType)
+            #expect(stray.status == 409, "\(stray.text)")
+            #expect(
+                try await hub.get("/dicomweb/studies?StudyInstanceUID=1.2.3.200", token: people.clinicToken).status
+                    == 204)
             // The study in the URL must be the instances' study.
             let wrongStudy = try await hub.call(
                 .post, "/dicomweb/studies/1.2.3.4", token: people.clinicToken,

@@ -60,6 +60,10 @@ import Testing
         #expect(throws: MultipartReader.Malformed.self) {
             _ = try Self.read(Data("--xGARBAGE".utf8), boundary: "x", chunks: [3])
         }
+        // Endless padding after a delimiter is refused, not buffered.
+        #expect(throws: MultipartReader.Malformed.self) {
+            _ = try Self.read(Data("--x".utf8) + Data(repeating: 32, count: 5000), boundary: "x", chunks: [512])
+        }
         let (type, parameters) = MultipartReader.parameters(
             of: "Multipart/Related; type=\"application/dicom\"; boundary=\"a b\"")
         #expect(type == "multipart/related")

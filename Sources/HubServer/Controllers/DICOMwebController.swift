@@ -209,8 +209,14 @@ struct DICOMwebController {
             var referenced: [StoredPart] = []
             var failed: [FailedPart] = []
             var exams: [String: Exam?] = [:]
+            // The exam as it is now: it may have been forwarded, finished or cancelled during the upload.
+            let current = try explicitExam.flatMap { try ExamStore.exam(db, id: $0.id) }
+            if let current, current.step == .final || current.step == .cancelled {
+                throw HubError.invalidTransition(
+                    "instances cannot be added to an exam that is \(current.step.rawValue)")
+            }
             for part in parts {
-                var exam = explicitExam
+                var exam = current
                 if exam == nil, let accession = part.summary.accessionNumber, !accession.isEmpty {
                     if exams[accession] == nil {
                         let found = try ExamStore.exam(db, accessionNumber: accession)
@@ -223,7 +229,9 @@ struct DICOMwebController {
                 if exam == nil, let study = try DICOMStore.study(db, uid: part.instance.studyUID),
                     let examId = study.examId
                 {
-                    exam = try ExamStore.exam(db, id: examId)
+                    exam = try ExamStore.exam(db, id: examId).flatMap {
+                        $0.step != .final && $0.step != .cancelled ? $0 : nil
+                    }
                 }
                 switch try DICOMStore.store(db, part.instance, owner: owner, examId: exam?.id, now: now) {
                 case .stored, .alreadyStored:
@@ -579,8 +587,8 @@ struct DICOMwebController {
 
     /// The stored instances, byte for byte, as `multipart/related; type="application/dicom"`.
     @Sendable func retrieve(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try Self.checkAccept(request.headers[.accept])
         let files = try await files(request, context)
+        try Self.checkAccept(request.headers[.accept], storedIn: Set(files.map(\.transferSyntax)))
         let boundary = "dicomweb-" + UUID().uuidString
         let blobs = env.blobs
         let body = ResponseBody { writer in
@@ -604,21 +612,24 @@ struct DICOMwebController {
             body: body)
     }
 
-    /// WADO-RS returns the instances as stored: any transfer syntax is fine, a transcoding request is not.
-    static func checkAccept(_ accept: String?) throws {
+    /// WADO-RS returns the instances as stored, never transcoded: an Accept must allow their media type, and a
+    /// transfer syntax it names must be the one each instance is stored in.
+    static func checkAccept(_ accept: String?, storedIn syntaxes: Set<String>) throws {
         guard let accept, !accept.isEmpty else { return }
         for range in accept.split(separator: ",") {
             let (type, parameters) = MultipartReader.parameters(of: String(range))
             if type == "*/*" || type == "multipart/*" { return }
             guard type == "multipart/related" else { continue }
             let part = (parameters["type"] ?? "application/dicom").lowercased()
+            guard part == "application/dicom" || part == "application/*" else { continue }
             let syntax = parameters["transfer-syntax"] ?? "*"
-            if (part == "application/dicom" || part == "application/*") && syntax == "*" { return }
-            if part == "application/dicom" && parameters["transfer-syntax"] != nil { return }
+            if syntax == "*" || syntaxes == [syntax] { return }
         }
         throw HubError(
             code: "not_acceptable", status: 406, title: "Not acceptable",
-            detail: "instances are returned as stored: multipart/related; type=\"application/dicom\"")
+            detail:
+                "instances are returned as stored (multipart/related; type=\"application/dicom\", transfer syntax \(syntaxes.sorted().joined(separator: ", ")))"
+        )
     }
 
     /// The instances' attributes (bulk data left out), as a DICOM JSON array.

@@ -138,7 +138,10 @@ struct FederationController {
         let now = env.clock()
         let exam = try await env.database.write { db -> Exam in
             guard let exam = try ExamStore.exam(db, originHub: peer.id, originExamId: originId) else {
-                throw HubError.notFound("forwarded exam", originId)
+                // The exam's own forward may still be on its way: the sender retries.
+                throw HubError(
+                    code: "too_early", status: 425, title: "Exam not received yet",
+                    detail: "exam \(originId) from \(peer.id) has not arrived here yet")
             }
             if exam.step == .cancelled { return exam }
             let action = ExamAction.cancel(reason: input.reason ?? "withdrawn by \(peer.id)")

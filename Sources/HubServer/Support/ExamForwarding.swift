@@ -115,8 +115,9 @@ extension HubEnvironment {
 
     /// Sends a stored attachment of a forwarded exam to the reading hub, from its blob file.
     func forwardAttachment(_ db: Database, _ attachment: Attachment, to hubId: String, now: Timestamp) throws {
-        let key = "attach-\(attachment.examId)-\(attachment.sha256)"
-        // Sent once: a forward after a return finds it already sent (the reading hub keeps its attachments).
+        let key = "attach-\(hubId)-\(attachment.examId)-\(attachment.sha256)"
+        // Sent once to each hub: a forward after a return to the same hub finds it already sent (the reading hub
+        // keeps its attachments); another hub gets its own copy.
         guard try !OutboxStore.exists(db, idempotencyKey: key) else { return }
         try OutboxStore.enqueue(
             db, destination: "peer:\(hubId)", kind: "exam.attachment", subject: attachment.examId, method: "PUT",
@@ -152,6 +153,9 @@ extension HubEnvironment {
         if var existing = try ExamStore.exam(db, originHub: peer.id, originExamId: message.originExamId) {
             // A retried forward: nothing new. A forward after the exam was returned: the clinic resubmitted it.
             guard existing.step == .returned else { return (existing, false) }
+            guard try RegistryStore.center(db, id: message.centerId) != nil else {
+                throw HubError.validation("center_id", "center '\(message.centerId)' is not a center of this hub")
+            }
             existing = try ExamWorkflow.apply(.resubmit, to: existing, at: now)
             existing = try ExamWorkflow.apply(.route(centerId: message.centerId), to: existing, at: now)
             try ExamStore.update(db, existing)

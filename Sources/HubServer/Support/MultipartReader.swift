@@ -79,6 +79,9 @@ struct MultipartReader {
                 // Transport padding (spaces, tabs) may follow a delimiter before its line break.
                 var index = 0
                 while index < pending.count && (pending[index] == 32 || pending[index] == 9) { index += 1 }
+                if index > 1024 {
+                    throw Malformed(description: "more than 1 KiB of padding after a boundary delimiter")
+                }
                 guard index + 1 < pending.count else { break }
                 guard pending[index] == 13 && pending[index + 1] == 10 else {
                     throw Malformed(description: "a boundary delimiter is not followed by a line break")
