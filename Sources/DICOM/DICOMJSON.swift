@@ -121,7 +121,7 @@ public enum DICOMJSON {
     }
 
     /// A JSON string literal for `s`.
-    static func quoted(_ s: String) -> String {
+    public static func quoted(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
