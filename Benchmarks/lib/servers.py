@@ -104,95 +104,79 @@ async def read_request(reader):
     return method, target, headers, body
 
 
-def receiver_handler(stats, secret):
+def connection_handler(answer):
+    """A connection handler that reads requests one after another and writes what `answer` (an async function of
+    method, target, headers and body) returns for each, until the client closes."""
     async def handle(reader, writer):
         try:
             while True:
                 request = await read_request(reader)
                 if request is None:
                     break
-                method, target, headers, body = request
-                if method == "GET" and target.startswith("/__stats"):
-                    writer.write(response(200, json.dumps(stats.as_json()).encode()))
-                elif method == "POST" and target.startswith("/__reset"):
-                    stats.__init__()
-                    writer.write(response(200, b"{}"))
-                elif method == "POST":
-                    now = time.time()
-                    stats.received += 1
-                    stats.first_at = stats.first_at or now
-                    stats.last_at = now
-                    if not verify(headers.get("x-hub-signature", ""), body, secret):
-                        stats.bad_signatures += 1
-                    key = headers.get("idempotency-key", "")
-                    if key in stats.keys:
-                        stats.repeats += 1
-                    else:
-                        stats.keys.add(key)
-                        stats.unique += 1
-                    event = headers.get("x-hub-event", "?")
-                    stats.events[event] = stats.events.get(event, 0) + 1
-                    try:
-                        sent_at = json.loads(body).get("sent_at")
-                        if sent_at:
-                            sent = datetime.fromisoformat(sent_at.replace("Z", "+00:00")).timestamp()
-                            stats.lags_ms.append((now - sent) * 1000)
-                    except (ValueError, AttributeError):
-                        pass
-                    writer.write(response(200, b"{}"))
-                else:
-                    writer.write(response(404, b"{}"))
+                writer.write(await answer(*request))
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.close()
     return handle
+
+
+def receiver_handler(stats, secret):
+    async def answer(method, target, headers, body):
+        if method == "GET" and target.startswith("/__stats"):
+            return response(200, json.dumps(stats.as_json()).encode())
+        if method == "POST" and target.startswith("/__reset"):
+            stats.__init__()
+            return response(200, b"{}")
+        if method != "POST":
+            return response(404, b"{}")
+        now = time.time()
+        stats.received += 1
+        stats.first_at = stats.first_at or now
+        stats.last_at = now
+        if not verify(headers.get("x-hub-signature", ""), body, secret):
+            stats.bad_signatures += 1
+        key = headers.get("idempotency-key", "")
+        if key in stats.keys:
+            stats.repeats += 1
+        else:
+            stats.keys.add(key)
+            stats.unique += 1
+        event = headers.get("x-hub-event", "?")
+        stats.events[event] = stats.events.get(event, 0) + 1
+        try:
+            sent_at = json.loads(body).get("sent_at")
+            if sent_at:
+                sent = datetime.fromisoformat(sent_at.replace("Z", "+00:00")).timestamp()
+                stats.lags_ms.append((now - sent) * 1000)
+        except (ValueError, AttributeError):
+            pass
+        return response(200, b"{}")
+    return connection_handler(answer)
 
 
 def slow_handler(hold_seconds):
-    async def handle(reader, writer):
-        try:
-            while True:
-                request = await read_request(reader)
-                if request is None:
-                    break
-                await asyncio.sleep(hold_seconds)
-                writer.write(response(200, b"ok", "text/plain"))
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-    return handle
+    async def answer(method, target, headers, body):
+        await asyncio.sleep(hold_seconds)
+        return response(200, b"ok", "text/plain")
+    return connection_handler(answer)
 
 
 def peer_handler(hub_id, delay_seconds, result):
-    answer = json.dumps({
+    query_answer = json.dumps({
         "hub_id": hub_id, "peers": [],
         "results": [{"hub_id": hub_id, "performer_level": "tertiary", "result": dict(result, id=f"{hub_id}-r1")}],
     }).encode()
 
-    async def handle(reader, writer):
-        try:
-            while True:
-                request = await read_request(reader)
-                if request is None:
-                    break
-                method, target, _, _ = request
-                if method == "POST" and target.startswith("/federation/v1/recognition/query"):
-                    await asyncio.sleep(delay_seconds)
-                    writer.write(response(200, answer))
-                elif target.startswith("/federation/v1/directory"):
-                    writer.write(response(200, b'{"items": []}'))
-                else:
-                    writer.write(response(404, b"{}"))
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-    return handle
+    async def answer(method, target, headers, body):
+        if method == "POST" and target.startswith("/federation/v1/recognition/query"):
+            await asyncio.sleep(delay_seconds)
+            return response(200, query_answer)
+        if target.startswith("/federation/v1/directory"):
+            return response(200, b'{"items": []}')
+        return response(404, b"{}")
+    return connection_handler(answer)
 
 
 async def serve(handler, port, max_seconds):

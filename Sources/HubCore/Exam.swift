@@ -205,8 +205,13 @@ public struct Exam: Sendable, Codable, Equatable {
     public var resultId: String?
     public var milestones: Milestones
     public var updatedAt: Timestamp
-    /// Counts the exam's changes, so a peer applies the events it receives in order.
-    public var revision: Int
+    /// Counts the exam's changes, so a peer applies the events it receives in order (0 for records stored before
+    /// revisions were counted).
+    public var revision: Int {
+        get { storedRevision ?? 0 }
+        set { storedRevision = newValue }
+    }
+    private var storedRevision: Int?
     /// Set at the submitting hub when the exam was forwarded to a peer hub's center.
     public var forward: ExamForward?
     /// Set at the reading hub when the exam came from a peer hub.
@@ -220,7 +225,7 @@ public struct Exam: Sendable, Codable, Equatable {
         resultId: String? = nil, milestones: Milestones, updatedAt: Timestamp, revision: Int = 0,
         forward: ExamForward? = nil, origin: ExamOrigin? = nil
     ) {
-        self.revision = revision
+        self.storedRevision = revision
         self.forward = forward
         self.origin = origin
         self.id = id
@@ -261,35 +266,8 @@ public struct Exam: Sendable, Codable, Equatable {
         case cancelReason = "cancel_reason"
         case resultId = "result_id"
         case updatedAt = "updated_at"
-        case revision, forward, origin
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        clinicId = try c.decode(String.self, forKey: .clinicId)
-        submittedBy = try c.decode(Signer.self, forKey: .submittedBy)
-        patient = try c.decode(Patient.self, forKey: .patient)
-        itemCode = try c.decode(String.self, forKey: .itemCode)
-        itemName = try c.decode(String.self, forKey: .itemName)
-        itemKind = try c.decode(ItemKind.self, forKey: .itemKind)
-        priority = try c.decode(Priority.self, forKey: .priority)
-        clinicalInfo = try c.decodeIfPresent(String.self, forKey: .clinicalInfo)
-        consent = try c.decode(Consent.self, forKey: .consent)
-        accessionNumber = try c.decode(String.self, forKey: .accessionNumber)
-        centerId = try c.decodeIfPresent(String.self, forKey: .centerId)
-        routingNote = try c.decodeIfPresent(String.self, forKey: .routingNote)
-        step = try c.decode(ExamStep.self, forKey: .step)
-        claim = try c.decodeIfPresent(Claim.self, forKey: .claim)
-        reports = try c.decode([ReportVersion].self, forKey: .reports)
-        returnReason = try c.decodeIfPresent(String.self, forKey: .returnReason)
-        cancelReason = try c.decodeIfPresent(String.self, forKey: .cancelReason)
-        resultId = try c.decodeIfPresent(String.self, forKey: .resultId)
-        milestones = try c.decode(Milestones.self, forKey: .milestones)
-        updatedAt = try c.decode(Timestamp.self, forKey: .updatedAt)
-        revision = try c.decodeIfPresent(Int.self, forKey: .revision) ?? 0
-        forward = try c.decodeIfPresent(ExamForward.self, forKey: .forward)
-        origin = try c.decodeIfPresent(ExamOrigin.self, forKey: .origin)
+        case forward, origin
+        case storedRevision = "revision"
     }
 
     /// The latest report version, if any.

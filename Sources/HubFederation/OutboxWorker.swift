@@ -49,8 +49,7 @@ public final class OutboxWorker: Service, Sendable {
             limit: settings.perDestinationConcurrency,
             breaker: CircuitBreaker(
                 threshold: settings.breakerThreshold,
-                cooldownMilliseconds: Int64(settings.breakerCooldown.components.seconds * 1000)
-                    + settings.breakerCooldown.components.attoseconds / 1_000_000_000_000_000))
+                cooldownMilliseconds: settings.breakerCooldown.wholeMilliseconds))
     }
 
     public func run() async throws {

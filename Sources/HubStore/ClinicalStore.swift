@@ -48,9 +48,16 @@ public enum CriticalValueStore {
     }
 
     /// Unacknowledged, not yet escalated notices past their deadline.
+    /// Unacknowledged notices past due that this hub escalates: not those of exams received from a peer hub, whose
+    /// clinic is notified, and escalated, by that hub.
     public static func overdue(_ db: Database, now: Timestamp) throws -> [CriticalValueNotice] {
         try String.fetchAll(
-            db, sql: "SELECT body FROM critical_values WHERE acknowledged = 0 AND escalated = 0 AND ack_due_at <= ?",
+            db,
+            sql: """
+                SELECT body FROM critical_values
+                WHERE acknowledged = 0 AND escalated = 0 AND ack_due_at <= ?
+                  AND exam_id NOT IN (SELECT id FROM exams WHERE origin_hub IS NOT NULL)
+                """,
             arguments: [now.millisecondsSinceEpoch]
         ).map { try HubJSON.decode(CriticalValueNotice.self, from: $0) }
     }

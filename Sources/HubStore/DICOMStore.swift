@@ -396,8 +396,8 @@ public enum DICOMStore {
         return out
     }
 
-    /// Two JSON objects' members in one object (the second's win).
-    static func merge(_ first: String, _ second: String) -> String {
+    /// Two JSON objects' members in one object, as text (their keys are expected to differ).
+    public static func merge(_ first: String, _ second: String) -> String {
         let a = first.trimmingCharacters(in: .whitespaces)
         let b = second.trimmingCharacters(in: .whitespaces)
         guard a.count > 2 else { return b }

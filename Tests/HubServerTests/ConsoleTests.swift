@@ -265,9 +265,9 @@ struct ConsoleData {
                 ])
             try #require(registered.status == 201, "\(registered.text)")
         }
-        try await FederationLink.add(hub, to: city)
+        try await Federation.link(hub, to: city)
         // The city hub must know the county hub to verify its signed questions; it asks nothing back.
-        try await FederationLink.add(city, to: hub, serves: [])
+        try await Federation.link(city, to: hub, serves: [])
         let province = try await hub.call(
             .post, "/v1/peers", token: hub.admin,
             json: [
@@ -363,22 +363,5 @@ struct ConsoleData {
             try #require(upload.status == 201, "\(upload.text)")
         }
         return id
-    }
-}
-
-/// Makes one hub a peer of another with the identity the other publishes.
-enum FederationLink {
-    static func add(
-        _ source: HubClient, to target: HubClient, serves: [String] = ["recognition", "imaging", "ecg"]
-    ) async throws {
-        let identity = try await target.get("/federation/v1/identity")
-        let added = try await source.call(
-            .post, "/v1/peers", token: source.admin,
-            json: [
-                "id": target.env.config.hubId, "url": "http://127.0.0.1:\(try #require(target.client.port))",
-                "public_key": identity["public_key"]!, "region": target.env.config.region,
-                "serves": serves,
-            ])
-        try #require(added.status == 201, "\(added.text)")
     }
 }

@@ -57,18 +57,11 @@ import Testing
         await client.shutdown()
     }
 
-    /// `source` knows `target` as a peer, with the identity `target` publishes.
+    /// `source` knows `target` as a peer.
     static func link(
         _ source: DaemonHub, _ target: DaemonHub, id: String, region: String, serves: [String]
     ) async throws {
-        let identity = try await target.get("/federation/v1/identity")
-        let added = try await source.call(
-            .post, "/v1/peers", token: source.admin,
-            json: [
-                "id": id, "url": target.daemon.baseURL, "public_key": identity["public_key"]!, "region": region,
-                "serves": serves,
-            ])
-        try #require(added.status == 201, "\(added.text)")
+        try await source.addPeer(target, id: id, region: region, url: target.daemon.baseURL, serves: serves)
     }
 
     static let everything = ["recognition", "imaging", "ecg", "lab"]

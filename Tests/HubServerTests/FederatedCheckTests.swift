@@ -50,20 +50,15 @@ struct Federation {
         return try await hubs[running.count].run { hub in try await start(hubs, running + [hub], body) }
     }
 
-    /// Makes `target` a peer of `source`, with the identity `target` publishes.
+    /// Makes `target` a peer of `source`.
     static func link(
         _ source: HubClient, to target: HubClient, serves: [String] = ["recognition", "imaging", "ecg"]
     )
         async throws
     {
-        let identity = try await target.get("/federation/v1/identity")
-        let added = try await source.call(
-            .post, "/v1/peers", token: source.admin,
-            json: [
-                "id": target.env.config.hubId, "url": "http://127.0.0.1:\(try #require(target.client.port))",
-                "public_key": identity["public_key"]!, "region": target.env.config.region, "serves": serves,
-            ])
-        try #require(added.status == 201, "\(added.text)")
+        try await source.addPeer(
+            target, id: target.env.config.hubId, region: target.env.config.region,
+            url: "http://127.0.0.1:\(try #require(target.client.port))", serves: serves)
     }
 }
 

@@ -117,6 +117,15 @@ struct HubClient: HubAPI {
 }
 
 extension HubAPI {
+    /// Adds `target` as a peer of this hub, with the identity `target` publishes, reached at `url`.
+    func addPeer(_ target: some HubAPI, id: String, region: String, url: String, serves: [String]) async throws {
+        let identity = try await target.get("/federation/v1/identity")
+        let added = try await call(
+            .post, "/v1/peers", token: admin,
+            json: ["id": id, "url": url, "public_key": identity["public_key"]!, "region": region, "serves": serves])
+        try #require(added.status == 201, "\(added.text)")
+    }
+
     func get(_ path: String, token: String? = nil) async throws -> Reply {
         try await call(.get, path, token: token)
     }

@@ -92,17 +92,9 @@ struct AttachmentController {
             examId: id, sha256: sha256, mediaType: mediaType, kind: kind, size: writer.size,
             uploadedBy: uploadedBy, uploadedAt: now, dicom: checked.dicom, patientMismatch: checked.mismatch)
         return try await env.database.write { db -> (Attachment, Bool) in
-            guard try ExamStore.attach(db, attachment) else {
+            guard try env.record(attachment, audit: audit, db, now: now) else {
                 // The same bytes were attached before: answer with the record as it was first stored.
                 return (try ExamStore.attachment(db, examId: id, sha256: sha256) ?? attachment, false)
-            }
-            let key = env.patientKeys.keys(for: exam.patient).first
-            try AuditLog.append(db, audit("attachment.add", "sha256=\(sha256) kind=\(kind)", key), at: now)
-            if let mismatch = checked.mismatch {
-                try AuditLog.append(db, audit("attachment.patient_mismatch", mismatch, key), at: now)
-            }
-            if let forward = try ExamStore.exam(db, id: id)?.forward {
-                try env.forwardAttachment(db, attachment, to: forward.hubId, now: now)
             }
             return (attachment, true)
         }
@@ -231,5 +223,24 @@ struct AttachmentController {
                 .contentType: attachment.mediaType, .contentLength: String(attachment.size), .eTag: "\"\(sha256)\"",
             ],
             body: body)
+    }
+}
+
+extension HubEnvironment {
+    /// Files an attachment of an exam once, with its audit records (`audit` builds them: action, detail, patient
+    /// key); a new attachment of a forwarded exam follows the exam to the reading hub. False when it was filed before.
+    func record(
+        _ attachment: Attachment, audit: (String, String?, String?) -> AuditEvent, _ db: Database, now: Timestamp
+    ) throws -> Bool {
+        guard try ExamStore.attach(db, attachment) else { return false }
+        let exam = try ExamStore.exam(db, id: attachment.examId)
+        let key = exam.flatMap { patientKeys.keys(for: $0.patient).first }
+        try AuditLog.append(
+            db, audit("attachment.add", "sha256=\(attachment.sha256) kind=\(attachment.kind)", key), at: now)
+        if let mismatch = attachment.patientMismatch {
+            try AuditLog.append(db, audit("attachment.patient_mismatch", mismatch, key), at: now)
+        }
+        if let forward = exam?.forward { try forwardAttachment(db, attachment, to: forward.hubId, now: now) }
+        return true
     }
 }

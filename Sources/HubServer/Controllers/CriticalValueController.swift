@@ -107,10 +107,10 @@ struct CriticalValueController {
                 at: now)
             // A critical value of a forwarded exam was flagged at the reading hub: it hears of the acknowledgement.
             if let forward = try ExamStore.exam(db, id: notice.examId)?.forward {
-                try OutboxStore.enqueue(
+                try env.enqueue(
                     db, destination: "peer:\(forward.hubId)", kind: "critical_value.ack", subject: id,
-                    path: "/federation/v1/critical-values/\(id)/ack", body: try HubJSON.encode(notice.acknowledgement),
-                    idempotencyKey: "ack-\(id)", policy: env.config.retryPolicy, now: now, signal: env.outbox)
+                    path: "/federation/v1/critical-values/\(id)/ack", idempotencyKey: "ack-\(id)",
+                    body: notice.acknowledgement, now: now)
             }
             return notice
         }

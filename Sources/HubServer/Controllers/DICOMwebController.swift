@@ -49,7 +49,6 @@ struct DICOMwebController {
 
     struct StoredPart: Sendable {
         var instance: IndexedInstance
-        var tags: [String: String]
         var summary: DICOMSummary
     }
 
@@ -191,7 +190,7 @@ struct DICOMwebController {
                         seriesAttributes: DICOMJSON.encode(file.dataset, only: Self.seriesLevel),
                         instanceAttributes: DICOMJSON.encode(file.dataset, only: Self.instanceLevel),
                         metadata: metadata),
-                    tags: AttachmentController.tags(s), summary: s))
+                    summary: s))
         } catch {
             writer.abort()
             return .failure(FailedPart(reason: .processing, detail: "\(error)"))
@@ -236,7 +235,11 @@ struct DICOMwebController {
                 switch try DICOMStore.store(db, part.instance, owner: owner, examId: exam?.id, now: now) {
                 case .stored, .alreadyStored:
                     referenced.append(part)
-                    if let exam { try attach(part, to: exam, by: caller.actor, db, context: context, now: now) }
+                    if let exam {
+                        try attach(
+                            sha256: part.instance.sha256, size: part.instance.size, part.summary, to: exam,
+                            by: caller.actor, db, context: context, now: now)
+                    }
                 case .conflict(let reason):
                     failed.append(
                         FailedPart(
@@ -259,26 +262,18 @@ struct DICOMwebController {
 
     /// Files an instance among its exam's attachments (once), and sends it on when the exam was forwarded.
     func attach(
-        _ part: StoredPart, to exam: Exam, by actor: String, _ db: Database, context: HubRequestContext,
-        now: Timestamp
+        sha256: String, size: Int, _ summary: DICOMSummary, to exam: Exam, by actor: String, _ db: Database,
+        context: HubRequestContext, now: Timestamp
     ) throws {
         let attachment = Attachment(
-            examId: exam.id, sha256: part.instance.sha256, mediaType: "application/dicom", kind: "dicom",
-            size: part.instance.size, uploadedBy: actor, uploadedAt: now, dicom: part.tags,
-            patientMismatch: AttachmentController.patientMismatch(part.summary, exam: exam))
-        guard try ExamStore.attach(db, attachment) else { return }
-        let key = env.patientKeys.keys(for: exam.patient).first
-        try AuditLog.append(
-            db,
-            context.audit(
-                "attachment.add", "exam", exam.id, patientKey: key,
-                detail: "sha256=\(attachment.sha256) kind=dicom via=stow"), at: now)
-        if let mismatch = attachment.patientMismatch {
-            try AuditLog.append(
-                db, context.audit("attachment.patient_mismatch", "exam", exam.id, patientKey: key, detail: mismatch),
-                at: now)
-        }
-        if let forward = exam.forward { try env.forwardAttachment(db, attachment, to: forward.hubId, now: now) }
+            examId: exam.id, sha256: sha256, mediaType: "application/dicom", kind: "dicom", size: size,
+            uploadedBy: actor, uploadedAt: now, dicom: AttachmentController.tags(summary),
+            patientMismatch: AttachmentController.patientMismatch(summary, exam: exam))
+        _ = try env.record(
+            attachment,
+            audit: { action, detail, key in
+                context.audit(action, "exam", exam.id, patientKey: key, detail: detail)
+            }, db, now: now)
     }
 
     /// The STOW-RS answer: 200 all stored, 202 some failed, 409 none stored.
@@ -460,11 +455,11 @@ struct DICOMwebController {
                     "\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")/instances/\(row.sopInstanceUID ?? "")"
                 computed = [#""00081190":{"vr":"UR","Value":[\#(Self.jsonString(url))]}"#]
             }
-            answer += Self.joined(attributes, computed)
+            answer += DICOMStore.merge("{" + computed.joined(separator: ",") + "}", attributes)
         }
         answer += "]"
         let now = env.clock()
-        try await env.database.write { db in
+        try await env.database.write { db -> Void in
             try AuditLog.append(
                 db,
                 context.audit(
@@ -475,12 +470,6 @@ struct DICOMwebController {
         return Response(
             status: .ok, headers: [.contentType: Self.dicomJSON],
             body: ResponseBody(byteBuffer: ByteBuffer(string: answer)))
-    }
-
-    /// A JSON object's text with more members (whose keys it does not have) added.
-    static func joined(_ object: String, _ members: [String]) -> String {
-        let inner = object.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
-        return "{" + (members + (inner.isEmpty ? [] : [inner])).joined(separator: ",") + "}"
     }
 
     /// Only the members of a DICOM JSON object whose tags are kept.
@@ -661,17 +650,9 @@ struct DICOMwebController {
             let access = DICOMAccess(owner: caller.institutionId, readingInstitution: nil)
             for file in try DICOMStore.files(db, studyUID: studyUID!, access: access) {
                 let summary = try DICOMFile.parseHeader(fileAt: env.blobs.path(for: file.sha256)).summary
-                let part = StoredPart(
-                    instance: IndexedInstance(
-                        sopInstanceUID: file.sopInstanceUID, seriesUID: file.seriesUID, studyUID: file.studyUID,
-                        sopClassUID: summary.sopClassUID, instanceNumber: summary.instanceNumber,
-                        seriesNumber: summary.seriesNumber, modality: summary.modality, patientID: summary.patientID,
-                        patientName: summary.patientName, studyDate: summary.studyDate,
-                        accessionNumber: summary.accessionNumber, sha256: file.sha256, size: file.size,
-                        transferSyntax: file.transferSyntax, studyAttributes: "{}", seriesAttributes: "{}",
-                        instanceAttributes: "{}", metadata: file.metadata),
-                    tags: AttachmentController.tags(summary), summary: summary)
-                try attach(part, to: exam, by: caller.actor, db, context: context, now: now)
+                try attach(
+                    sha256: file.sha256, size: file.size, summary, to: exam, by: caller.actor, db, context: context,
+                    now: now)
             }
             return try ExamStore.attachments(db, examId: exam.id)
         }

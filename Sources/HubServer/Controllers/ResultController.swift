@@ -221,7 +221,7 @@ struct ResultController {
                 detail: "\(hubId) answered for another hub or result")
         }
         let now = env.clock()
-        try await env.database.write { db in
+        try await env.database.write { db -> Void in
             try AuditLog.append(
                 db,
                 context.audit(

@@ -63,10 +63,10 @@ extension HubEnvironment {
         case .cancel(let reason):
             // The clinic withdrew an exam it had forwarded: the reading hub is told to stop.
             if let forward = exam.forward {
-                try OutboxStore.enqueue(
+                try enqueue(
                     db, destination: "peer:\(forward.hubId)", kind: "exam.cancel", subject: exam.id,
-                    path: "\(Self.forwardPath)/\(exam.id)/cancel", body: try HubJSON.encode(["reason": reason]),
-                    idempotencyKey: "cancel-\(exam.id)", policy: config.retryPolicy, now: now, signal: outbox)
+                    path: "\(Self.forwardPath)/\(exam.id)/cancel", idempotencyKey: "cancel-\(exam.id)",
+                    body: ["reason": reason], now: now)
             }
         case .route, .claim, .release:
             break

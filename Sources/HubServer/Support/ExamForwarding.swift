@@ -102,10 +102,9 @@ extension HubEnvironment {
             submittedBy: exam.submittedBy, patient: exam.patient, itemCode: exam.itemCode, priority: exam.priority,
             clinicalInfo: exam.clinicalInfo, consent: exam.consent, centerId: center.centerId,
             submittedAt: exam.milestones.submittedAt)
-        try OutboxStore.enqueue(
+        try enqueue(
             db, destination: "peer:\(center.hubId)", kind: "exam.forward", subject: exam.id, path: Self.forwardPath,
-            body: try HubJSON.encode(message), idempotencyKey: "forward-\(exam.id)-r\(next.revision)",
-            policy: config.retryPolicy, now: now, signal: outbox)
+            idempotencyKey: "forward-\(exam.id)-r\(next.revision)", body: message, now: now)
         for attachment in try ExamStore.attachments(db, examId: exam.id) {
             try forwardAttachment(db, attachment, to: center.hubId, now: now)
         }
@@ -138,11 +137,10 @@ extension HubEnvironment {
             reports: exam.reports, resultId: exam.resultId, returnReason: exam.returnReason,
             cancelReason: exam.cancelReason, milestones: exam.milestones, reason: reason, criticalValue: criticalValue)
         let suffix = criticalValue.map { "-\($0.id)" } ?? ""
-        try OutboxStore.enqueue(
+        try enqueue(
             db, destination: "peer:\(origin.hubId)", kind: event, subject: exam.id,
-            path: "\(Self.forwardPath)/\(origin.examId)/events", body: try HubJSON.encode(message),
-            idempotencyKey: "event-\(exam.id)-r\(exam.revision)\(suffix)", policy: config.retryPolicy, now: now,
-            signal: outbox)
+            path: "\(Self.forwardPath)/\(origin.examId)/events",
+            idempotencyKey: "event-\(exam.id)-r\(exam.revision)\(suffix)", body: message, now: now)
     }
 
     /// At the reading hub: takes an exam forwarded by `peer`, or finds the one a retried forward created before.

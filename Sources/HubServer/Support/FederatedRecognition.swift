@@ -63,22 +63,18 @@ extension HubEnvironment {
         let perPeer = min(.milliseconds(config.federationPeerTimeoutMilliseconds), deadline)
         var forward = query
         forward.asked = Array(Set(query.asked + peers.map(\.id) + [config.hubId])).sorted()
+        // Each peer is told how long it has, less a margin for the way back, so a relaying peer answers in time.
+        let budget = Int(perPeer.wholeMilliseconds)
+        forward.deadlineMs = max(1, budget - min(budget / 5, 200))
+        let body = (try? HubJSON.encode(forward)) ?? Data()
         let client = peerClient
         let logger = self.logger
         let latencies = peerLatencies
         return await withTaskGroup(of: (PeerOutcome, RecognitionQueryAnswer?).self) { group in
             for peer in peers {
-                // Each peer is told how long it has, less a margin for the way back, so a relaying peer answers in time.
-                let budget = Int(
-                    perPeer.components.seconds * 1000 + perPeer.components.attoseconds / 1_000_000_000_000_000)
-                forward.deadlineMs = max(1, budget - min(budget / 5, 200))
-                let body = (try? HubJSON.encode(forward)) ?? Data()
                 group.addTask {
                     let started = ContinuousClock.now
-                    func elapsed() -> Int {
-                        let d = ContinuousClock.now - started
-                        return Int(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
-                    }
+                    func elapsed() -> Int { Int((ContinuousClock.now - started).wholeMilliseconds) }
                     do {
                         let response = try await client.send(
                             peer, method: "POST", path: Self.recognitionQueryPath, body: body, requestId: requestId,

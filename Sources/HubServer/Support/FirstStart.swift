@@ -60,15 +60,12 @@ enum FirstStart {
         }
         try await env.database.write { db in
             for var peer in peers {
-                let existing = try PeerStore.peer(db, id: peer.id)
-                if let existing {
+                if let existing = try PeerStore.peer(db, id: peer.id) {
+                    // Unchanged since the last start: nothing to write or audit.
                     peer.createdAt = existing.createdAt
-                    if existing.url == peer.url && existing.publicKey == peer.publicKey
-                        && existing.region == peer.region
-                        && existing.serves == peer.serves && existing.status == peer.status
-                    {
-                        continue
-                    }
+                    peer.updatedAt = existing.updatedAt
+                    if peer == existing { continue }
+                    peer.updatedAt = now
                 }
                 try PeerStore.save(db, peer)
                 try AuditLog.append(

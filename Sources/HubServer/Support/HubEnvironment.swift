@@ -53,12 +53,15 @@ public struct HubEnvironment: Sendable {
 
     /// Adds a delivery to the outbox inside the caller's transaction.
     @discardableResult
+    /// `path` is appended to a peer's address; `idempotencyKey` (default: the delivery's id) lets the receiver
+    /// drop repeats of the same message.
     func enqueue(
-        _ db: Database, destination: String, kind: String, subject: String?, body: some Encodable, now: Timestamp
+        _ db: Database, destination: String, kind: String, subject: String?, path: String? = nil,
+        idempotencyKey: String? = nil, body: some Encodable, now: Timestamp
     ) throws -> OutboxDelivery {
         try OutboxStore.enqueue(
-            db, destination: destination, kind: kind, subject: subject, body: try HubJSON.encode(body),
-            policy: config.retryPolicy, now: now, signal: outbox)
+            db, destination: destination, kind: kind, subject: subject, path: path, body: try HubJSON.encode(body),
+            idempotencyKey: idempotencyKey, policy: config.retryPolicy, now: now, signal: outbox)
     }
 
     /// Today's date in the hub's civil time.

@@ -39,36 +39,43 @@ struct PeerDirectoryService: Service {
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                // Until the next peer is due (or a peer is added or refreshed by hand), nothing is read.
+                var pause = Duration.seconds(1)
                 if readiness.isReady {
                     do {
-                        try await env.refreshDueDirectories()
+                        pause = try await env.refreshDueDirectories()
                     } catch is CancellationError {
                         return
                     } catch {
                         env.logger.error("peer directory refresh failed", metadata: ["error.message": "\(error)"])
                     }
                 }
-                await env.directorySignal.wait(timeout: .seconds(1))
+                await env.directorySignal.wait(timeout: pause)
             }
         }
     }
 }
 
 extension HubEnvironment {
-    /// Refreshes the peers whose last attempt is older than the refresh interval (or that were never fetched).
-    func refreshDueDirectories() async throws {
-        let now = clock()
+    /// Refreshes the peers whose last attempt is older than the refresh interval (or that were never fetched);
+    /// answers how long until the next one is due.
+    func refreshDueDirectories() async throws -> Duration {
+        let now = clock().millisecondsSinceEpoch
         let interval = Int64(config.federationDirectoryRefreshSeconds) * 1000
-        let due = try await database.read { db in
-            try PeerStore.peers(db).filter { peer in
-                guard peer.status == .active else { return false }
-                guard let last = try PeerStore.state(db, peerId: peer.id).lastAttemptAt else { return true }
-                return now.millisecondsSinceEpoch - last.millisecondsSinceEpoch >= interval
+        let (due, next) = try await database.read { db -> ([Peer], Int64) in
+            var due: [Peer] = []
+            var next = interval
+            for peer in try PeerStore.peers(db) where peer.status == .active {
+                let last = try PeerStore.state(db, peerId: peer.id).lastAttemptAt?.millisecondsSinceEpoch
+                let wait = last.map { $0 + interval - now } ?? 0
+                if wait <= 0 { due.append(peer) } else { next = min(next, wait) }
             }
+            return (due, next)
         }
         await withTaskGroup(of: Void.self) { group in
             for peer in due { group.addTask { _ = try? await self.refreshDirectory(peer) } }
         }
+        return .milliseconds(max(next, 50))
     }
 
     /// Fetches one peer's directory and stores it; a failure is recorded and the centers last known are kept.
@@ -85,11 +92,7 @@ extension HubEnvironment {
                 let page = try HubJSON.decode(RemoteDirectory.self, from: Data(response.body))
                 // A peer speaks for its own centers only.
                 centers = page.items.filter { $0.hubId == peer.id }
-                let elapsed = ContinuousClock.now - started
-                peerLatencies.record(
-                    peer.id,
-                    milliseconds: Int(
-                        elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+                peerLatencies.record(peer.id, milliseconds: Int((ContinuousClock.now - started).wholeMilliseconds))
             } else {
                 failure =
                     "HTTP \(response.status)\(HubEnvironment.problemDetail(response.body).map { ": \($0)" } ?? "")"

@@ -84,19 +84,6 @@ struct WorkflowMonitor: Service {
         try await env.database.write { db in
             for var notice in try CriticalValueStore.overdue(db, now: now) {
                 let late = Int((now.millisecondsSinceEpoch - notice.ackDueAt.millisecondsSinceEpoch) / 60_000)
-                if let hub = notice.clinicId.split(separator: "/").first, notice.clinicId.contains("/") {
-                    // The exam came from a peer hub, which notified its clinic and escalates there.
-                    notice.escalatedAt = now
-                    try CriticalValueStore.update(db, notice)
-                    try AuditLog.append(
-                        db,
-                        AuditEvent(
-                            actor: "system", institutionId: nil, action: "critical_value.escalate",
-                            targetType: "critical_value", targetId: notice.id,
-                            detail: "unacknowledged \(late) min past due; escalated by \(hub), the submitting hub"),
-                        at: now)
-                    continue
-                }
                 let delivery = try env.enqueue(
                     db, destination: "escalation:\(notice.clinicId)", kind: "critical_value.escalation",
                     subject: notice.id, body: Escalation(notice: notice, minutesOverdue: late), now: now)
