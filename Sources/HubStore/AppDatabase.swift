@@ -3,6 +3,7 @@ import GRDB
 import HubCore
 import Logging
 import Metrics
+import Synchronization
 
 /// The hub's one SQLite database: a WAL-mode `DatabasePool` with its migrator.
 ///
@@ -14,6 +15,11 @@ public final class AppDatabase: Sendable {
     /// Resolved bearer tokens; see `invalidatePrincipals(after:)`.
     public let principals = PrincipalCache()
     private let writeTimer: Metrics.Timer
+    private let writer: GroupCommit
+    /// Read-only connections for `shortRead`.
+    private let shortReaders = Mutex(ShortReaders())
+    /// Enough for every thread of the cooperative pool and a few more.
+    private static let maximumShortReaders = ProcessInfo.processInfo.activeProcessorCount + 2
 
     /// Opens (and creates) the database file. Does not migrate: call `migrate()`.
     public init(path: String, busyTimeout: Duration = .seconds(5), readers: Int = 8) throws {
@@ -33,6 +39,7 @@ public final class AppDatabase: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.writer = GroupCommit(pool: pool)
         self.path = path
         self.writeTimer = Metrics.Timer(label: "hub.db.write.duration", preferredDisplayUnit: .seconds)
     }
@@ -53,15 +60,76 @@ public final class AppDatabase: Sendable {
         }
     }
 
-    /// A write transaction, timed for the `hub.db.write.duration` metric.
+    /// Runs `body` as one atomic write and returns once it has committed: all of its changes or, when it throws,
+    /// none. Concurrent writes share transactions (see `GroupCommit`). Timed, from the call to the commit, for the
+    /// `hub.db.write.duration` metric.
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let start = ContinuousClock.now
         defer { writeTimer.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start)) }
-        return try await pool.write(body)
+        return try await writer.write(body)
     }
 
+    /// A read on one of the pool's reader connections, off the calling thread.
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.read(body)
+    }
+
+    /// A short read (a few rows found through an index) on the calling thread. It spares the hop to a reader's queue
+    /// and back, which costs more than such a read; reads that may scan (lists, statistics, exports) use `read`.
+    ///
+    /// It runs on a read-only connection of its own, taken from `shortReaders`. Those connections are only ever used
+    /// synchronously, so a caller never blocks on one held by a suspended task (the pool's readers can be); when all
+    /// are in use, the read goes to the pool.
+    public func shortRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        guard let connection = try takeShortReader() else { return try await pool.read(body) }
+        defer {
+            let closed = shortReaders.withLock { state in
+                if !state.closed { state.spare.append(connection) }
+                return state.closed
+            }
+            if closed { try? connection.close() }
+        }
+        return try Self.readNow(connection, body)
+    }
+
+    private static func readNow<T>(_ connection: DatabaseQueue, _ body: (Database) throws -> T) throws -> T {
+        try connection.read(body)
+    }
+
+    private struct ShortReaders {
+        var spare: [DatabaseQueue] = []
+        var opened = 0
+        var closed = false
+    }
+
+    private enum ShortReader {
+        case spare(DatabaseQueue)
+        case open
+        case none
+    }
+
+    private func takeShortReader() throws -> DatabaseQueue? {
+        let next = shortReaders.withLock { state -> ShortReader in
+            if let spare = state.spare.popLast() { return .spare(spare) }
+            guard !state.closed, state.opened < Self.maximumShortReaders else { return .none }
+            state.opened += 1
+            return .open
+        }
+        switch next {
+        case .spare(let connection): return connection
+        case .none: return nil
+        case .open:
+            do {
+                var configuration = Configuration()
+                configuration.readonly = true
+                configuration.busyMode = pool.configuration.busyMode
+                configuration.label = "hub.short-read"
+                return try DatabaseQueue(path: path, configuration: configuration)
+            } catch {
+                shortReaders.withLock { $0.opened -= 1 }
+                throw error
+            }
+        }
     }
 
     /// Clears the principal cache once the current transaction commits (or rolls back). Every write that changes a
@@ -74,6 +142,13 @@ public final class AppDatabase: Sendable {
 
     /// Closes every connection; later calls fail. Used at graceful shutdown.
     public func close() throws {
+        for connection in shortReaders.withLock({ state in
+            defer { state.spare.removeAll() }
+            state.closed = true
+            return state.spare
+        }) {
+            try connection.close()
+        }
         try pool.close()
     }
 

@@ -114,7 +114,9 @@ public enum RecognitionStore {
         ).map { try HubJSON.decode(ResultRecord.self, from: $0) }
     }
 
-    public static func insert(_ db: Database, _ check: RecognitionCheck) throws {
+    /// Stores a check. `body` is the check as `HubJSON` encodes it, when the caller already has it (it answers with
+    /// the same bytes).
+    public static func insert(_ db: Database, _ check: RecognitionCheck, body: Data? = nil) throws {
         let category = check.candidates.first?.category?.rawValue
         try db.execute(
             sql: """
@@ -126,7 +128,8 @@ public enum RecognitionStore {
                 check.id, check.institutionId, check.department, check.practitionerId, check.itemCode, category,
                 check.emergency, check.catalogVersion, check.candidates.contains(where: \.recognizable),
                 check.candidates.filter { $0.recognizable && $0.institutionId != check.institutionId }.count,
-                check.createdAt.millisecondsSinceEpoch, try HubJSON.encodeString(check),
+                check.createdAt.millisecondsSinceEpoch,
+                try body.map { String(decoding: $0, as: UTF8.self) } ?? HubJSON.encodeString(check),
             ])
     }
 

@@ -109,7 +109,7 @@ struct CatalogController {
     @Sendable func item(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         _ = try context.caller()
         let code = try context.parameter("code")
-        let (index, summary) = try await env.database.read { try selected($0, request) }
+        let (index, summary) = try await env.database.shortRead { try selected($0, request) }
         guard let item = index.item(code) else { throw HubError.notFound("catalog item", code) }
         return try JSONIO.response(ItemAnswer(version: summary.info.version, item: item))
     }

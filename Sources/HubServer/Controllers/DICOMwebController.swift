@@ -124,7 +124,7 @@ struct DICOMwebController {
     /// `?exam_id=`: every instance goes to this exam of the caller's clinic.
     func requestedExam(_ request: Request, owner: String) async throws -> Exam? {
         guard let examId = request.query("exam_id") else { return nil }
-        guard let exam = try await env.database.read({ try ExamStore.exam($0, id: examId) }) else {
+        guard let exam = try await env.database.shortRead({ try ExamStore.exam($0, id: examId) }) else {
             throw HubError.validation("exam_id", "exam '\(examId)' does not exist")
         }
         guard exam.clinicId == owner else {

@@ -28,6 +28,7 @@ struct PatientReference: Decodable, Sendable {
 /// `/v1/recognition`: which prior results a hospital should accept, the clinician's decision, and the statistics.
 struct RecognitionController {
     let env: HubEnvironment
+    private static let checks = Counter(label: "hub.recognition.checks")
 
     func register(_ routes: Routes) {
         routes.add(.post, "/v1/recognition/checks", check)
@@ -66,7 +67,7 @@ struct RecognitionController {
         let federated = input.federated ?? true
         // The local part first, in one read: the requester, the catalog in force, this hub's candidates and which
         // peers to ask.
-        let (local, judged, targets) = try await env.database.read { db in
+        let (local, judged, targets) = try await env.database.shortRead { db in
             let (check, judged) = try env.recognitionCheck(
                 db, identifiers: identifiers, code: code!, emergency: input.emergency ?? false, caller: caller,
                 department: department, now: now)
@@ -96,8 +97,9 @@ struct RecognitionController {
             check.candidates = RecognitionRules.order(check.candidates + evaluated)
             check.peers = outcomes + targets.skipped
         }
-        let answer = try await env.database.write { [check] db -> RecognitionCheck in
-            try RecognitionStore.insert(db, check)
+        let body = try HubJSON.encode(check)
+        try await env.database.write { [check] db in
+            try RecognitionStore.insert(db, check, body: body)
             try AuditLog.append(
                 db,
                 context.audit(
@@ -107,10 +109,9 @@ struct RecognitionController {
                         "item=\(check.itemCode) candidates=\(check.candidates.count) recognizable=\(check.candidates.filter(\.recognizable).count) peers=\(check.peers.count)"
                 ),
                 at: now)
-            return check
         }
-        Counter(label: "hub.recognition.checks").increment()
-        return try JSONIO.response(answer, status: .created)
+        Self.checks.increment()
+        return JSONIO.response(data: body, status: .created)
     }
 
     @Sendable func showCheck(_ request: Request, _ context: HubRequestContext) async throws -> Response {

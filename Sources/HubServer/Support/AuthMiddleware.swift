@@ -31,7 +31,7 @@ struct AuthMiddleware: RouterMiddleware {
         let (cached, generation) = database.principals.lookup(digest)
         var resolved = cached
         if resolved == nil {
-            resolved = try await database.read { try TokenStore.resolve($0, secret: secret) }
+            resolved = try await database.shortRead { try TokenStore.resolve($0, secret: secret) }
             if let resolved { database.principals.store(resolved, digest: digest, generation: generation) }
         }
         guard let principal = resolved else {

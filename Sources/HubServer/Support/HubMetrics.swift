@@ -15,15 +15,19 @@ public enum HubMetrics {
             let registry = PrometheusCollectorRegistry()
             var factory = PrometheusMetricsFactory(registry: registry)
             // OpenTelemetry-style dotted names are not valid Prometheus names: dots become underscores.
+            // Called for every metric handle made, some per request.
             factory.nameAndLabelSanitizer = { name, labels in
-                (
-                    name.replacingOccurrences(of: ".", with: "_"),
-                    labels.map { ($0.0.replacingOccurrences(of: ".", with: "_"), $0.1) }
-                )
+                (underscored(name), labels.map { (underscored($0.0), $0.1) })
             }
             MetricsSystem.bootstrap(factory)
             current = registry
             return registry
         }
+    }
+
+    /// `name` with every `.` replaced by `_`.
+    static func underscored(_ name: String) -> String {
+        guard name.utf8.contains(UInt8(ascii: ".")) else { return name }
+        return String(decoding: name.utf8.map { $0 == UInt8(ascii: ".") ? UInt8(ascii: "_") : $0 }, as: UTF8.self)
     }
 }

@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// Group commit: the writes that arrive while the writer is busy share its next transaction.
+///
+/// SQLite has one writer. Giving each request its own transaction costs a hop onto the writer's queue and back, and a
+/// commit that writes the same table and index pages again for every request. Here each write waits in a queue; the
+/// writer takes everything queued at once and runs it in one `BEGIN IMMEDIATE … COMMIT`, each write inside its own
+/// savepoint:
+///
+/// - a write that throws rolls back to its savepoint and fails alone; the others commit;
+/// - a write succeeds only once the transaction that holds it has committed, so nothing is reported stored before it
+///   is in the database file;
+/// - writes run in the order they were queued and each sees the ones before it, exactly as separate transactions
+///   would;
+/// - an error that ends the whole transaction (SQLite rolls it back: a full disk, an I/O error) fails every write of
+///   that transaction with it, and the next writes start a new one.
+final class GroupCommit: Sendable {
+    /// One queued write: `attempt` runs it on the writer, `complete` reports its outcome (nil: committed).
+    struct Job: Sendable {
+        let attempt: @Sendable (Database) throws -> Void
+        let complete: @Sendable ((any Error)?) -> Void
+    }
+
+    private struct State {
+        var pending: [Job] = []
+        var draining = false
+    }
+
+    private let pool: DatabasePool
+    private let state = Mutex(State())
+    /// At most this many writes share a transaction, so the first of them is not kept waiting by a long queue.
+    let maximumBatch: Int
+
+    init(pool: DatabasePool, maximumBatch: Int = 64) {
+        self.pool = pool
+        self.maximumBatch = maximumBatch
+    }
+
+    /// Runs `body` in the writer's next transaction and returns its value once that transaction has committed.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let box = OutcomeBox<T>()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            enqueue(
+                Job(
+                    attempt: { db in box.value = try body(db) },
+                    complete: { error in
+                        if let error {
+                            continuation.resume(throwing: error)
+                        } else if let value = box.value {
+                            continuation.resume(returning: value)
+                        } else {
+                            continuation.resume(throwing: DatabaseError(message: "a committed write left no value"))
+                        }
+                    }))
+        }
+    }
+
+    private func enqueue(_ job: Job) {
+        let start = state.withLock { state -> Bool in
+            state.pending.append(job)
+            guard !state.draining else { return false }
+            state.draining = true
+            return true
+        }
+        if start {
+            pool.asyncWriteWithoutTransaction { [self] db in drain(db) }
+        }
+    }
+
+    /// On the writer's queue: runs batches until nothing is queued.
+    private func drain(_ db: Database) {
+        while true {
+            let batch = state.withLock { state -> ArraySlice<Job> in
+                let count = min(state.pending.count, maximumBatch)
+                let batch = state.pending[..<count]
+                state.pending.removeFirst(count)
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            let outcomes = Self.run(Array(batch), db)
+            for (job, outcome) in zip(batch, outcomes) {
+                job.complete(outcome)
+            }
+        }
+    }
+
+    /// Runs the jobs in as few transactions as possible and returns each one's outcome (nil: committed).
+    static func run(_ jobs: [Job], _ db: Database) -> [(any Error)?] {
+        var outcomes = [(any Error)?](repeating: nil, count: jobs.count)
+        var next = 0
+        while next < jobs.count {
+            do {
+                try db.beginTransaction(.immediate)
+            } catch {
+                for i in next..<jobs.count { outcomes[i] = error }
+                break
+            }
+            var members: [Int] = []
+            var ended = false
+            while next < jobs.count {
+                let i = next
+                next += 1
+                do {
+                    try db.inSavepoint {
+                        try jobs[i].attempt(db)
+                        return .commit
+                    }
+                    members.append(i)
+                } catch {
+                    outcomes[i] = error
+                    if !db.isInsideTransaction {
+                        // SQLite rolled back the whole transaction: what the members before wrote is gone too.
+                        for member in members { outcomes[member] = error }
+                        ended = true
+                        break
+                    }
+                }
+            }
+            if !ended {
+                do {
+                    try db.commit()
+                } catch {
+                    try? db.rollback()
+                    for member in members { outcomes[member] = error }
+                }
+            }
+        }
+        return outcomes
+    }
+}
+
+/// A write's value, set on the writer's queue before the write completes and read once after.
+private final class OutcomeBox<T>: @unchecked Sendable {
+    var value: T?
+}

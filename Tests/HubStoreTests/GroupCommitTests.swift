@@ -1,0 +1,132 @@
+import Foundation
+import GRDB
+import HubCore
+import Testing
+
+@testable import HubStore
+
+private struct Refused: Error, Equatable {
+    var n: Int
+}
+
+@Suite struct GroupCommitTests {
+    /// A job for `GroupCommit.run` that inserts `n` into `t`, then throws when `fail` is set.
+    private func insert(_ n: Int, fail: Bool = false) -> GroupCommit.Job {
+        GroupCommit.Job(
+            attempt: { db in
+                try db.execute(sql: "INSERT INTO t (n) VALUES (?)", arguments: [n])
+                if fail { throw Refused(n: n) }
+            },
+            complete: { _ in })
+    }
+
+    private func scratch() throws -> (DatabaseQueue, URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("group-commit-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let queue = try DatabaseQueue(path: directory.appendingPathComponent("t.sqlite").path)
+        try queue.write { try $0.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL UNIQUE)") }
+        return (queue, directory)
+    }
+
+    @Test func aWriteThatThrowsRollsBackAloneAndTheRestOfItsTransactionCommits() throws {
+        let (queue, directory) = try scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (outcomes, left) = try queue.writeWithoutTransaction { db in
+            (
+                GroupCommit.run([insert(1), insert(2, fail: true), insert(3), insert(3), insert(4)], db),
+                db.isInsideTransaction
+            )
+        }
+        #expect(!left, "the transaction is committed, not left open")
+        #expect(outcomes.map { $0 == nil } == [true, false, true, false, true])
+        #expect((outcomes[1] as? Refused) == Refused(n: 2))
+        // The second 3 breaks the UNIQUE constraint: a statement error, which leaves the transaction open.
+        #expect((outcomes[3] as? DatabaseError)?.resultCode == .SQLITE_CONSTRAINT)
+        let stored = try queue.read { try Int.fetchAll($0, sql: "SELECT n FROM t ORDER BY n") }
+        #expect(stored == [1, 3, 4])
+    }
+
+    @Test func aWriteThatEndsTheTransactionFailsEveryWriteOfItAndTheNextOnesStartAnother() throws {
+        let (queue, directory) = try scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let rollback = GroupCommit.Job(attempt: { try $0.execute(sql: "ROLLBACK") }, complete: { _ in })
+        let outcomes = try queue.writeWithoutTransaction { db in
+            GroupCommit.run([insert(1), insert(2), rollback, insert(3)], db)
+        }
+        // 1 and 2 were in the transaction that was rolled back: reporting them stored would be a lie.
+        #expect(outcomes.map { $0 == nil } == [false, false, false, true])
+        let stored = try queue.read { try Int.fetchAll($0, sql: "SELECT n FROM t ORDER BY n") }
+        #expect(stored == [3])
+    }
+
+    @Test func concurrentWritesEachCommitOnceAndTheAuditChainHolds() async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let count = 400
+        let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+            for i in 0..<count {
+                group.addTask {
+                    do {
+                        let seq = try await database.write { db -> Int64 in
+                            let record = try AuditLog.append(
+                                db,
+                                AuditEvent(
+                                    actor: "prc_\(i)", institutionId: nil, action: "test.write",
+                                    targetType: "test", targetId: "\(i)"),
+                                at: Timestamp(millisecondsSinceEpoch: 1_700_000_000_000 + Int64(i)))
+                            // Every 10th write changes its mind after appending.
+                            if i % 10 == 3 { throw Refused(n: i) }
+                            return record.seq
+                        }
+                        return (i, seq > 0)
+                    } catch {
+                        return (i, false)
+                    }
+                }
+            }
+            var outcomes: [Int: Bool] = [:]
+            for await (i, ok) in group { outcomes[i] = ok }
+            return outcomes
+        }
+        #expect(outcomes.count == count)
+        for (i, ok) in outcomes { #expect(ok == (i % 10 != 3), "write \(i)") }
+        let (verification, targets) = try await database.read { db in
+            (
+                try AuditLog.verify(db),
+                try String.fetchAll(db, sql: "SELECT target_id FROM audit_log WHERE action = 'test.write'")
+            )
+        }
+        #expect(verification.isIntact)
+        #expect(verification.checked == count - count / 10)
+        #expect(Set(targets) == Set((0..<count).filter { $0 % 10 != 3 }.map(String.init)))
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func shortReadsSeeCommittedWritesAndMixWithPoolReadsWithoutDeadlock() async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await database.write { try $0.execute(sql: "CREATE TABLE t (n INTEGER PRIMARY KEY)") }
+        // Many more tasks than reader connections, alternating the two kinds of read: short reads block their
+        // thread, so they must never wait for a pool reader held by a suspended task.
+        let found = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<300 {
+                group.addTask {
+                    try await database.write { try $0.execute(sql: "INSERT INTO t (n) VALUES (?)", arguments: [i]) }
+                    let short = try await database.shortRead {
+                        try Int.fetchOne($0, sql: "SELECT n FROM t WHERE n = ?", arguments: [i])
+                    }
+                    let pooled = try await database.read {
+                        try Int.fetchOne($0, sql: "SELECT n FROM t WHERE n = ?", arguments: [i])
+                    }
+                    return short == i && pooled == i
+                }
+            }
+            return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        #expect(found == 300)
+        // A short reader is read-only.
+        await #expect(throws: DatabaseError.self) {
+            try await database.shortRead { try $0.execute(sql: "INSERT INTO t (n) VALUES (-1)") }
+        }
+    }
+}
