@@ -350,6 +350,13 @@ def _stow_target(result):
     return None if rate is None else (f"{rate:,.0f} instances/s", rate >= 1500)
 
 
+def _submissions_target(minimum):
+    def check(result):
+        rate = result.get("throughput")
+        return None if rate is None else (f"{rate:,.0f} submissions/s", rate >= minimum)
+    return check
+
+
 def _stow_flat_target(result):
     windows = result.get("window_rates") or []
     if len(windows) < 2:
@@ -373,10 +380,12 @@ TARGETS = [
     ("catalog_lookup", "p99 ≤ 25 ms at 16 connections", _p99_target(25)),
     ("registry_create", "≥ 500 institutions created per second", _throughput_target(500)),
     ("exam_submit", "≥ 200 exams submitted per second, in every run", _min_run_target(200)),
+    ("exam_attach", "≥ 100 submissions with a 1 MB attachment per second", _submissions_target(100)),
     ("outbox_delivery", "≥ 300 deliveries per second to 10 receivers", _throughput_target(300)),
     ("curl_fanout", "1,000 concurrent requests held 200 ms complete in ≤ 1.0 s (cold)", _fanout_target(1.0)),
     ("startup", "empty store: launch to /readyz 200 ≤ 2 s", _startup_target("empty_median", 2000)),
     ("startup", "seeded store: launch to /readyz 200 ≤ 2 s", _startup_target("seeded_median", 2000)),
+    ("startup", "results store: launch to /readyz 200 ≤ 2 s", _startup_target("results_median", 2000)),
     ("startup", "SIGTERM to exit, idle hub, ≤ 1 s", _startup_target("stop_max", 1000)),
     ("recognition_check", "≥ 5,000 checks/s", _throughput_target(5000)),
     ("recognition_check", "p99 ≤ 10 ms at 16 connections", _p99_target(10)),
@@ -557,6 +566,18 @@ def _scenario(directory, name):
                                _load(os.path.join(directory, "proc-after.json")), stow.get("ok"))
         if cpu is not None:
             result["hub_cpu_us_per_request"] = cpu
+    if name == "exam_attach":
+        submit = _load(os.path.join(directory, "submit.json")) or {}
+        result.update(
+            throughput=round(submit.get("rate", 0), 1), unit="submissions/s", latency_ms=submit.get("latency_ms"),
+            requests=submit.get("requested"), error_count=submit.get("requested", 0) - submit.get("ok", 0),
+            window=submit.get("window"), window_rates=[round(r, 1) for r in submit.get("window_rates", [])],
+            megabytes_per_second=round(submit.get("megabytes_per_second", 0), 1),
+            attachment_bytes=submit.get("attachment_bytes"))
+        cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
+                               _load(os.path.join(directory, "proc-after.json")), submit.get("ok"))
+        if cpu is not None:
+            result["hub_cpu_us_per_request"] = cpu
     if name == "qido":
         studies = _load(os.path.join(directory, "studies.json")) or {}
         instances = _load(os.path.join(directory, "instances.json")) or {}
@@ -581,9 +602,9 @@ def _scenario(directory, name):
         if cpu is not None:
             result["hub_cpu_us_per_request"] = cpu
     if name == "startup":
-        runs = {"empty": [], "seeded": []}
+        runs = {"empty": [], "seeded": [], "results": []}
         for file in sorted(os.listdir(directory)):
-            match = re.match(r"startup-(empty|seeded)-\d+\.json$", file)
+            match = re.match(r"startup-(empty|seeded|results)-\d+\.json$", file)
             if match:
                 runs[match.group(1)].append(_load(os.path.join(directory, file)))
         startup = {}
@@ -595,7 +616,7 @@ def _scenario(directory, name):
                 startup[f"{kind}_runs"] = values
         stops = []
         for file in sorted(os.listdir(directory)):
-            if re.match(r"stop-(empty|seeded)-\d+\.json$", file):
+            if re.match(r"stop-(empty|seeded|results)-\d+\.json$", file):
                 stops.append((_load(os.path.join(directory, file)) or {}).get("stop_ms"))
         stops = sorted(s for s in stops if s is not None)
         if stops:
@@ -604,7 +625,7 @@ def _scenario(directory, name):
             startup["stop_runs"] = stops
         rss = [r.get("peak_rss_mb") for items in runs.values() for r in items if r and r.get("peak_rss_mb")]
         result.update(startup_ms=startup, peak_rss_mb=max(rss) if rss else None,
-                      seeded_institutions=meta.get("seeded_institutions"))
+                      seeded_institutions=meta.get("seeded_institutions"), store_mb=meta.get("store_mb"))
     return result
 
 
@@ -662,6 +683,10 @@ def _notes(r):
     if name == "stow" and r.get("window_rates"):
         notes.append(f"{r.get('requests', 0):,} instances of {r.get('instance_bytes', 0):,} bytes, one per request; "
                      f"rate per {r.get('window'):,}: " + " / ".join(f"{w:,.0f}" for w in r["window_rates"]))
+    if name == "exam_attach" and r.get("window_rates"):
+        notes.append(f"{r.get('requests', 0):,} exams, each with a DICOM attachment of {r.get('attachment_bytes', 0):,} "
+                     f"bytes ({_fmt(r.get('megabytes_per_second'), 0)} MB/s), {r['parameters'].get('concurrency')} in "
+                     f"flight; rate per {r.get('window'):,}: " + " / ".join(f"{w:,.0f}" for w in r["window_rates"]))
     if name == "qido" and r.get("studies_query"):
         s, i = r["studies_query"].get("latency_ms") or {}, r["instances_query"].get("latency_ms") or {}
         notes.append(f"{r['parameters'].get('instances', 0):,} instances indexed; studies by PatientID "
@@ -681,7 +706,9 @@ def _notes(r):
         s = r.get("startup_ms", {})
         notes.append(f"empty {_fmt(s.get('empty_median'), 0)} ms (max {_fmt(s.get('empty_max'), 0)}), "
                      f"seeded with {r.get('seeded_institutions') or '?'} institutions "
-                     f"{_fmt(s.get('seeded_median'), 0)} ms (max {_fmt(s.get('seeded_max'), 0)}); "
+                     f"{_fmt(s.get('seeded_median'), 0)} ms (max {_fmt(s.get('seeded_max'), 0)}), "
+                     f"with {r['parameters'].get('results', 0):,} results ({r.get('store_mb') or '?'} MB) "
+                     f"{_fmt(s.get('results_median'), 0)} ms (max {_fmt(s.get('results_max'), 0)}); "
                      f"stop on SIGTERM {_fmt(s.get('stop_median'), 0)} ms (max {_fmt(s.get('stop_max'), 0)})")
     cpu = r.get("hub_cpu_us_per_request") or r.get("hub_cpu_us_per_delivery")
     if cpu:

@@ -17,7 +17,7 @@ struct HubBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hubbench",
         abstract: "Load tools for the AllianceHub benchmarks (driven by Benchmarks/run).",
-        subcommands: [Requests.self, Fanout.self, Stow.self])
+        subcommands: [Requests.self, Fanout.self, Stow.self, Submit.self])
 }
 
 // MARK: - requests
@@ -225,80 +225,33 @@ struct Stow: AsyncParsableCommand {
             configuration: .init(
                 connectTimeout: .seconds(5), timeout: .seconds(60), maxConnectionsPerHost: concurrency,
                 maxCachedConnections: 64, maxPooledHandles: 64))
-        let cursor = SharedCounter()
-        let failures = SharedCounter()
         let plan = self
-        let started = ContinuousClock.now
-        let results = await withTaskGroup(of: ([Double], [Double], String?).self) { group in
-            for _ in 0..<concurrency {
-                group.addTask {
-                    var finished: [Double] = []
-                    var latencies: [Double] = []
-                    var problem: String?
-                    while failures.value < 50 {
-                        let n = cursor.next()
-                        if n >= plan.count { break }
-                        let body: [UInt8]
-                        do { body = try plan.multipart(n) } catch {
-                            problem = "\(error)"
-                            _ = failures.next()
-                            continue
-                        }
-                        let sent = ContinuousClock.now
-                        do {
-                            let response = try await client.execute(
-                                CurlRequest(
-                                    method: "POST", url: plan.url,
-                                    headers: [
-                                        ("Authorization", "Bearer \(plan.token)"),
-                                        (
-                                            "Content-Type",
-                                            "multipart/related; type=\"application/dicom\"; boundary=bench"
-                                        ),
-                                    ], body: .bytes(body)))
-                            let now = ContinuousClock.now
-                            if response.status == 200 {
-                                latencies.append(Stats.milliseconds(now - sent))
-                                finished.append(Stats.seconds(now - started))
-                            } else {
-                                _ = failures.next()
-                                problem =
-                                    problem ?? "HTTP \(response.status): "
-                                    + String(decoding: response.body.prefix(300), as: UTF8.self)
-                            }
-                        } catch {
-                            _ = failures.next()
-                            problem = problem ?? "\(error)"
-                        }
-                    }
-                    return (finished, latencies, problem)
-                }
+        let results = await ClosedLoop.run(count: count, concurrency: concurrency, maxFailures: 50) { n in
+            try plan.multipart(n)
+        } perform: { body in
+            let response = try await client.execute(
+                CurlRequest(
+                    method: "POST", url: plan.url,
+                    headers: [
+                        ("Authorization", "Bearer \(plan.token)"),
+                        ("Content-Type", "multipart/related; type=\"application/dicom\"; boundary=bench"),
+                    ], body: .bytes(body)))
+            guard response.status == 200 else {
+                throw ClosedLoop.Failure(
+                    description: "HTTP \(response.status): "
+                        + String(decoding: response.body.prefix(300), as: UTF8.self))
             }
-            var all: ([Double], [Double], String?) = ([], [], nil)
-            for await part in group {
-                all.0 += part.0
-                all.1 += part.1
-                all.2 = all.2 ?? part.2
-            }
-            return all
         }
         await client.shutdown()
-        let times = results.0.sorted()
-        var windows: [Double] = []
-        var start = 0
-        while start + window <= times.count {
-            let from = start == 0 ? 0 : times[start - 1]
-            let to = times[start + window - 1]
-            windows.append(to > from ? Double(window) / (to - from) : 0)
-            start += window
-        }
+        let times = results.finished
+        let windows = Windows.rates(times, window: window)
         let seconds = times.last ?? 0
         try JSONOutput.print(
             StowSummary(
                 requested: count, ok: times.count, seconds: seconds,
                 rate: seconds > 0 ? Double(times.count) / seconds : 0,
-                latency_ms: Stats.percentiles(results.1), window: window, window_rates: windows,
-                instance_bytes: try multipart(0).count, first_problem: results.2))
+                latency_ms: Stats.percentiles(results.latencies), window: window, window_rates: windows,
+                instance_bytes: try multipart(0).count, first_problem: results.problem))
         if times.count != count { throw ExitCode(2) }
     }
 
@@ -338,6 +291,193 @@ struct Stow: AsyncParsableCommand {
         let file = try DICOMWriter.write(elements)
         return Array("--bench\r\nContent-Type: application/dicom\r\n\r\n".utf8) + file
             + Array("\r\n--bench--\r\n".utf8)
+    }
+}
+
+// MARK: - submit
+
+/// Submits COUNT exams for remote reading, each with one DICOM attachment of about ATTACHMENT-BYTES: a clinic's
+/// `POST /v1/exams` (a new patient each), then `POST /v1/exams/{id}/attachments` with the image. A submission is
+/// timed from the first request to the answer of the second; the rate per WINDOW submissions shows whether
+/// submitting slows as exams and blobs accumulate.
+struct Submit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Submit exams with a DICOM attachment each; print a JSON summary with per-window rates.")
+
+    @Option(help: "The hub's base URL, e.g. http://127.0.0.1:8080.") var url: String
+    @Option(help: "Bearer token of a clinic practitioner.") var token: String
+    @Option(help: "Submissions in all.") var count: Int
+    @Option(help: "Submissions in flight at once.") var concurrency = 4
+    @Option(help: "Submissions per reported window.") var window = 100
+    @Option(help: "Approximate size of each attachment in bytes.") var attachmentBytes = 1_048_576
+    @Option(help: "The exam's item code.") var item = "CT-CHEST"
+    @Option(help: "Identifier system of the clinic's patients.") var system = "mrn:bench-clinic"
+    @Option(help: "A tag that keeps this run's patients and UIDs apart from other runs'.") var runTag = "1"
+
+    func run() async throws {
+        let client = CurlHTTPClient(
+            configuration: .init(
+                connectTimeout: .seconds(5), timeout: .seconds(120), maxConnectionsPerHost: concurrency,
+                maxCachedConnections: 64, maxPooledHandles: 64))
+        let plan = self
+        let results = await ClosedLoop.run(count: count, concurrency: concurrency, maxFailures: 20) { n in
+            n
+        } perform: { n in
+            try await plan.submit(n, client: client)
+        }
+        await client.shutdown()
+        let times = results.finished
+        let seconds = times.last ?? 0
+        try JSONOutput.print(
+            SubmitSummary(
+                requested: count, ok: times.count, seconds: seconds,
+                rate: seconds > 0 ? Double(times.count) / seconds : 0,
+                megabytes_per_second: seconds > 0
+                    ? Double(times.count * attachmentBytes) / 1_048_576 / seconds : 0,
+                latency_ms: Stats.percentiles(results.latencies), window: window,
+                window_rates: Windows.rates(times, window: window), attachment_bytes: try dicom(0).count,
+                first_problem: results.problem))
+        if times.count != count { throw ExitCode(2) }
+    }
+
+    struct SubmitSummary: Encodable {
+        let requested: Int
+        let ok: Int
+        let seconds: Double
+        let rate: Double
+        let megabytes_per_second: Double
+        let latency_ms: Stats.Percentiles
+        let window: Int
+        let window_rates: [Double]
+        let attachment_bytes: Int
+        let first_problem: String?
+    }
+
+    /// Submission `n`: the exam, then its image.
+    func submit(_ n: Int, client: CurlHTTPClient) async throws {
+        let patient = "B\(runTag)-\(n)"
+        let exam = """
+            {"patient":{"identifiers":[{"system":"\(system)","value":"\(patient)"}],"name":"患者\(n)",\
+            "sex":"female","birth_date":"1960-01-01"},"item_code":"\(item)","priority":"routine",\
+            "clinical_info":"咳嗽两周，低热","consent":{"given":true,"method":"written"}}
+            """
+        let created = try await client.execute(
+            CurlRequest(
+                method: "POST", url: "\(url)/v1/exams",
+                headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                body: .bytes(Array(exam.utf8))))
+        guard created.status == 201,
+            let object = try? JSONSerialization.jsonObject(with: Data(created.body)) as? [String: Any],
+            let id = object["id"] as? String
+        else {
+            throw ClosedLoop.Failure(
+                description: "POST /v1/exams: HTTP \(created.status) "
+                    + String(decoding: created.body.prefix(300), as: UTF8.self))
+        }
+        let attached = try await client.execute(
+            CurlRequest(
+                method: "POST", url: "\(url)/v1/exams/\(id)/attachments",
+                headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/dicom")],
+                body: .bytes(try dicom(n, patient: patient))))
+        guard attached.status == 201 else {
+            throw ClosedLoop.Failure(
+                description: "POST /v1/exams/{id}/attachments: HTTP \(attached.status) "
+                    + String(decoding: attached.body.prefix(300), as: UTF8.self))
+        }
+    }
+
+    /// The CT image of submission `n`, with the patient's id and pixel data that make its bytes unique.
+    func dicom(_ n: Int, patient: String = "B0") throws -> [UInt8] {
+        let root = "1.2.826.0.1.3680043.10.78.\(runTag)"
+        var pixels = [UInt8](repeating: UInt8(n & 0xFF), count: max(2, attachmentBytes - 600) & ~1)
+        withUnsafeBytes(of: UInt64(n).littleEndian) { pixels.replaceSubrange(0..<8, with: $0) }
+        let elements: [DICOMWriter.Element] = [
+            .string(.specificCharacterSet, .CS, "ISO_IR 192"),
+            .string(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.2"),
+            .string(.sopInstanceUID, .UI, "\(root).\(n).1.1"),
+            .string(.studyDate, .DA, "20261123"),
+            .string(.modality, .CS, "CT"),
+            .string(.patientName, .PN, "患者^\(n)"),
+            .string(.patientID, .LO, patient),
+            .string(.studyInstanceUID, .UI, "\(root).\(n)"),
+            .string(.seriesInstanceUID, .UI, "\(root).\(n).1"),
+            DICOMWriter.Element(DICOMTag(0x0028, 0x0010), .US, .uint16s([512])),
+            DICOMWriter.Element(DICOMTag(0x0028, 0x0011), .US, .uint16s([UInt16(pixels.count / 1024)])),
+            DICOMWriter.Element(DICOMTag(0x7FE0, 0x0010), .OW, .bytes(pixels)),
+        ]
+        return try DICOMWriter.write(elements)
+    }
+}
+
+/// A closed loop: `concurrency` workers take operation numbers 0..<count in turn, each preparing its operation
+/// (untimed) and performing it (timed), until all are done or `maxFailures` have failed.
+enum ClosedLoop {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    struct Outcome {
+        /// Completion times of the operations that succeeded, in seconds from the start, sorted.
+        var finished: [Double] = []
+        /// Their latencies in milliseconds.
+        var latencies: [Double] = []
+        var problem: String?
+    }
+
+    static func run<Prepared>(
+        count: Int, concurrency: Int, maxFailures: Int, prepare: @escaping @Sendable (Int) throws -> Prepared,
+        perform: @escaping @Sendable (Prepared) async throws -> Void
+    ) async -> Outcome {
+        let cursor = SharedCounter()
+        let failures = SharedCounter()
+        let started = ContinuousClock.now
+        var all = await withTaskGroup(of: Outcome.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var outcome = Outcome()
+                    while failures.value < maxFailures {
+                        let n = cursor.next()
+                        if n >= count { break }
+                        do {
+                            let prepared = try prepare(n)
+                            let sent = ContinuousClock.now
+                            try await perform(prepared)
+                            let now = ContinuousClock.now
+                            outcome.latencies.append(Stats.milliseconds(now - sent))
+                            outcome.finished.append(Stats.seconds(now - started))
+                        } catch {
+                            _ = failures.next()
+                            outcome.problem = outcome.problem ?? "\(error)"
+                        }
+                    }
+                    return outcome
+                }
+            }
+            var all = Outcome()
+            for await part in group {
+                all.finished += part.finished
+                all.latencies += part.latencies
+                all.problem = all.problem ?? part.problem
+            }
+            return all
+        }
+        all.finished.sort()
+        return all
+    }
+}
+
+/// Rates per window of completions: `times` are completion times in seconds from the start, sorted.
+enum Windows {
+    static func rates(_ times: [Double], window: Int) -> [Double] {
+        var rates: [Double] = []
+        var start = 0
+        while window > 0, start + window <= times.count {
+            let from = start == 0 ? 0 : times[start - 1]
+            let to = times[start + window - 1]
+            rates.append(to > from ? Double(window) / (to - from) : 0)
+            start += window
+        }
+        return rates
     }
 }
 
