@@ -63,23 +63,41 @@ public enum CriticalValueStore {
     }
 }
 
+/// A result ready to be inserted: the record, its stored document and its keyed patient identifiers. Made before the
+/// write, so the encoding need not happen in the writer.
+public struct StorableResult: Sendable {
+    public let record: ResultRecord
+    public let body: String
+    public let patientKeys: [String]
+
+    public init(_ record: ResultRecord, patientKeys: [String]) throws {
+        self.record = record
+        self.body = try HubJSON.encodeString(record)
+        self.patientKeys = patientKeys
+    }
+}
+
 /// Results in the registry, indexed by keyed patient identifiers and item.
 public enum ResultStore {
     public static func insert(_ db: Database, _ result: ResultRecord, patientKeys: [String]) throws {
-        try db.execute(
+        try insert(db, StorableResult(result, patientKeys: patientKeys))
+    }
+
+    public static func insert(_ db: Database, _ result: StorableResult) throws {
+        let record = result.record
+        try db.cachedStatement(
             sql: """
                 INSERT INTO results (id, item_code, institution_id, exam_id, performed_at, report_status, created_at, body)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                result.id, result.itemCode, result.institutionId, result.examId,
-                result.performedAt.millisecondsSinceEpoch,
-                result.reportStatus.rawValue, result.createdAt.millisecondsSinceEpoch, try HubJSON.encodeString(result),
-            ])
-        for key in patientKeys {
-            try db.execute(
-                sql: "INSERT INTO result_patients (patient_key, item_code, result_id) VALUES (?, ?, ?)",
-                arguments: [key, result.itemCode, result.id])
+                """
+        ).execute(arguments: [
+            record.id, record.itemCode, record.institutionId, record.examId, record.performedAt.millisecondsSinceEpoch,
+            record.reportStatus.rawValue, record.createdAt.millisecondsSinceEpoch, result.body,
+        ])
+        let keys = try db.cachedStatement(
+            sql: "INSERT INTO result_patients (patient_key, item_code, result_id) VALUES (?, ?, ?)")
+        for key in result.patientKeys {
+            try keys.execute(arguments: [key, record.itemCode, record.id])
         }
     }
 

@@ -80,6 +80,20 @@ struct ResultController {
         var code: String?
         var field: String?
         var detail: String?
+
+        init(line: Int, status: Int, id: String?) {
+            self.line = line
+            self.status = status
+            self.id = id
+        }
+
+        init(_ line: Int, _ error: HubError) {
+            self.line = line
+            self.status = error.status
+            self.code = error.code
+            self.field = error.field
+            self.detail = error.detail
+        }
     }
 
     /// NDJSON in, NDJSON out: each line is registered on its own, in batches; a bad line is answered with its
@@ -103,48 +117,48 @@ struct ResultController {
             if line.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
             lines.append((number, Data(line)))
         }
-        let decoder = HubJSON.decoder()
+        // Two stages, one chunk apart: while the writer stores a chunk, a reader decodes, checks and encodes the
+        // next. A chunk is one transaction.
+        let chunks = stride(from: 0, to: lines.count, by: 1000).map { Array(lines[$0..<min($0 + 1000, lines.count)]) }
         var answers: [LineAnswer] = []
         answers.reserveCapacity(lines.count)
         var created = 0
-        for batch in stride(from: 0, to: lines.count, by: 1000) {
-            let chunk = Array(lines[batch..<min(batch + 1000, lines.count)])
+        var prepared = chunks.isEmpty ? [] : try await prepareLines(chunks[0], caller: caller, now: env.clock())
+        for index in chunks.indices {
+            async let next =
+                index + 1 < chunks.count ? prepareLines(chunks[index + 1], caller: caller, now: env.clock()) : []
+            let ready = prepared
             let now = env.clock()
-            let (batchAnswers, count) = try await env.database.write { db -> ([LineAnswer], Int) in
+            let (chunkAnswers, count) = try await env.database.write { db -> ([LineAnswer], Int) in
                 var out: [LineAnswer] = []
                 var count = 0
-                let registrar = try ResultRegistrar(env: env, db: db, caller: caller, now: now)
-                for (line, bytes) in chunk {
-                    do {
-                        let input: ResultInput
-                        do { input = try decoder.decode(ResultInput.self, from: bytes) } catch let error
-                            as DecodingError
-                        {
-                            throw JSONIO.problem(error)
+                for (line, outcome) in ready {
+                    switch outcome {
+                    case .success(let result):
+                        do {
+                            try db.inSavepoint {
+                                try ResultStore.insert(db, result)
+                                return .commit
+                            }
+                            out.append(LineAnswer(line: line, status: 201, id: result.record.id))
+                            count += 1
+                        } catch let error as HubError {
+                            out.append(LineAnswer(line, error))
                         }
-                        var id = ""
-                        try db.inSavepoint {
-                            id = try registrar.register(input).id
-                            return .commit
-                        }
-                        out.append(LineAnswer(line: line, status: 201, id: id))
-                        count += 1
-                    } catch let error as HubError {
-                        out.append(
-                            LineAnswer(
-                                line: line, status: error.status, code: error.code, field: error.field,
-                                detail: error.detail))
+                    case .failure(let error):
+                        out.append(LineAnswer(line, error))
                     }
                 }
                 try AuditLog.append(
                     db,
                     context.audit(
                         "result.bulk", "results", caller.institutionId ?? "-",
-                        detail: "lines=\(chunk.count) created=\(count)"), at: now)
+                        detail: "lines=\(ready.count) created=\(count)"), at: now)
                 return (out, count)
             }
-            answers += batchAnswers
+            answers += chunkAnswers
             created += count
+            prepared = try await next
         }
         let encoder = HubJSON.encoder()
         var output = Data()
@@ -159,6 +173,30 @@ struct ResultController {
                 .init("X-Results-Rejected")!: String(answers.count - created),
             ],
             body: .init(byteBuffer: .init(bytes: output)))
+    }
+
+    /// Decodes and checks the lines of one chunk in a read, each to the result to store or its problem.
+    private func prepareLines(
+        _ chunk: [(Int, Data)], caller: Principal, now: Timestamp
+    ) async throws -> [(Int, Result<StorableResult, HubError>)] {
+        try await env.database.read { db in
+            let registrar = try ResultRegistrar(env: env, db: db, caller: caller, now: now)
+            let decoder = HubJSON.decoder()
+            var prepared: [(Int, Result<StorableResult, HubError>)] = []
+            prepared.reserveCapacity(chunk.count)
+            for (line, bytes) in chunk {
+                do {
+                    let input: ResultInput
+                    do { input = try decoder.decode(ResultInput.self, from: bytes) } catch let error as DecodingError {
+                        throw JSONIO.problem(error)
+                    }
+                    prepared.append((line, .success(try registrar.prepare(input))))
+                } catch let error as HubError {
+                    prepared.append((line, .failure(error)))
+                }
+            }
+            return prepared
+        }
     }
 
     /// Who may read results: clinicians deciding on recognition, and the staff who produce or receive them.
@@ -360,8 +398,16 @@ final class ResultRegistrar {
         self.catalogToday = try env.catalog.inForce(db, on: env.today(at: now))
     }
 
-    /// Validates and stores one result; recognition metadata is derived here, never taken from the input.
+    /// Validates and stores one result; recognition metadata is derived here, never taken from the input. `db` must be
+    /// the writer's.
     func register(_ input: ResultInput) throws -> ResultRecord {
+        let result = try prepare(input)
+        try ResultStore.insert(db, result)
+        return result.record
+    }
+
+    /// Validates one result and makes its record, without storing it: `db` may be a reader's.
+    func prepare(_ input: ResultInput) throws -> StorableResult {
         var v = Validator()
         let patient = v.require(input.patient, "patient")
         patient?.validate(&v)
@@ -410,7 +456,6 @@ final class ResultRegistrar {
                 item: item!.code, catalog: catalogsByDate[performedOn] ?? nil, center: center, host: host,
                 performedOn: performedOn),
             createdAt: now)
-        try ResultStore.insert(db, result, patientKeys: env.patientKeys.keys(for: result.patient))
-        return result
+        return try StorableResult(result, patientKeys: env.patientKeys.keys(for: result.patient))
     }
 }
