@@ -14,6 +14,8 @@ public final class AppDatabase: Sendable {
     public let path: String
     /// Resolved bearer tokens; see `invalidatePrincipals(after:)`.
     public let principals = PrincipalCache()
+    /// Institutions by id, for the hot paths that read them on every request; see `invalidatePrincipals(after:)`.
+    public let institutions = RecordCache<Institution>()
     private let writeTimer: Metrics.Timer
     private let writer: GroupCommit
     /// Read-only connections for `shortRead`.
@@ -137,12 +139,21 @@ public final class AppDatabase: Sendable {
         }
     }
 
-    /// Clears the principal cache once the current transaction commits (or rolls back). Every write that changes a
-    /// token, practitioner or institution calls this.
+    /// Clears the principal and institution caches once the current transaction commits (or rolls back). Every write
+    /// that changes a token, practitioner or institution calls this.
     public func invalidatePrincipals(after db: Database) {
         let principals = self.principals
-        db.afterNextTransaction(
-            onCommit: { _ in principals.invalidate() }, onRollback: { _ in principals.invalidate() })
+        let institutions = self.institutions
+        let clear: @Sendable () -> Void = {
+            principals.invalidate()
+            institutions.invalidate()
+        }
+        db.afterNextTransaction(onCommit: { _ in clear() }, onRollback: { _ in clear() })
+    }
+
+    /// The institution, from the cache when it is there.
+    public func institution(_ db: Database, id: String) throws -> Institution? {
+        try institutions.value(id) { try RegistryStore.institution(db, id: id) }
     }
 
     /// Closes every connection; later calls fail. Used at graceful shutdown.

@@ -77,7 +77,9 @@ public enum AuditLog {
     /// Appends inside the caller's transaction, so the audit record commits or rolls back with the change.
     @discardableResult
     public static func append(_ db: Database, _ event: AuditEvent, at time: Timestamp) throws -> AuditRecord {
-        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        // Cached statements: every audited request runs these two.
+        let last = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"))
         let seq: Int64 = (last?["seq"] as Int64? ?? 0) + 1
         let prev: String = last?["hash"] ?? genesis
         var record = AuditRecord(
@@ -86,12 +88,13 @@ public enum AuditLog {
             remoteAddress: event.remoteAddress, requestId: event.requestId, detail: event.detail, prevHash: prev,
             hash: "")
         record.hash = hash(of: record)
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO audit_log (seq, at, actor, institution_id, action, target_type, target_id, patient_key,
                                        remote_addr, request_id, detail, prev_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 seq, time.millisecondsSinceEpoch, record.actor, record.institutionId, record.action, record.targetType,
                 record.targetId, record.patientKey, record.remoteAddress, record.requestId, record.detail, prev,

@@ -1,14 +1,17 @@
 import HubCore
 import Synchronization
 
-/// Token digests already resolved to a principal, so an authenticated request costs no database read. Any change to
-/// tokens, practitioners or institutions clears it after its transaction commits; a lookup that raced with such a
-/// change is not cached (the generation moved on). Entries also age out, as a bound on changes made by another
+/// Token digests already resolved to a principal, so an authenticated request costs no database read.
+public typealias PrincipalCache = RecordCache<Principal>
+
+/// Registry records by key, read often and changed rarely (principals by token digest, institutions by id). Any change
+/// to tokens, practitioners or institutions clears the caches after its transaction commits; a lookup that raced with
+/// such a change is not cached (the generation moved on). Entries also age out, as a bound on changes made by another
 /// process.
-public final class PrincipalCache: Sendable {
+public final class RecordCache<Value: Sendable>: Sendable {
     private struct State {
         var generation = 0
-        var entries: [String: (principal: Principal, at: ContinuousClock.Instant)] = [:]
+        var entries: [String: (value: Value, at: ContinuousClock.Instant)] = [:]
     }
 
     private let state = Mutex(State())
@@ -20,23 +23,32 @@ public final class PrincipalCache: Sendable {
         self.capacity = capacity
     }
 
-    /// The cached principal and the generation to hand back to `store`.
-    public func lookup(_ digest: String) -> (Principal?, generation: Int) {
+    /// The cached value and the generation to hand back to `store`.
+    public func lookup(_ key: String) -> (Value?, generation: Int) {
         state.withLock { state in
-            if let entry = state.entries[digest], ContinuousClock.now - entry.at < lifetime {
-                return (entry.principal, state.generation)
+            if let entry = state.entries[key], ContinuousClock.now - entry.at < lifetime {
+                return (entry.value, state.generation)
             }
             return (nil, state.generation)
         }
     }
 
-    /// Caches a principal read at `generation`, unless something changed since.
-    public func store(_ principal: Principal, digest: String, generation: Int) {
+    /// Caches a value read at `generation`, unless something changed since.
+    public func store(_ value: Value, digest key: String, generation: Int) {
         state.withLock { state in
             guard state.generation == generation else { return }
             if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
-            state.entries[digest] = (principal, .now)
+            state.entries[key] = (value, .now)
         }
+    }
+
+    /// The value for `key`, read with `read` (inside the caller's transaction) when it is not cached.
+    public func value(_ key: String, read: () throws -> Value?) rethrows -> Value? {
+        let (cached, generation) = lookup(key)
+        if let cached { return cached }
+        guard let value = try read() else { return nil }
+        store(value, digest: key, generation: generation)
+        return value
     }
 
     public func invalidate() {

@@ -104,12 +104,13 @@ public enum RecognitionStore {
     public static func results(_ db: Database, patientKeys: [String], itemCode: String) throws -> [ResultRecord] {
         guard !patientKeys.isEmpty else { return [] }
         let marks = patientKeys.map { _ in "?" }.joined(separator: ",")
+        // Cached: a check runs it for one or two keys, so there are few shapes of it.
         return try String.fetchAll(
-            db,
-            sql: """
-                SELECT body FROM results WHERE id IN (
-                    SELECT result_id FROM result_patients WHERE item_code = ? AND patient_key IN (\(marks)))
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT body FROM results WHERE id IN (
+                        SELECT result_id FROM result_patients WHERE item_code = ? AND patient_key IN (\(marks)))
+                    """),
             arguments: StatementArguments([itemCode] + patientKeys)
         ).map { try HubJSON.decode(ResultRecord.self, from: $0) }
     }
@@ -118,12 +119,13 @@ public enum RecognitionStore {
     /// the same bytes).
     public static func insert(_ db: Database, _ check: RecognitionCheck, body: Data? = nil) throws {
         let category = check.candidates.first?.category?.rawValue
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO recognition_checks (id, institution_id, department, practitioner_id, item_code, category,
                     emergency, catalog_version, reminded, recognizable_elsewhere, created_at, body)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 check.id, check.institutionId, check.department, check.practitionerId, check.itemCode, category,
                 check.emergency, check.catalogVersion, check.candidates.contains(where: \.recognizable),

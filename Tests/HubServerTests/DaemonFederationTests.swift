@@ -93,6 +93,22 @@ import Testing
         return reply
     }
 
+    /// Waits until every thread of `pid` is stopped: `kill` only makes the stop pending, and on a loaded machine a
+    /// thread may still answer a request before it takes effect.
+    static func waitUntilStopped(_ pid: Int32) async throws {
+        let tasks = "/proc/\(pid)/task"
+        for _ in 0..<250 {
+            let threads = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
+            let stopped = threads.allSatisfy { thread in
+                let status = (try? String(contentsOfFile: "\(tasks)/\(thread)/status", encoding: .utf8)) ?? ""
+                return status.contains("State:\tT")
+            }
+            if !threads.isEmpty && stopped { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("process \(pid) did not stop")
+    }
+
     static func hubsOf(_ reply: Reply) -> Set<String> {
         Set(((reply.json["candidates"] as? [[String: Any]]) ?? []).compactMap { $0["hub_id"] as? String })
     }
@@ -120,6 +136,7 @@ import Testing
             // Frozen: the process holds its socket but answers nothing. The check answers within the deadline.
             let frozen = try #require(daemons[2].pid)
             kill(frozen, SIGSTOP)
+            try await Self.waitUntilStopped(frozen)
             let started = ContinuousClock.now
             let partial = try await Self.check(hubs[0], token: countyClinician, patient: patient)
             let took = ContinuousClock.now - started

@@ -145,3 +145,31 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
         #expect(cache.lookup("d").0 == nil)
     }
 }
+
+@Suite struct InstitutionCacheTests {
+    @Test func aCachedInstitutionIsReadOnceAndForgottenWhenAnInstitutionChanges() async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let now = Timestamp(millisecondsSinceEpoch: 1_700_000_000_000)
+        let hospital = Institution(
+            id: "hospital", name: "县医院", level: .secondary, region: RegionCode("420115")!, alliances: ["a"],
+            createdAt: now, updatedAt: now)
+        try await database.write { try RegistryStore.insert($0, hospital) }
+        #expect(try await database.read { try database.institution($0, id: "hospital") }?.level == .secondary)
+        var promoted = hospital
+        promoted.level = .tertiary
+        // Written behind the cache's back (no invalidation): the cached record is still served.
+        try await database.write { [promoted] in try RegistryStore.update($0, promoted) }
+        #expect(try await database.read { try database.institution($0, id: "hospital") }?.level == .secondary)
+        // A change made the way the API makes it clears the cache when it commits.
+        var renamed = promoted
+        renamed.name = "县人民医院"
+        try await database.write { [renamed] db in
+            try RegistryStore.update(db, renamed)
+            database.invalidatePrincipals(after: db)
+        }
+        let read = try await database.read { try database.institution($0, id: "hospital") }
+        #expect(read == renamed)
+        #expect(try await database.read { try database.institution($0, id: "nowhere") } == nil)
+    }
+}

@@ -271,7 +271,7 @@ extension HubEnvironment {
         department: String?, now: Timestamp
     ) throws -> (RecognitionCheck, CheckContext) {
         guard let institutionId = caller.institutionId,
-            let requester = try RegistryStore.institution(db, id: institutionId)
+            let requester = try database.institution(db, id: institutionId)
         else {
             throw HubError.forbidden("recognition checks are made by the clinicians of an institution")
         }
@@ -283,7 +283,7 @@ extension HubEnvironment {
         var candidates: [RecognitionCandidate] = []
         for result in results {
             if levels[result.institutionId] == nil {
-                levels[result.institutionId] = try RegistryStore.institution(db, id: result.institutionId)?.level
+                levels[result.institutionId] = try database.institution(db, id: result.institutionId)?.level
             }
             candidates.append(
                 RecognitionRules.evaluate(
