@@ -50,12 +50,22 @@ public final class BlobWriter {
         self.limit = limit
         self.keepInMemory = keepInMemory
         temporaryPath = "\(store.root)/tmp/\(UUID().uuidString)"
-        guard
-            FileManager.default.createFile(atPath: temporaryPath, contents: nil, attributes: [.posixPermissions: 0o600])
-        else {
-            throw HubError.unavailable("cannot create a temporary file in the blob store")
+        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw HubError.unavailable("cannot create a temporary file in the blob store: \(Self.lastError())")
         }
-        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporaryPath))
+        handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+    }
+
+    static func lastError() -> String {
+        String(cString: strerror(errno))
+    }
+
+    /// Flushes the file's bytes (and the size that finds them) to disk.
+    private static func flush(_ handle: FileHandle) throws {
+        guard fdatasync(handle.fileDescriptor) == 0 else {
+            throw HubError.unavailable("cannot flush a blob to disk: \(lastError())")
+        }
     }
 
     /// Appends a chunk; past the limit the upload is refused and its file removed.
@@ -78,7 +88,7 @@ public final class BlobWriter {
     /// Flushes the file to disk and returns its digest; the file stays at `temporaryPath` until `commit`.
     public func finish() async throws -> String {
         let handle = self.handle
-        try await Self.offload { try handle.synchronize() }
+        try await Self.offload { try Self.flush(handle) }
         try handle.close()
         closed = true
         return Hex.encode(hasher.finalize())
@@ -99,7 +109,7 @@ public final class BlobWriter {
         let target = store.path(for: sha256)
         let temporary = temporaryPath
         try await Self.offload {
-            try handle.synchronize()
+            try Self.flush(handle)
             try handle.close()
             try Self.move(temporary, to: target)
         }
@@ -107,30 +117,22 @@ public final class BlobWriter {
         return sha256
     }
 
-    /// Moves a flushed file into place (a blob already there is kept: same digest, same bytes), and flushes the
-    /// directory entry, without which the rename is not durable.
+    /// Moves a flushed file into place, and flushes the directory entry, without which the rename is not durable. A
+    /// blob already there is replaced by the same bytes (same digest), atomically, so two uploads of one file at once
+    /// both succeed.
     static func move(_ temporary: String, to target: String) throws {
-        let manager = FileManager.default
         let directory = (target as NSString).deletingLastPathComponent
-        if !manager.fileExists(atPath: directory) {
-            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if rename(temporary, target) != 0 {
+            guard errno == ENOENT else { throw HubError.unavailable("cannot store a blob: \(lastError())") }
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            guard rename(temporary, target) == 0 else {
+                throw HubError.unavailable("cannot store a blob: \(lastError())")
+            }
         }
-        if manager.fileExists(atPath: target) {
-            try manager.removeItem(atPath: temporary)
-            return
-        }
-        do {
-            try manager.moveItem(atPath: temporary, toPath: target)
-        } catch  where manager.fileExists(atPath: target) {
-            // The same bytes arrived twice at once and the other upload won: its file is this one.
-            try? manager.removeItem(atPath: temporary)
-            return
-        }
-        let descriptor = open(directory, O_RDONLY)
-        if descriptor >= 0 {
-            fsync(descriptor)
-            close(descriptor)
-        }
+        let descriptor = open(directory, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw HubError.unavailable("cannot flush the blob store: \(lastError())") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw HubError.unavailable("cannot flush the blob store: \(lastError())") }
     }
 
     /// Drops the upload.

@@ -26,6 +26,8 @@ public struct CatalogVersionInfo: Sendable, Codable, Equatable {
 /// every reader as soon as it commits.
 public final class CatalogStore: Sendable {
     private let indexes = Mutex([String: CatalogIndex]())
+    /// Encoded answers about one item of one version, by version and code; see `encoded(version:code:make:)`.
+    private let answers = Mutex([String: Data]())
 
     public init() {}
 
@@ -65,6 +67,19 @@ public final class CatalogStore: Sendable {
             ])
         }
         return info
+    }
+
+    /// The answer about item `code` of `version`, made by `make` the first time: a published version never changes,
+    /// so neither does what is said about its items.
+    public func encoded(version: String, code: String, make: () throws -> Data) rethrows -> Data {
+        let key = version + "\u{0}" + code
+        if let cached = answers.withLock({ $0[key] }) { return cached }
+        let made = try make()
+        answers.withLock { answers in
+            if answers.count >= 100_000 { answers.removeAll(keepingCapacity: true) }
+            answers[key] = made
+        }
+        return made
     }
 
     /// Every version, oldest publication first.

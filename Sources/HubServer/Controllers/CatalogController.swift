@@ -35,22 +35,16 @@ struct CatalogController {
 
     /// The version named by `?version=`, or the one in force today.
     private func selected(_ db: Database, _ request: Request) throws -> (CatalogIndex, VersionSummary) {
-        let now = env.clock()
-        let current = try env.catalog.inForce(db, on: env.today(at: now))
-        let index: CatalogIndex
-        if let name = request.query("version") {
-            guard let named = try env.catalog.index(db, version: name) else {
-                throw HubError.notFound("catalog version", name)
-            }
-            index = named
-        } else {
-            guard let current else { throw HubError.notFound("catalog version", "in force") }
-            index = current
+        let versions = try env.catalog.versions(db)
+        let current = CatalogSchedule.inForce(versions, on: env.today(at: env.clock()), effectiveFrom: \.effectiveFrom)
+        let asked = request.query("version")
+        guard let name = asked ?? current?.version else { throw HubError.notFound("catalog version", "in force") }
+        guard let info = versions.first(where: { $0.version == name }),
+            let index = try env.catalog.index(db, version: name)
+        else {
+            throw HubError.notFound("catalog version", name)
         }
-        guard let info = try env.catalog.versions(db).first(where: { $0.version == index.version.version }) else {
-            throw HubError.notFound("catalog version", index.version.version)
-        }
-        return (index, VersionSummary(info: info, inForce: current?.version.version == info.version))
+        return (index, VersionSummary(info: info, inForce: current?.version == name))
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
@@ -111,6 +105,10 @@ struct CatalogController {
         let code = try context.parameter("code")
         let (index, summary) = try await env.database.shortRead { try selected($0, request) }
         guard let item = index.item(code) else { throw HubError.notFound("catalog item", code) }
-        return try JSONIO.response(ItemAnswer(version: summary.info.version, item: item))
+        // A published version never changes: its items' answers are encoded once.
+        let body = try env.catalog.encoded(version: summary.info.version, code: item.code) {
+            try HubJSON.encode(ItemAnswer(version: summary.info.version, item: item))
+        }
+        return JSONIO.response(data: body, status: .ok)
     }
 }

@@ -369,6 +369,11 @@ struct DICOMwebController {
         try await search(request, context, level: .instance)
     }
 
+    /// Attributes whose single value finds a few rows through an index.
+    static let pinningKeywords: Set<String> = [
+        "PatientID", "AccessionNumber", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
+    ]
+
     func access(_ caller: Principal) throws -> DICOMAccess {
         guard let institution = caller.institutionId else {
             throw HubError.forbidden("DICOMweb is used by the staff of an institution")
@@ -421,11 +426,17 @@ struct DICOMwebController {
         let conditions = matches
         // At instance level the index keeps the default attributes; more come from the whole metadata.
         let full = level == .instance && (includeAll || !includes.isEmpty)
-        let rows = try await env.database.read { db in
+        let search: @Sendable (Database) throws -> [DICOMRow] = { db in
             try DICOMStore.search(
                 db, level: level, matches: conditions, access: access, limit: limit, offset: offset,
                 fullMetadata: full)
         }
+        // Pinned by an indexed identifier, a search reads a handful of rows: on the calling thread. Others may scan.
+        let pinned = conditions.contains { keyword, match in
+            guard case .equals = match else { return false }
+            return Self.pinningKeywords.contains(keyword)
+        }
+        let rows = pinned ? try await env.database.shortRead(search) : try await env.database.read(search)
         let base = Self.baseURL(request)
         var answer = "["
         for (index, row) in rows.enumerated() {
