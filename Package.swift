@@ -150,11 +150,13 @@ let package = Package(
             )
         ),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"], swiftSettings: testSettings),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: testSettings),
+        // What several test targets share: starting child processes without Foundation's Process.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testSettings),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"], swiftSettings: testSettings),
         .testTarget(
             name: "CurlHTTPTests",
             dependencies: [
-                "CurlHTTP",
+                "CurlHTTP", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -170,7 +172,7 @@ let package = Package(
         .testTarget(
             name: "HubServerTests",
             dependencies: [
-                "HubServer", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM",
+                "HubServer", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

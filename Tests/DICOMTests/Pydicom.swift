@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs python3 with pydicom to locate its bundled test files and to dump
 /// pydicom's reading of them, the independent reference these tests compare
@@ -85,33 +86,23 @@ enum Pydicom {
     /// Runs `python3` with `arguments`; used for pydicom and for encoding
     /// test strings with Python's codecs, independently of our iconv use.
     static func run(_ arguments: [String]) -> RunResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do { try process.run() } catch {
+        // Standard error goes to a file, so a large dump on standard output cannot block on a full pipe.
+        let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("python-\(UUID().uuidString).err")
+        defer { try? FileManager.default.removeItem(at: errFile) }
+        let child: ChildProcess
+        do {
+            child = try ChildProcess("python3", arguments, stdout: .pipe, stderr: .file(errFile.path))
+        } catch {
             return RunResult(status: -1, stdout: "", stderr: "cannot start python3: \(error)")
         }
-        // Read both pipes before waiting so a large dump cannot block on a full pipe.
-        let errBox = DataBox()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
+        let stdout = child.readAll()
+        let status = child.wait()
+        let stderr = (try? Data(contentsOf: errFile)) ?? Data()
         return RunResult(
-            status: process.terminationStatus,
+            status: status,
             stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: errBox.data, as: UTF8.self))
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
-
-    private final class DataBox: @unchecked Sendable { var data = Data() }
 
     /// Encodes `text` with a Python codec (e.g. "gb18030") and returns the bytes.
     static func encode(_ text: String, codec: String) -> [UInt8]? {

@@ -3,6 +3,7 @@ import Foundation
 import HubCore
 import HubServer
 import Synchronization
+import TestSupport
 import Testing
 
 /// The web console as a person uses it: real hubs on loopback with real data, driven in a real headless Chromium
@@ -183,22 +184,16 @@ enum Chromium {
         let resultFile = work.appendingPathComponent("result.json")
         let logFile = work.appendingPathComponent("driver.log")
         try JSONSerialization.data(withJSONObject: plan).write(to: planFile)
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logFile)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", repositoryRoot.appendingPathComponent("Tests/HubServerTests/Console/console_driver.py").path,
-            planFile.path, resultFile.path,
-        ]
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        try log.close()
+        let process = try ChildProcess(
+            "python3",
+            [
+                repositoryRoot.appendingPathComponent("Tests/HubServerTests/Console/console_driver.py").path,
+                planFile.path, resultFile.path,
+            ], stdout: .file(logFile.path))
         let deadline = ContinuousClock.now + .seconds(120)
         while process.isRunning {
             if ContinuousClock.now > deadline {
-                process.terminate()
+                process.signal(SIGTERM)
                 Issue.record("the console driver ran past two minutes")
                 break
             }

@@ -3,24 +3,21 @@ import Foundation
 import HTTPTypes
 import HubCore
 import HubServer
+import TestSupport
 import Testing
 
 /// pydicom's sample files, written by other DICOM software.
 enum SampleFiles {
     static let directory: String? = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c",
-            "import pydicom, os; print(os.path.join(os.path.dirname(pydicom.__file__), 'data', 'test_files'))",
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
+        guard
+            let (status, data) = try? ChildProcess.run(
+                "python3",
+                [
+                    "-c",
+                    "import pydicom, os; print(os.path.join(os.path.dirname(pydicom.__file__), 'data', 'test_files'))",
+                ], stderr: .null),
+            status == 0
+        else { return nil }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }()
 

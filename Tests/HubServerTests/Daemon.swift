@@ -2,13 +2,14 @@ import CurlHTTP
 import Foundation
 import HTTPTypes
 import Synchronization
+import TestSupport
 import Testing
 
 /// A real `hubd` process on loopback, driven over HTTP with the libcurl client.
 final class Daemon: Sendable {
     let dataDir: URL
     let configFile: URL
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<ChildProcess?>(nil)
 
     /// Writes a configuration file for the daemon; `extra` is appended YAML sections. A fixed `port` keeps the
     /// daemon's address across restarts.
@@ -66,7 +67,7 @@ final class Daemon: Sendable {
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// The process id of the running daemon, if one was started.
-    var pid: Int32? { process.withLock { $0?.processIdentifier } }
+    var pid: Int32? { process.withLock { $0?.pid } }
     var adminToken: String {
         get throws {
             try String(contentsOf: dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
@@ -77,15 +78,8 @@ final class Daemon: Sendable {
     /// Starts the daemon and waits until it answers `/readyz`.
     func start(client: CurlHTTPClient) async throws {
         try? FileManager.default.removeItem(at: logFile)
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let output = try FileHandle(forWritingTo: logFile)
-        let process = Process()
-        process.executableURL = try Self.binary
-        process.arguments = ["serve", "--config", configFile.path]
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        try output.close()
+        let process = try ChildProcess(
+            try Self.binary.path, ["serve", "--config", configFile.path], stdout: .file(logFile.path))
         self.process.withLock { $0 = process }
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
@@ -104,9 +98,9 @@ final class Daemon: Sendable {
     @discardableResult
     func stop(signal: Int32 = SIGTERM) async -> Int32 {
         guard let process = process.withLock({ $0 }) else { return -1 }
-        kill(process.processIdentifier, signal)
+        process.signal(signal)
         while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-        return process.terminationStatus
+        return process.wait()
     }
 
     /// A JSON request to the daemon.

@@ -1,18 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs python3 (for pydicom) off the cooperative pool and returns its standard output.
 func python(_ script: String, _ arguments: [String] = []) async throws -> String {
     try await offPool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let (status, data) = try ChildProcess.run("python3", ["-c", script] + arguments, stderr: .null)
+        guard status == 0 else {
             throw CocoaError(
                 .executableLoad,
                 userInfo: [NSLocalizedDescriptionKey: "python3 failed; is pydicom installed (pip install pydicom)?"])

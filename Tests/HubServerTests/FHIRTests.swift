@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HubCore
 import HubStore
+import TestSupport
 import Testing
 
 /// Checks FHIR JSON with a third-party FHIR R4 implementation: the `fhir.resources` Python package, version 6.4.0
@@ -70,29 +71,23 @@ enum FHIRValidator {
             try data.write(to: url)
             paths.append(url.path)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + paths
         var environment = ProcessInfo.processInfo.environment
         let local = repositoryRoot.appendingPathComponent(".build-fhir").path
         let extra =
             environment["FHIR_R4_PYTHONPATH"] ?? (FileManager.default.fileExists(atPath: local) ? local : nil)
         if let extra { environment["PYTHONPATH"] = extra + (environment["PYTHONPATH"].map { ":" + $0 } ?? "") }
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        let status: Int32
+        let outputData: Data
         do {
-            try process.run()
+            (status, outputData) = try ChildProcess.run("python3", ["-c", script] + paths, environment: environment)
         } catch {
             Issue.record(
                 "cannot run python3 for the FHIR R4 validator (\(error)); install Python 3 and then: \(install)",
                 sourceLocation: sourceLocation)
             return
         }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        switch process.terminationStatus {
+        let output = String(decoding: outputData, as: UTF8.self)
+        switch status {
         case 0:
             #expect(output.components(separatedBy: "valid FHIR R4").count - 1 == documents.count, "\(output)")
         case 3:

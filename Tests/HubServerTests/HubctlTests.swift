@@ -1,5 +1,6 @@
 import Foundation
 import HubStore
+import TestSupport
 import Testing
 
 /// Runs the built `hubctl` as an operator would.
@@ -27,16 +28,8 @@ struct Hubctl {
     }
 
     static func runBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = try binary
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let (status, output) = try ChildProcess.run(try binary.path, arguments)
+        return (status, String(decoding: output, as: UTF8.self))
     }
 }
 

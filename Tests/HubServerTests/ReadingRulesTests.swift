@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import HubCore
 import HubStore
+import TestSupport
 import Testing
 
 /// Shortcuts for driving the reading workflow over HTTP.
@@ -506,15 +507,9 @@ private enum Desk {
 
 /// Bytes of `text` in GB18030, produced by Python's codec in a child process (Foundation on Linux has no GB18030).
 private func gb18030(_ text: String) throws -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import sys; sys.stdout.buffer.write(sys.argv[1].encode('gb18030'))", text]
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let bytes = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "python3 could not encode to GB18030")
+    let (status, bytes) = try ChildProcess.run(
+        "python3", ["-c", "import sys; sys.stdout.buffer.write(sys.argv[1].encode('gb18030'))", text], stderr: .null)
+    try #require(status == 0, "python3 could not encode to GB18030")
     return Array(bytes)
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 struct OpenSSLError: Error, CustomStringConvertible {
     let description: String
@@ -70,16 +71,9 @@ struct TLSFixture {
     }
 
     private static func run(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try self.openSSLPath())
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let (status, output) = try ChildProcess.run(try self.openSSLPath(), arguments)
+        let text = String(decoding: output, as: UTF8.self)
+        guard status == 0 else {
             throw OpenSSLError(description: "openssl \(arguments.joined(separator: " ")) failed: \(text)")
         }
     }
@@ -88,27 +82,20 @@ struct TLSFixture {
 /// `openssl s_server -www` requiring a client certificate, on a kernel-chosen port.
 final class OpenSSLServer {
     let port: Int
-    private let process: Process
-    private let stdin = Pipe()
+    private let process: ChildProcess
 
     init(fixture: TLSFixture) throws {
-        self.process = Process()
-        self.process.executableURL = URL(fileURLWithPath: try TLSFixture.openSSLPath())
-        self.process.arguments = [
-            "s_server", "-accept", "127.0.0.1:0", "-www",
-            "-cert", fixture.serverCertificate, "-key", fixture.serverKey,
-            "-CAfile", fixture.caFile, "-Verify", "1",
-        ]
-        let output = Pipe()
-        self.process.standardOutput = output
-        self.process.standardError = FileHandle.nullDevice
-        // Kept open and silent: s_server treats stdin EOF as a command to stop.
-        self.process.standardInput = self.stdin
-        try self.process.run()
+        // Standard input is a pipe kept open and silent: s_server treats its end of file as a command to stop.
+        self.process = try ChildProcess(
+            try TLSFixture.openSSLPath(),
+            [
+                "s_server", "-accept", "127.0.0.1:0", "-www",
+                "-cert", fixture.serverCertificate, "-key", fixture.serverKey,
+                "-CAfile", fixture.caFile, "-Verify", "1",
+            ], stdout: .pipe, stderr: .null, stdinPipe: true)
         var seen = ""
         while true {
-            let data = output.fileHandleForReading.availableData
-            guard !data.isEmpty else {
+            guard let data = process.readSome() else {
                 throw OpenSSLError(description: "openssl s_server exited early; output: \(seen)")
             }
             seen += String(decoding: data, as: UTF8.self)
@@ -122,10 +109,8 @@ final class OpenSSLServer {
         }
     }
 
-    /// SIGKILL, because the child inherits the test runner's signal mask,
-    /// in which SIGTERM is blocked, so `terminate()` would never end it.
     func stop() {
-        kill(self.process.processIdentifier, SIGKILL)
-        self.process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
     }
 }
