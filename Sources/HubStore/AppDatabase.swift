@@ -156,6 +156,12 @@ public final class AppDatabase: Sendable {
         try institutions.value(id) { try RegistryStore.institution(db, id: id) }
     }
 
+    /// The institution, from the cache when it is there, else by a short read.
+    public func institution(id: String) async throws -> Institution? {
+        if let cached = institutions.lookup(id).0 { return cached }
+        return try await shortRead { try self.institution($0, id: id) }
+    }
+
     /// Closes every connection; later calls fail. Used at graceful shutdown.
     public func close() throws {
         for connection in shortReaders.withLock({ state in

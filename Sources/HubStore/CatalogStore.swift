@@ -22,10 +22,12 @@ public struct CatalogVersionInfo: Sendable, Codable, Equatable {
 }
 
 /// Published catalog versions. A version never changes once published, so its index is cached in memory for the
-/// life of the process. The short list of versions is read from the database each time, so a publish is seen by
+/// life of the process. The short list of versions is checked against the database each time, so a publish is seen by
 /// every reader as soon as it commits.
 public final class CatalogStore: Sendable {
     private let indexes = Mutex([String: CatalogIndex]())
+    /// The versions as last read; see `versions(_:)`.
+    private let listed = Mutex<[CatalogVersionInfo]?>(nil)
     /// Encoded answers about one item of one version, by version and code; see `encoded(version:code:make:)`.
     private let answers = Mutex([String: Data]())
 
@@ -84,14 +86,32 @@ public final class CatalogStore: Sendable {
 
     /// Every version, oldest publication first.
     public func versions(_ db: Database) throws -> [CatalogVersionInfo] {
-        // A cached statement: this runs on most requests, and preparing it each time showed in profiles.
+        // Most requests ask: the list is kept while the number of versions and the last one stay the same (a version
+        // is never changed or removed once published), which one indexed lookup tells.
+        let (count, last) = try Self.shape(db)
+        if let cached = listed.withLock({ $0 }), cached.count == count, cached.last?.version == last {
+            return cached
+        }
         let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM catalog_versions ORDER BY seq"))
-        return rows.map { row in
+        let versions = rows.map { row in
             CatalogVersionInfo(
                 version: row["version"], effectiveFrom: CivilDate(row["effective_from"] as String)!,
                 title: row["title"], itemCount: row["item_count"],
                 publishedAt: Timestamp(millisecondsSinceEpoch: row["published_at"]), publishedBy: row["published_by"])
         }
+        listed.withLock { $0 = versions }
+        return versions
+    }
+
+    /// How many versions are published, and the name of the last.
+    private static func shape(_ db: Database) throws -> (Int, String?) {
+        let row = try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT COUNT(*) AS n, (SELECT version FROM catalog_versions ORDER BY seq DESC LIMIT 1) AS last
+                    FROM catalog_versions
+                    """))
+        return (row?["n"] ?? 0, row?["last"])
     }
 
     /// A whole version with its lookup tables.

@@ -5,17 +5,25 @@ import HubCore
 /// Indexes patients by a keyed hash of their identifiers, so the lookup tables alone do not reveal who the
 /// patients are. The key lives outside the database (a file in the data directory, or configuration).
 public struct PatientKeys: Sendable {
-    private let key: SymmetricKey
+    /// HMAC-SHA256 already keyed: each identifier starts from a copy, without hashing the key again.
+    private let keyed: Keyed
+
+    private final class Keyed: @unchecked Sendable {
+        // Never mutated: each use copies it.
+        let hmac: HMAC<SHA256>
+
+        init(_ key: SymmetricKey) { hmac = HMAC<SHA256>(key: key) }
+    }
 
     public init(secret: Data) {
-        self.key = SymmetricKey(data: secret)
+        self.keyed = Keyed(SymmetricKey(data: secret))
     }
 
     /// The index key of one identifier: HMAC-SHA256 over `system|value`.
     public func key(for identifier: PatientIdentifier) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(
-            for: Data("\(identifier.system)|\(identifier.value)".utf8), using: key)
-        return Hex.encode(mac)
+        var mac = keyed.hmac
+        mac.update(data: Array("\(identifier.system)|\(identifier.value)".utf8))
+        return Hex.encode(mac.finalize())
     }
 
     public func keys(for patient: Patient) -> [String] {

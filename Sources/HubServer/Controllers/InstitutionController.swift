@@ -47,7 +47,7 @@ struct InstitutionController {
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         _ = try context.caller()
         let id = try context.parameter("id")
-        guard let institution = try await env.database.shortRead({ try RegistryStore.institution($0, id: id) }) else {
+        guard let institution = try await env.database.institution(id: id) else {
             throw HubError.notFound("institution", id)
         }
         return try JSONIO.response(institution)
