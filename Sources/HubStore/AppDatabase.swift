@@ -88,7 +88,7 @@ public final class AppDatabase: Sendable {
     /// synchronously, so a caller never blocks on one held by a suspended task (the pool's readers can be); when all
     /// are in use, the read goes to the pool.
     public func shortRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        guard let connection = try takeShortReader() else { return try await pool.read(body) }
+        guard let connection = takeShortReader() else { return try await pool.read(body) }
         defer {
             let closed = shortReaders.withLock { state in
                 if !state.closed { state.spare.append(connection) }
@@ -115,7 +115,8 @@ public final class AppDatabase: Sendable {
         case none
     }
 
-    private func takeShortReader() throws -> DatabaseQueue? {
+    /// A short-read connection, or nil when all are in use or a new one cannot be opened (the pool serves then).
+    private func takeShortReader() -> DatabaseQueue? {
         let next = shortReaders.withLock { state -> ShortReader in
             if let spare = state.spare.popLast() { return .spare(spare) }
             guard !state.closed, state.opened < Self.maximumShortReaders else { return .none }
@@ -129,12 +130,13 @@ public final class AppDatabase: Sendable {
             do {
                 var configuration = Configuration()
                 configuration.readonly = true
-                configuration.busyMode = pool.configuration.busyMode
+                // A reader waits for a lock only during WAL recovery; it must not hold its thread long for it.
+                configuration.busyMode = .timeout(0.05)
                 configuration.label = "hub.short-read"
                 return try DatabaseQueue(path: path, configuration: configuration)
             } catch {
                 shortReaders.withLock { $0.opened -= 1 }
-                throw error
+                return nil
             }
         }
     }
@@ -151,15 +153,21 @@ public final class AppDatabase: Sendable {
         db.afterNextTransaction(onCommit: { _ in clear() }, onRollback: { _ in clear() })
     }
 
-    /// The institution, from the cache when it is there.
-    public func institution(_ db: Database, id: String) throws -> Institution? {
-        try institutions.value(id) { try RegistryStore.institution(db, id: id) }
+    /// The institution, from the cache when it is there. `generation` is the cache's, taken before the read that `db`
+    /// belongs to began (`institutions.generation`): a record read from a snapshot older than a change is not cached.
+    /// Only committed data is cached: reads on the writer (which may see a batch's uncommitted rows) are not.
+    public func institution(_ db: Database, id: String, generation: Int) throws -> Institution? {
+        if let cached = institutions.lookup(id).0 { return cached }
+        guard let read = try RegistryStore.institution(db, id: id) else { return nil }
+        if db.configuration.readonly { institutions.store(read, digest: id, generation: generation) }
+        return read
     }
 
     /// The institution, from the cache when it is there, else by a short read.
     public func institution(id: String) async throws -> Institution? {
-        if let cached = institutions.lookup(id).0 { return cached }
-        return try await shortRead { try self.institution($0, id: id) }
+        let (cached, generation) = institutions.lookup(id)
+        if let cached { return cached }
+        return try await shortRead { try self.institution($0, id: id, generation: generation) }
     }
 
     /// Closes every connection; later calls fail. Used at graceful shutdown.

@@ -124,12 +124,21 @@ public final class BlobWriter {
         let directory = (target as NSString).deletingLastPathComponent
         if rename(temporary, target) != 0 {
             guard errno == ENOENT else { throw HubError.unavailable("cannot store a blob: \(lastError())") }
+            let parent = (directory as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             guard rename(temporary, target) == 0 else {
                 throw HubError.unavailable("cannot store a blob: \(lastError())")
             }
+            // New `ab/cd` folders: their own entries must be durable too, or the blob is lost with them.
+            try flushDirectory(parent)
+            try flushDirectory((parent as NSString).deletingLastPathComponent)
         }
-        let descriptor = open(directory, O_RDONLY | O_CLOEXEC)
+        try flushDirectory(directory)
+    }
+
+    /// Flushes a folder's entries to disk.
+    static func flushDirectory(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw HubError.unavailable("cannot flush the blob store: \(lastError())") }
         defer { close(descriptor) }
         guard fsync(descriptor) == 0 else { throw HubError.unavailable("cannot flush the blob store: \(lastError())") }

@@ -99,8 +99,18 @@ public final class CatalogStore: Sendable {
                 title: row["title"], itemCount: row["item_count"],
                 publishedAt: Timestamp(millisecondsSinceEpoch: row["published_at"]), publishedBy: row["published_by"])
         }
-        listed.withLock { $0 = versions }
+        keep(db) { [self] in listed.withLock { $0 = versions } }
         return versions
+    }
+
+    /// Keeps what `db` read in a cache: now on a read-only connection (committed data), once its transaction commits
+    /// on the writer (which may see rows of writes not committed yet).
+    private func keep(_ db: Database, _ store: @escaping @Sendable () -> Void) {
+        if db.configuration.readonly || !db.isInsideTransaction {
+            store()
+        } else {
+            db.afterNextTransaction(onCommit: { _ in store() })
+        }
     }
 
     /// How many versions are published, and the name of the last.
@@ -124,7 +134,7 @@ public final class CatalogStore: Sendable {
         let items = try bodies.map { try decoder.decode(CatalogItem.self, from: Data($0.utf8)) }
         let index = CatalogIndex(
             CatalogVersion(version: info.version, effectiveFrom: info.effectiveFrom, title: info.title, items: items))
-        indexes.withLock { $0[version] = index }
+        keep(db) { [self] in indexes.withLock { $0[version] = index } }
         return index
     }
 

@@ -14,8 +14,10 @@ import Synchronization
 ///   is in the database file;
 /// - writes run in the order they were queued and each sees the ones before it, exactly as separate transactions
 ///   would;
-/// - an error that ends the whole transaction (SQLite rolls it back: a full disk, an I/O error) fails every write of
-///   that transaction with it, and the next writes start a new one.
+/// - an error that ends the whole transaction (SQLite rolls it back: a full disk, an I/O error) fails the write that
+///   caused it; the writes that had run before it in that transaction run again in a new one;
+/// - `afterNextTransaction` hooks fire when the shared transaction ends, also for a write that rolled back to its
+///   savepoint: they must not assume their own write committed (the hub's only clear caches and wake workers).
 final class GroupCommit: Sendable {
     /// One queued write: `attempt` runs it on the writer, `complete` reports its outcome (nil: committed).
     struct Job: Sendable {
@@ -88,21 +90,25 @@ final class GroupCommit: Sendable {
     }
 
     /// Runs the jobs in as few transactions as possible and returns each one's outcome (nil: committed).
+    ///
+    /// When a job's error ends the whole transaction, that job fails, and the jobs that had run before it in the same
+    /// transaction (their work was rolled back with it) run again in the next one.
     static func run(_ jobs: [Job], _ db: Database) -> [(any Error)?] {
         var outcomes = [(any Error)?](repeating: nil, count: jobs.count)
-        var next = 0
-        while next < jobs.count {
+        var queue = Array(jobs.indices)
+        while !queue.isEmpty {
             do {
                 try db.beginTransaction(.immediate)
             } catch {
-                for i in next..<jobs.count { outcomes[i] = error }
+                for i in queue { outcomes[i] = error }
                 break
             }
             var members: [Int] = []
-            var ended = false
-            while next < jobs.count {
-                let i = next
-                next += 1
+            var rerun: [Int] = []
+            var position = 0
+            while position < queue.count {
+                let i = queue[position]
+                position += 1
                 do {
                     try db.inSavepoint {
                         try jobs[i].attempt(db)
@@ -113,13 +119,13 @@ final class GroupCommit: Sendable {
                     outcomes[i] = error
                     if !db.isInsideTransaction {
                         // SQLite rolled back the whole transaction: what the members before wrote is gone too.
-                        for member in members { outcomes[member] = error }
-                        ended = true
+                        rerun = members
+                        members = []
                         break
                     }
                 }
             }
-            if !ended {
+            if db.isInsideTransaction {
                 do {
                     try db.commit()
                 } catch {
@@ -127,6 +133,7 @@ final class GroupCommit: Sendable {
                     for member in members { outcomes[member] = error }
                 }
             }
+            queue = rerun + queue[position...]
         }
         return outcomes
     }

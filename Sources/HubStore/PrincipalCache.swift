@@ -42,14 +42,8 @@ public final class RecordCache<Value: Sendable>: Sendable {
         }
     }
 
-    /// The value for `key`, read with `read` (inside the caller's transaction) when it is not cached.
-    public func value(_ key: String, read: () throws -> Value?) rethrows -> Value? {
-        let (cached, generation) = lookup(key)
-        if let cached { return cached }
-        guard let value = try read() else { return nil }
-        store(value, digest: key, generation: generation)
-        return value
-    }
+    /// The current generation: take it before a read whose result may be stored.
+    public var generation: Int { state.withLock { $0.generation } }
 
     public func invalidate() {
         state.withLock { state in

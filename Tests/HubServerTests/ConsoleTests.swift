@@ -193,7 +193,8 @@ enum Chromium {
         let deadline = ContinuousClock.now + .seconds(120)
         while process.isRunning {
             if ContinuousClock.now > deadline {
-                process.signal(SIGTERM)
+                process.signal(SIGKILL)
+                process.wait()
                 Issue.record("the console driver ran past two minutes")
                 break
             }

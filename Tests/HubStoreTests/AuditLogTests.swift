@@ -155,12 +155,12 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
             id: "hospital", name: "县医院", level: .secondary, region: RegionCode("420115")!, alliances: ["a"],
             createdAt: now, updatedAt: now)
         try await database.write { try RegistryStore.insert($0, hospital) }
-        #expect(try await database.read { try database.institution($0, id: "hospital") }?.level == .secondary)
+        #expect(try await database.institution(id: "hospital")?.level == .secondary)
         var promoted = hospital
         promoted.level = .tertiary
         // Written behind the cache's back (no invalidation): the cached record is still served.
         try await database.write { [promoted] in try RegistryStore.update($0, promoted) }
-        #expect(try await database.read { try database.institution($0, id: "hospital") }?.level == .secondary)
+        #expect(try await database.institution(id: "hospital")?.level == .secondary)
         // A change made the way the API makes it clears the cache when it commits.
         var renamed = promoted
         renamed.name = "县人民医院"
@@ -168,8 +168,37 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
             try RegistryStore.update(db, renamed)
             database.invalidatePrincipals(after: db)
         }
-        let read = try await database.read { try database.institution($0, id: "hospital") }
-        #expect(read == renamed)
-        #expect(try await database.read { try database.institution($0, id: "nowhere") } == nil)
+        #expect(try await database.institution(id: "hospital") == renamed)
+        #expect(try await database.institution(id: "nowhere") == nil)
+    }
+
+    @Test func aRecordReadBeforeAChangeIsNotCachedAfterIt() async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let now = Timestamp(millisecondsSinceEpoch: 1_700_000_000_000)
+        var clinic = Institution(
+            id: "clinic", name: "卫生院", level: .primary, region: RegionCode("420115")!, alliances: ["a"],
+            createdAt: now, updatedAt: now)
+        try await database.write { [clinic] in try RegistryStore.insert($0, clinic) }
+        // A read whose snapshot began before a change commits: it sees the old record and must not cache it.
+        let before = database.institutions.generation
+        clinic.status = .suspended
+        try await database.write { [clinic] db in
+            try RegistryStore.update(db, clinic)
+            database.invalidatePrincipals(after: db)
+        }
+        let stale = try await database.read { try database.institution($0, id: "clinic", generation: before) }
+        #expect(stale == clinic, "this read began after the commit, so it sees the change")
+        #expect(database.institutions.lookup("clinic").0 == nil, "read under an older generation: not cached")
+        #expect(try await database.institution(id: "clinic")?.status == .suspended)
+        // Reads on the writer may see uncommitted rows of other writes: they are never cached.
+        _ = try await database.write { try database.institution($0, id: "other", generation: 0) }
+        clinic.name = "中心卫生院"
+        try await database.write { [clinic] db in
+            try RegistryStore.update(db, clinic)
+            database.invalidatePrincipals(after: db)
+            _ = try database.institution(db, id: "clinic", generation: database.institutions.generation)
+        }
+        #expect(try await database.institution(id: "clinic")?.name == "中心卫生院")
     }
 }

@@ -28,8 +28,8 @@ public final class ChildProcess: Sendable {
     public let pid: pid_t
     /// The read end of the output pipe, when one was asked for.
     private let output: Int32?
-    /// The write end of the standard input pipe, when one was asked for.
-    private let input: Int32?
+    /// The write end of the standard input pipe while it is open.
+    private let input: Mutex<Int32?>
     private let exit = Mutex<Int32?>(nil)
 
     public struct Failure: Error, CustomStringConvertible {
@@ -115,7 +115,7 @@ public final class ChildProcess: Sendable {
             childEnds = []
             self.pid = pid
             self.output = outputRead
-            self.input = inputWrite
+            self.input = Mutex(inputWrite)
         } catch {
             cleanUp()
             throw error
@@ -124,7 +124,12 @@ public final class ChildProcess: Sendable {
 
     deinit {
         if let output { close(output) }
-        if let input { close(input) }
+        closeInput()
+        // Not left running or a zombie when a test ends early.
+        if isRunning {
+            kill(pid, SIGKILL)
+            wait()
+        }
     }
 
     /// Runs a command to its end and returns its status and output (standard output and error together, unless
@@ -158,11 +163,17 @@ public final class ChildProcess: Sendable {
 
     /// Closes the child's standard input pipe (its end of file).
     public func closeInput() {
-        if let input { close(input) }
+        input.withLock { input in
+            if let fd = input { close(fd) }
+            input = nil
+        }
     }
 
+    /// Sends `signal`, unless the child has already been reaped (its pid may belong to another process by now).
     public func signal(_ signal: Int32) {
-        kill(pid, signal)
+        exit.withLock { exit in
+            if exit == nil { kill(pid, signal) }
+        }
     }
 
     /// Whether the child has not ended yet (reaps it when it has).

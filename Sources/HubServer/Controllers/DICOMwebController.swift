@@ -369,10 +369,9 @@ struct DICOMwebController {
         try await search(request, context, level: .instance)
     }
 
-    /// Attributes whose single value finds a few rows through an index.
-    static let pinningKeywords: Set<String> = [
-        "PatientID", "AccessionNumber", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
-    ]
+    /// Attributes whose single value finds a few studies through an index (a UID finds one study, series or
+    /// instance at any level).
+    static let pinningKeywords: Set<String> = ["PatientID", "AccessionNumber"]
 
     func access(_ caller: Principal) throws -> DICOMAccess {
         guard let institution = caller.institutionId else {
@@ -431,11 +430,14 @@ struct DICOMwebController {
                 db, level: level, matches: conditions, access: access, limit: limit, offset: offset,
                 fullMetadata: full)
         }
-        // Pinned by an indexed identifier, a search reads a handful of rows: on the calling thread. Others may scan.
-        let pinned = conditions.contains { keyword, match in
-            guard case .equals = match else { return false }
-            return Self.pinningKeywords.contains(keyword)
-        }
+        // Pinned by an indexed identifier, without full metadata and within the default page, a search reads a
+        // handful of rows: on the calling thread. Others may read many and go to a reader.
+        let pinned =
+            !full && limit <= 100 && offset == 0
+            && conditions.contains { keyword, match in
+                guard case .equals = match else { return false }
+                return keyword.hasSuffix("UID") || (level == .study && Self.pinningKeywords.contains(keyword))
+            }
         let rows = pinned ? try await env.database.shortRead(search) : try await env.database.read(search)
         let base = Self.baseURL(request)
         var answer = "["

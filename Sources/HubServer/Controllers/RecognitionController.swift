@@ -67,10 +67,11 @@ struct RecognitionController {
         let federated = input.federated ?? true
         // The local part first, in one read: the requester, the catalog in force, this hub's candidates and which
         // peers to ask.
+        let generation = env.database.institutions.generation
         let (local, judged, targets) = try await env.database.shortRead { db in
             let (check, judged) = try env.recognitionCheck(
                 db, identifiers: identifiers, code: code!, emergency: input.emergency ?? false, caller: caller,
-                department: department, now: now)
+                department: department, now: now, generation: generation)
             let targets =
                 federated
                 ? try env.recognitionTargets(
@@ -268,10 +269,10 @@ extension HubEnvironment {
     /// catalog in force now.
     func recognitionCheck(
         _ db: Database, identifiers: [PatientIdentifier], code: String, emergency: Bool, caller: Principal,
-        department: String?, now: Timestamp
+        department: String?, now: Timestamp, generation: Int
     ) throws -> (RecognitionCheck, CheckContext) {
         guard let institutionId = caller.institutionId,
-            let requester = try database.institution(db, id: institutionId)
+            let requester = try database.institution(db, id: institutionId, generation: generation)
         else {
             throw HubError.forbidden("recognition checks are made by the clinicians of an institution")
         }
@@ -283,7 +284,8 @@ extension HubEnvironment {
         var candidates: [RecognitionCandidate] = []
         for result in results {
             if levels[result.institutionId] == nil {
-                levels[result.institutionId] = try database.institution(db, id: result.institutionId)?.level
+                levels[result.institutionId] =
+                    try database.institution(db, id: result.institutionId, generation: generation)?.level
             }
             candidates.append(
                 RecognitionRules.evaluate(
