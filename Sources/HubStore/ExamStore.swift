@@ -100,8 +100,21 @@ public enum ExamStore {
         ).map { try HubJSON.decode(Exam.self, from: $0) }
     }
 
-    /// Open work of the given centers, for routing by load; only the candidates are counted.
+    /// Open work of the given centers, for routing by load: the counts the `exams` triggers keep.
     public static func openWork(_ db: Database, centerIds: [String]) throws -> [String: Int] {
+        var filter = SQLFilter()
+        filter.add("center_id IN (?)", list: centerIds)
+        var counts: [String: Int] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT center_id, open FROM center_open_work \(filter.whereClause)", arguments: filter.arguments)
+        {
+            counts[row["center_id"]] = row["open"]
+        }
+        return counts
+    }
+
+    /// Open work of the given centers, counted from the exams themselves (what `openWork` must always equal).
+    public static func countedOpenWork(_ db: Database, centerIds: [String]) throws -> [String: Int] {
         var filter = SQLFilter()
         filter.add("center_id IN (?)", list: centerIds)
         filter.add("step IN ('waiting', 'claimed', 'awaiting-verification', 'preliminary')", arguments: [])

@@ -411,6 +411,43 @@ extension AppDatabase {
             // The attributes a QIDO-RS instance search answers with by default, kept apart from the full metadata.
             try db.execute(sql: "ALTER TABLE dicom_instances ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}'")
         }
+        migrator.registerMigration("v10_center_open_work") { db in
+            // Each center's open exams, kept by triggers on every insert, change and removal of an exam, so routing
+            // reads a count instead of counting the open exams on every submission.
+            let open = "('waiting', 'claimed', 'awaiting-verification', 'preliminary')"
+            try db.execute(
+                sql: """
+                    CREATE TABLE center_open_work (
+                        center_id TEXT PRIMARY KEY NOT NULL,
+                        open INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    INSERT INTO center_open_work (center_id, open)
+                        SELECT center_id, COUNT(*) FROM exams
+                        WHERE center_id IS NOT NULL AND step IN \(open) GROUP BY center_id;
+                    CREATE TRIGGER exams_open_work_insert AFTER INSERT ON exams
+                    WHEN NEW.center_id IS NOT NULL AND NEW.step IN \(open)
+                    BEGIN
+                        INSERT INTO center_open_work (center_id, open) VALUES (NEW.center_id, 1)
+                            ON CONFLICT (center_id) DO UPDATE SET open = open + 1;
+                    END;
+                    CREATE TRIGGER exams_open_work_delete AFTER DELETE ON exams
+                    WHEN OLD.center_id IS NOT NULL AND OLD.step IN \(open)
+                    BEGIN
+                        UPDATE center_open_work SET open = open - 1 WHERE center_id = OLD.center_id;
+                    END;
+                    CREATE TRIGGER exams_open_work_leave AFTER UPDATE OF center_id, step ON exams
+                    WHEN OLD.center_id IS NOT NULL AND OLD.step IN \(open)
+                    BEGIN
+                        UPDATE center_open_work SET open = open - 1 WHERE center_id = OLD.center_id;
+                    END;
+                    CREATE TRIGGER exams_open_work_enter AFTER UPDATE OF center_id, step ON exams
+                    WHEN NEW.center_id IS NOT NULL AND NEW.step IN \(open)
+                    BEGIN
+                        INSERT INTO center_open_work (center_id, open) VALUES (NEW.center_id, 1)
+                            ON CONFLICT (center_id) DO UPDATE SET open = open + 1;
+                    END;
+                    """)
+        }
         return migrator
     }
 }

@@ -142,6 +142,55 @@ private enum Desk {
 // MARK: - Routing
 
 @Suite struct RoutingRulesTests {
+    /// Routing reads each center's open work from counts the database's triggers keep. Through submissions, claims,
+    /// reports, verification, returns, resubmissions and cancellations at two centers, they equal a recount.
+    @Test func theKeptOpenWorkEqualsARecountThroughEveryStep() async throws {
+        try await withHub { hub in
+            let people = try await Alliance.make(hub)
+            try await Desk.secondCenter(hub)
+            let centers = ["wh-imaging", "tj-imaging"]
+            func agrees(_ moment: String) async throws {
+                let (kept, counted) = try await hub.env.database.read { db in
+                    (
+                        try ExamStore.openWork(db, centerIds: centers),
+                        try ExamStore.countedOpenWork(db, centerIds: centers)
+                    )
+                }
+                #expect(
+                    centers.map { kept[$0] ?? 0 } == centers.map { counted[$0] ?? 0 }, "\(moment): \(kept) \(counted)")
+            }
+            // Routing by load spreads them over both centers; the alliance's people read at wh-imaging.
+            var exams: [String] = []
+            for n in 0..<12 {
+                let reply = try await Desk.submit(
+                    hub, people.clinicToken, patient: residentID(sequence: String(format: "%03d", 200 + n)))
+                try #require(reply.status == 201, "\(reply.text)")
+                if reply["center_id"] == "wh-imaging" { exams.append(try #require(reply["id"])) }
+            }
+            try #require(exams.count >= 5, "\(exams.count) exams at wh-imaging")
+            try await agrees("submitted")
+            #expect(
+                try await hub.env.database.read { try ExamStore.openWork($0, centerIds: centers) }.values.reduce(0, +)
+                    == 12)
+            try await Desk.reported(hub, exams[0], by: people.residentToken)
+            #expect(try await Desk.post(hub, exams[0], "verify", people.attendingToken).status == 200)
+            try await Desk.reported(hub, exams[1], by: people.residentToken)
+            #expect(try await Desk.post(hub, exams[2], "claim", people.residentToken).status == 200)
+            #expect(try await Desk.post(hub, exams[2], "release", people.residentToken).status == 200)
+            #expect(
+                try await Desk.post(hub, exams[3], "return", people.residentToken, json: ["reason": "图像不清"]).status
+                    == 200)
+            try await agrees("read, verified, released and returned")
+            #expect(try await Desk.post(hub, exams[3], "resubmit", people.clinicToken).status == 200)
+            #expect(
+                try await Desk.post(hub, exams[4], "cancel", people.clinicToken, json: ["reason": "重复申请"]).status
+                    == 200)
+            try await agrees("resubmitted and cancelled")
+            let left = try await hub.env.database.read { try ExamStore.openWork($0, centerIds: centers) }
+            #expect(left.values.reduce(0, +) == 10, "one verified and one cancelled of twelve: \(left)")
+        }
+    }
+
     @Test func aSuspendedCenterIsNeverChosen() async throws {
         try await withHub { hub in
             let people = try await Alliance.make(hub)
