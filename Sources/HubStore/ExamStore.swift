@@ -142,10 +142,25 @@ public enum ExamStore {
     }
 
     /// Open exams past a point in time, for turnaround checks.
-    public static func open(_ db: Database) throws -> [Exam] {
+    /// Centers with open work, from the counts the `exams` triggers keep.
+    public static func centersWithOpenWork(_ db: Database) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT center_id FROM center_open_work WHERE open > 0 ORDER BY center_id")
+    }
+
+    /// Open exams of a center and priority submitted at or before `submittedBy` and not yet marked overdue: one range
+    /// of the worklist index, whatever the size of the open work.
+    public static func overdueCandidates(
+        _ db: Database, centerId: String, priority: Priority, submittedBy: Timestamp
+    ) throws -> [Exam] {
         try String.fetchAll(
-            db,
-            sql: "SELECT body FROM exams WHERE step IN ('waiting', 'claimed', 'awaiting-verification', 'preliminary')"
+            db.cachedStatement(
+                sql: """
+                    SELECT body FROM exams
+                    WHERE center_id = ? AND step IN ('waiting', 'claimed', 'awaiting-verification', 'preliminary')
+                      AND priority_rank = ? AND submitted_at <= ?
+                      AND json_extract(body, '$.milestones.overdue_at') IS NULL
+                    """),
+            arguments: [centerId, priority.urgency, submittedBy.millisecondsSinceEpoch]
         ).map { try HubJSON.decode(Exam.self, from: $0) }
     }
 

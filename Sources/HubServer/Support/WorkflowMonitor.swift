@@ -100,13 +100,22 @@ struct WorkflowMonitor: Service {
                 Counter(label: "hub.critical_values.escalated").increment()
             }
             try retryRouting(db, now: now)
-            var centers: [String: Center?] = [:]
-            for var exam in try ExamStore.open(db) where exam.milestones.overdueAt == nil {
-                guard let centerId = exam.centerId else { continue }
-                if centers[centerId] == nil { centers[centerId] = try RegistryStore.center(db, id: centerId) }
-                guard let center = centers[centerId] ?? nil, let target = center.turnaroundMinutes[exam.priority],
-                    exam.milestones.submittedAt.adding(milliseconds: Int64(target) * 60_000) <= now
-                else { continue }
+            // Only the exams past their center's target for their priority are read, not the whole open work.
+            var late: [(Exam, Center, Int)] = []
+            for centerId in try ExamStore.centersWithOpenWork(db) {
+                guard let center = try RegistryStore.center(db, id: centerId) else { continue }
+                for priority in Priority.allCases {
+                    guard let target = center.turnaroundMinutes[priority] else { continue }
+                    let submittedBy = now.adding(milliseconds: -Int64(target) * 60_000)
+                    for exam in try ExamStore.overdueCandidates(
+                        db, centerId: centerId, priority: priority, submittedBy: submittedBy)
+                    where exam.milestones.overdueAt == nil {
+                        late.append((exam, center, target))
+                    }
+                }
+            }
+            for (var exam, center, target) in late {
+                let centerId = center.id
                 exam.milestones.overdueAt = now
                 try ExamStore.update(db, exam)
                 try env.enqueue(
