@@ -452,6 +452,14 @@ def _cpu_per_request(before, after, requests):
     return round((after["cpu_seconds"] - before["cpu_seconds"]) / requests * 1e6, 1)
 
 
+def _add_cpu(result, directory, operations, key="hub_cpu_us_per_request"):
+    """The hub's CPU per operation over the measurement (proc-before/after.json), when both were taken."""
+    cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
+                           _load(os.path.join(directory, "proc-after.json")), operations)
+    if cpu is not None:
+        result[key] = cpu
+
+
 def _scenario(directory, name):
     """One row's data from a scenario's raw files."""
     meta = _load(os.path.join(directory, "meta.json")) or {}
@@ -471,10 +479,7 @@ def _scenario(directory, name):
         result.update(throughput=round(wrk["throughput"], 1), unit="req/s", latency_ms=wrk["latency_ms"],
                       requests=all_requests, errors=wrk["errors"], error_count=all_errors,
                       throughput_runs=throughputs)
-        cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
-                               _load(os.path.join(directory, "proc-after.json")), all_requests)
-        if cpu is not None:
-            result["hub_cpu_us_per_request"] = cpu
+        _add_cpu(result, directory, all_requests)
     if name == "registry_create" or name == "registry_read":
         seed = _load(os.path.join(directory, "seed.json"))
         if seed:
@@ -483,10 +488,7 @@ def _scenario(directory, name):
         seed = result.get("seed") or {}
         result.update(throughput=round(seed.get("rate", 0), 1), unit="created/s", latency_ms=seed.get("latency_ms"),
                       requests=seed.get("ok"))
-        cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
-                               _load(os.path.join(directory, "proc-after.json")), seed.get("ok"))
-        if cpu is not None:
-            result["hub_cpu_us_per_request"] = cpu
+        _add_cpu(result, directory, seed.get("ok"))
     if name == "exam_submit" and wrk:
         warmup = _wrk(os.path.join(directory, "wrk.warmup"))
         result["exams_submitted"] = all_requests - all_errors + (warmup["requests"] - warmup["error_count"]
@@ -520,10 +522,7 @@ def _scenario(directory, name):
             result["rate_while_enqueuing"] = round(during / (t1 - t0), 1)
             after = receiver["last_at"] - t1
             result["rate_after_enqueue"] = round((delivered - during) / after, 1) if after > 0 else None
-        cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
-                               _load(os.path.join(directory, "proc-after.json")), delivered)
-        if cpu is not None:
-            result["hub_cpu_us_per_delivery"] = cpu
+        _add_cpu(result, directory, delivered, key="hub_cpu_us_per_delivery")
     if name == "curl_fanout":
         fanout = _load(os.path.join(directory, "fanout.json")) or {}
         rounds = fanout.get("rounds", [])
@@ -551,33 +550,21 @@ def _scenario(directory, name):
         result.update(
             throughput=bulk.get("rate"), unit="results/s", requests=bulk.get("created"),
             error_count=bulk.get("rejected", 0), chunk_rates=rates)
-        cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
-                               _load(os.path.join(directory, "proc-after.json")), bulk.get("created"))
-        if cpu is not None:
-            result["hub_cpu_us_per_request"] = cpu
-    if name == "stow":
-        stow = _load(os.path.join(directory, "stow.json")) or {}
+        _add_cpu(result, directory, bulk.get("created"))
+    if name in ("stow", "exam_attach"):
+        # hubbench's closed-loop summaries: a rate, latencies and the rate per window of completions
+        loop = _load(os.path.join(directory, "stow.json" if name == "stow" else "submit.json")) or {}
         result.update(
-            throughput=round(stow.get("rate", 0), 1), unit="instances/s", latency_ms=stow.get("latency_ms"),
-            requests=stow.get("requested"), error_count=stow.get("requested", 0) - stow.get("ok", 0),
-            window=stow.get("window"), window_rates=[round(r, 1) for r in stow.get("window_rates", [])],
-            instance_bytes=stow.get("instance_bytes"))
-        cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
-                               _load(os.path.join(directory, "proc-after.json")), stow.get("ok"))
-        if cpu is not None:
-            result["hub_cpu_us_per_request"] = cpu
-    if name == "exam_attach":
-        submit = _load(os.path.join(directory, "submit.json")) or {}
-        result.update(
-            throughput=round(submit.get("rate", 0), 1), unit="submissions/s", latency_ms=submit.get("latency_ms"),
-            requests=submit.get("requested"), error_count=submit.get("requested", 0) - submit.get("ok", 0),
-            window=submit.get("window"), window_rates=[round(r, 1) for r in submit.get("window_rates", [])],
-            megabytes_per_second=round(submit.get("megabytes_per_second", 0), 1),
-            attachment_bytes=submit.get("attachment_bytes"))
-        cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
-                               _load(os.path.join(directory, "proc-after.json")), submit.get("ok"))
-        if cpu is not None:
-            result["hub_cpu_us_per_request"] = cpu
+            throughput=round(loop.get("rate", 0), 1), unit="instances/s" if name == "stow" else "submissions/s",
+            latency_ms=loop.get("latency_ms"), requests=loop.get("requested"),
+            error_count=loop.get("requested", 0) - loop.get("ok", 0), window=loop.get("window"),
+            window_rates=[round(r, 1) for r in loop.get("window_rates", [])])
+        if name == "stow":
+            result["instance_bytes"] = loop.get("instance_bytes")
+        else:
+            result.update(megabytes_per_second=round(loop.get("megabytes_per_second", 0), 1),
+                          attachment_bytes=loop.get("attachment_bytes"))
+        _add_cpu(result, directory, loop.get("ok"))
     if name == "qido":
         studies = _load(os.path.join(directory, "studies.json")) or {}
         instances = _load(os.path.join(directory, "instances.json")) or {}
@@ -597,10 +584,7 @@ def _scenario(directory, name):
             error_count=federated.get("unexpected", 0) + federated.get("transport_errors", 0),
             local_latency_ms=local.get("latency_ms"), local_rate=round(local.get("rate", 0), 1),
             one_dead_latency_ms=(_load(os.path.join(directory, "one-dead.json")) or {}).get("latency_ms"))
-        cpu = _cpu_per_request(_load(os.path.join(directory, "proc-before.json")),
-                               _load(os.path.join(directory, "proc-after.json")), federated.get("sent"))
-        if cpu is not None:
-            result["hub_cpu_us_per_request"] = cpu
+        _add_cpu(result, directory, federated.get("sent"))
     if name == "startup":
         runs = {"empty": [], "seeded": [], "results": []}
         for file in sorted(os.listdir(directory)):

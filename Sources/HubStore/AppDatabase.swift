@@ -159,7 +159,7 @@ public final class AppDatabase: Sendable {
     public func institution(_ db: Database, id: String, generation: Int) throws -> Institution? {
         if let cached = institutions.lookup(id).0 { return cached }
         guard let read = try RegistryStore.institution(db, id: id) else { return nil }
-        if db.configuration.readonly { institutions.store(read, digest: id, generation: generation) }
+        if db.configuration.readonly { institutions.store(read, for: id, generation: generation) }
         return read
     }
 

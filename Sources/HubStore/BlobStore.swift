@@ -52,19 +52,15 @@ public final class BlobWriter {
         temporaryPath = "\(store.root)/tmp/\(UUID().uuidString)"
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw HubError.unavailable("cannot create a temporary file in the blob store: \(Self.lastError())")
+            throw HubError.unavailable("cannot create a temporary file in the blob store: \(FileSync.lastError())")
         }
         handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-    }
-
-    static func lastError() -> String {
-        String(cString: strerror(errno))
     }
 
     /// Flushes the file's bytes (and the size that finds them) to disk.
     private static func flush(_ handle: FileHandle) throws {
         guard fdatasync(handle.fileDescriptor) == 0 else {
-            throw HubError.unavailable("cannot flush a blob to disk: \(lastError())")
+            throw HubError.unavailable("cannot flush a blob to disk: \(FileSync.lastError())")
         }
     }
 
@@ -123,11 +119,11 @@ public final class BlobWriter {
     static func move(_ temporary: String, to target: String) throws {
         let directory = (target as NSString).deletingLastPathComponent
         if rename(temporary, target) != 0 {
-            guard errno == ENOENT else { throw HubError.unavailable("cannot store a blob: \(lastError())") }
+            guard errno == ENOENT else { throw HubError.unavailable("cannot store a blob: \(FileSync.lastError())") }
             let parent = (directory as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             guard rename(temporary, target) == 0 else {
-                throw HubError.unavailable("cannot store a blob: \(lastError())")
+                throw HubError.unavailable("cannot store a blob: \(FileSync.lastError())")
             }
             // New `ab/cd` folders: their own entries must be durable too, or the blob is lost with them.
             try flushDirectory(parent)
@@ -138,10 +134,7 @@ public final class BlobWriter {
 
     /// Flushes a folder's entries to disk.
     static func flushDirectory(_ path: String) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw HubError.unavailable("cannot flush the blob store: \(lastError())") }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw HubError.unavailable("cannot flush the blob store: \(lastError())") }
+        do { try FileSync.flush(path) } catch { throw HubError.unavailable("cannot flush the blob store: \(error)") }
     }
 
     /// Drops the upload.

@@ -63,23 +63,18 @@ public struct DICOMAccess: Sendable {
         self.readingInstitution = readingInstitution
     }
 
-    /// The condition on `dicom_studies s`.
-    var condition: (String, StatementArguments) {
-        var parts: [String] = []
-        var arguments = StatementArguments()
-        if let owner {
-            parts.append("s.owner = ?")
-            _ = arguments.append(contentsOf: [owner])
-        }
-        if let readingInstitution {
-            parts.append(
-                """
-                s.exam_id IN (SELECT e.id FROM exams e JOIN centers c ON c.id = e.center_id
-                              WHERE c.institution_id = ?)
-                """)
-            _ = arguments.append(contentsOf: [readingInstitution])
-        }
-        return parts.isEmpty ? ("0", arguments) : ("(" + parts.joined(separator: " OR ") + ")", arguments)
+    /// Adds the condition on `dicom_studies s`: the caller's own studies, or those of exams read at its institution.
+    func restrict(_ filter: inout SQLFilter) {
+        var either = SQLFilter()
+        either.add("s.owner = ?", owner)
+        either.add(
+            """
+            s.exam_id IN (SELECT e.id FROM exams e JOIN centers c ON c.id = e.center_id
+                          WHERE c.institution_id = ?)
+            """, readingInstitution)
+        filter.add(
+            either.conditions.isEmpty ? "0" : "(" + either.conditions.joined(separator: " OR ") + ")",
+            arguments: either.arguments)
     }
 }
 
@@ -269,40 +264,26 @@ public enum DICOMStore {
         _ db: Database, level: Level, matches: [(String, DICOMMatch)], access: DICOMAccess, limit: Int, offset: Int,
         fullMetadata: Bool = false
     ) throws -> [DICOMRow] {
-        var conditions: [String] = []
-        var arguments = StatementArguments()
-        let (accessCondition, accessArguments) = access.condition
-        conditions.append(accessCondition)
-        _ = arguments.append(contentsOf: accessArguments)
+        var filter = SQLFilter()
+        access.restrict(&filter)
         for (name, match) in matches {
             guard let column = columns[name] else { continue }
             switch match {
+            case .equals(let value) where name == "ModalitiesInStudy":
+                filter.add("('\\' || \(column) || '\\') LIKE ?", "%\\\(value)\\%")
             case .equals(let value):
-                if name == "ModalitiesInStudy" {
-                    conditions.append("('\\' || \(column) || '\\') LIKE ?")
-                    _ = arguments.append(contentsOf: ["%\\\(value)\\%"])
-                } else {
-                    conditions.append("\(column) = ?")
-                    _ = arguments.append(contentsOf: [value])
-                }
+                filter.add("\(column) = ?", value)
             case .wildcard(let pattern):
-                conditions.append("\(column) GLOB ?")
-                _ = arguments.append(contentsOf: [globPattern(pattern)])
+                filter.add("\(column) GLOB ?", globPattern(pattern))
             case .dateRange(let from, let to):
-                if let from {
-                    conditions.append("\(column) >= ?")
-                    _ = arguments.append(contentsOf: [from])
-                }
-                if let to {
-                    conditions.append("\(column) <= ?")
-                    _ = arguments.append(contentsOf: [to])
-                }
+                filter.add("\(column) >= ?", from)
+                filter.add("\(column) <= ?", to)
             case .list(let values):
-                conditions.append("\(column) IN (\(values.map { _ in "?" }.joined(separator: ",")))")
-                _ = arguments.append(contentsOf: StatementArguments(values))
+                filter.add("\(column) IN (?)", list: values)
             }
         }
-        let whereClause = conditions.joined(separator: " AND ")
+        let whereClause = filter.whereClause
+        var arguments = filter.arguments
         _ = arguments.append(contentsOf: [limit, offset])
         switch level {
         case .study:
@@ -310,7 +291,7 @@ public enum DICOMStore {
                 db,
                 sql: """
                     SELECT s.study_uid, s.attributes, s.modalities, s.series_count, s.instance_count, s.exam_id
-                    FROM dicom_studies s WHERE \(whereClause)
+                    FROM dicom_studies s \(whereClause)
                     ORDER BY s.study_date DESC, s.study_uid LIMIT ? OFFSET ?
                     """, arguments: arguments
             ).map {
@@ -323,7 +304,7 @@ public enum DICOMStore {
                 db,
                 sql: """
                     SELECT se.series_uid, se.study_uid, se.attributes, se.instance_count, s.attributes AS study
-                    FROM dicom_series se JOIN dicom_studies s ON s.study_uid = se.study_uid WHERE \(whereClause)
+                    FROM dicom_series se JOIN dicom_studies s ON s.study_uid = se.study_uid \(whereClause)
                     ORDER BY se.study_uid, se.series_number, se.series_uid LIMIT ? OFFSET ?
                     """, arguments: arguments
             ).map {
@@ -338,7 +319,7 @@ public enum DICOMStore {
                     SELECT i.sop_instance_uid, i.series_uid, i.study_uid,
                            \(fullMetadata ? "i.metadata" : "i.attributes") AS attributes
                     FROM dicom_instances i JOIN dicom_series se ON se.series_uid = i.series_uid
-                    JOIN dicom_studies s ON s.study_uid = i.study_uid WHERE \(whereClause)
+                    JOIN dicom_studies s ON s.study_uid = i.study_uid \(whereClause)
                     ORDER BY i.study_uid, i.series_uid, i.instance_number, i.sop_instance_uid LIMIT ? OFFSET ?
                     """, arguments: arguments
             ).map {
@@ -354,27 +335,19 @@ public enum DICOMStore {
         _ db: Database, studyUID: String, seriesUID: String? = nil, sopInstanceUID: String? = nil,
         access: DICOMAccess
     ) throws -> [StoredInstanceFile] {
-        var conditions = ["i.study_uid = ?"]
-        var arguments: StatementArguments = [studyUID]
-        if let seriesUID {
-            conditions.append("i.series_uid = ?")
-            _ = arguments.append(contentsOf: [seriesUID])
-        }
-        if let sopInstanceUID {
-            conditions.append("i.sop_instance_uid = ?")
-            _ = arguments.append(contentsOf: [sopInstanceUID])
-        }
-        let (accessCondition, accessArguments) = access.condition
-        conditions.append(accessCondition)
-        _ = arguments.append(contentsOf: accessArguments)
+        var filter = SQLFilter()
+        filter.add("i.study_uid = ?", studyUID)
+        filter.add("i.series_uid = ?", seriesUID)
+        filter.add("i.sop_instance_uid = ?", sopInstanceUID)
+        access.restrict(&filter)
         return try Row.fetchAll(
             db,
             sql: """
                 SELECT i.sop_instance_uid, i.series_uid, i.study_uid, i.sha256, i.size, i.transfer_syntax, i.metadata
                 FROM dicom_instances i JOIN dicom_studies s ON s.study_uid = i.study_uid
-                WHERE \(conditions.joined(separator: " AND "))
+                \(filter.whereClause)
                 ORDER BY i.series_uid, i.instance_number, i.sop_instance_uid
-                """, arguments: arguments
+                """, arguments: filter.arguments
         ).map {
             StoredInstanceFile(
                 sopInstanceUID: $0["sop_instance_uid"], seriesUID: $0["series_uid"], studyUID: $0["study_uid"],

@@ -43,6 +43,10 @@ public struct Attachment: Sendable, Codable, Equatable {
 }
 
 public enum ExamStore {
+    /// The steps of open work (`ExamStep.isOpen`) as an SQL list.
+    static let openSteps =
+        "(" + ExamStep.allCases.filter(\.isOpen).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
+
     public static func insert(_ db: Database, _ exam: Exam, patientKeys: [String]) throws {
         try db.execute(
             sql: """
@@ -113,21 +117,6 @@ public enum ExamStore {
         return counts
     }
 
-    /// Open work of the given centers, counted from the exams themselves (what `openWork` must always equal).
-    public static func countedOpenWork(_ db: Database, centerIds: [String]) throws -> [String: Int] {
-        var filter = SQLFilter()
-        filter.add("center_id IN (?)", list: centerIds)
-        filter.add("step IN ('waiting', 'claimed', 'awaiting-verification', 'preliminary')", arguments: [])
-        var counts: [String: Int] = [:]
-        for row in try Row.fetchAll(
-            db, sql: "SELECT center_id, COUNT(*) AS n FROM exams \(filter.whereClause) GROUP BY center_id",
-            arguments: filter.arguments)
-        {
-            counts[row["center_id"]] = row["n"]
-        }
-        return counts
-    }
-
     /// Exams visible through the filters, newest id last.
     public static func exams(
         _ db: Database, clinicId: String? = nil, centerIds: [String]? = nil, step: ExamStep? = nil,
@@ -156,7 +145,7 @@ public enum ExamStore {
             db.cachedStatement(
                 sql: """
                     SELECT body FROM exams
-                    WHERE center_id = ? AND step IN ('waiting', 'claimed', 'awaiting-verification', 'preliminary')
+                    WHERE center_id = ? AND step IN \(openSteps)
                       AND priority_rank = ? AND submitted_at <= ?
                       AND json_extract(body, '$.milestones.overdue_at') IS NULL
                     """),

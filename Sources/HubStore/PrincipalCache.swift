@@ -34,7 +34,7 @@ public final class RecordCache<Value: Sendable>: Sendable {
     }
 
     /// Caches a value read at `generation`, unless something changed since.
-    public func store(_ value: Value, digest key: String, generation: Int) {
+    public func store(_ value: Value, for key: String, generation: Int) {
         state.withLock { state in
             guard state.generation == generation else { return }
             if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HubCore
+import HubStore
 
 /// `manifest.json` of a backup folder: what the backup holds and the SHA-256 of every byte of it, so a restore can
 /// prove the copy is whole before it writes anything.
@@ -125,16 +126,9 @@ enum BackupFiles {
         return (size, Hex.encode(hasher.finalize()))
     }
 
-    /// Flushes a file or folder to disk: a rename is durable only once its folder's entry is flushed too.
+    /// Flushes a file or folder to disk (`FileSync.flush`), failing with the CLI's error.
     static func flush(_ path: String) throws {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else {
-            throw CLIError("cannot open \(path) to flush it: \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else {
-            throw CLIError("cannot flush \(path): \(String(cString: strerror(errno)))")
-        }
+        do { try FileSync.flush(path) } catch { throw CLIError(error.description) }
     }
 
     /// Renames a folder into place in one step (over an empty folder, as rename(2) allows).

@@ -1,6 +1,7 @@
 import CurlHTTP
 import DICOM
 import Foundation
+import GRDB
 import HTTPTypes
 import HubCore
 import HubStore
@@ -153,7 +154,15 @@ private enum Desk {
                 let (kept, counted) = try await hub.env.database.read { db in
                     (
                         try ExamStore.openWork(db, centerIds: centers),
-                        try ExamStore.countedOpenWork(db, centerIds: centers)
+                        try Dictionary(
+                            uniqueKeysWithValues: Row.fetchAll(
+                                db,
+                                sql: """
+                                    SELECT center_id, COUNT(*) AS n FROM exams
+                                    WHERE step IN ('waiting', 'claimed', 'awaiting-verification', 'preliminary')
+                                    GROUP BY center_id
+                                    """
+                            ).map { ($0["center_id"] as String, $0["n"] as Int) })
                     )
                 }
                 #expect(

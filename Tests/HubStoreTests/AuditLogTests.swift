@@ -128,10 +128,10 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
         let (missing, generation) = cache.lookup("d")
         #expect(missing == nil)
         cache.invalidate()  // a revocation commits while the lookup was reading the database
-        cache.store(alice, digest: "d", generation: generation)
+        cache.store(alice, for: "d", generation: generation)
         #expect(cache.lookup("d").0 == nil, "a principal read before the change must not be served after it")
         let (_, current) = cache.lookup("d")
-        cache.store(alice, digest: "d", generation: current)
+        cache.store(alice, for: "d", generation: current)
         #expect(cache.lookup("d").0 == alice)
         cache.invalidate()
         #expect(cache.lookup("d").0 == nil)
@@ -139,7 +139,7 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
 
     @Test func entriesAgeOut() async throws {
         let cache = PrincipalCache(lifetime: .milliseconds(50))
-        cache.store(alice, digest: "d", generation: cache.lookup("d").generation)
+        cache.store(alice, for: "d", generation: cache.lookup("d").generation)
         #expect(cache.lookup("d").0 == alice)
         try await Task.sleep(for: .milliseconds(80))
         #expect(cache.lookup("d").0 == nil)

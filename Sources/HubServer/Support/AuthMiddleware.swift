@@ -32,7 +32,7 @@ struct AuthMiddleware: RouterMiddleware {
         var resolved = cached
         if resolved == nil {
             resolved = try await database.shortRead { try TokenStore.resolve($0, secret: secret) }
-            if let resolved { database.principals.store(resolved, digest: digest, generation: generation) }
+            if let resolved { database.principals.store(resolved, for: digest, generation: generation) }
         }
         guard let principal = resolved else {
             throw HubError.unauthorized("the token is unknown, revoked, or belongs to a suspended account")
