@@ -61,6 +61,28 @@ extension String {
     }
 }
 
+extension StringProtocol {
+    /// Without the spaces, tabs, carriage returns and line feeds at both ends: the whitespace HTTP headers and JSON
+    /// allow around a value. Works on the UTF-8 bytes, without Foundation or a copy.
+    public func trimmingASCIIWhitespace() -> Substring {
+        let text = Substring(self)
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        var end = utf8.endIndex
+        while start < end, Self.isASCIIWhitespace(utf8[start]) { utf8.formIndex(after: &start) }
+        while start < end {
+            let before = utf8.index(before: end)
+            guard Self.isASCIIWhitespace(utf8[before]) else { break }
+            end = before
+        }
+        return text[start..<end]
+    }
+
+    private static func isASCIIWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A
+    }
+}
+
 /// Identifiers chosen by clients (institution ids, center ids): safe in URLs, logs and file names.
 public enum ResourceID {
     public static let maxLength = 64

@@ -371,10 +371,20 @@ public enum DICOMStore {
 
     /// Two JSON objects' members in one object, as text (their keys are expected to differ).
     public static func merge(_ first: String, _ second: String) -> String {
-        let a = first.trimmingCharacters(in: .whitespaces)
-        let b = second.trimmingCharacters(in: .whitespaces)
-        guard a.count > 2 else { return b }
-        guard b.count > 2 else { return a }
-        return String(a.dropLast()) + "," + String(b.dropFirst())
+        var merged = ""
+        appendMerged(first, second, to: &merged)
+        return merged
+    }
+
+    /// Appends `merge(first, second)` to `text`, without an intermediate copy.
+    public static func appendMerged(_ first: String, _ second: String, to text: inout String) {
+        let a = first.trimmingASCIIWhitespace()
+        let b = second.trimmingASCIIWhitespace()
+        // An empty object (`{}`) has nothing to add.
+        guard a.utf8.count > 2 else { return text += b }
+        guard b.utf8.count > 2 else { return text += a }
+        text += a[..<a.utf8.index(before: a.endIndex)]
+        text += ","
+        text += b[b.utf8.index(after: b.startIndex)...]
     }
 }

@@ -28,7 +28,7 @@ struct AttachmentController {
         let caller = try context.caller()
         let mediaType =
             request.headers[.contentType]?.split(separator: ";").first
-            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            .map { $0.trimmingASCIIWhitespace().lowercased() } ?? ""
         guard let kind = Self.kinds[mediaType] else {
             throw HubError.unsupportedMediaType(
                 "attachments are \(Self.kinds.keys.sorted().joined(separator: ", ")); got '\(mediaType)'")
@@ -158,7 +158,7 @@ struct AttachmentController {
 
     /// Why the file's patient is not the exam's, or nil when it is (or the file names none).
     static func patientMismatch(_ s: DICOMSummary, exam: Exam) -> String? {
-        guard let patientID = s.patientID?.trimmingCharacters(in: .whitespaces), !patientID.isEmpty,
+        guard let patientID = s.patientID.map({ String($0.trimmingASCIIWhitespace()) }), !patientID.isEmpty,
             !exam.patient.identifiers.contains(where: { $0.value == patientID })
         else { return nil }
         return "the file's PatientID '\(patientID)' matches none of the exam's patient identifiers"

@@ -468,7 +468,7 @@ struct DICOMwebController {
                     "\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")/instances/\(row.sopInstanceUID ?? "")"
                 computed = [#""00081190":{"vr":"UR","Value":[\#(Self.jsonString(url))]}"#]
             }
-            answer += DICOMStore.merge("{" + computed.joined(separator: ",") + "}", attributes)
+            DICOMStore.appendMerged("{" + computed.joined(separator: ",") + "}", attributes, to: &answer)
         }
         answer += "]"
         let now = env.clock()

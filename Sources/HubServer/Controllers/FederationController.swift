@@ -75,7 +75,7 @@ struct FederationController {
         let (peer, _) = try await env.verifyPeerRequest(request, bodyDigest: sha256, context: context)
         let mediaType =
             request.headers[.contentType]?.split(separator: ";").first
-            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            .map { $0.trimmingASCIIWhitespace().lowercased() } ?? ""
         guard let kind = AttachmentController.kinds[mediaType] else {
             throw HubError.unsupportedMediaType("'\(mediaType)' is not an attachment type")
         }

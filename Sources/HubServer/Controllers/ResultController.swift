@@ -102,7 +102,7 @@ struct ResultController {
         let caller = try context.caller()
         try caller.require(.reader, .verifier)
         let mediaType = request.headers[.contentType]?.split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
+            $0.trimmingASCIIWhitespace().lowercased()
         }
         guard mediaType == "application/x-ndjson" || mediaType == "application/jsonl" || mediaType == "application/json"
         else {

@@ -22,7 +22,7 @@ struct AuthMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw HubError.unauthorized("the Authorization header must use the Bearer scheme")
         }
-        let secret = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        let secret = String(parts[1].trimmingASCIIWhitespace())
         // Tokens this hub issues have a fixed shape; anything else cannot match and costs no database read.
         guard secret.hasPrefix("hub_"), (20...100).contains(secret.utf8.count) else {
             throw HubError.unauthorized("the token is not valid")

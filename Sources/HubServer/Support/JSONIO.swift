@@ -30,7 +30,7 @@ enum JSONIO {
 
     static func requireJSON(_ request: Request) throws {
         let mediaType = request.headers[.contentType]?.split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
+            $0.trimmingASCIIWhitespace().lowercased()
         }
         guard let mediaType else {
             throw HubError.unsupportedMediaType("send the body as application/json (Content-Type is missing)")

@@ -1,4 +1,5 @@
 import Foundation
+import HubCore
 
 /// A streaming reader of `multipart/related` (RFC 2387) and `multipart/*` bodies (RFC 2046): fed chunk by chunk,
 /// it hands out each part's headers and its content in pieces, keeping only a boundary's length of bytes back, so a
@@ -37,14 +38,14 @@ struct MultipartReader {
     /// The boundary parameter of a multipart Content-Type, and its other parameters (lower-cased names).
     static func parameters(of contentType: String) -> (type: String, parameters: [String: String]) {
         var parts = contentType.split(separator: ";", omittingEmptySubsequences: true).map {
-            $0.trimmingCharacters(in: .whitespaces)
+            String($0.trimmingASCIIWhitespace())
         }
         let type = parts.isEmpty ? "" : parts.removeFirst().lowercased()
         var parameters: [String: String] = [:]
         for part in parts {
             guard let equals = part.firstIndex(of: "=") else { continue }
-            let name = part[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
-            var value = part[part.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            let name = part[..<equals].trimmingASCIIWhitespace().lowercased()
+            var value = String(part[part.index(after: equals)...].trimmingASCIIWhitespace())
             if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 {
                 value = String(value.dropFirst().dropLast())
             }
@@ -126,8 +127,8 @@ struct MultipartReader {
         var headers: [String: String] = [:]
         for line in String(decoding: block, as: UTF8.self).split(separator: "\r\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()] =
-                line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].trimmingASCIIWhitespace().lowercased()] = String(
+                line[line.index(after: colon)...].trimmingASCIIWhitespace())
         }
         return headers
     }
