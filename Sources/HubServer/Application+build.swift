@@ -31,7 +31,8 @@ public func buildHub(
 ) throws -> BuiltHub {
     let registry = HubMetrics.registry()
     let database = try AppDatabase(
-        path: config.databasePath, busyTimeout: .milliseconds(config.busyTimeoutMilliseconds))
+        path: config.databasePath, busyTimeout: .milliseconds(config.busyTimeoutMilliseconds),
+        durability: config.durability)
     let http = CurlHTTPClient(
         configuration: .init(
             tls: .init(

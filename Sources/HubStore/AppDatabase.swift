@@ -5,6 +5,23 @@ import Logging
 import Metrics
 import Synchronization
 
+/// How far a commit reaches before the write that made it returns.
+public enum Durability: String, Sendable, Equatable, CaseIterable {
+    /// Each commit is flushed to disk (SQLite `synchronous = FULL`) before the write returns: a write that was
+    /// answered survives a power loss. Group commit flushes once per batch of writes, not once per write.
+    case full
+    /// The write-ahead log is flushed only at checkpoints (`synchronous = NORMAL`): an application crash loses
+    /// nothing, but a power loss or kernel crash may lose the last writes, already answered. Never corrupts the file.
+    case normal
+
+    var pragma: String {
+        switch self {
+        case .full: "PRAGMA synchronous = FULL"
+        case .normal: "PRAGMA synchronous = NORMAL"
+        }
+    }
+}
+
 /// The hub's one SQLite database: a WAL-mode `DatabasePool` with its migrator.
 ///
 /// One instance per file per process. `hubctl` may open the same file, so a busy timeout lets short
@@ -24,7 +41,9 @@ public final class AppDatabase: Sendable {
     private static let maximumShortReaders = ProcessInfo.processInfo.activeProcessorCount + 2
 
     /// Opens (and creates) the database file. Does not migrate: call `migrate()`.
-    public init(path: String, busyTimeout: Duration = .seconds(5), readers: Int = 8) throws {
+    public init(
+        path: String, busyTimeout: Duration = .seconds(5), readers: Int = 8, durability: Durability = .full
+    ) throws {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(
@@ -32,9 +51,7 @@ public final class AppDatabase: Sendable {
         configuration.maximumReaderCount = readers
         configuration.label = "hub"
         configuration.prepareDatabase { db in
-            // NORMAL is durable in WAL mode across application crashes; a power loss may lose only the last
-            // transactions, never corrupt the file.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: durability.pragma)
             if !db.configuration.readonly {
                 // The one writer touches the upper levels of every index on each insert: a larger page cache keeps
                 // them in memory (2 MB by default; readers keep the default).
@@ -46,6 +63,9 @@ public final class AppDatabase: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        // The pool sets NORMAL on its writer once WAL is on, after `prepareDatabase`: the writer, the one connection
+        // that commits, is set again here.
+        try pool.writeWithoutTransaction { try $0.execute(sql: durability.pragma) }
         self.writer = GroupCommit(pool: pool)
         self.path = path
         self.writeTimer = Metrics.Timer(label: "hub.db.write.duration", preferredDisplayUnit: .seconds)

@@ -64,7 +64,8 @@ struct DataDirectory: ParsableArguments {
             throw ValidationError("no hub database at \(path); pass --data-dir or --config, or set HUB_DATA_DIR")
         }
         return try AppDatabase(
-            path: path, busyTimeout: .milliseconds(configuration.busyTimeoutMilliseconds), readers: 2)
+            path: path, busyTimeout: .milliseconds(configuration.busyTimeoutMilliseconds), readers: 2,
+            durability: configuration.durability)
     }
 }
 

@@ -44,6 +44,7 @@ import Testing
         ("federation:\n  peers:\n    - id: hub-city\n      url: ftp://x\n", "federation.peers[0].url"),
         ("federation:\n  peers:\n    - id: hub-city\n      colour: red\n", "federation.peers[0].colour"),
         ("federation:\n  deadline_ms: 0\n", "federation.deadline_ms"),
+        ("storage:\n  durability: sometimes\n", "storage.durability"),
     ])
     func mistakesNameTheKey(_ yaml: String, _ key: String) throws {
         let (path, directory) = try file(yaml)
@@ -83,6 +84,16 @@ import Testing
         #expect(config.federationPeers.first?.serves == ["recognition", "imaging"])
     }
 
+    @Test func durabilityIsFullUnlessRelaxed() throws {
+        #expect(HubConfiguration().durability == .full)
+        let (path, directory) = try file("storage:\n  durability: normal\n")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try HubConfiguration.load(file: path, explicitFile: true, environment: [:]).durability == .normal)
+        let fromEnv = try HubConfiguration.load(
+            file: path, explicitFile: true, environment: ["HUB_DURABILITY": "full"])
+        #expect(fromEnv.durability == .full)
+    }
+
     @Test func aMissingDefaultFileMeansBuiltInDefaultsButAMissingNamedFileIsAnError() throws {
         let config = try HubConfiguration.load(file: "/nonexistent/hub.yaml", explicitFile: false, environment: [:])
         #expect(config == HubConfiguration())
@@ -95,6 +106,7 @@ import Testing
         let path = repositoryRoot.appendingPathComponent("Config/hub.yaml").path
         let config = try HubConfiguration.load(file: path, explicitFile: true, environment: [:])
         #expect(config.port == 8080)
+        #expect(config.durability == .full)
         #expect(config.catalogDir.hasSuffix("Config/catalog"))
         #expect((config.dataDir as NSString).standardizingPath == repositoryRoot.appendingPathComponent("data").path)
     }

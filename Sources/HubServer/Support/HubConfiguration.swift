@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubStore
 import Logging
 import Yams
 
@@ -32,6 +33,9 @@ public struct HubConfiguration: Sendable, Equatable {
     public var blobDir = "blobs"
     /// `storage.busy_timeout_ms`: how long a write waits for another process (e.g. `hubctl`) holding the write lock.
     public var busyTimeoutMilliseconds = 5000
+    /// `storage.durability`: `full` (every answered write is on disk and survives a power loss) or `normal` (an
+    /// application crash loses nothing, a power loss may lose the last answered writes). Env `HUB_DURABILITY`.
+    public var durability = Durability.full
     /// `catalog.dir`: recognition catalog versions (`*.yaml`, `*.json`) published, in file-name order, on the first
     /// start of an empty database. Env `HUB_CATALOG_DIR`.
     /// Default: `Config/catalog` (the shipped file says `catalog`).
@@ -182,7 +186,7 @@ public struct HubConfiguration: Sendable, Equatable {
     static let fileKeys: [String: Set<String>] = [
         "hub": ["id", "name", "region", "utc_offset_minutes"],
         "http": ["host", "port", "max_body_bytes"],
-        "storage": ["data_dir", "database", "blob_dir", "busy_timeout_ms"],
+        "storage": ["data_dir", "database", "blob_dir", "busy_timeout_ms", "durability"],
         "catalog": ["dir"],
         "log": ["level"],
         "outbox": [
@@ -274,6 +278,7 @@ public struct HubConfiguration: Sendable, Equatable {
         ("HUB_ID", "hub.id"), ("HUB_REGION", "hub.region"), ("HUB_HOST", "http.host"), ("HUB_PORT", "http.port"),
         ("HUB_MAX_BODY_BYTES", "http.max_body_bytes"), ("HUB_DATA_DIR", "storage.data_dir"),
         ("HUB_DATABASE", "storage.database"), ("HUB_BLOB_DIR", "storage.blob_dir"),
+        ("HUB_DURABILITY", "storage.durability"),
         ("HUB_CATALOG_DIR", "catalog.dir"), ("HUB_LOG_LEVEL", "log.level"), ("HUB_TLS_CA_FILE", "tls.ca_file"),
     ]
 
@@ -319,6 +324,12 @@ public struct HubConfiguration: Sendable, Equatable {
         case "storage.database": database = value
         case "storage.blob_dir": blobDir = value
         case "storage.busy_timeout_ms": busyTimeoutMilliseconds = try int(0...600_000)
+        case "storage.durability":
+            guard let mode = Durability(rawValue: value) else {
+                throw Problem(
+                    key: key, detail: "must be one of \(Durability.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            durability = mode
         case "catalog.dir": catalogDir = path()
         case "log.level":
             guard let level = Logger.Level(rawValue: value.lowercased()) else {
