@@ -150,7 +150,7 @@ let package = Package(
             )
         ),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore"], swiftSettings: testSettings),
-        // What several test targets share: starting child processes without Foundation's Process.
+        // What several test targets share: starting child processes without Foundation's Process, seeded randomness.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"], swiftSettings: testSettings),
         .testTarget(
@@ -166,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HubStoreTests",
-            dependencies: ["HubStore", "HubCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["HubStore", "HubCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: testSettings
         ),
         .testTarget(

@@ -72,7 +72,7 @@ public struct StorableResult: Sendable {
 
     public init(_ record: ResultRecord, patientKeys: [String]) throws {
         self.record = record
-        self.body = try HubJSON.encodeString(record)
+        self.body = record.jsonDocument
         self.patientKeys = patientKeys
     }
 }
@@ -104,7 +104,7 @@ public enum ResultStore {
     public static func update(_ db: Database, _ result: ResultRecord) throws {
         try db.execute(
             sql: "UPDATE results SET report_status = ?, body = ? WHERE id = ?",
-            arguments: [result.reportStatus.rawValue, try HubJSON.encodeString(result), result.id])
+            arguments: [result.reportStatus.rawValue, result.jsonDocument, result.id])
     }
 
     public static func result(_ db: Database, id: String) throws -> ResultRecord? {
@@ -115,7 +115,7 @@ public enum ResultStore {
     public static func supersede(_ db: Database, old: ResultRecord, new: ResultRecord, now: Timestamp) throws {
         try db.execute(
             sql: "INSERT INTO result_history (result_id, version, body, replaced_at) VALUES (?, ?, ?, ?)",
-            arguments: [old.id, old.reportVersion, try HubJSON.encodeString(old), now.millisecondsSinceEpoch])
+            arguments: [old.id, old.reportVersion, old.jsonDocument, now.millisecondsSinceEpoch])
         try update(db, new)
     }
 

@@ -2,9 +2,22 @@ import CurlHTTP
 import Foundation
 import HubCore
 import HubStore
+import TestSupport
 import Testing
 
 @Suite struct RecognitionVolumeTests {
+    /// NDJSON to `POST /v1/results/bulk` through the libcurl client, with room for a debug build to work through
+    /// 100,000 lines.
+    static func postBulk(_ body: String, to hub: HubClient, token: String) async throws -> CurlResponse {
+        let client = CurlHTTPClient()
+        defer { Task { await client.shutdown() } }
+        return try await client.execute(
+            CurlRequest(
+                method: "POST", url: "http://127.0.0.1:\(try #require(hub.client.port))/v1/results/bulk",
+                headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/x-ndjson")],
+                body: .bytes(Array(body.utf8)), timeout: .seconds(600)))
+    }
+
     /// A LIS loads a day's work in one call: 100,000 lines, answered line by line; bad lines are refused alone.
     @Test func bulkLoadOfAHundredThousandResultsAnswersEveryLine() async throws {
         let clock = TestClock(RecognitionTests.start)
@@ -36,15 +49,7 @@ import Testing
                     #"{"patient":{"identifiers":[{"system":"cn-resident-id","value":"\#(id)"}]},"item_code":"\#(item)","performed_at":"\#(when)","values":[{"value":"5.1","unit":"mmol/L"}]}"#
                 )
             }
-            let body = Array(lines.joined(separator: "\n").utf8)
-            // The libcurl client, with room for a debug build to work through 100,000 lines.
-            let client = CurlHTTPClient()
-            defer { Task { await client.shutdown() } }
-            let reply = try await client.execute(
-                CurlRequest(
-                    method: "POST", url: "http://127.0.0.1:\(try #require(hub.client.port))/v1/results/bulk",
-                    headers: [("Authorization", "Bearer \(setup.lab)"), ("Content-Type", "application/x-ndjson")],
-                    body: .bytes(body), timeout: .seconds(600)))
+            let reply = try await Self.postBulk(lines.joined(separator: "\n"), to: hub, token: setup.lab)
             #expect(reply.status == 200)
             let answers = String(decoding: reply.body, as: UTF8.self).split(separator: "\n").map {
                 try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
@@ -65,6 +70,34 @@ import Testing
                 try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM results") ?? 0
             }
             #expect(stored == total - bad.count, "bad lines are never half-stored")
+        }
+    }
+
+    /// Windows line ends and blank lines, as LIS exports have them: every answer names the client's own line number.
+    @Test func bulkAnswersNameTheClientsLineNumbers() async throws {
+        let clock = TestClock(RecognitionTests.start)
+        try await withHub(clock: { clock.read() }) { hub in
+            let setup = try await RecognitionSetup.make(hub)
+            let performed = RecognitionTests.start.adding(days: -2).description
+            func line(_ item: String) -> String {
+                let patient = residentID(birth: "19800101", sequence: "123")
+                return
+                    #"{"patient":{"identifiers":[{"system":"cn-resident-id","value":"\#(patient)"}]},"item_code":"\#(item)","performed_at":"\#(performed)","values":[{"value":"4.2","unit":"mmol/L"}]}"#
+            }
+            let body = line("K") + "\r\n\r\n   \r\n" + line("NO-SUCH-ITEM") + "\r\n" + line("GLU") + "\r\n"
+            let reply = try await Self.postBulk(body, to: hub, token: setup.lab)
+            #expect(reply.status == 200)
+            let answers = try String(decoding: reply.body, as: UTF8.self).split(separator: "\n").map {
+                try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
+            #expect(answers.map { $0["line"] as? Int } == [1, 4, 5])
+            #expect(answers.map { $0["status"] as? Int } == [201, 422, 201], "\(answers)")
+            #expect((answers[0]["id"] as? String)?.hasPrefix("res_") == true)
+            #expect(answers[1]["field"] as? String == "item_code")
+            #expect(answers[1]["code"] as? String == "validation_failed")
+            #expect(!(answers[1]["detail"] as? String ?? "").isEmpty)
+            #expect(answers[1]["id"] == nil)
+            #expect(reply.headers["X-Results-Rejected"] == "1")
         }
     }
 

@@ -73,7 +73,7 @@ struct ResultController {
     }
 
     /// One line's answer in a bulk load.
-    struct LineAnswer: Encodable {
+    struct LineAnswer {
         var line: Int
         var status: Int
         var id: String?
@@ -94,6 +94,18 @@ struct ResultController {
             self.field = error.field
             self.detail = error.detail
         }
+
+        /// One answer line, keys in order (as `HubJSON` would write them).
+        func write(to json: inout JSONText) {
+            json.object { json in
+                json.member("code", code)
+                json.member("detail", detail)
+                json.member("field", field)
+                json.member("id", id)
+                json.member("line", line)
+                json.member("status", status)
+            }
+        }
     }
 
     /// NDJSON in, NDJSON out: each line is registered on its own, in batches; a bad line is answered with its
@@ -109,13 +121,8 @@ struct ResultController {
             throw HubError.unsupportedMediaType("send results as application/x-ndjson, one JSON object a line")
         }
         let data = try await JSONIO.body(request, limit: Self.bulkLimit)
-        var lines: [(Int, Data)] = []
-        var number = 0
-        for slice in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            number += 1
-            let line = slice.last == UInt8(ascii: "\r") ? slice.dropLast() : slice
-            if line.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
-            lines.append((number, Data(line)))
+        let lines: [(Int, Data)] = data.withUnsafeBytes { bytes in
+            NDJSON.lines(in: bytes).map { ($0.number, Data(UnsafeRawBufferPointer(rebasing: bytes[$0.range]))) }
         }
         // Two stages, one chunk apart: while the writer stores a chunk, a reader decodes, checks and encodes the
         // next. A chunk is one transaction.
@@ -160,11 +167,10 @@ struct ResultController {
             created += count
             prepared = try await next
         }
-        let encoder = HubJSON.encoder()
-        var output = Data()
+        var output = JSONText(capacity: answers.count * 48)
         for answer in answers {
-            output.append(try encoder.encode(answer))
-            output.append(UInt8(ascii: "\n"))
+            answer.write(to: &output)
+            output.newline()
         }
         return Response(
             status: .ok,
@@ -172,7 +178,7 @@ struct ResultController {
                 .contentType: "application/x-ndjson", .init("X-Results-Created")!: String(created),
                 .init("X-Results-Rejected")!: String(answers.count - created),
             ],
-            body: .init(byteBuffer: .init(bytes: output)))
+            body: .init(byteBuffer: .init(bytes: output.bytes)))
     }
 
     /// Decodes and checks the lines of one chunk in a read, each to the result to store or its problem.
