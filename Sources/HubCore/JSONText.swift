@@ -96,6 +96,23 @@ public struct JSONText: Sendable {
         member(key, value?.rawValue)
     }
 
+    /// An amount as `Money` encodes it: yuan, as a JSON number with no more decimals than it needs.
+    public mutating func member(_ key: StaticString, _ value: Money?) {
+        guard let value else { return }
+        self.key(key)
+        separate()
+        let fen = value.fen.magnitude
+        if value.fen < 0 { bytes.append(0x2D) }
+        bytes.append(contentsOf: String(fen / 100).utf8)
+        let cents = Int(fen % 100)
+        if cents != 0 {
+            bytes.append(0x2E)
+            bytes.append(UInt8(ascii: "0") + UInt8(cents / 10))
+            if cents % 10 != 0 { bytes.append(UInt8(ascii: "0") + UInt8(cents % 10)) }
+        }
+        first = false
+    }
+
     /// A value written as its description (timestamps, dates).
     public mutating func member(_ key: StaticString, described value: (some CustomStringConvertible)?) {
         guard let value else { return }

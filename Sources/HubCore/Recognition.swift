@@ -205,3 +205,49 @@ public enum RetestReasons {
         6: "other cases that truly need a re-test (note required)",
     ]
 }
+
+// Written by hand for the answer of every recognition check; `RecognitionCheckDocumentTests` holds the bytes equal to
+// `JSONEncoder`'s.
+extension RecognitionCandidate {
+    public func write(to json: inout JSONText) {
+        json.object { json in
+            json.member("category", category)
+            json.member("expires_at", described: expiresAt)
+            json.member("hub_id", hubId)
+            json.member("institution_id", institutionId)
+            json.member("item_code", itemCode)
+            json.member("mark", mark)
+            json.member("performed_at", described: performedAt)
+            json.member("price", price)
+            json.key("reasons")
+            json.array { json in
+                for reason in reasons {
+                    json.object { json in
+                        json.member("age_days", reason.ageDays)
+                        json.member("code", reason.code)
+                        json.member("detail", reason.detail)
+                        json.member("validity_days", reason.validityDays)
+                    }
+                }
+            }
+            json.key("recognizable")
+            json.bool(recognizable)
+            json.member("report_status", reportStatus)
+            json.member("result_id", resultId)
+            json.member("scope", scope)
+        }
+    }
+}
+
+extension PeerOutcome {
+    public func write(to json: inout JSONText) {
+        json.object { json in
+            json.member("detail", detail)
+            json.member("hub_id", hubId)
+            json.member("latency_ms", latencyMs)
+            json.member("results", results)
+            json.member("status", status)
+            json.member("via", via)
+        }
+    }
+}

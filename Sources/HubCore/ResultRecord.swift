@@ -183,16 +183,18 @@ extension Patient {
         json.object { json in
             json.member("birth_date", described: birthDate)
             json.key("identifiers")
-            json.array { json in
-                for identifier in identifiers {
-                    json.object { json in
-                        json.member("system", identifier.system)
-                        json.member("value", identifier.value)
-                    }
-                }
-            }
+            json.array { json in for identifier in identifiers { identifier.write(to: &json) } }
             json.member("name", name)
             json.member("sex", sex)
+        }
+    }
+}
+
+extension PatientIdentifier {
+    public func write(to json: inout JSONText) {
+        json.object { json in
+            json.member("system", system)
+            json.member("value", value)
         }
     }
 }

@@ -48,6 +48,34 @@ public struct RecognitionCheck: Sendable, Codable, Equatable {
     }
 }
 
+// Written by hand: every recognition check answers with it and stores it. `RecognitionCheckDocumentTests` holds the
+// bytes equal to `JSONEncoder`'s.
+extension RecognitionCheck {
+    /// The check as `HubJSON` encodes it.
+    public var jsonDocument: [UInt8] {
+        var json = JSONText(capacity: 512 + 512 * candidates.count)
+        json.object { json in
+            json.key("candidates")
+            json.array { json in for candidate in candidates { candidate.write(to: &json) } }
+            json.member("catalog_version", catalogVersion)
+            json.member("created_at", described: createdAt)
+            json.member("department", department)
+            json.key("emergency")
+            json.bool(emergency)
+            json.member("id", id)
+            json.member("institution_id", institutionId)
+            json.member("item_code", itemCode)
+            json.key("patient")
+            patient.write(to: &json)
+            json.key("peers")
+            json.array { json in for peer in peers { peer.write(to: &json) } }
+            json.member("practitioner_id", practitionerId)
+            json.member("requested_code", requestedCode)
+        }
+        return json.bytes
+    }
+}
+
 /// A clinician's decision on a check: adopt a result, or retest with a reason.
 public struct RecognitionDecision: Sendable, Codable, Equatable {
     public var id: String
