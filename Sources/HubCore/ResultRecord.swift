@@ -211,3 +211,269 @@ extension LabValue {
         }
     }
 }
+
+// The stored document read back without `JSONDecoder`: each recognition check reads every candidate result. Anything
+// unexpected throws, and `HubJSON`'s reader then falls back to `JSONDecoder`.
+extension ResultRecord {
+    /// The record a whole stored document holds, or nil when the document is anything but what `jsonDocument` writes
+    /// (give such a document to `JSONDecoder`).
+    public init?(jsonDocument text: String) {
+        var text = text
+        guard
+            let record = text.withUTF8({ utf8 -> ResultRecord? in
+                var scanner = JSONScanner(utf8)
+                guard let record = try? ResultRecord(scanning: &scanner), (try? scanner.end()) != nil else {
+                    return nil
+                }
+                return record
+            })
+        else { return nil }
+        self = record
+    }
+
+    public init(scanning json: inout JSONScanner) throws(JSONScanner.Mismatch) {
+        var id: String?
+        var patient: Patient?
+        var itemCode: String?
+        var itemName: String?
+        var category: ItemCategory?
+        var institutionId: String?
+        var centerId: String?
+        var examId: String?
+        var performedAt: Timestamp?
+        var reportStatus: ReportStatus?
+        var reportVersion: Int?
+        var findings: String?
+        var conclusion: String?
+        var values: [LabValue]?
+        var attachments: [String]?
+        var recognition: RecognitionMetadata?
+        var createdAt: Timestamp?
+        try json.beginObject()
+        var first = true
+        while let key = try json.nextKey(&first) {
+            if key == "id" {
+                id = try json.string()
+            } else if key == "patient" {
+                patient = try Patient(scanning: &json)
+            } else if key == "item_code" {
+                itemCode = try json.string()
+            } else if key == "item_name" {
+                itemName = try json.optionalString()
+            } else if key == "category" {
+                category = try json.optionalRaw(ItemCategory.self)
+            } else if key == "institution_id" {
+                institutionId = try json.string()
+            } else if key == "center_id" {
+                centerId = try json.optionalString()
+            } else if key == "exam_id" {
+                examId = try json.optionalString()
+            } else if key == "performed_at" {
+                performedAt = Timestamp(rfc3339: try json.string())
+            } else if key == "report_status" {
+                reportStatus = ReportStatus(rawValue: try json.string())
+            } else if key == "report_version" {
+                reportVersion = try json.int()
+            } else if key == "findings" {
+                findings = try json.optionalString()
+            } else if key == "conclusion" {
+                conclusion = try json.optionalString()
+            } else if key == "values" {
+                values = try json.array { json throws(JSONScanner.Mismatch) in try LabValue(scanning: &json) }
+            } else if key == "attachments" {
+                attachments = try json.array { json throws(JSONScanner.Mismatch) in try json.string() }
+            } else if key == "recognition" {
+                recognition = try RecognitionMetadata(scanning: &json)
+            } else if key == "created_at" {
+                createdAt = Timestamp(rfc3339: try json.string())
+            } else {
+                try json.skipValue()
+            }
+        }
+        guard let id, let patient, let itemCode, let institutionId, let performedAt, let reportStatus,
+            let reportVersion,
+            let values, let attachments, let recognition, let createdAt
+        else { throw json.mismatch() }
+        self.init(
+            id: id, patient: patient, itemCode: itemCode, itemName: itemName, category: category,
+            institutionId: institutionId, centerId: centerId, examId: examId, performedAt: performedAt,
+            reportStatus: reportStatus, reportVersion: reportVersion, findings: findings, conclusion: conclusion,
+            values: values, attachments: attachments, recognition: recognition, createdAt: createdAt)
+    }
+}
+
+extension JSONScanner {
+    /// An array whose elements `element` reads.
+    public mutating func array<Element>(
+        _ element: (inout JSONScanner) throws(JSONScanner.Mismatch) -> Element
+    ) throws(JSONScanner.Mismatch) -> [Element] {
+        try beginArray()
+        var elements: [Element] = []
+        var first = true
+        while try nextElement(&first) { elements.append(try element(&self)) }
+        return elements
+    }
+
+    /// A string member that must hold one of `Value`'s raw values, or null.
+    mutating func optionalRaw<Value: RawRepresentable<String>>(_: Value.Type) throws(Mismatch) -> Value? {
+        guard let text = try optionalString() else { return nil }
+        guard let value = Value(rawValue: text) else { throw mismatch() }
+        return value
+    }
+}
+
+extension RecognitionMetadata {
+    public init(scanning json: inout JSONScanner) throws(JSONScanner.Mismatch) {
+        var catalogVersion: String?
+        var inCatalog: Bool?
+        var scope: RecognitionScope?
+        var mark: String?
+        var validityDays: Int?
+        var qualification: Qualification?
+        var region: String?
+        var alliances: [String]?
+        try json.beginObject()
+        var first = true
+        while let key = try json.nextKey(&first) {
+            if key == "alliances" {
+                alliances = try json.array { json throws(JSONScanner.Mismatch) in try json.string() }
+            } else if key == "catalog_version" {
+                catalogVersion = try json.optionalString()
+            } else if key == "in_catalog" {
+                inCatalog = try json.bool()
+            } else if key == "mark" {
+                mark = try json.optionalString()
+            } else if key == "qualification" {
+                qualification = json.null() ? nil : try Qualification(scanning: &json)
+            } else if key == "region" {
+                region = try json.optionalString()
+            } else if key == "scope" {
+                scope = try json.optionalRaw(RecognitionScope.self)
+            } else if key == "validity_days" {
+                validityDays = json.null() ? nil : try json.int()
+            } else {
+                try json.skipValue()
+            }
+        }
+        guard let inCatalog, let alliances else { throw json.mismatch() }
+        self.init(
+            catalogVersion: catalogVersion, inCatalog: inCatalog, scope: scope, mark: mark, validityDays: validityDays,
+            qualification: qualification, region: region, alliances: alliances)
+    }
+}
+
+extension Qualification {
+    public init(scanning json: inout JSONScanner) throws(JSONScanner.Mismatch) {
+        var type: QualificationType?
+        var items: [String]?
+        var validFrom: CivilDate?
+        var validTo: CivilDate?
+        var issuer: String?
+        var certificate: String?
+        try json.beginObject()
+        var first = true
+        while let key = try json.nextKey(&first) {
+            if key == "certificate" {
+                certificate = try json.optionalString()
+            } else if key == "issuer" {
+                issuer = try json.string()
+            } else if key == "items" {
+                items = try json.array { json throws(JSONScanner.Mismatch) in try json.string() }
+            } else if key == "type" {
+                type = QualificationType(rawValue: try json.string())
+            } else if key == "valid_from" {
+                validFrom = CivilDate(try json.string())
+            } else if key == "valid_to" {
+                validTo = CivilDate(try json.string())
+            } else {
+                try json.skipValue()
+            }
+        }
+        guard let type, let items, let validFrom, let validTo, let issuer else { throw json.mismatch() }
+        self.init(
+            type: type, items: items, validFrom: validFrom, validTo: validTo, issuer: issuer, certificate: certificate)
+    }
+}
+
+extension Patient {
+    public init(scanning json: inout JSONScanner) throws(JSONScanner.Mismatch) {
+        var identifiers: [PatientIdentifier]?
+        var name: String?
+        var sex: Sex?
+        var birthDate: CivilDate?
+        try json.beginObject()
+        var first = true
+        while let key = try json.nextKey(&first) {
+            if key == "identifiers" {
+                identifiers = try json.array { json throws(JSONScanner.Mismatch) in
+                    try PatientIdentifier(scanning: &json)
+                }
+            } else if key == "name" {
+                name = try json.optionalString()
+            } else if key == "sex" {
+                sex = try json.optionalRaw(Sex.self)
+            } else if key == "birth_date" {
+                if let text = try json.optionalString() {
+                    guard let date = CivilDate(text) else { throw json.mismatch() }
+                    birthDate = date
+                }
+            } else {
+                try json.skipValue()
+            }
+        }
+        guard let identifiers else { throw json.mismatch() }
+        self.init(identifiers: identifiers, name: name, sex: sex, birthDate: birthDate)
+    }
+}
+
+extension PatientIdentifier {
+    public init(scanning json: inout JSONScanner) throws(JSONScanner.Mismatch) {
+        var system: String?
+        var value: String?
+        try json.beginObject()
+        var first = true
+        while let key = try json.nextKey(&first) {
+            if key == "system" {
+                system = try json.string()
+            } else if key == "value" {
+                value = try json.string()
+            } else {
+                try json.skipValue()
+            }
+        }
+        guard let system, let value else { throw json.mismatch() }
+        self.init(system: system, value: value)
+    }
+}
+
+extension LabValue {
+    public init(scanning json: inout JSONScanner) throws(JSONScanner.Mismatch) {
+        var code: String?
+        var loinc: String?
+        var value: String?
+        var unit: String?
+        var referenceRange: String?
+        var flag: String?
+        try json.beginObject()
+        var first = true
+        while let key = try json.nextKey(&first) {
+            if key == "code" {
+                code = try json.optionalString()
+            } else if key == "flag" {
+                flag = try json.optionalString()
+            } else if key == "loinc" {
+                loinc = try json.optionalString()
+            } else if key == "reference_range" {
+                referenceRange = try json.optionalString()
+            } else if key == "unit" {
+                unit = try json.optionalString()
+            } else if key == "value" {
+                value = try json.string()
+            } else {
+                try json.skipValue()
+            }
+        }
+        guard let value else { throw json.mismatch() }
+        self.init(code: code, loinc: loinc, value: value, unit: unit, referenceRange: referenceRange, flag: flag)
+    }
+}

@@ -101,6 +101,12 @@ public enum ResultStore {
         }
     }
 
+    /// A stored document read back: by the hand-written reader, or by `JSONDecoder` when that one finds anything it
+    /// does not expect (a document from an older version, say), so the two never disagree on what a document says.
+    public static func decode(_ body: String) throws -> ResultRecord {
+        try ResultRecord(jsonDocument: body) ?? HubJSON.decode(ResultRecord.self, from: body)
+    }
+
     public static func update(_ db: Database, _ result: ResultRecord) throws {
         try db.execute(
             sql: "UPDATE results SET report_status = ?, body = ? WHERE id = ?",
@@ -108,7 +114,8 @@ public enum ResultStore {
     }
 
     public static func result(_ db: Database, id: String) throws -> ResultRecord? {
-        try Documents.fetch(db, "results", id: id)
+        try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM results WHERE id = ?"), arguments: [id])
+            .map(decode)
     }
 
     /// Replaces a result with a new version; the version it replaces stays readable in the history.
@@ -124,6 +131,6 @@ public enum ResultStore {
         try String.fetchAll(
             db, sql: "SELECT body FROM result_history WHERE result_id = ? ORDER BY version", arguments: [id]
         )
-        .map { try HubJSON.decode(ResultRecord.self, from: $0) }
+        .map(ResultStore.decode)
     }
 }

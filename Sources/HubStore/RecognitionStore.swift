@@ -140,7 +140,7 @@ public enum RecognitionStore {
                         SELECT result_id FROM result_patients WHERE item_code = ? AND patient_key IN (\(marks)))
                     """),
             arguments: StatementArguments([itemCode] + patientKeys)
-        ).map { try HubJSON.decode(ResultRecord.self, from: $0) }
+        ).map(ResultStore.decode)
     }
 
     /// Stores a check. `body` is the check as `HubJSON` encodes it, when the caller already has it (it answers with

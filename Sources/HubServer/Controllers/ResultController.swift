@@ -329,7 +329,7 @@ struct ResultController {
                     sql:
                         "SELECT body FROM results WHERE id IN (SELECT result_id FROM result_patients WHERE patient_key = ?)",
                     arguments: [key]
-                ).map { try HubJSON.decode(ResultRecord.self, from: $0) }
+                ).map(ResultStore.decode)
             }
             try AuditLog.append(
                 db,

@@ -267,7 +267,7 @@ struct FHIRController {
             db,
             sql: "SELECT body FROM results WHERE id IN (SELECT result_id FROM result_patients WHERE patient_key = ?)",
             arguments: [patientKey]
-        ).map { try HubJSON.decode(ResultRecord.self, from: $0) }.sorted { $0.performedAt > $1.performedAt }
+        ).map(ResultStore.decode).sorted { $0.performedAt > $1.performedAt }
     }
 
     /// The LOINC code of a result's catalog item, in the catalog in force on the performed date.
