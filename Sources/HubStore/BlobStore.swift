@@ -11,6 +11,17 @@ public final class BlobStore: Sendable {
     public init(root: String) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+        // The 256 first-level folders, made once: a new blob's folder then adds one flush (of its parent), not two.
+        var created = false
+        for byte in 0...255 {
+            let folder = root + "/" + Hex.encode([UInt8(byte)])
+            if mkdir(folder, 0o755) == 0 {
+                created = true
+            } else if errno != EEXIST {
+                throw HubError.unavailable("cannot create the blob folder \(folder): \(FileSync.lastError())")
+            }
+        }
+        if created { try BlobWriter.flushDirectory(root) }
     }
 
     /// Where a blob lives: `<root>/ab/cd/abcd…`.
@@ -120,14 +131,17 @@ public final class BlobWriter {
         let directory = (target as NSString).deletingLastPathComponent
         if rename(temporary, target) != 0 {
             guard errno == ENOENT else { throw HubError.unavailable("cannot store a blob: \(FileSync.lastError())") }
+            // A new `cd` folder in its `ab` (made with the store): its own entry must be durable too, or the blob is
+            // lost with it. Should `ab` be gone, it is made again, and its entry flushed as well.
             let parent = (directory as NSString).deletingLastPathComponent
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                try flushDirectory((parent as NSString).deletingLastPathComponent)
+            }
             guard rename(temporary, target) == 0 else {
                 throw HubError.unavailable("cannot store a blob: \(FileSync.lastError())")
             }
-            // New `ab/cd` folders: their own entries must be durable too, or the blob is lost with them.
             try flushDirectory(parent)
-            try flushDirectory((parent as NSString).deletingLastPathComponent)
         }
         try flushDirectory(directory)
     }

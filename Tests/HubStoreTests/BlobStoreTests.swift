@@ -1,0 +1,62 @@
+import Crypto
+import Foundation
+import HubCore
+import HubStore
+import Testing
+
+@Suite struct BlobStoreTests {
+    func store() throws -> (BlobStore, String) {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("hub-blobs-\(UUID().uuidString)").path
+        return (try BlobStore(root: root), root)
+    }
+
+    func put(_ bytes: [UInt8], in store: BlobStore) async throws -> String {
+        let writer = try store.writer(limit: 1 << 20)
+        try bytes.withUnsafeBytes { try writer.write($0) }
+        return try await writer.finishAndCommit()
+    }
+
+    @Test func aBlobLandsUnderItsDigestAndNothingStaysBehind() async throws {
+        let (store, root) = try store()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let folders = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0 != "tmp" }
+        #expect(folders.count == 256, "the first-level folders are made with the store")
+        let bytes = Array("胸部CT平扫 DICOM bytes".utf8) + (0..<5000).map { UInt8($0 % 251) }
+        let digest = try await put(bytes, in: store)
+        #expect(digest == Hex.encode(SHA256.hash(data: bytes)))
+        #expect(store.path(for: digest) == "\(root)/\(digest.prefix(2))/\(digest.dropFirst(2).prefix(2))/\(digest)")
+        #expect(FileManager.default.contents(atPath: store.path(for: digest)) == Data(bytes))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+    }
+
+    @Test func theSameFileTwiceAtOnceIsOneBlob() async throws {
+        let (store, root) = try store()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let bytes = (0..<20_000).map { UInt8(($0 * 7) % 256) }
+        async let first = put(bytes, in: store)
+        async let second = put(bytes, in: store)
+        let (a, b) = try await (first, second)
+        #expect(a == b)
+        #expect(FileManager.default.contents(atPath: store.path(for: a)) == Data(bytes))
+    }
+
+    @Test func aMissingFirstLevelFolderIsMadeAgain() async throws {
+        let (store, root) = try store()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let bytes = Array("a blob whose folder an operator removed".utf8)
+        let digest = Hex.encode(SHA256.hash(data: bytes))
+        try FileManager.default.removeItem(atPath: "\(root)/\(digest.prefix(2))")
+        #expect(try await put(bytes, in: store) == digest)
+        #expect(FileManager.default.contents(atPath: store.path(for: digest)) == Data(bytes))
+    }
+
+    @Test func anUploadPastTheLimitLeavesNoFile() async throws {
+        let (store, root) = try store()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let writer = try store.writer(limit: 100)
+        #expect(throws: HubError.self) {
+            try Array(repeating: UInt8(1), count: 101).withUnsafeBytes { try writer.write($0) }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+    }
+}
