@@ -35,6 +35,9 @@ public final class AppDatabase: Sendable {
     public let institutions = RecordCache<Institution>()
     private let writeTimer: Metrics.Timer
     private let writer: GroupCommit
+    private let checkpointer: Checkpointer
+    /// Checkpoints the checkpointer has completed.
+    public var checkpointRuns: Int { checkpointer.runs }
     /// Read-only connections for `shortRead`.
     private let shortReaders = Mutex(ShortReaders())
     /// Enough for every thread of the cooperative pool and a few more.
@@ -64,9 +67,14 @@ public final class AppDatabase: Sendable {
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
         // The pool sets NORMAL on its writer once WAL is on, after `prepareDatabase`: the writer, the one connection
-        // that commits, is set again here.
-        try pool.writeWithoutTransaction { try $0.execute(sql: durability.pragma) }
-        self.writer = GroupCommit(pool: pool)
+        // that commits, is set again here. Checkpoints are the checkpointer's; the writer's own is a backstop.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: durability.pragma)
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Checkpointer.backstopPages)")
+        }
+        let checkpointer = Checkpointer(path: path, durability: durability)
+        self.checkpointer = checkpointer
+        self.writer = GroupCommit(pool: pool, afterBatch: { checkpointer.written() })
         self.path = path
         self.writeTimer = Metrics.Timer(label: "hub.db.write.duration", preferredDisplayUnit: .seconds)
     }

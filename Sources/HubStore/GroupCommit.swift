@@ -35,9 +35,13 @@ final class GroupCommit: Sendable {
     /// At most this many writes share a transaction, so the first of them is not kept waiting by a long queue.
     let maximumBatch: Int
 
-    init(pool: DatabasePool, maximumBatch: Int = 64) {
+    /// Called on the writer's queue after each batch of transactions.
+    let afterBatch: @Sendable () -> Void
+
+    init(pool: DatabasePool, maximumBatch: Int = 64, afterBatch: @escaping @Sendable () -> Void = {}) {
         self.pool = pool
         self.maximumBatch = maximumBatch
+        self.afterBatch = afterBatch
     }
 
     /// Runs `body` in the writer's next transaction and returns its value once that transaction has committed.
@@ -83,6 +87,7 @@ final class GroupCommit: Sendable {
             }
             if batch.isEmpty { return }
             let outcomes = Self.run(Array(batch), db)
+            afterBatch()
             for (job, outcome) in zip(batch, outcomes) {
                 job.complete(outcome)
             }
