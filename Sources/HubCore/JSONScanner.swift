@@ -1,6 +1,7 @@
 /// Reads JSON text token by token, for the stored documents read on hot paths (those `JSONText` writes). Strict: it
-/// throws `Mismatch` at anything that is not well-formed JSON of the expected shape, and callers then read the
-/// document with `JSONDecoder`, so a document is never misread, at worst read more slowly.
+/// throws `Mismatch` at anything that is not well-formed JSON of the expected shape, including a member it does not
+/// know and a key given twice (on which JSON parsers disagree), and callers then read the document with
+/// `JSONDecoder`, so a document is never misread, at worst read more slowly.
 public struct JSONScanner {
     public struct Mismatch: Error, CustomStringConvertible {
         public let offset: Int
@@ -18,6 +19,9 @@ public struct JSONScanner {
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    /// The keys of the objects being read, innermost last, and where each object's keys start in it.
+    private var keys: [Range<Int>] = []
+    private var objects: [Int] = []
 
     public init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -31,13 +35,19 @@ public struct JSONScanner {
 
     // MARK: containers
 
-    public mutating func beginObject() throws(Mismatch) { try expect(0x7B) }
+    public mutating func beginObject() throws(Mismatch) {
+        try expect(0x7B)
+        objects.append(keys.count)
+    }
 
     /// The next member's key, or nil at the end of the object. `first` is the caller's, true before the first member.
     public mutating func nextKey(_ first: inout Bool) throws(Mismatch) -> Key? {
+        guard let object = objects.last else { throw mismatch() }
         skipWhitespace()
         if peek() == 0x7D {
             index += 1
+            keys.removeSubrange(object...)
+            objects.removeLast()
             return nil
         }
         if !first { try expect(0x2C) }
@@ -50,6 +60,8 @@ public struct JSONScanner {
             index += 1
         }
         let key = Key(bytes: bytes[start..<index])
+        for earlier in keys[object...] where bytes[earlier].elementsEqual(key.bytes) { throw mismatch() }
+        keys.append(start..<index)
         try expect(0x22)
         skipWhitespace()
         try expect(0x3A)
@@ -132,25 +144,6 @@ public struct JSONScanner {
         null() ? nil : try string()
     }
 
-    /// Steps over a value of any kind (a member the reader does not use).
-    public mutating func skipValue() throws(Mismatch) {
-        skipWhitespace()
-        switch peek() {
-        case 0x22: _ = try string()
-        case 0x7B:
-            try beginObject()
-            var first = true
-            while try nextKey(&first) != nil { try skipValue() }
-        case 0x5B:
-            try beginArray()
-            var first = true
-            while try nextElement(&first) { try skipValue() }
-        case 0x74, 0x66: _ = try bool()
-        case 0x6E: guard null() else { throw mismatch() }
-        default: try skipNumber()
-        }
-    }
-
     public func mismatch() -> Mismatch { Mismatch(offset: index) }
 
     // MARK: internals
@@ -177,12 +170,6 @@ public struct JSONScanner {
         let matches = word.withUTF8Buffer { bytes[index..<index + count].elementsEqual($0) }
         if matches { index += count }
         return matches
-    }
-
-    private mutating func skipNumber() throws(Mismatch) {
-        let start = index
-        while index < bytes.count, "+-0123456789.eE".utf8.contains(bytes[index]) { index += 1 }
-        guard index > start else { throw mismatch() }
     }
 
     /// The rest of a string that has escapes, from its first byte at `start`.

@@ -213,7 +213,8 @@ extension LabValue {
 }
 
 // The stored document read back without `JSONDecoder`: each recognition check reads every candidate result. Anything
-// unexpected throws, and `HubJSON`'s reader then falls back to `JSONDecoder`.
+// unexpected (a member it does not know, a key twice, a value of another type) throws, and `ResultStore.decode` then
+// reads the document with `JSONDecoder`.
 extension ResultRecord {
     /// The record a whole stored document holds, or nil when the document is anything but what `jsonDocument` writes
     /// (give such a document to `JSONDecoder`).
@@ -287,7 +288,7 @@ extension ResultRecord {
             } else if key == "created_at" {
                 createdAt = Timestamp(rfc3339: try json.string())
             } else {
-                try json.skipValue()
+                throw json.mismatch()
             }
         }
         guard let id, let patient, let itemCode, let institutionId, let performedAt, let reportStatus,
@@ -352,7 +353,7 @@ extension RecognitionMetadata {
             } else if key == "validity_days" {
                 validityDays = json.null() ? nil : try json.int()
             } else {
-                try json.skipValue()
+                throw json.mismatch()
             }
         }
         guard let inCatalog, let alliances else { throw json.mismatch() }
@@ -386,7 +387,7 @@ extension Qualification {
             } else if key == "valid_to" {
                 validTo = CivilDate(try json.string())
             } else {
-                try json.skipValue()
+                throw json.mismatch()
             }
         }
         guard let type, let items, let validFrom, let validTo, let issuer else { throw json.mismatch() }
@@ -418,7 +419,7 @@ extension Patient {
                     birthDate = date
                 }
             } else {
-                try json.skipValue()
+                throw json.mismatch()
             }
         }
         guard let identifiers else { throw json.mismatch() }
@@ -438,7 +439,7 @@ extension PatientIdentifier {
             } else if key == "value" {
                 value = try json.string()
             } else {
-                try json.skipValue()
+                throw json.mismatch()
             }
         }
         guard let system, let value else { throw json.mismatch() }
@@ -470,7 +471,7 @@ extension LabValue {
             } else if key == "value" {
                 value = try json.string()
             } else {
-                try json.skipValue()
+                throw json.mismatch()
             }
         }
         guard let value else { throw json.mismatch() }

@@ -207,6 +207,8 @@ public final class AppDatabase: Sendable {
         }) {
             try connection.close()
         }
+        // Before the pool: SQLite's last connection to close checkpoints the log and removes it.
+        try checkpointer.close()
         try pool.close()
     }
 

@@ -12,16 +12,15 @@ public final class BlobStore: Sendable {
         self.root = root
         try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
         // The 256 first-level folders, made once: a new blob's folder then adds one flush (of its parent), not two.
-        var created = false
+        // The root is flushed at every start, also when the folders were there: a crash may have come between their
+        // creation and the flush.
         for byte in 0...255 {
             let folder = root + "/" + Hex.encode([UInt8(byte)])
-            if mkdir(folder, 0o755) == 0 {
-                created = true
-            } else if errno != EEXIST {
+            guard mkdir(folder, 0o755) == 0 || errno == EEXIST else {
                 throw HubError.unavailable("cannot create the blob folder \(folder): \(FileSync.lastError())")
             }
         }
-        if created { try BlobWriter.flushDirectory(root) }
+        try BlobWriter.flushDirectory(root)
     }
 
     /// Where a blob lives: `<root>/ab/cd/abcd…`.

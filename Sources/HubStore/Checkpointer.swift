@@ -22,6 +22,7 @@ final class Checkpointer: Sendable {
     private struct State {
         var scheduled = false
         var runs = 0
+        var closed = false
     }
 
     /// Opened on the first checkpoint, used only on `queue`.
@@ -39,7 +40,7 @@ final class Checkpointer: Sendable {
     /// After a commit: a checkpoint follows within `delay`, one for all the commits in between.
     func written() {
         let schedule = state.withLock { state -> Bool in
-            guard !state.scheduled else { return false }
+            guard !state.scheduled, !state.closed else { return false }
             state.scheduled = true
             return true
         }
@@ -47,8 +48,21 @@ final class Checkpointer: Sendable {
         queue.asyncAfter(deadline: .now() + delay) { [weak self] in self?.run() }
     }
 
+    /// Stops checkpointing and closes the connection, after a checkpoint under way; later writes schedule none.
+    func close() throws {
+        state.withLock { $0.closed = true }
+        try queue.sync {
+            try connection?.close()
+            connection = nil
+        }
+    }
+
     private func run() {
-        state.withLock { $0.scheduled = false }
+        let closed = state.withLock { state -> Bool in
+            state.scheduled = false
+            return state.closed
+        }
+        guard !closed else { return }
         do {
             if connection == nil {
                 var configuration = Configuration()

@@ -20,5 +20,7 @@ import Testing
         #expect(lines("").isEmpty)
         #expect(lines("\n\n \n").isEmpty)
         #expect(lines(" x ").map(\.1) == [" x "], "a line's own spaces are the JSON decoder's to judge")
+        #expect(lines("\r \n{}").map(\.0) == [1, 2], "a carriage return inside a line is not blank")
+        #expect(lines("\r \n{}").first?.1 == "\r ")
     }
 }

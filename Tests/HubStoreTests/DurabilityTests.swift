@@ -68,4 +68,21 @@ import Testing
         let count = try await database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM filler") }
         #expect(count == 1000)
     }
+
+    /// At graceful shutdown the checkpointer's connection closes with the others, so the last one to close folds the
+    /// log into the database file and removes it, and no checkpoint runs after.
+    @Test func closingLeavesNoLogBehind() async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("hub.sqlite").path
+        try await database.write { try $0.execute(sql: "CREATE TABLE filler (id INTEGER PRIMARY KEY)") }
+        for _ in 0..<100 where database.checkpointRuns == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(database.checkpointRuns > 0)
+        try await database.write { try $0.execute(sql: "INSERT INTO filler (id) VALUES (1)") }
+        try database.close()
+        let runs = database.checkpointRuns
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(database.checkpointRuns == runs)
+    }
 }

@@ -35,17 +35,37 @@ import Testing
         String(scalar).utf16.map { "\\u" + String(format: "%04X", $0) }.joined()
     }
 
-    @Test func nullsAndUnknownMembersReadAsJSONDecoderReadsThem() throws {
+    @Test func nullsReadAsJSONDecoderReadsThemAndUnknownMembersGoToIt() throws {
         var random = SplitMix64(state: 42)
         let record = try Make.record(&random)
         var object = try #require(
             JSONSerialization.jsonObject(with: Data(record.jsonDocument.utf8)) as? [String: Any])
         object["center_id"] = NSNull()
-        object["future_member"] = ["nested": [1, 2.5, true, NSNull(), "x"], "n": -3e-2]
-        let text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        var text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
         let expected = try HubJSON.decode(ResultRecord.self, from: text)
         #expect(scanned(text) == expected)
         #expect(expected.centerId == nil)
+        // A member from another version of the hub: left to JSONDecoder, which ignores it.
+        object["future_member"] = ["nested": [1, 2.5, true, NSNull(), "x"], "n": -3e-2]
+        text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        #expect(scanned(text) == nil)
+        #expect(try ResultStore.decode(text) == expected)
+    }
+
+    /// A key given twice: JSON parsers disagree on which value wins, so the reader leaves the document to JSONDecoder.
+    @Test func aKeyGivenTwiceIsLeftToJSONDecoder() throws {
+        var random = SplitMix64(state: 43)
+        var record = try Make.record(&random)
+        record.centerId = "ctr-imaging"
+        let stored = record.jsonDocument
+        for twice in [
+            String(stored.dropLast()) + #","center_id":null}"#,
+            String(stored.dropLast()) + #","center_id":"ctr-other"}"#,
+            stored.replacingOccurrences(of: #""system":"#, with: #""system":"x","system":"#),
+        ] {
+            #expect(scanned(twice) == nil)
+            #expect(try ResultStore.decode(twice) == (try HubJSON.decode(ResultRecord.self, from: twice)))
+        }
     }
 
     @Test func aDocumentThatIsNotOneIsNeverRead() throws {
@@ -63,6 +83,13 @@ import Testing
         ] {
             #expect(scanned(broken) == nil)
             #expect(throws: (any Error).self) { try ResultStore.decode(broken) }
+        }
+        // Malformed numbers in a member nobody reads: the reader refuses them; what JSONDecoder makes of them is
+        // what the hub reads.
+        for broken in [#","x":1.2.3}"#, #","x":-}"#, #","x":+1}"#].map({ String(stored.dropLast()) + $0 }) {
+            #expect(scanned(broken) == nil)
+            let decoded = try? HubJSON.decode(ResultRecord.self, from: broken)
+            #expect((try? ResultStore.decode(broken)) == decoded)
         }
     }
 }

@@ -33,8 +33,10 @@ public struct HubConfiguration: Sendable, Equatable {
     public var blobDir = "blobs"
     /// `storage.busy_timeout_ms`: how long a write waits for another process (e.g. `hubctl`) holding the write lock.
     public var busyTimeoutMilliseconds = 5000
-    /// `storage.durability`: `full` (every answered write is on disk and survives a power loss) or `normal` (an
-    /// application crash loses nothing, a power loss may lose the last answered writes). Env `HUB_DURABILITY`.
+    /// `storage.durability`: `full`: a write is answered only once its commit is flushed to disk, so nothing answered
+    /// is lost to a power cut (writes arriving together share one flush); `normal`: the log is flushed only at
+    /// checkpoints, so an application crash loses nothing but a power cut may lose the last answered writes. Env
+    /// `HUB_DURABILITY`.
     public var durability = Durability.full
     /// `catalog.dir`: recognition catalog versions (`*.yaml`, `*.json`) published, in file-name order, on the first
     /// start of an empty database. Env `HUB_CATALOG_DIR`.
@@ -325,7 +327,7 @@ public struct HubConfiguration: Sendable, Equatable {
         case "storage.blob_dir": blobDir = value
         case "storage.busy_timeout_ms": busyTimeoutMilliseconds = try int(0...600_000)
         case "storage.durability":
-            guard let mode = Durability(rawValue: value) else {
+            guard let mode = Durability(rawValue: value.lowercased()) else {
                 throw Problem(
                     key: key, detail: "must be one of \(Durability.allCases.map(\.rawValue).joined(separator: ", "))")
             }
