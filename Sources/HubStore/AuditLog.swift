@@ -118,7 +118,7 @@ public enum AuditLog {
                 canonical += "-;"
             }
         }
-        return Hex.encode(SHA256.hash(data: Data(canonical.utf8)))
+        return SHA256.hash(data: Data(canonical.utf8)).withUnsafeBytes(Hex.encode)
     }
 
     /// Walks the whole chain in order and reports the first record that does not hold.

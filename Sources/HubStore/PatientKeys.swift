@@ -23,7 +23,7 @@ public struct PatientKeys: Sendable {
     public func key(for identifier: PatientIdentifier) -> String {
         var mac = keyed.hmac
         mac.update(data: Array("\(identifier.system)|\(identifier.value)".utf8))
-        return Hex.encode(mac.finalize())
+        return mac.finalize().withUnsafeBytes(Hex.encode)
     }
 
     public func keys(for patient: Patient) -> [String] {

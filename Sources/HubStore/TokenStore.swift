@@ -44,7 +44,7 @@ public enum TokenStore {
     }
 
     public static func digest(_ secret: String) -> String {
-        Hex.encode(SHA256.hash(data: Data(secret.utf8)))
+        SHA256.hash(data: Data(secret.utf8)).withUnsafeBytes(Hex.encode)
     }
 
     /// Stores a new token and returns it with its secret, which is shown once and never again.

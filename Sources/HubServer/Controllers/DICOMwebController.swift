@@ -170,6 +170,13 @@ struct DICOMwebController {
                         sopClassUID: s.sopClassUID, sopInstanceUID: sop, reason: .studyMismatch,
                         detail: "the instance belongs to study \(study), not \(pathStudy)"))
             }
+            // The index documents are made while the file is flushed into place, off the request's path.
+            let dataset = file.dataset
+            async let documents = (
+                metadata: DICOMJSON.encode(dataset), study: DICOMJSON.encode(dataset, only: Self.studyLevel),
+                series: DICOMJSON.encode(dataset, only: Self.seriesLevel),
+                instance: DICOMJSON.encode(dataset, only: Self.instanceLevel)
+            )
             let digest: String
             if let sha256 {
                 try await writer.commit(sha256: sha256)
@@ -177,7 +184,7 @@ struct DICOMwebController {
             } else {
                 digest = try await writer.finishAndCommit()
             }
-            let metadata = DICOMJSON.encode(file.dataset)
+            let encoded = await documents
             return .success(
                 StoredPart(
                     instance: IndexedInstance(
@@ -186,10 +193,8 @@ struct DICOMwebController {
                         patientID: s.patientID, patientName: s.patientName, studyDate: s.studyDate,
                         accessionNumber: s.accessionNumber, sha256: digest, size: writer.size,
                         transferSyntax: s.transferSyntaxUID,
-                        studyAttributes: DICOMJSON.encode(file.dataset, only: Self.studyLevel),
-                        seriesAttributes: DICOMJSON.encode(file.dataset, only: Self.seriesLevel),
-                        instanceAttributes: DICOMJSON.encode(file.dataset, only: Self.instanceLevel),
-                        metadata: metadata),
+                        studyAttributes: encoded.study, seriesAttributes: encoded.series,
+                        instanceAttributes: encoded.instance, metadata: encoded.metadata),
                     summary: s))
         } catch {
             writer.abort()
