@@ -285,43 +285,54 @@ public enum DICOMStore {
         let whereClause = filter.whereClause
         var arguments = filter.arguments
         _ = arguments.append(contentsOf: [limit, offset])
+        // A viewer's usual searches (a patient's studies, a study's series or instances: one or two single values)
+        // have few shapes, and each connection keeps their statements compiled. Others are compiled each time, so no
+        // client can fill the cache with shapes.
+        let usual =
+            matches.count <= 2
+            && matches.allSatisfy {
+                if case .equals = $0.1 { return true }
+                return false
+            }
+        func rows(_ sql: String) throws -> [Row] {
+            usual
+                ? try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+                : try Row.fetchAll(db, sql: sql, arguments: arguments)
+        }
         switch level {
         case .study:
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT s.study_uid, s.attributes, s.modalities, s.series_count, s.instance_count, s.exam_id
-                    FROM dicom_studies s \(whereClause)
-                    ORDER BY s.study_date DESC, s.study_uid LIMIT ? OFFSET ?
-                    """, arguments: arguments
+            return try rows(
+                """
+                SELECT s.study_uid, s.attributes, s.modalities, s.series_count, s.instance_count, s.exam_id
+                FROM dicom_studies s \(whereClause)
+                ORDER BY s.study_date DESC, s.study_uid LIMIT ? OFFSET ?
+                """
             ).map {
                 DICOMRow(
                     studyUID: $0["study_uid"], attributes: $0["attributes"], modalities: $0["modalities"],
                     seriesCount: $0["series_count"], instanceCount: $0["instance_count"], examId: $0["exam_id"])
             }
         case .series:
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT se.series_uid, se.study_uid, se.attributes, se.instance_count, s.attributes AS study
-                    FROM dicom_series se JOIN dicom_studies s ON s.study_uid = se.study_uid \(whereClause)
-                    ORDER BY se.study_uid, se.series_number, se.series_uid LIMIT ? OFFSET ?
-                    """, arguments: arguments
+            return try rows(
+                """
+                SELECT se.series_uid, se.study_uid, se.attributes, se.instance_count, s.attributes AS study
+                FROM dicom_series se JOIN dicom_studies s ON s.study_uid = se.study_uid \(whereClause)
+                ORDER BY se.study_uid, se.series_number, se.series_uid LIMIT ? OFFSET ?
+                """
             ).map {
                 DICOMRow(
                     studyUID: $0["study_uid"], seriesUID: $0["series_uid"],
                     attributes: merge($0["study"], $0["attributes"]), instanceCount: $0["instance_count"])
             }
         case .instance:
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT i.sop_instance_uid, i.series_uid, i.study_uid,
-                           \(fullMetadata ? "i.metadata" : "i.attributes") AS attributes
-                    FROM dicom_instances i JOIN dicom_series se ON se.series_uid = i.series_uid
-                    JOIN dicom_studies s ON s.study_uid = i.study_uid \(whereClause)
-                    ORDER BY i.study_uid, i.series_uid, i.instance_number, i.sop_instance_uid LIMIT ? OFFSET ?
-                    """, arguments: arguments
+            return try rows(
+                """
+                SELECT i.sop_instance_uid, i.series_uid, i.study_uid,
+                       \(fullMetadata ? "i.metadata" : "i.attributes") AS attributes
+                FROM dicom_instances i JOIN dicom_series se ON se.series_uid = i.series_uid
+                JOIN dicom_studies s ON s.study_uid = i.study_uid \(whereClause)
+                ORDER BY i.study_uid, i.series_uid, i.instance_number, i.sop_instance_uid LIMIT ? OFFSET ?
+                """
             ).map {
                 DICOMRow(
                     studyUID: $0["study_uid"], seriesUID: $0["series_uid"], sopInstanceUID: $0["sop_instance_uid"],
