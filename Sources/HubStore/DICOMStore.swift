@@ -141,7 +141,7 @@ public enum DICOMStore {
         _ db: Database, _ instance: IndexedInstance, owner: String, examId: String?, now: Timestamp
     ) throws -> Outcome {
         if let existing = try Row.fetchOne(
-            db, sql: "SELECT sha256, study_uid FROM dicom_instances WHERE sop_instance_uid = ?",
+            db.cachedStatement(sql: "SELECT sha256, study_uid FROM dicom_instances WHERE sop_instance_uid = ?"),
             arguments: [instance.sopInstanceUID])
         {
             let sha: String = existing["sha256"]
@@ -149,7 +149,8 @@ public enum DICOMStore {
                 ? .alreadyStored : .conflict("another instance with this SOP Instance UID is stored")
         }
         if let study = try Row.fetchOne(
-            db, sql: "SELECT owner, exam_id FROM dicom_studies WHERE study_uid = ?", arguments: [instance.studyUID])
+            db.cachedStatement(sql: "SELECT owner, exam_id FROM dicom_studies WHERE study_uid = ?"),
+            arguments: [instance.studyUID])
         {
             let studyOwner: String = study["owner"]
             guard studyOwner == owner else { return .conflict("the study was stored by another institution") }
@@ -158,81 +159,84 @@ public enum DICOMStore {
                 return .conflict("the study is attached to another exam")
             }
             if current == nil, let examId {
-                try db.execute(
-                    sql: "UPDATE dicom_studies SET exam_id = ? WHERE study_uid = ?",
+                try db.cachedStatement(sql: "UPDATE dicom_studies SET exam_id = ? WHERE study_uid = ?").execute(
                     arguments: [examId, instance.studyUID])
             }
         } else {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO dicom_studies (study_uid, owner, exam_id, patient_id, patient_name, study_date,
                                                accession_number, updated_at, attributes)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    instance.studyUID, owner, examId, instance.patientID, instance.patientName, instance.studyDate,
-                    instance.accessionNumber, now.millisecondsSinceEpoch, instance.studyAttributes,
-                ])
+                    """
+            ).execute(arguments: [
+                instance.studyUID, owner, examId, instance.patientID, instance.patientName, instance.studyDate,
+                instance.accessionNumber, now.millisecondsSinceEpoch, instance.studyAttributes,
+            ])
         }
         if let seriesStudy = try String.fetchOne(
-            db, sql: "SELECT study_uid FROM dicom_series WHERE series_uid = ?", arguments: [instance.seriesUID])
+            db.cachedStatement(sql: "SELECT study_uid FROM dicom_series WHERE series_uid = ?"),
+            arguments: [instance.seriesUID])
         {
             guard seriesStudy == instance.studyUID else {
                 return .conflict("the series belongs to another study")
             }
         } else {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO dicom_series (series_uid, study_uid, modality, series_number, attributes)
                     VALUES (?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    instance.seriesUID, instance.studyUID, instance.modality, instance.seriesNumber,
-                    instance.seriesAttributes,
-                ])
+                    """
+            ).execute(arguments: [
+                instance.seriesUID, instance.studyUID, instance.modality, instance.seriesNumber,
+                instance.seriesAttributes,
+            ])
             var modalities = Set(
                 (try String.fetchOne(
-                    db, sql: "SELECT modalities FROM dicom_studies WHERE study_uid = ?", arguments: [instance.studyUID])
+                    db.cachedStatement(sql: "SELECT modalities FROM dicom_studies WHERE study_uid = ?"),
+                    arguments: [instance.studyUID])
                     ?? "").split(separator: "\\").map(String.init))
             if let modality = instance.modality, !modality.isEmpty { modalities.insert(modality) }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE dicom_studies SET series_count = series_count + 1, modalities = ? WHERE study_uid = ?
-                    """,
-                arguments: [modalities.sorted().joined(separator: "\\"), instance.studyUID])
+                    """
+            ).execute(arguments: [modalities.sorted().joined(separator: "\\"), instance.studyUID])
         }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO dicom_instances (sop_instance_uid, series_uid, study_uid, sop_class_uid, instance_number,
                                              sha256, size, transfer_syntax, stored_at, attributes, metadata)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                instance.sopInstanceUID, instance.seriesUID, instance.studyUID, instance.sopClassUID,
-                instance.instanceNumber, instance.sha256, instance.size, instance.transferSyntax,
-                now.millisecondsSinceEpoch, instance.instanceAttributes, instance.metadata,
-            ])
-        try db.execute(
-            sql: "UPDATE dicom_series SET instance_count = instance_count + 1 WHERE series_uid = ?",
-            arguments: [instance.seriesUID])
-        try db.execute(
+                """
+        ).execute(arguments: [
+            instance.sopInstanceUID, instance.seriesUID, instance.studyUID, instance.sopClassUID,
+            instance.instanceNumber, instance.sha256, instance.size, instance.transferSyntax,
+            now.millisecondsSinceEpoch, instance.instanceAttributes, instance.metadata,
+        ])
+        try db.cachedStatement(sql: "UPDATE dicom_series SET instance_count = instance_count + 1 WHERE series_uid = ?")
+            .execute(arguments: [instance.seriesUID])
+        try db.cachedStatement(
             sql: """
                 UPDATE dicom_studies SET instance_count = instance_count + 1, updated_at = ? WHERE study_uid = ?
-                """,
-            arguments: [now.millisecondsSinceEpoch, instance.studyUID])
+                """
+        ).execute(arguments: [now.millisecondsSinceEpoch, instance.studyUID])
         return .stored
     }
 
     /// The study's owner and exam, if it is stored.
     public static func study(_ db: Database, uid: String) throws -> (owner: String, examId: String?)? {
-        try Row.fetchOne(db, sql: "SELECT owner, exam_id FROM dicom_studies WHERE study_uid = ?", arguments: [uid])
-            .map { ($0["owner"], $0["exam_id"]) }
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT owner, exam_id FROM dicom_studies WHERE study_uid = ?"), arguments: [uid]
+        )
+        .map { ($0["owner"], $0["exam_id"]) }
     }
 
     /// Attaches a pending study (stored without an exam) to an exam.
     public static func attach(_ db: Database, studyUID: String, examId: String) throws {
-        try db.execute(
-            sql: "UPDATE dicom_studies SET exam_id = ? WHERE study_uid = ?", arguments: [examId, studyUID])
+        try db.cachedStatement(sql: "UPDATE dicom_studies SET exam_id = ? WHERE study_uid = ?").execute(arguments: [
+            examId, studyUID,
+        ])
     }
 
     /// The column a QIDO attribute is matched on, per level.

@@ -48,27 +48,26 @@ public enum ExamStore {
         "(" + ExamStep.allCases.filter(\.isOpen).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
 
     public static func insert(_ db: Database, _ exam: Exam, patientKeys: [String]) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO exams (id, clinic_id, center_id, step, priority_rank, submitted_at, claim_until,
                                    accession_number, origin_hub, origin_exam_id, body)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                exam.id, exam.clinicId, exam.centerId, exam.step.rawValue, exam.priority.urgency,
-                exam.milestones.submittedAt.millisecondsSinceEpoch, exam.claim?.until.millisecondsSinceEpoch,
-                exam.accessionNumber, exam.origin?.hubId, exam.origin?.examId, try HubJSON.encodeString(exam),
-            ])
+                """
+        ).execute(arguments: [
+            exam.id, exam.clinicId, exam.centerId, exam.step.rawValue, exam.priority.urgency,
+            exam.milestones.submittedAt.millisecondsSinceEpoch, exam.claim?.until.millisecondsSinceEpoch,
+            exam.accessionNumber, exam.origin?.hubId, exam.origin?.examId, try HubJSON.encodeString(exam),
+        ])
         for key in patientKeys {
-            try db.execute(
-                sql: "INSERT INTO exam_patients (patient_key, exam_id) VALUES (?, ?)", arguments: [key, exam.id])
+            try db.cachedStatement(sql: "INSERT INTO exam_patients (patient_key, exam_id) VALUES (?, ?)").execute(
+                arguments: [key, exam.id])
         }
     }
 
     public static func update(_ db: Database, _ exam: Exam) throws {
-        try db.execute(
-            sql: "UPDATE exams SET center_id = ?, step = ?, claim_until = ?, body = ? WHERE id = ?",
-            arguments: [
+        try db.cachedStatement(sql: "UPDATE exams SET center_id = ?, step = ?, claim_until = ?, body = ? WHERE id = ?")
+            .execute(arguments: [
                 exam.centerId, exam.step.rawValue, exam.claim?.until.millisecondsSinceEpoch,
                 try HubJSON.encodeString(exam),
                 exam.id,
@@ -82,13 +81,16 @@ public enum ExamStore {
     /// The exam received from `hubId` for its exam `examId`.
     public static func exam(_ db: Database, originHub hubId: String, originExamId examId: String) throws -> Exam? {
         try String.fetchOne(
-            db, sql: "SELECT body FROM exams WHERE origin_hub = ? AND origin_exam_id = ?", arguments: [hubId, examId]
+            db.cachedStatement(sql: "SELECT body FROM exams WHERE origin_hub = ? AND origin_exam_id = ?"),
+            arguments: [hubId, examId]
         ).map { try HubJSON.decode(Exam.self, from: $0) }
     }
 
     public static func exam(_ db: Database, accessionNumber: String) throws -> Exam? {
-        try String.fetchOne(db, sql: "SELECT body FROM exams WHERE accession_number = ?", arguments: [accessionNumber])
-            .map { try HubJSON.decode(Exam.self, from: $0) }
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT body FROM exams WHERE accession_number = ?"), arguments: [accessionNumber]
+        )
+        .map { try HubJSON.decode(Exam.self, from: $0) }
     }
 
     /// A center's worklist: waiting work and work whose claim has lapsed, most urgent first, then longest waiting.
@@ -156,7 +158,8 @@ public enum ExamStore {
     /// Exams of a center submitted in a period, for turnaround statistics.
     public static func exams(_ db: Database, centerId: String, from: Timestamp, to: Timestamp) throws -> [Exam] {
         try String.fetchAll(
-            db, sql: "SELECT body FROM exams WHERE center_id = ? AND submitted_at >= ? AND submitted_at < ?",
+            db.cachedStatement(
+                sql: "SELECT body FROM exams WHERE center_id = ? AND submitted_at >= ? AND submitted_at < ?"),
             arguments: [centerId, from.millisecondsSinceEpoch, to.millisecondsSinceEpoch]
         ).map { try HubJSON.decode(Exam.self, from: $0) }
     }
@@ -166,30 +169,32 @@ public enum ExamStore {
     /// Records an attachment; the same bytes attached twice to one exam are one attachment.
     @discardableResult
     public static func attach(_ db: Database, _ attachment: Attachment) throws -> Bool {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT OR IGNORE INTO attachments (exam_id, sha256, media_type, kind, size, uploaded_by, uploaded_at,
                                                    patient_mismatch, body)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                attachment.examId, attachment.sha256, attachment.mediaType, attachment.kind, attachment.size,
-                attachment.uploadedBy, attachment.uploadedAt.millisecondsSinceEpoch, attachment.patientMismatch != nil,
-                try HubJSON.encodeString(attachment),
-            ])
+                """
+        ).execute(arguments: [
+            attachment.examId, attachment.sha256, attachment.mediaType, attachment.kind, attachment.size,
+            attachment.uploadedBy, attachment.uploadedAt.millisecondsSinceEpoch, attachment.patientMismatch != nil,
+            try HubJSON.encodeString(attachment),
+        ])
         return db.changesCount == 1
     }
 
     public static func attachments(_ db: Database, examId: String) throws -> [Attachment] {
         try String.fetchAll(
-            db, sql: "SELECT body FROM attachments WHERE exam_id = ? ORDER BY uploaded_at, sha256", arguments: [examId]
+            db.cachedStatement(sql: "SELECT body FROM attachments WHERE exam_id = ? ORDER BY uploaded_at, sha256"),
+            arguments: [examId]
         )
         .map { try HubJSON.decode(Attachment.self, from: $0) }
     }
 
     public static func attachment(_ db: Database, examId: String, sha256: String) throws -> Attachment? {
         try String.fetchOne(
-            db, sql: "SELECT body FROM attachments WHERE exam_id = ? AND sha256 = ?", arguments: [examId, sha256]
+            db.cachedStatement(sql: "SELECT body FROM attachments WHERE exam_id = ? AND sha256 = ?"),
+            arguments: [examId, sha256]
         )
         .map { try HubJSON.decode(Attachment.self, from: $0) }
     }
