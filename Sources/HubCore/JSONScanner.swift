@@ -25,6 +25,8 @@ public struct JSONScanner {
 
     public init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
+        keys.reserveCapacity(48)
+        objects.reserveCapacity(8)
     }
 
     /// The text ends after the value read (only whitespace follows).
@@ -60,7 +62,10 @@ public struct JSONScanner {
             index += 1
         }
         let key = Key(bytes: bytes[start..<index])
-        for earlier in keys[object...] where bytes[earlier].elementsEqual(key.bytes) { throw mismatch() }
+        let length = index - start
+        for earlier in keys[object...] where earlier.count == length {
+            if sameBytes(earlier.lowerBound, start, length) { throw mismatch() }
+        }
         keys.append(start..<index)
         try expect(0x22)
         skipWhitespace()
@@ -147,6 +152,12 @@ public struct JSONScanner {
     public func mismatch() -> Mismatch { Mismatch(offset: index) }
 
     // MARK: internals
+
+    /// Whether the `length` bytes at `a` and at `b` are the same.
+    private func sameBytes(_ a: Int, _ b: Int, _ length: Int) -> Bool {
+        for offset in 0..<length where bytes[a + offset] != bytes[b + offset] { return false }
+        return true
+    }
 
     private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
 
