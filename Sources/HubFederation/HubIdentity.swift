@@ -92,7 +92,7 @@ public struct FederationEnvelope: Sendable, Equatable {
         ]
     }
 
-    public static func digest(_ body: Data) -> String { Hex.encode(SHA256.hash(data: body)) }
+    public static func digest(_ body: Data) -> String { SHA256.hash(data: body).withUnsafeBytes(Hex.encode) }
 
     /// Reads the envelope from request headers (looked up case-insensitively by the caller's accessor).
     public init?(header: (String) -> String?, method: String, path: String, body: Data) {

@@ -97,7 +97,7 @@ public final class BlobWriter {
         try await Self.offload { try Self.flush(handle) }
         try handle.close()
         closed = true
-        return Hex.encode(hasher.finalize())
+        return hasher.finalize().withUnsafeBytes(Hex.encode)
     }
 
     /// Moves the finished file into place under its digest (a blob already there is kept: same digest, same bytes).
@@ -110,7 +110,7 @@ public final class BlobWriter {
     /// `finish` and `commit` in one step, for a file already checked from `head`: flushed, moved into place under
     /// its digest, and the directory entry flushed, with one hop off the cooperative pool.
     public func finishAndCommit() async throws -> String {
-        let sha256 = Hex.encode(hasher.finalize())
+        let sha256 = hasher.finalize().withUnsafeBytes(Hex.encode)
         let handle = self.handle
         let target = store.path(for: sha256)
         let temporary = temporaryPath

@@ -270,7 +270,8 @@ public enum DICOMStore {
     ) throws -> [DICOMRow] {
         var filter = SQLFilter()
         access.restrict(&filter)
-        for (name, match) in matches {
+        // In name order, so one search written two ways is one statement.
+        for (name, match) in matches.sorted(by: { $0.0 < $1.0 }) {
             guard let column = columns[name] else { continue }
             switch match {
             case .equals(let value) where name == "ModalitiesInStudy":
@@ -289,11 +290,11 @@ public enum DICOMStore {
         let whereClause = filter.whereClause
         var arguments = filter.arguments
         _ = arguments.append(contentsOf: [limit, offset])
-        // A viewer's usual searches (a patient's studies, a study's series or instances: one or two single values)
-        // have few shapes, and each connection keeps their statements compiled. Others are compiled each time, so no
-        // client can fill the cache with shapes.
+        // A viewer's usual searches (a patient's studies, a study's series or instances: one or two single values of
+        // different attributes) have few shapes, and each connection keeps their statements compiled. Others are
+        // compiled each time, so no client can fill the cache with shapes.
         let usual =
-            matches.count <= 2
+            matches.count <= 2 && Set(matches.map(\.0)).count == matches.count
             && matches.allSatisfy {
                 if case .equals = $0.1 { return true }
                 return false

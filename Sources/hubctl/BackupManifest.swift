@@ -98,7 +98,7 @@ enum BackupFiles {
             hasher.update(data: chunk)
             size += Int64(chunk.count)
         }
-        return (size, Hex.encode(hasher.finalize()))
+        return (size, hasher.finalize().withUnsafeBytes(Hex.encode))
     }
 
     /// Copies `source` to `target` (creating its folder), flushes it to disk, and returns what was copied.
@@ -123,7 +123,7 @@ enum BackupFiles {
             size += Int64(chunk.count)
         }
         try output.synchronize()
-        return (size, Hex.encode(hasher.finalize()))
+        return (size, hasher.finalize().withUnsafeBytes(Hex.encode))
     }
 
     /// Flushes a file or folder to disk (`FileSync.flush`), failing with the CLI's error.

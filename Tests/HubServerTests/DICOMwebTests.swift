@@ -166,6 +166,19 @@ enum Multipart {
             #expect(Self.json(srInstances).first?["0040A730"] != nil, "includefield=all returns the content")
             let none = try await hub.get("/dicomweb/studies?PatientID=nobody", token: people.clinicToken)
             #expect(none.status == 204)
+            // One search written two ways, and asked again (its compiled statement kept): the same answer each time.
+            let studyUID = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"
+            var answers: [Reply] = []
+            for query in [
+                "PatientID=1CT1&StudyInstanceUID=\(studyUID)", "StudyInstanceUID=\(studyUID)&PatientID=1CT1",
+                "PatientID=1CT1&StudyInstanceUID=\(studyUID)",
+            ] {
+                let answer = try await hub.get("/dicomweb/studies?\(query)", token: people.clinicToken)
+                #expect(answer.status == 200)
+                answers.append(answer)
+            }
+            #expect(Set(answers.map(\.text)).count == 1)
+            #expect(Self.json(try #require(answers.first)).count == 1)
             let bad = try await hub.get("/dicomweb/studies?Colour=red", token: people.clinicToken)
             #expect(bad.status == 422)
             #expect(bad.text.contains("Colour"))

@@ -112,7 +112,7 @@ public struct HubEnvironment: Sendable {
         {
             canonical = sorted
         }
-        return Hex.encode(SHA256.hash(data: canonical))
+        return SHA256.hash(data: canonical).withUnsafeBytes(Hex.encode)
     }
 
     static func idempotencyKey(_ request: Request) throws -> String? {
