@@ -29,21 +29,46 @@ public struct JSONScanner {
         objects.reserveCapacity(8)
     }
 
-    /// The text ends after the value read (only whitespace follows).
-    public mutating func end() throws(Mismatch) {
-        skipWhitespace()
-        guard index == bytes.count else { throw mismatch() }
+    /// What `read` makes of the whole of `text`, or nil when anything in it is unexpected (text after the value too).
+    public static func read<Value>(
+        _ text: String, _ read: (inout JSONScanner) throws(Mismatch) -> Value
+    ) -> Value? {
+        var text = text
+        return text.withUTF8 { utf8 -> Value? in
+            var scanner = JSONScanner(utf8)
+            do throws(Mismatch) {
+                let value = try read(&scanner)
+                scanner.skipWhitespace()
+                guard scanner.index == utf8.count else { return nil }
+                return value
+            } catch {
+                return nil
+            }
+        }
     }
 
     // MARK: containers
 
-    public mutating func beginObject() throws(Mismatch) {
+    /// An object: `member` is given each key in turn, and reads that member's value (or throws for a key it does not
+    /// know).
+    public mutating func object(_ member: (Key, inout JSONScanner) throws(Mismatch) -> Void) throws(Mismatch) {
         try expect(0x7B)
         objects.append(keys.count)
+        while let key = try nextKey() { try member(key, &self) }
     }
 
-    /// The next member's key, or nil at the end of the object. `first` is the caller's, true before the first member.
-    public mutating func nextKey(_ first: inout Bool) throws(Mismatch) -> Key? {
+    /// An array whose elements `element` reads.
+    public mutating func array<Element>(
+        _ element: (inout JSONScanner) throws(Mismatch) -> Element
+    ) throws(Mismatch) -> [Element] {
+        try expect(0x5B)
+        var elements: [Element] = []
+        while try nextElement(first: elements.isEmpty) { elements.append(try element(&self)) }
+        return elements
+    }
+
+    /// The next member's key of the innermost object, or nil at its end.
+    private mutating func nextKey() throws(Mismatch) -> Key? {
         guard let object = objects.last else { throw mismatch() }
         skipWhitespace()
         if peek() == 0x7D {
@@ -52,8 +77,8 @@ public struct JSONScanner {
             objects.removeLast()
             return nil
         }
-        if !first { try expect(0x2C) }
-        first = false
+        // Keys read in this object so far: none before its first member.
+        if keys.count > object { try expect(0x2C) }
         skipWhitespace()
         try expect(0x22)
         let start = index
@@ -73,17 +98,14 @@ public struct JSONScanner {
         return key
     }
 
-    public mutating func beginArray() throws(Mismatch) { try expect(0x5B) }
-
     /// Whether another element follows (false at the end of the array, which is then consumed).
-    public mutating func nextElement(_ first: inout Bool) throws(Mismatch) -> Bool {
+    private mutating func nextElement(first: Bool) throws(Mismatch) -> Bool {
         skipWhitespace()
         if peek() == 0x5D {
             index += 1
             return false
         }
         if !first { try expect(0x2C) }
-        first = false
         return true
     }
 
@@ -147,6 +169,17 @@ public struct JSONScanner {
 
     public mutating func optionalString() throws(Mismatch) -> String? {
         null() ? nil : try string()
+    }
+
+    /// A string that must be one of `Value`'s raw values (or a value `make` accepts).
+    public mutating func value<Value>(_ make: (String) -> Value?) throws(Mismatch) -> Value {
+        guard let value = make(try string()) else { throw mismatch() }
+        return value
+    }
+
+    /// `value(make)`, or null.
+    public mutating func optionalValue<Value>(_ make: (String) -> Value?) throws(Mismatch) -> Value? {
+        null() ? nil : try value(make)
     }
 
     public func mismatch() -> Mismatch { Mismatch(offset: index) }

@@ -1,3 +1,20 @@
+/// A value that writes itself into `JSONText`: a stored document, or an object inside one.
+public protocol JSONWritable {
+    func write(to json: inout JSONText)
+}
+
+extension JSONWritable {
+    /// The value as `HubJSON` encodes it.
+    public var jsonDocument: String { String(decoding: jsonBytes, as: UTF8.self) }
+
+    /// The value as `HubJSON` encodes it, as UTF-8.
+    public var jsonBytes: [UInt8] {
+        var json = JSONText(capacity: 1024)
+        write(to: &json)
+        return json.bytes
+    }
+}
+
 /// JSON text written member by member, in the hub's one style (that of `HubJSON`): keys in byte order, absent
 /// optionals left out, slashes and non-ASCII characters as they are, control characters escaped. For the documents
 /// written on hot paths, where `JSONEncoder`'s intermediate tree costs more than the rest of the request; the writer
@@ -11,8 +28,6 @@ public struct JSONText: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
-    public var text: String { String(decoding: bytes, as: UTF8.self) }
-
     // MARK: containers
 
     public mutating func object(_ members: (inout JSONText) -> Void) {
@@ -25,10 +40,6 @@ public struct JSONText: Sendable {
         open(0x5B)
         elements(&self)
         close(0x5D)
-    }
-
-    public mutating func array(_ strings: [String]) {
-        array { for string in strings { $0.string(string) } }
     }
 
     /// A member's key; its value is written next. Keys must come in byte order, as `JSONEncoder`'s `.sortedKeys`.
@@ -96,11 +107,16 @@ public struct JSONText: Sendable {
         member(key, value?.rawValue)
     }
 
+    public mutating func member(_ key: StaticString, _ value: (some JSONWritable)?) {
+        guard let value else { return }
+        self.key(key)
+        value.write(to: &self)
+    }
+
     /// An amount as `Money` encodes it: yuan, as a JSON number with no more decimals than it needs.
     public mutating func member(_ key: StaticString, _ value: Money?) {
         guard let value else { return }
         self.key(key)
-        separate()
         let fen = value.fen.magnitude
         if value.fen < 0 { bytes.append(0x2D) }
         bytes.append(contentsOf: String(fen / 100).utf8)
@@ -118,6 +134,23 @@ public struct JSONText: Sendable {
         guard let value else { return }
         self.key(key)
         string(value.description)
+    }
+
+    // MARK: members always written
+
+    public mutating func member(_ key: StaticString, _ value: Bool) {
+        self.key(key)
+        bool(value)
+    }
+
+    public mutating func member(_ key: StaticString, _ strings: [String]) {
+        self.key(key)
+        array { for string in strings { $0.string(string) } }
+    }
+
+    public mutating func member(_ key: StaticString, _ values: [some JSONWritable]) {
+        self.key(key)
+        array { for value in values { value.write(to: &$0) } }
     }
 
     // MARK: internals

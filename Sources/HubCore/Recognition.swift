@@ -208,7 +208,7 @@ public enum RetestReasons {
 
 // Written by hand for the answer of every recognition check; `RecognitionCheckDocumentTests` holds the bytes equal to
 // `JSONEncoder`'s.
-extension RecognitionCandidate {
+extension RecognitionCandidate: JSONWritable {
     public func write(to json: inout JSONText) {
         json.object { json in
             json.member("category", category)
@@ -219,19 +219,8 @@ extension RecognitionCandidate {
             json.member("mark", mark)
             json.member("performed_at", described: performedAt)
             json.member("price", price)
-            json.key("reasons")
-            json.array { json in
-                for reason in reasons {
-                    json.object { json in
-                        json.member("age_days", reason.ageDays)
-                        json.member("code", reason.code)
-                        json.member("detail", reason.detail)
-                        json.member("validity_days", reason.validityDays)
-                    }
-                }
-            }
-            json.key("recognizable")
-            json.bool(recognizable)
+            json.member("reasons", reasons)
+            json.member("recognizable", recognizable)
             json.member("report_status", reportStatus)
             json.member("result_id", resultId)
             json.member("scope", scope)
@@ -239,7 +228,18 @@ extension RecognitionCandidate {
     }
 }
 
-extension PeerOutcome {
+extension RecognitionReason: JSONWritable {
+    public func write(to json: inout JSONText) {
+        json.object { json in
+            json.member("age_days", ageDays)
+            json.member("code", code)
+            json.member("detail", detail)
+            json.member("validity_days", validityDays)
+        }
+    }
+}
+
+extension PeerOutcome: JSONWritable {
     public func write(to json: inout JSONText) {
         json.object { json in
             json.member("detail", detail)

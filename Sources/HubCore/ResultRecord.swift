@@ -109,18 +109,10 @@ public struct ResultRecord: Sendable, Codable, Equatable {
 
 // The stored document of a result, written by hand: registering results in bulk spent more time in `JSONEncoder`
 // than in anything else. Members in key order; `ResultDocumentTests` holds the bytes equal to `JSONEncoder`'s.
-extension ResultRecord {
-    /// The record as `HubJSON` encodes it.
-    public var jsonDocument: String {
-        var json = JSONText(capacity: 1024)
-        write(to: &json)
-        return json.text
-    }
-
+extension ResultRecord: JSONWritable {
     public func write(to json: inout JSONText) {
         json.object { json in
-            json.key("attachments")
-            json.array(attachments)
+            json.member("attachments", attachments)
             json.member("category", category)
             json.member("center_id", centerId)
             json.member("conclusion", conclusion)
@@ -131,32 +123,24 @@ extension ResultRecord {
             json.member("institution_id", institutionId)
             json.member("item_code", itemCode)
             json.member("item_name", itemName)
-            json.key("patient")
-            patient.write(to: &json)
+            json.member("patient", patient)
             json.member("performed_at", described: performedAt)
-            json.key("recognition")
-            recognition.write(to: &json)
+            json.member("recognition", recognition)
             json.member("report_status", reportStatus)
             json.member("report_version", reportVersion)
-            json.key("values")
-            json.array { json in for value in values { value.write(to: &json) } }
+            json.member("values", values)
         }
     }
 }
 
-extension RecognitionMetadata {
+extension RecognitionMetadata: JSONWritable {
     public func write(to json: inout JSONText) {
         json.object { json in
-            json.key("alliances")
-            json.array(alliances)
+            json.member("alliances", alliances)
             json.member("catalog_version", catalogVersion)
-            json.key("in_catalog")
-            json.bool(inCatalog)
+            json.member("in_catalog", inCatalog)
             json.member("mark", mark)
-            if let qualification {
-                json.key("qualification")
-                qualification.write(to: &json)
-            }
+            json.member("qualification", qualification)
             json.member("region", region)
             json.member("scope", scope)
             json.member("validity_days", validityDays)
@@ -164,13 +148,12 @@ extension RecognitionMetadata {
     }
 }
 
-extension Qualification {
+extension Qualification: JSONWritable {
     public func write(to json: inout JSONText) {
         json.object { json in
             json.member("certificate", certificate)
             json.member("issuer", issuer)
-            json.key("items")
-            json.array(items)
+            json.member("items", items)
             json.member("type", type)
             json.member("valid_from", described: validFrom)
             json.member("valid_to", described: validTo)
@@ -178,19 +161,18 @@ extension Qualification {
     }
 }
 
-extension Patient {
+extension Patient: JSONWritable {
     public func write(to json: inout JSONText) {
         json.object { json in
             json.member("birth_date", described: birthDate)
-            json.key("identifiers")
-            json.array { json in for identifier in identifiers { identifier.write(to: &json) } }
+            json.member("identifiers", identifiers)
             json.member("name", name)
             json.member("sex", sex)
         }
     }
 }
 
-extension PatientIdentifier {
+extension PatientIdentifier: JSONWritable {
     public func write(to json: inout JSONText) {
         json.object { json in
             json.member("system", system)
@@ -199,7 +181,7 @@ extension PatientIdentifier {
     }
 }
 
-extension LabValue {
+extension LabValue: JSONWritable {
     public func write(to json: inout JSONText) {
         json.object { json in
             json.member("code", code)
@@ -219,15 +201,7 @@ extension ResultRecord {
     /// The record a whole stored document holds, or nil when the document is anything but what `jsonDocument` writes
     /// (give such a document to `JSONDecoder`).
     public init?(jsonDocument text: String) {
-        var text = text
-        guard
-            let record = text.withUTF8({ utf8 -> ResultRecord? in
-                var scanner = JSONScanner(utf8)
-                guard let record = try? ResultRecord(scanning: &scanner), (try? scanner.end()) != nil else {
-                    return nil
-                }
-                return record
-            })
+        guard let record = JSONScanner.read(text, { json throws(JSONScanner.Mismatch) in try Self(scanning: &json) })
         else { return nil }
         self = record
     }
@@ -250,9 +224,7 @@ extension ResultRecord {
         var attachments: [String]?
         var recognition: RecognitionMetadata?
         var createdAt: Timestamp?
-        try json.beginObject()
-        var first = true
-        while let key = try json.nextKey(&first) {
+        try json.object { key, json throws(JSONScanner.Mismatch) in
             if key == "id" {
                 id = try json.string()
             } else if key == "patient" {
@@ -262,7 +234,7 @@ extension ResultRecord {
             } else if key == "item_name" {
                 itemName = try json.optionalString()
             } else if key == "category" {
-                category = try json.optionalRaw(ItemCategory.self)
+                category = try json.optionalValue(ItemCategory.init(rawValue:))
             } else if key == "institution_id" {
                 institutionId = try json.string()
             } else if key == "center_id" {
@@ -270,9 +242,9 @@ extension ResultRecord {
             } else if key == "exam_id" {
                 examId = try json.optionalString()
             } else if key == "performed_at" {
-                performedAt = Timestamp(rfc3339: try json.string())
+                performedAt = try json.value { Timestamp(rfc3339: $0) }
             } else if key == "report_status" {
-                reportStatus = ReportStatus(rawValue: try json.string())
+                reportStatus = try json.value(ReportStatus.init(rawValue:))
             } else if key == "report_version" {
                 reportVersion = try json.int()
             } else if key == "findings" {
@@ -286,7 +258,7 @@ extension ResultRecord {
             } else if key == "recognition" {
                 recognition = try RecognitionMetadata(scanning: &json)
             } else if key == "created_at" {
-                createdAt = Timestamp(rfc3339: try json.string())
+                createdAt = try json.value { Timestamp(rfc3339: $0) }
             } else {
                 throw json.mismatch()
             }
@@ -303,26 +275,6 @@ extension ResultRecord {
     }
 }
 
-extension JSONScanner {
-    /// An array whose elements `element` reads.
-    public mutating func array<Element>(
-        _ element: (inout JSONScanner) throws(JSONScanner.Mismatch) -> Element
-    ) throws(JSONScanner.Mismatch) -> [Element] {
-        try beginArray()
-        var elements: [Element] = []
-        var first = true
-        while try nextElement(&first) { elements.append(try element(&self)) }
-        return elements
-    }
-
-    /// A string member that must hold one of `Value`'s raw values, or null.
-    mutating func optionalRaw<Value: RawRepresentable<String>>(_: Value.Type) throws(Mismatch) -> Value? {
-        guard let text = try optionalString() else { return nil }
-        guard let value = Value(rawValue: text) else { throw mismatch() }
-        return value
-    }
-}
-
 extension RecognitionMetadata {
     public init(scanning json: inout JSONScanner) throws(JSONScanner.Mismatch) {
         var catalogVersion: String?
@@ -333,9 +285,7 @@ extension RecognitionMetadata {
         var qualification: Qualification?
         var region: String?
         var alliances: [String]?
-        try json.beginObject()
-        var first = true
-        while let key = try json.nextKey(&first) {
+        try json.object { key, json throws(JSONScanner.Mismatch) in
             if key == "alliances" {
                 alliances = try json.array { json throws(JSONScanner.Mismatch) in try json.string() }
             } else if key == "catalog_version" {
@@ -349,7 +299,7 @@ extension RecognitionMetadata {
             } else if key == "region" {
                 region = try json.optionalString()
             } else if key == "scope" {
-                scope = try json.optionalRaw(RecognitionScope.self)
+                scope = try json.optionalValue(RecognitionScope.init(rawValue:))
             } else if key == "validity_days" {
                 validityDays = json.null() ? nil : try json.int()
             } else {
@@ -371,9 +321,7 @@ extension Qualification {
         var validTo: CivilDate?
         var issuer: String?
         var certificate: String?
-        try json.beginObject()
-        var first = true
-        while let key = try json.nextKey(&first) {
+        try json.object { key, json throws(JSONScanner.Mismatch) in
             if key == "certificate" {
                 certificate = try json.optionalString()
             } else if key == "issuer" {
@@ -381,11 +329,11 @@ extension Qualification {
             } else if key == "items" {
                 items = try json.array { json throws(JSONScanner.Mismatch) in try json.string() }
             } else if key == "type" {
-                type = QualificationType(rawValue: try json.string())
+                type = try json.value(QualificationType.init(rawValue:))
             } else if key == "valid_from" {
-                validFrom = CivilDate(try json.string())
+                validFrom = try json.value { CivilDate($0) }
             } else if key == "valid_to" {
-                validTo = CivilDate(try json.string())
+                validTo = try json.value { CivilDate($0) }
             } else {
                 throw json.mismatch()
             }
@@ -402,9 +350,7 @@ extension Patient {
         var name: String?
         var sex: Sex?
         var birthDate: CivilDate?
-        try json.beginObject()
-        var first = true
-        while let key = try json.nextKey(&first) {
+        try json.object { key, json throws(JSONScanner.Mismatch) in
             if key == "identifiers" {
                 identifiers = try json.array { json throws(JSONScanner.Mismatch) in
                     try PatientIdentifier(scanning: &json)
@@ -412,12 +358,9 @@ extension Patient {
             } else if key == "name" {
                 name = try json.optionalString()
             } else if key == "sex" {
-                sex = try json.optionalRaw(Sex.self)
+                sex = try json.optionalValue(Sex.init(rawValue:))
             } else if key == "birth_date" {
-                if let text = try json.optionalString() {
-                    guard let date = CivilDate(text) else { throw json.mismatch() }
-                    birthDate = date
-                }
+                birthDate = try json.optionalValue { CivilDate($0) }
             } else {
                 throw json.mismatch()
             }
@@ -431,9 +374,7 @@ extension PatientIdentifier {
     public init(scanning json: inout JSONScanner) throws(JSONScanner.Mismatch) {
         var system: String?
         var value: String?
-        try json.beginObject()
-        var first = true
-        while let key = try json.nextKey(&first) {
+        try json.object { key, json throws(JSONScanner.Mismatch) in
             if key == "system" {
                 system = try json.string()
             } else if key == "value" {
@@ -455,9 +396,7 @@ extension LabValue {
         var unit: String?
         var referenceRange: String?
         var flag: String?
-        try json.beginObject()
-        var first = true
-        while let key = try json.nextKey(&first) {
+        try json.object { key, json throws(JSONScanner.Mismatch) in
             if key == "code" {
                 code = try json.optionalString()
             } else if key == "flag" {

@@ -6,7 +6,7 @@ import Metrics
 import Synchronization
 
 /// How far a commit reaches before the write that made it returns.
-public enum Durability: String, Sendable, Equatable, CaseIterable {
+public enum Durability: String, Sendable, CaseIterable {
     /// Each commit is flushed to disk (SQLite `synchronous = FULL`) before the write returns: a write that was
     /// answered survives a power loss. Group commit flushes once per batch of writes, not once per write.
     case full

@@ -34,7 +34,7 @@ final class Checkpointer: Sendable {
         self.delay = delay
     }
 
-    /// Checkpoints completed, for tests and metrics.
+    /// Checkpoints completed (tests watch it).
     var runs: Int { state.withLock { $0.runs } }
 
     /// After a commit: a checkpoint follows within `delay`, one for all the commits in between.
@@ -64,19 +64,21 @@ final class Checkpointer: Sendable {
         }
         guard !closed else { return }
         do {
-            if connection == nil {
-                var configuration = Configuration()
-                configuration.label = "hub.checkpoint"
-                configuration.busyMode = .timeout(1)
-                let opened = try DatabaseQueue(path: path, configuration: configuration)
-                try opened.writeWithoutTransaction { try $0.execute(sql: durability.pragma) }
-                connection = opened
-            }
+            let connection = try self.connection ?? open()
+            self.connection = connection
             // PASSIVE: copies what no reader still needs, and never makes the writer or a reader wait.
-            try connection?.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+            try connection.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
             state.withLock { $0.runs += 1 }
         } catch {
             // The writer's backstop keeps the log bounded; the next write schedules another attempt.
         }
+    }
+
+    private func open() throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.label = "hub.checkpoint"
+        configuration.busyMode = .timeout(1)
+        configuration.prepareDatabase { [durability] in try $0.execute(sql: durability.pragma) }
+        return try DatabaseQueue(path: path, configuration: configuration)
     }
 }

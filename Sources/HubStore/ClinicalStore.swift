@@ -70,7 +70,7 @@ public struct StorableResult: Sendable {
     public let body: String
     public let patientKeys: [String]
 
-    public init(_ record: ResultRecord, patientKeys: [String]) throws {
+    public init(_ record: ResultRecord, patientKeys: [String]) {
         self.record = record
         self.body = record.jsonDocument
         self.patientKeys = patientKeys
@@ -114,8 +114,7 @@ public enum ResultStore {
     }
 
     public static func result(_ db: Database, id: String) throws -> ResultRecord? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM results WHERE id = ?"), arguments: [id])
-            .map(decode)
+        try Documents.fetch(db, "results", id: id, decode: decode)
     }
 
     /// Replaces a result with a new version; the version it replaces stays readable in the history.

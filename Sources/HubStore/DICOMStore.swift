@@ -148,19 +148,13 @@ public enum DICOMStore {
             return sha == instance.sha256
                 ? .alreadyStored : .conflict("another instance with this SOP Instance UID is stored")
         }
-        if let study = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT owner, exam_id FROM dicom_studies WHERE study_uid = ?"),
-            arguments: [instance.studyUID])
-        {
-            let studyOwner: String = study["owner"]
-            guard studyOwner == owner else { return .conflict("the study was stored by another institution") }
-            let current: String? = study["exam_id"]
-            if let examId, let current, current != examId {
+        if let study = try study(db, uid: instance.studyUID) {
+            guard study.owner == owner else { return .conflict("the study was stored by another institution") }
+            if let examId, let current = study.examId, current != examId {
                 return .conflict("the study is attached to another exam")
             }
-            if current == nil, let examId {
-                try db.cachedStatement(sql: "UPDATE dicom_studies SET exam_id = ? WHERE study_uid = ?").execute(
-                    arguments: [examId, instance.studyUID])
+            if study.examId == nil, let examId {
+                try attach(db, studyUID: instance.studyUID, examId: examId)
             }
         } else {
             try db.cachedStatement(

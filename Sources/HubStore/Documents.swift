@@ -6,13 +6,13 @@ import HubCore
 /// Reading back decodes the document, so adding a field never needs a migration.
 enum Documents {
     static func fetch<T: Decodable>(_ db: Database, _ table: String, id: String) throws -> T? {
-        guard
-            let body = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT body FROM \(table) WHERE id = ?"), arguments: [id])
-        else {
-            return nil
-        }
-        return try HubJSON.decode(T.self, from: body)
+        try fetch(db, table, id: id) { try HubJSON.decode(T.self, from: $0) }
+    }
+
+    /// The document of one row, read by `decode`.
+    static func fetch<T>(_ db: Database, _ table: String, id: String, decode: (String) throws -> T) throws -> T? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM \(table) WHERE id = ?"), arguments: [id])
+            .map(decode)
     }
 
     /// One page ordered by id, of the rows `filter` selects.

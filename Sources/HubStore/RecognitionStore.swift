@@ -50,29 +50,22 @@ public struct RecognitionCheck: Sendable, Codable, Equatable {
 
 // Written by hand: every recognition check answers with it and stores it. `RecognitionCheckDocumentTests` holds the
 // bytes equal to `JSONEncoder`'s.
-extension RecognitionCheck {
-    /// The check as `HubJSON` encodes it.
-    public var jsonDocument: [UInt8] {
-        var json = JSONText(capacity: 512 + 512 * candidates.count)
+extension RecognitionCheck: JSONWritable {
+    public func write(to json: inout JSONText) {
         json.object { json in
-            json.key("candidates")
-            json.array { json in for candidate in candidates { candidate.write(to: &json) } }
+            json.member("candidates", candidates)
             json.member("catalog_version", catalogVersion)
             json.member("created_at", described: createdAt)
             json.member("department", department)
-            json.key("emergency")
-            json.bool(emergency)
+            json.member("emergency", emergency)
             json.member("id", id)
             json.member("institution_id", institutionId)
             json.member("item_code", itemCode)
-            json.key("patient")
-            patient.write(to: &json)
-            json.key("peers")
-            json.array { json in for peer in peers { peer.write(to: &json) } }
+            json.member("patient", patient)
+            json.member("peers", peers)
             json.member("practitioner_id", practitionerId)
             json.member("requested_code", requestedCode)
         }
-        return json.bytes
     }
 }
 
@@ -159,7 +152,7 @@ public enum RecognitionStore {
                 check.emergency, check.catalogVersion, check.candidates.contains(where: \.recognizable),
                 check.candidates.filter { $0.recognizable && $0.institutionId != check.institutionId }.count,
                 check.createdAt.millisecondsSinceEpoch,
-                try body.map { String(decoding: $0, as: UTF8.self) } ?? HubJSON.encodeString(check),
+                body.map { String(decoding: $0, as: UTF8.self) } ?? check.jsonDocument,
             ])
     }
 

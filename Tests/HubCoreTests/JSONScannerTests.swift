@@ -4,35 +4,22 @@ import Testing
 @Suite struct JSONScannerTests {
     /// Reads `{"a":{"a":1},"b":[{"a":2},{"a":3}],"c":4}` by hand; nil when the scanner refused it.
     func read(_ text: String) -> [Int]? {
-        var text = text
-        return text.withUTF8 { utf8 -> [Int]? in
-            var json = JSONScanner(utf8)
+        JSONScanner.read(text) { json throws(JSONScanner.Mismatch) in
             var values: [Int] = []
-            do throws(JSONScanner.Mismatch) {
-                try json.beginObject()
-                var first = true
-                while let key = try json.nextKey(&first) {
-                    if key == "a" {
-                        try json.beginObject()
-                        var inner = true
-                        while try json.nextKey(&inner) != nil { values.append(try json.int()) }
-                    } else if key == "b" {
-                        values += try json.array { json throws(JSONScanner.Mismatch) in
-                            try json.beginObject()
-                            var inner = true
-                            var value = 0
-                            while try json.nextKey(&inner) != nil { value = try json.int() }
-                            return value
-                        }
-                    } else {
-                        values.append(try json.int())
+            try json.object { key, json throws(JSONScanner.Mismatch) in
+                if key == "a" {
+                    try json.object { _, json throws(JSONScanner.Mismatch) in values.append(try json.int()) }
+                } else if key == "b" {
+                    values += try json.array { json throws(JSONScanner.Mismatch) in
+                        var value = 0
+                        try json.object { _, json throws(JSONScanner.Mismatch) in value = try json.int() }
+                        return value
                     }
+                } else {
+                    values.append(try json.int())
                 }
-                try json.end()
-                return values
-            } catch {
-                return nil
             }
+            return values
         }
     }
 

@@ -147,13 +147,17 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
 }
 
 @Suite struct InstitutionCacheTests {
+    static func institution(_ id: String, _ name: String, _ level: InstitutionLevel) -> Institution {
+        let now = Timestamp(millisecondsSinceEpoch: 1_700_000_000_000)
+        return Institution(
+            id: id, name: name, level: level, region: RegionCode("420115")!, alliances: ["a"], createdAt: now,
+            updatedAt: now)
+    }
+
     @Test func aCachedInstitutionIsReadOnceAndForgottenWhenAnInstitutionChanges() async throws {
         let (database, directory) = try temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let now = Timestamp(millisecondsSinceEpoch: 1_700_000_000_000)
-        let hospital = Institution(
-            id: "hospital", name: "县医院", level: .secondary, region: RegionCode("420115")!, alliances: ["a"],
-            createdAt: now, updatedAt: now)
+        let hospital = Self.institution("hospital", "县医院", .secondary)
         try await database.write { try RegistryStore.insert($0, hospital) }
         #expect(try await database.institution(id: "hospital")?.level == .secondary)
         var promoted = hospital
@@ -175,10 +179,7 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
     @Test func aRecordReadBeforeAChangeIsNotCachedAfterIt() async throws {
         let (database, directory) = try temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let now = Timestamp(millisecondsSinceEpoch: 1_700_000_000_000)
-        var clinic = Institution(
-            id: "clinic", name: "卫生院", level: .primary, region: RegionCode("420115")!, alliances: ["a"],
-            createdAt: now, updatedAt: now)
+        var clinic = Self.institution("clinic", "卫生院", .primary)
         try await database.write { [clinic] in try RegistryStore.insert($0, clinic) }
         // A read whose snapshot began before a change commits: it sees the old record and must not cache it.
         let before = database.institutions.generation

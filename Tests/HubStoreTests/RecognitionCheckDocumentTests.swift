@@ -56,7 +56,7 @@ import Testing
         var random = SplitMix64(state: 1_000 + seed)
         for _ in 0..<250 {
             let check = Self.check(&random)
-            let written = check.jsonDocument
+            let written = check.jsonBytes
             #expect(written == Array(try HubJSON.encode(check)), "seed \(seed)")
             #expect(try HubJSON.decode(RecognitionCheck.self, from: Data(written)) == check)
         }

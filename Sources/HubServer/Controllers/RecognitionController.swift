@@ -98,7 +98,7 @@ struct RecognitionController {
             check.candidates = RecognitionRules.order(check.candidates + evaluated)
             check.peers = outcomes + targets.skipped
         }
-        let body = Data(check.jsonDocument)
+        let body = Data(check.jsonBytes)
         try await env.database.write { [check] db in
             try RecognitionStore.insert(db, check, body: body)
             try AuditLog.append(

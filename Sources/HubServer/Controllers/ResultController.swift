@@ -73,7 +73,7 @@ struct ResultController {
     }
 
     /// One line's answer in a bulk load.
-    struct LineAnswer {
+    struct LineAnswer: JSONWritable {
         var line: Int
         var status: Int
         var id: String?
@@ -462,6 +462,6 @@ final class ResultRegistrar {
                 item: item!.code, catalog: catalogsByDate[performedOn] ?? nil, center: center, host: host,
                 performedOn: performedOn),
             createdAt: now)
-        return try StorableResult(result, patientKeys: env.patientKeys.keys(for: result.patient))
+        return StorableResult(result, patientKeys: env.patientKeys.keys(for: result.patient))
     }
 }
