@@ -8,6 +8,7 @@ extension JSONWritable {
     public var jsonDocument: String { String(decoding: jsonBytes, as: UTF8.self) }
 
     /// The value as `HubJSON` encodes it, as UTF-8.
+    @inlinable
     public var jsonBytes: [UInt8] {
         var json = JSONText(capacity: 1024)
         write(to: &json)
@@ -107,6 +108,7 @@ public struct JSONText: Sendable {
         member(key, value?.rawValue)
     }
 
+    @inlinable
     public mutating func member(_ key: StaticString, _ value: (some JSONWritable)?) {
         guard let value else { return }
         self.key(key)
@@ -148,6 +150,7 @@ public struct JSONText: Sendable {
         array { for string in strings { $0.string(string) } }
     }
 
+    @inlinable
     public mutating func member(_ key: StaticString, _ values: [some JSONWritable]) {
         self.key(key)
         array { for value in values { value.write(to: &$0) } }
