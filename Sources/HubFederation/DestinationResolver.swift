@@ -6,13 +6,13 @@ import HubStore
 public struct ResolvedDestination: Sendable {
     public var url: String
     public var headers: [(name: String, value: String)]
-    /// The file to send as the body instead of the delivery's bytes.
-    public var bodyFile: String?
+    /// The stored blob to send as the body instead of the delivery's bytes.
+    public var blob: BlobContent?
 
-    public init(url: String, headers: [(name: String, value: String)] = [], bodyFile: String? = nil) {
+    public init(url: String, headers: [(name: String, value: String)] = [], blob: BlobContent? = nil) {
         self.url = url
         self.headers = headers
-        self.bodyFile = bodyFile
+        self.blob = blob
     }
 }
 
@@ -69,13 +69,14 @@ public struct DestinationResolver: Sendable {
             // A suspended peer's deliveries wait (retried with backoff) rather than die: it may come back.
             guard peer.status == .active else { throw PeerInactive(peer: name) }
             guard let path = delivery.path else { throw UnroutableDelivery(description: "the delivery has no path") }
-            var file: String?
+            var blob: BlobContent?
             var digest = FederationEnvelope.digest(delivery.body)
             if let sha = delivery.bodyFile {
-                guard let blobs, FileManager.default.fileExists(atPath: blobs.path(for: sha)) else {
-                    throw UnroutableDelivery(description: "blob \(sha) is not in the blob store")
-                }
-                file = blobs.path(for: sha)
+                let missing = UnroutableDelivery(description: "blob \(sha) is not in the blob store")
+                guard let blobs else { throw missing }
+                let content = try await database.read { try InlineBlobs.content($0, sha256: sha, files: blobs) }
+                if case .file(let path) = content, !FileManager.default.fileExists(atPath: path) { throw missing }
+                blob = content
                 digest = sha
             }
             // A fresh request id per attempt: the peer refuses a repeated one; the delivery's idempotency key and
@@ -84,7 +85,7 @@ public struct DestinationResolver: Sendable {
             let headers = identity.sign(
                 method: delivery.method, path: path, bodyDigest: digest, requestId: GeneratedID.make("req", at: now),
                 now: now)
-            return ResolvedDestination(url: peer.url + path, headers: headers, bodyFile: file)
+            return ResolvedDestination(url: peer.url + path, headers: headers, blob: blob)
         default:
             throw UnroutableDelivery(description: "no route to destination '\(delivery.destination)'")
         }

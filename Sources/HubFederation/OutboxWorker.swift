@@ -128,10 +128,16 @@ public final class OutboxWorker: Service, Sendable {
                 ("X-Hub-Delivery", delivery.id), ("X-Hub-Event", delivery.kind),
             ]
             headers += target.headers
+            let body: CurlRequest.Body =
+                switch target.blob {
+                case .file(let path): .file(path: path)
+                case .bytes(let bytes): .bytes(bytes)
+                case nil: .bytes(Array(delivery.body))
+                }
             let response = try await client.execute(
                 CurlRequest(
                     method: delivery.method, url: target.url, headers: headers,
-                    body: target.bodyFile.map { .file(path: $0) } ?? .bytes(Array(delivery.body)),
+                    body: body,
                     timeout: settings.attemptTimeout, maxResponseBytes: 1_048_576))
             status = response.status
             verdict = RetryPolicy.verdict(status: response.status)

@@ -34,25 +34,28 @@ public final class BlobStore: Sendable {
         FileManager.default.fileExists(atPath: path(for: sha256))
     }
 
-    /// Starts a new upload; up to `keepInMemory` bytes are also kept in `head`, so a small file can be checked
-    /// without reading it back.
+    /// Starts a new upload; one of up to `keepInMemory` bytes is held in `head` and makes no file unless asked to.
     public func writer(limit: Int, keepInMemory: Int = 0) throws -> BlobWriter {
         try BlobWriter(store: self, limit: limit, keepInMemory: keepInMemory)
     }
 }
 
 /// One upload in progress. Not thread-safe: one task feeds it, chunk by chunk.
+///
+/// The first `keepInMemory` bytes are held in memory and no file is made for them: an upload that fits is checked,
+/// and may be kept in the database (`InlineBlobs`), without touching the file system. Once the bytes outgrow it they
+/// go to a temporary file, and from then on stream to it chunk by chunk.
 public final class BlobWriter {
     public let temporaryPath: String
     private let store: BlobStore
-    private let handle: FileHandle
+    private var handle: FileHandle?
     private var hasher = SHA256()
     private let limit: Int
     private let keepInMemory: Int
     public private(set) var size = 0
-    /// The first bytes written, up to the `keepInMemory` asked for; `isWhollyInMemory` says whether that is all.
+    /// All the bytes written, while they fit in the `keepInMemory` asked for (`isWhollyInMemory`); empty after.
     public private(set) var head: [UInt8] = []
-    public var isWhollyInMemory: Bool { size <= keepInMemory }
+    public var isWhollyInMemory: Bool { handle == nil }
     private var closed = false
 
     init(store: BlobStore, limit: Int, keepInMemory: Int = 0) throws {
@@ -60,11 +63,26 @@ public final class BlobWriter {
         self.limit = limit
         self.keepInMemory = keepInMemory
         temporaryPath = "\(store.root)/tmp/\(UUID().uuidString)"
+    }
+
+    /// Makes the temporary file and moves the bytes held in memory into it.
+    private func spill() throws {
+        guard handle == nil else { return }
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw HubError.unavailable("cannot create a temporary file in the blob store: \(FileSync.lastError())")
         }
-        handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        self.handle = handle
+        try head.withUnsafeBytes { try Self.write($0, to: handle) }
+        head = []
+    }
+
+    private static func write(_ bytes: UnsafeRawBufferPointer, to handle: FileHandle) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        try handle.write(
+            contentsOf: Data(
+                bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none))
     }
 
     /// Flushes the file's bytes (and the size that finds them) to disk.
@@ -82,18 +100,27 @@ public final class BlobWriter {
             throw HubError.payloadTooLarge(limit: limit)
         }
         hasher.update(bufferPointer: bytes)
-        if head.count < keepInMemory {
-            head.append(contentsOf: bytes.prefix(keepInMemory - head.count))
+        if handle == nil {
+            if size <= keepInMemory {
+                head.append(contentsOf: bytes)
+                return
+            }
+            try spill()
         }
-        try handle.write(
-            contentsOf: Data(
-                bytesNoCopy: UnsafeMutableRawPointer(mutating: bytes.baseAddress!), count: bytes.count,
-                deallocator: .none))
+        try Self.write(bytes, to: handle!)
+    }
+
+    /// The digest of an upload held wholly in memory (its bytes are `head`), which no file will be made for.
+    public func finishInMemory() -> String {
+        precondition(isWhollyInMemory && !closed, "finishInMemory is for an upload held in memory")
+        closed = true
+        return hasher.finalize().withUnsafeBytes(Hex.encode)
     }
 
     /// Flushes the file to disk and returns its digest; the file stays at `temporaryPath` until `commit`.
     public func finish() async throws -> String {
-        let handle = self.handle
+        try spill()
+        let handle = self.handle!
         try await Self.offload { try Self.flush(handle) }
         try handle.close()
         closed = true
@@ -110,8 +137,9 @@ public final class BlobWriter {
     /// `finish` and `commit` in one step, for a file already checked from `head`: flushed, moved into place under
     /// its digest, and the directory entry flushed, with one hop off the cooperative pool.
     public func finishAndCommit() async throws -> String {
+        try spill()
         let sha256 = hasher.finalize().withUnsafeBytes(Hex.encode)
-        let handle = self.handle
+        let handle = self.handle!
         let target = store.path(for: sha256)
         let temporary = temporaryPath
         try await Self.offload {
@@ -153,10 +181,10 @@ public final class BlobWriter {
     /// Drops the upload.
     public func abort() {
         if !closed {
-            try? handle.close()
+            try? handle?.close()
             closed = true
         }
-        try? FileManager.default.removeItem(atPath: temporaryPath)
+        if handle != nil { try? FileManager.default.removeItem(atPath: temporaryPath) }
     }
 
     /// Runs blocking file-system work off the cooperative pool.

@@ -448,6 +448,16 @@ extension AppDatabase {
                     END;
                     """)
         }
+        migrator.registerMigration("v11_blob_data") { db in
+            // Small blobs (see InlineBlobs) kept beside the rows that refer to them, by their SHA-256.
+            try db.execute(
+                sql: """
+                    CREATE TABLE blob_data (
+                        sha256 TEXT PRIMARY KEY NOT NULL,
+                        bytes BLOB NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -10,7 +10,8 @@ import HubStore
 /// The database is copied first, with SQLite's online backup in one step inside one read transaction, so the copy is
 /// the state of one instant and writers are never blocked (WAL mode). The blob store is copied after it: a blob is
 /// renamed into place before the transaction that records it commits, so every blob the copy refers to is already on
-/// disk. Blobs uploaded meanwhile are copied too and are harmless. Everything is written into a folder beside the
+/// disk. Blobs uploaded meanwhile are copied too and are harmless. Small blobs are kept in the database itself
+/// (`InlineBlobs`) and come with it; their bytes are checked against their digests too. Everything is written into a folder beside the
 /// target and renamed into place last, so a backup folder is either whole or absent.
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,15 +61,16 @@ struct Backup: AsyncParsableCommand {
         let databaseCopy = (staging as NSString).appendingPathComponent(BackupManifest.Kind.database.fixedPath!)
         let copy = try DatabaseQueue(path: databaseCopy)
         try source.pool.backup(to: copy)
-        let (schema, referenced) = try await copy.read { db in
-            (
-                try SchemaVersion.read(db),
-                try db.tableExists("attachments")
-                    ? Set(try String.fetchAll(db, sql: "SELECT DISTINCT sha256 FROM attachments")) : []
-            )
+        let (schema, referenced, damaged) = try await copy.read { db in
+            (try SchemaVersion.read(db), try InlineBlobs.filesReferenced(db), try InlineBlobs.damaged(db))
         }
         try copy.close()
         try source.close()
+        if let first = damaged.first {
+            throw CLIError(
+                "the database holds \(damaged.count) damaged blobs (\(first)…): their bytes no longer hash to their "
+                    + "SHA-256; no backup was written. Restore the database from an earlier backup.")
+        }
         let database = try BackupFiles.digest(databaseCopy)
         try BackupFiles.flush(databaseCopy)
         files.append(.init(path: "hub.sqlite", kind: .database, size: database.size, sha256: database.sha256))
@@ -270,13 +272,13 @@ struct Restore: AsyncParsableCommand {
                     "the backup was written by a newer hub (migrations \(schema.unknown.joined(separator: ", "))); "
                         + "restore it with that hub's hubctl")
             }
-            if try db.tableExists("attachments") {
-                let referenced = Set(try String.fetchAll(db, sql: "SELECT DISTINCT sha256 FROM attachments"))
-                let missing = referenced.subtracting(blobs).sorted()
-                if let first = missing.first {
-                    throw CLIError(
-                        "the backed-up database refers to \(missing.count) blobs the backup does not hold (\(first)…)")
-                }
+            let missing = try InlineBlobs.filesReferenced(db).subtracting(blobs).sorted()
+            if let first = missing.first {
+                throw CLIError(
+                    "the backed-up database refers to \(missing.count) blobs the backup does not hold (\(first)…)")
+            }
+            if let first = try InlineBlobs.damaged(db).first {
+                throw CLIError("the backed-up database holds a damaged blob: \(first) no longer hashes to its name")
             }
             return try AuditLog.verify(db)
         }

@@ -1,6 +1,9 @@
 import Crypto
 import CurlHTTP
 import Foundation
+import GRDB
+import HubCore
+import HubStore
 import Synchronization
 import Testing
 
@@ -114,6 +117,14 @@ struct WriteLoad {
         FileManager.default.temporaryDirectory.appendingPathComponent("backup-\(UUID().uuidString)")
     }
 
+    /// A hub running in `root/hub` with the alliance of `WriteLoad.alliance`, and its admin and clinic tokens.
+    func startAlliance(in root: URL, client: CurlHTTPClient) async throws -> (Daemon, admin: String, clinic: String) {
+        let daemon = try Daemon(dataDir: root.appendingPathComponent("hub"))
+        try await daemon.start(client: client)
+        let admin = try daemon.adminToken
+        return (daemon, admin, try await WriteLoad.alliance(daemon, client, admin: admin))
+    }
+
     /// The backup is taken while a clinic keeps writing; the restored hub holds every record acknowledged before the
     /// backup started, every attachment byte for byte, and an intact audit chain.
     @Test func aBackupTakenUnderWriteLoadRestoresEveryRecordAndBlob() async throws {
@@ -121,10 +132,7 @@ struct WriteLoad {
         defer { try? FileManager.default.removeItem(at: root) }
         let client = CurlHTTPClient()
         defer { Task { await client.shutdown() } }
-        let daemon = try Daemon(dataDir: root.appendingPathComponent("hub"))
-        try await daemon.start(client: client)
-        let admin = try daemon.adminToken
-        let clinic = try await WriteLoad.alliance(daemon, client, admin: admin)
+        let (daemon, admin, clinic) = try await startAlliance(in: root, client: client)
         let writes = AcknowledgedWrites()
         // Three clinics' worth of writes at once, so that the hub is busy writing while the backup runs.
         let load = Task {
@@ -191,6 +199,68 @@ struct WriteLoad {
             #expect(Data(reply.body) == attachment.bytes, "attachment \(attachment.sha256) is byte-identical")
         }
         await second.stop()
+    }
+
+    /// Small DICOM instances live in the database rather than as files: a backup carries them inside its database,
+    /// checks their bytes against their digests, and the restored hub returns them byte for byte.
+    @Test func instancesKeptInTheDatabaseComeBackWithItAndAreChecked() async throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let client = CurlHTTPClient()
+        defer { Task { await client.shutdown() } }
+        let (daemon, _, clinic) = try await startAlliance(in: root, client: client)
+        let small = try SampleFiles.data("MR_small_implicit.dcm")
+        let large = try SampleFiles.data("waveform_ecg.dcm")
+        #expect(small.count <= InlineBlobs.limit && large.count > InlineBlobs.limit)
+        let stored = try await client.execute(
+            CurlRequest(
+                method: "POST", url: daemon.baseURL + "/dicomweb/studies",
+                headers: [("Authorization", "Bearer \(clinic)"), ("Content-Type", Multipart.contentType)],
+                body: .bytes(Array(Multipart.body([small, large])))))
+        #expect(stored.status == 200, "\(String(decoding: stored.body, as: UTF8.self))")
+        _ = await daemon.stop()
+
+        let backup = root.appendingPathComponent("backup")
+        let made = try await Hubctl.run(["backup", backup.path, "--config", daemon.configFile.path])
+        #expect(made.status == 0, "\(made.output)")
+        let manifest = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: backup.appendingPathComponent("manifest.json")))
+                as? [String: Any])
+        let listed = Set((manifest["files"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String })
+        let (smallSHA, largeSHA) = (Hex.encode(SHA256.hash(data: small)), Hex.encode(SHA256.hash(data: large)))
+        #expect(listed.contains("blobs/\(largeSHA.prefix(2))/\(largeSHA.dropFirst(2).prefix(2))/\(largeSHA)"))
+        #expect(!listed.contains { $0.hasSuffix(smallSHA) }, "the small instance is inside the database")
+
+        let restored = root.appendingPathComponent("restored")
+        let restore = try await Hubctl.run(["restore", backup.path, "--data-dir", restored.path])
+        #expect(restore.status == 0, "\(restore.output)")
+        let second = try Daemon(dataDir: restored)
+        try await second.start(client: client)
+        var retrieved: [Data] = []
+        for study in ["1.3.6.1.4.1.5962.1.2.4.20040826185059.5457", "1.3.76.13.65829.2.20130125082826.1072139.2"] {
+            let reply = try await client.execute(
+                CurlRequest(
+                    url: second.baseURL + "/dicomweb/studies/\(study)", headers: [("Authorization", "Bearer \(clinic)")]
+                ))
+            #expect(reply.status == 200, "\(study)")
+            retrieved += try Multipart.parts(Data(reply.body), contentType: reply.headers["Content-Type"] ?? "")
+        }
+        #expect(retrieved == [small, large])
+        _ = await second.stop()
+
+        // Bytes in the database that no longer hash to their digest stop the next backup.
+        let queue = try DatabaseQueue(path: root.appendingPathComponent("hub/hub.sqlite").path)
+        try await queue.write { db in
+            try db.execute(
+                sql: "UPDATE blob_data SET bytes = ? WHERE sha256 = ?", arguments: [Data(small.reversed()), smallSHA])
+            #expect(db.changesCount == 1)
+        }
+        try queue.close()
+        let refused = try await Hubctl.run(
+            ["backup", root.appendingPathComponent("second").path, "--config", daemon.configFile.path])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("damaged blobs (\(smallSHA)"), "\(refused.output)")
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("second").path))
     }
 
     /// A small offline hub: a migrated database with a token, one blob and an identifier key.

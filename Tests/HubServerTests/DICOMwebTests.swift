@@ -1,8 +1,10 @@
+import Crypto
 import DICOM
 import Foundation
 import HTTPTypes
 import HubCore
 import HubServer
+import HubStore
 import TestSupport
 import Testing
 
@@ -134,6 +136,25 @@ enum Multipart {
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dicom_instances") ?? 0
             }
             #expect(count == files.count + 1)
+            // Instances up to InlineBlobs.limit are kept in the database with their index rows, larger ones as files.
+            let all = [ct] + files
+            #expect(all.contains { $0.count > InlineBlobs.limit } && all.contains { $0.count <= InlineBlobs.limit })
+            for (name, data) in zip([Self.ctSmall] + Self.pending, all) {
+                let sha = SHA256.hash(data: data).withUnsafeBytes(Hex.encode)
+                let inline = try await hub.env.database.read { try InlineBlobs.bytes($0, sha256: sha) }
+                let file = FileManager.default.contents(atPath: hub.env.blobs.path(for: sha))
+                if data.count <= InlineBlobs.limit {
+                    #expect(inline == Array(data) && file == nil, "\(name) is kept in the database")
+                } else {
+                    #expect(inline == nil && file == data, "\(name) is a file")
+                }
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: hub.env.blobs.root + "/tmp").isEmpty)
+            // The exam's attachment, downloaded, is the instance kept in the database.
+            let ctSHA = SHA256.hash(data: ct).withUnsafeBytes(Hex.encode)
+            let download = try await hub.get("/v1/exams/\(examId)/attachments/\(ctSHA)", token: people.residentToken)
+            #expect(download.status == 200)
+            #expect(download.body == ct)
 
             // QIDO-RS, as the clinic that stored them.
             let byPatient = try await hub.get("/dicomweb/studies?PatientID=1CT1", token: people.clinicToken)
@@ -149,9 +170,9 @@ enum Multipart {
                     (((($0["00100010"] as? [String: Any])?["Value"] as? [[String: Any]])?.first?["Alphabetic"]
                         as? String) ?? "").hasPrefix("Compressed")
                 })
-            let all = try await hub.get("/dicomweb/studies?limit=100", token: people.clinicToken)
-            let allStudies = Set(Self.json(all).compactMap { Self.value($0, "0020000D") as? String })
-            #expect(allStudies.count == Self.json(all).count)
+            let studies = try await hub.get("/dicomweb/studies?limit=100", token: people.clinicToken)
+            let allStudies = Set(Self.json(studies).compactMap { Self.value($0, "0020000D") as? String })
+            #expect(allStudies.count == Self.json(studies).count)
             let paged = try await hub.get("/dicomweb/studies?limit=2&offset=1", token: people.clinicToken)
             #expect(Self.json(paged).count == 2)
             let dated = try await hub.get("/dicomweb/studies?StudyDate=20040101-20040131", token: people.clinicToken)
@@ -214,6 +235,13 @@ enum Multipart {
             #expect(attached.items.count == 2)
             let ecg = try await hub.get("/dicomweb/studies/\(ecgStudy)", token: people.residentToken)
             #expect(try Multipart.parts(ecg.body, contentType: ecg.headers[.contentType] ?? "") == [files[5]])
+            // A pending study kept in the database is attached the same way, its header read from there.
+            let srStudy = try #require(try await Self.studyUID(of: files[6], hub: hub, token: people.clinicToken))
+            let withSR = try await hub.call(
+                .post, "/v1/exams/\(examId)/studies", token: people.clinicToken, json: ["study_instance_uid": srStudy])
+            #expect(withSR.status == 200, "\(withSR.text)")
+            #expect(withSR.items.count == 3)
+            #expect(withSR.items.contains { ($0["dicom"] as? [String: String])?["modality"] == "SR" })
             // Another institution's staff see nothing; no token, no answer.
             try await hub.institution("other-clinic", level: "primary", region: "420115")
             let (_, other) = try await hub.practitioner(at: "other-clinic", roles: ["clinic"])

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import HubCore
@@ -51,14 +52,24 @@ import Testing
             let uploaded = try await county.call(
                 .post, "/v1/exams/\(examId)/attachments", token: clinic, raw: file, contentType: "application/dicom")
             #expect(uploaded.status == 201, "\(uploaded.text)")
+            // A second image through STOW-RS: small, so kept in the county hub's database rather than as a file.
+            let stowed = try ctFile(patientID: patient, sopInstance: "1.2.826.0.1.3680043.10.1.2.1")
+            let stored = try await county.call(
+                .post, "/dicomweb/studies?exam_id=\(examId)", token: clinic, raw: Multipart.body([stowed]),
+                contentType: Multipart.contentType)
+            #expect(stored.status == 200, "\(stored.text)")
+            let stowedSHA = SHA256.hash(data: stowed).withUnsafeBytes(Hex.encode)
+            let inline = try await county.env.database.read { try InlineBlobs.bytes($0, sha256: stowedSHA) }
+            #expect(inline == Array(stowed))
+            #expect(!FileManager.default.fileExists(atPath: county.env.blobs.path(for: stowedSHA)))
 
-            // The exam and its image arrive at the city hub's worklist, as a local exam.
+            // The exam and its images arrive at the city hub's worklist, as a local exam.
             #expect(
                 try await TestReceiver.eventually {
                     let list = try await city.get("/v1/centers/wh-imaging/worklist", token: people.residentToken)
                     guard let id = list.items.first?["id"] as? String else { return false }
                     let attachments = try await city.get("/v1/exams/\(id)/attachments", token: people.residentToken)
-                    return attachments.items.count == 1
+                    return attachments.items.count == 2
                 })
             let worklist = try await city.get("/v1/centers/wh-imaging/worklist", token: people.residentToken)
             let readId = try #require(worklist.items.first?["id"] as? String)
@@ -68,6 +79,8 @@ import Testing
             let image = try await city.get(
                 "/v1/exams/\(readId)/attachments/\(try #require(uploaded["sha256"]))", token: people.residentToken)
             #expect(image.body == file, "the image arrives byte for byte")
+            let second = try await city.get("/v1/exams/\(readId)/attachments/\(stowedSHA)", token: people.residentToken)
+            #expect(second.body == stowed, "the image kept in the database arrives byte for byte")
 
             // Read, reported with a critical value, and signed at the city hub.
             #expect(

@@ -50,6 +50,49 @@ import Testing
         #expect(FileManager.default.contents(atPath: store.path(for: digest)) == Data(bytes))
     }
 
+    @Test func aSmallUploadIsHeldInMemoryAndMakesNoFile() async throws {
+        let (store, root) = try store()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let bytes = (0..<3000).map { UInt8(($0 * 13) % 256) }
+        let writer = try store.writer(limit: 1 << 20, keepInMemory: 4096)
+        for chunk in stride(from: 0, to: bytes.count, by: 1000) {
+            try bytes[chunk..<min(chunk + 1000, bytes.count)].withUnsafeBytes { try writer.write($0) }
+        }
+        #expect(writer.isWhollyInMemory)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty, "no temporary file")
+        #expect(writer.finishInMemory() == Hex.encode(SHA256.hash(data: bytes)))
+        #expect(writer.head == bytes)
+        writer.abort()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+    }
+
+    @Test func anUploadThatOutgrowsMemoryGoesToAFileWithEveryByte() async throws {
+        let (store, root) = try store()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let bytes = (0..<10_000).map { UInt8(($0 * 31) % 256) }
+        let writer = try store.writer(limit: 1 << 20, keepInMemory: 4096)
+        for chunk in stride(from: 0, to: bytes.count, by: 1500) {
+            try bytes[chunk..<min(chunk + 1500, bytes.count)].withUnsafeBytes { try writer.write($0) }
+        }
+        #expect(!writer.isWhollyInMemory)
+        #expect(writer.head.isEmpty, "the bytes held in memory went to the file")
+        #expect(FileManager.default.contents(atPath: writer.temporaryPath)?.count == bytes.count)
+        let digest = try await writer.finishAndCommit()
+        #expect(digest == Hex.encode(SHA256.hash(data: bytes)))
+        #expect(FileManager.default.contents(atPath: store.path(for: digest)) == Data(bytes))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+    }
+
+    @Test func aSmallUploadBecomesAFileWhenCommitted() async throws {
+        let (store, root) = try store()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let bytes = Array("a small report kept as a file".utf8)
+        let writer = try store.writer(limit: 1 << 20, keepInMemory: 4096)
+        try bytes.withUnsafeBytes { try writer.write($0) }
+        let digest = try await writer.finishAndCommit()
+        #expect(FileManager.default.contents(atPath: store.path(for: digest)) == Data(bytes))
+    }
+
     @Test func anUploadPastTheLimitLeavesNoFile() async throws {
         let (store, root) = try store()
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -31,7 +31,7 @@ private struct Refused: Error, Equatable {
     @Test func aWriteThatThrowsRollsBackAloneAndTheRestOfItsTransactionCommits() throws {
         let (queue, directory) = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (outcomes, left) = try queue.writeWithoutTransaction { db in
+        let (outcomes, left) = queue.writeWithoutTransaction { db in
             (
                 GroupCommit.run([insert(1), insert(2, fail: true), insert(3), insert(3), insert(4)], db),
                 db.isInsideTransaction
@@ -50,7 +50,7 @@ private struct Refused: Error, Equatable {
         let (queue, directory) = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
         let rollback = GroupCommit.Job(attempt: { try $0.execute(sql: "ROLLBACK") }, complete: { _ in })
-        let (outcomes, left) = try queue.writeWithoutTransaction { db in
+        let (outcomes, left) = queue.writeWithoutTransaction { db in
             (GroupCommit.run([insert(1), insert(2), rollback, insert(3)], db), db.isInsideTransaction)
         }
         // 1 and 2 were rolled back with the transaction, through no fault of theirs: they ran again.

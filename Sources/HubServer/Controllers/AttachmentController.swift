@@ -208,13 +208,12 @@ struct AttachmentController {
                 at: now)
             return attachment
         }
-        let path = env.blobs.path(for: attachment.sha256)
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        let content = try await env.database.read {
+            try InlineBlobs.content($0, sha256: attachment.sha256, files: env.blobs)
+        }
+        let reader = try content.open()
         let body = ResponseBody { writer in
-            defer { try? handle.close() }
-            while let chunk = try handle.read(upToCount: 256 * 1024), !chunk.isEmpty {
-                try await writer.write(ByteBuffer(bytes: chunk))
-            }
+            try await reader.write(to: &writer)
             try await writer.finish(nil)
         }
         return Response(

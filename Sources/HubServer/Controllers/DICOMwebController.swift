@@ -33,7 +33,8 @@ struct DICOMwebController {
     }
 
     static let dicomJSON = "application/dicom+json"
-    /// Parts up to this size are checked from memory as they stream to disk.
+    /// Parts up to this size are held and checked in memory before they go to disk; those up to
+    /// `InlineBlobs.limit` are kept in the database with their index rows and never become files.
     static let inMemoryPart = 4 << 20
 
     // MARK: STOW-RS
@@ -50,6 +51,8 @@ struct DICOMwebController {
     struct StoredPart: Sendable {
         var instance: IndexedInstance
         var summary: DICOMSummary
+        /// The instance's bytes, for one kept in the database rather than as a file.
+        var inline: [UInt8]?
     }
 
     struct FailedPart: Error, Sendable {
@@ -178,9 +181,13 @@ struct DICOMwebController {
                 instance: DICOMJSON.encode(dataset, only: Self.instanceLevel)
             )
             let digest: String
+            var inline: [UInt8]?
             if let sha256 {
                 try await writer.commit(sha256: sha256)
                 digest = sha256
+            } else if writer.size <= InlineBlobs.limit {
+                digest = writer.finishInMemory()
+                inline = writer.head
             } else {
                 digest = try await writer.finishAndCommit()
             }
@@ -195,7 +202,7 @@ struct DICOMwebController {
                         transferSyntax: s.transferSyntaxUID,
                         studyAttributes: encoded.study, seriesAttributes: encoded.series,
                         instanceAttributes: encoded.instance, metadata: encoded.metadata),
-                    summary: s))
+                    summary: s, inline: inline))
         } catch {
             writer.abort()
             return .failure(FailedPart(reason: .processing, detail: "\(error)"))
@@ -239,6 +246,9 @@ struct DICOMwebController {
                 }
                 switch try DICOMStore.store(db, part.instance, owner: owner, examId: exam?.id, now: now) {
                 case .stored, .alreadyStored:
+                    if let bytes = part.inline {
+                        try InlineBlobs.insert(db, sha256: part.instance.sha256, bytes: bytes)
+                    }
                     referenced.append(part)
                     if let exam {
                         try attach(
@@ -579,18 +589,17 @@ struct DICOMwebController {
         let files = try await files(request, context)
         try Self.checkAccept(request.headers[.accept], storedIn: Set(files.map(\.transferSyntax)))
         let boundary = "dicomweb-" + UUID().uuidString
-        let blobs = env.blobs
+        let (blobs, database) = (env.blobs, env.database)
         let body = ResponseBody { writer in
             for (index, file) in files.enumerated() {
                 let head =
                     (index == 0 ? "" : "\r\n") + "--\(boundary)\r\nContent-Type: application/dicom\r\n"
                     + "Content-Length: \(file.size)\r\n\r\n"
                 try await writer.write(ByteBuffer(string: head))
-                let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: blobs.path(for: file.sha256)))
-                defer { try? handle.close() }
-                while let chunk = try handle.read(upToCount: 256 * 1024), !chunk.isEmpty {
-                    try await writer.write(ByteBuffer(bytes: chunk))
+                let content = try await database.read {
+                    try InlineBlobs.content($0, sha256: file.sha256, files: blobs)
                 }
+                try await content.open().write(to: &writer)
             }
             try await writer.write(ByteBuffer(string: "\r\n--\(boundary)--\r\n"))
             try await writer.finish(nil)
@@ -667,7 +676,11 @@ struct DICOMwebController {
             try DICOMStore.attach(db, studyUID: studyUID!, examId: exam.id)
             let access = DICOMAccess(owner: caller.institutionId, readingInstitution: nil)
             for file in try DICOMStore.files(db, studyUID: studyUID!, access: access) {
-                let summary = try DICOMFile.parseHeader(fileAt: env.blobs.path(for: file.sha256)).summary
+                let summary =
+                    switch try InlineBlobs.content(db, sha256: file.sha256, files: env.blobs) {
+                    case .bytes(let bytes): try DICOMFile.parseHeader(bytes).summary
+                    case .file(let path): try DICOMFile.parseHeader(fileAt: path).summary
+                    }
                 try attach(
                     sha256: file.sha256, size: file.size, summary, to: exam, by: caller.actor, db, context: context,
                     now: now)
