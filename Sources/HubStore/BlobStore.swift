@@ -65,17 +65,15 @@ public final class BlobWriter {
         temporaryPath = "\(store.root)/tmp/\(UUID().uuidString)"
     }
 
-    /// Makes the temporary file and moves the bytes held in memory into it.
-    private func spill() throws {
-        guard handle == nil else { return }
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    /// Makes the temporary file with the bytes held in memory; `abort` removes it should anything fail after.
+    private static func spill(_ head: [UInt8], to path: String) throws -> FileHandle {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw HubError.unavailable("cannot create a temporary file in the blob store: \(FileSync.lastError())")
         }
         let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-        self.handle = handle
-        try head.withUnsafeBytes { try Self.write($0, to: handle) }
-        head = []
+        try head.withUnsafeBytes { try write($0, to: handle) }
+        return handle
     }
 
     private static func write(_ bytes: UnsafeRawBufferPointer, to handle: FileHandle) throws {
@@ -105,7 +103,8 @@ public final class BlobWriter {
                 head.append(contentsOf: bytes)
                 return
             }
-            try spill()
+            handle = try Self.spill(head, to: temporaryPath)
+            head = []
         }
         try Self.write(bytes, to: handle!)
     }
@@ -119,9 +118,13 @@ public final class BlobWriter {
 
     /// Flushes the file to disk and returns its digest; the file stays at `temporaryPath` until `commit`.
     public func finish() async throws -> String {
-        try spill()
-        let handle = self.handle!
-        try await Self.offload { try Self.flush(handle) }
+        let (existing, head, temporary) = (handle, self.head, temporaryPath)
+        let handle = try await Self.offload {
+            let handle = try existing ?? Self.spill(head, to: temporary)
+            try Self.flush(handle)
+            return handle
+        }
+        (self.handle, self.head) = (handle, [])
         try handle.close()
         closed = true
         return hasher.finalize().withUnsafeBytes(Hex.encode)
@@ -137,12 +140,11 @@ public final class BlobWriter {
     /// `finish` and `commit` in one step, for a file already checked from `head`: flushed, moved into place under
     /// its digest, and the directory entry flushed, with one hop off the cooperative pool.
     public func finishAndCommit() async throws -> String {
-        try spill()
         let sha256 = hasher.finalize().withUnsafeBytes(Hex.encode)
-        let handle = self.handle!
         let target = store.path(for: sha256)
-        let temporary = temporaryPath
+        let (existing, head, temporary) = (handle, self.head, temporaryPath)
         try await Self.offload {
+            let handle = try existing ?? Self.spill(head, to: temporary)
             try Self.flush(handle)
             try handle.close()
             try Self.move(temporary, to: target)
@@ -184,16 +186,15 @@ public final class BlobWriter {
             try? handle?.close()
             closed = true
         }
-        if handle != nil { try? FileManager.default.removeItem(atPath: temporaryPath) }
+        unlink(temporaryPath)
     }
 
     /// Runs blocking file-system work off the cooperative pool.
-    static func offload(_ work: @escaping @Sendable () throws -> Void) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+    static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             DispatchQueue.global().async {
                 do {
-                    try work()
-                    continuation.resume()
+                    continuation.resume(returning: try work())
                 } catch {
                     continuation.resume(throwing: error)
                 }

@@ -122,7 +122,8 @@ public enum DICOMStore {
         case conflict(String)
     }
 
-    /// Indexes one instance whose bytes are in the blob store. A study belongs to the institution that stored its
+    /// Indexes one instance whose bytes are in the blob store (or kept in the database, by the caller, in the same
+    /// transaction). A study belongs to the institution that stored its
     /// first instance, and to at most one exam.
     public static func store(
         _ db: Database, _ instance: IndexedInstance, owner: String, examId: String?, now: Timestamp

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import HubCore
 
-/// An attachment of an exam, as stored: the bytes are in the blob store under `sha256`.
+/// An attachment of an exam, as stored: the bytes are in the blob store under `sha256`, or in the
+/// database (`InlineBlobs`) for a small DICOM instance stored through STOW-RS.
 public struct Attachment: Sendable, Codable, Equatable {
     public var examId: String
     public var sha256: String

@@ -13,10 +13,18 @@ import HubCore
 public enum InlineBlobs {
     /// The largest blob kept in the database; larger ones are files in the blob store.
     public static let limit = 64 * 1024
+    /// The most bytes one request holds in memory to keep in the database with its rows (and so the most one
+    /// transaction writes of them); a request's small blobs past it are files, like large ones.
+    public static let requestBudget = 16 << 20
 
-    /// Keeps a blob's bytes (once: the same digest is the same bytes).
+    /// Keeps a blob's bytes. The same digest is the same bytes, so a blob kept already is left alone, unless its bytes
+    /// were damaged: storing it again repairs them.
     public static func insert(_ db: Database, sha256: String, bytes: [UInt8]) throws {
-        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO blob_data (sha256, bytes) VALUES (?, ?)")
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO blob_data (sha256, bytes) VALUES (?, ?)
+                ON CONFLICT (sha256) DO UPDATE SET bytes = excluded.bytes WHERE bytes <> excluded.bytes
+                """)
         try statement.execute(arguments: [sha256, Data(bytes)])
     }
 

@@ -11,8 +11,8 @@ import HubStore
 /// the state of one instant and writers are never blocked (WAL mode). The blob store is copied after it: a blob is
 /// renamed into place before the transaction that records it commits, so every blob the copy refers to is already on
 /// disk. Blobs uploaded meanwhile are copied too and are harmless. Small blobs are kept in the database itself
-/// (`InlineBlobs`) and come with it; their bytes are checked against their digests too. Everything is written into a folder beside the
-/// target and renamed into place last, so a backup folder is either whole or absent.
+/// (`InlineBlobs`) and come with it; their bytes are checked against their digests too. Everything is written into a
+/// folder beside the target and renamed into place last, so a backup folder is either whole or absent.
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy a hub (database, blobs, keys) into a new folder with a manifest of checksums.",
@@ -69,7 +69,8 @@ struct Backup: AsyncParsableCommand {
         if let first = damaged.first {
             throw CLIError(
                 "the database holds \(damaged.count) damaged blobs (\(first)…): their bytes no longer hash to their "
-                    + "SHA-256; no backup was written. Restore the database from an earlier backup.")
+                    + "SHA-256; no backup was written. Storing each of those instances again through STOW-RS repairs "
+                    + "it.")
         }
         let database = try BackupFiles.digest(databaseCopy)
         try BackupFiles.flush(databaseCopy)

@@ -261,6 +261,28 @@ struct WriteLoad {
         #expect(refused.status != 0)
         #expect(refused.output.contains("damaged blobs (\(smallSHA)"), "\(refused.output)")
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("second").path))
+
+        // Storing the instance again repairs its bytes, and the backup is made.
+        try await daemon.start(client: client)
+        let again = try await client.execute(
+            CurlRequest(
+                method: "POST", url: daemon.baseURL + "/dicomweb/studies",
+                headers: [("Authorization", "Bearer \(clinic)"), ("Content-Type", Multipart.contentType)],
+                body: .bytes(Array(Multipart.body([small])))))
+        #expect(again.status == 200)
+        _ = await daemon.stop()
+        let repaired = try await Hubctl.run(
+            ["backup", root.appendingPathComponent("second").path, "--config", daemon.configFile.path])
+        #expect(repaired.status == 0, "\(repaired.output)")
+
+        // The file of a stored instance in no exam (a pending study) is missing: the backup stops, naming it.
+        try FileManager.default.removeItem(
+            at: root.appendingPathComponent(
+                "hub/blobs/\(largeSHA.prefix(2))/\(largeSHA.dropFirst(2).prefix(2))/\(largeSHA)"))
+        let incomplete = try await Hubctl.run(
+            ["backup", root.appendingPathComponent("third").path, "--config", daemon.configFile.path])
+        #expect(incomplete.status != 0)
+        #expect(incomplete.output.contains("refers to blob \(largeSHA)"), "\(incomplete.output)")
     }
 
     /// A small offline hub: a migrated database with a token, one blob and an identifier key.

@@ -288,6 +288,9 @@ enum Multipart {
             #expect(duplicate.status == 409, "\(duplicate.text)")
             let reason = ((duplicate.json["00081198"] as? [String: Any])?["Value"] as? [[String: Any]])?.first
             #expect(reason.flatMap { Self.value($0, "00081197") as? Int } == 0x0111)
+            let refusedSHA = SHA256.hash(data: implicit).withUnsafeBytes(Hex.encode)
+            #expect(try await hub.env.database.read { try InlineBlobs.bytes($0, sha256: refusedSHA) } == nil)
+            #expect(!FileManager.default.fileExists(atPath: hub.env.blobs.path(for: refusedSHA)))
             // An instance of a new study claiming a series stored under another study is refused, and leaves no
             // study behind.
             func instance(study: String, series: String, sop: String) throws -> Data {
@@ -334,6 +337,49 @@ enum Multipart {
             let instance = try await hub.get(String(url[path...]), token: people.clinicToken)
             #expect(
                 try Multipart.parts(instance.body, contentType: instance.headers[.contentType] ?? "") == [expb])
+        }
+    }
+
+    /// One request of many small instances keeps no more than `InlineBlobs.requestBudget` of them in memory (and in
+    /// its transaction): the rest become files, and every one is stored and comes back byte for byte.
+    @Test func aRequestOfManySmallInstancesKeepsOnlyItsBudgetInMemory() async throws {
+        try await withHub { hub in
+            let people = try await Alliance.make(hub)
+            let pixels = InlineBlobs.limit - 1024
+            let count = InlineBlobs.requestBudget / pixels + 8
+            let instances = try (0..<count).map { index in
+                Data(
+                    try DICOMWriter.write([
+                        .string(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.7"),
+                        .string(.sopInstanceUID, .UI, "1.2.826.0.1.3680043.10.7.1.\(index)"),
+                        .string(.studyInstanceUID, .UI, "1.2.826.0.1.3680043.10.7"),
+                        .string(.seriesInstanceUID, .UI, "1.2.826.0.1.3680043.10.7.1"),
+                        .string(.modality, .CS, "US"), .string(.patientID, .LO, "HS-0042"),
+                        DICOMWriter.Element(
+                            DICOMTag(0x7FE0, 0x0010), .OB, .bytes((0..<pixels).map { UInt8(($0 + index) % 251) })),
+                    ]))
+            }
+            #expect(instances.allSatisfy { $0.count <= InlineBlobs.limit })
+            let stored = try await hub.call(
+                .post, "/dicomweb/studies", token: people.clinicToken, raw: Multipart.body(instances),
+                contentType: Multipart.contentType)
+            #expect(stored.status == 200, "\(stored.text.prefix(300))")
+            let (inline, inlineBytes) = try await hub.env.database.read { db in
+                (
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blob_data") ?? 0,
+                    try Int.fetchOne(db, sql: "SELECT SUM(LENGTH(bytes)) FROM blob_data") ?? 0
+                )
+            }
+            #expect(inline > 0 && inline < count)
+            #expect(inlineBytes <= InlineBlobs.requestBudget)
+            let files = instances.filter {
+                FileManager.default.fileExists(
+                    atPath: hub.env.blobs.path(for: SHA256.hash(data: $0).withUnsafeBytes(Hex.encode)))
+            }
+            #expect(files.count == count - inline, "the instances past the budget are files")
+            let retrieved = try await hub.get("/dicomweb/studies/1.2.826.0.1.3680043.10.7", token: people.clinicToken)
+            let parts = try Multipart.parts(retrieved.body, contentType: retrieved.headers[.contentType] ?? "")
+            #expect(Set(parts) == Set(instances))
         }
     }
 

@@ -282,10 +282,13 @@ extension LargeAttachmentTests {
         await client.shutdown()
         #expect(reply.status == 200, "\(String(decoding: reply.body, as: UTF8.self))")
         #expect(found.text.contains("1.2.826.0.1.3680043.10.9.1"))
-        let stored = try FileManager.default.contentsOfDirectory(
-            atPath: directory.appendingPathComponent("blobs").path
-        ).filter { $0.count == 2 }
-        #expect(!stored.isEmpty)
+        let blobs = directory.appendingPathComponent("blobs").path
+        let stored = try FileManager.default.subpathsOfDirectory(atPath: blobs).filter {
+            !$0.hasPrefix("tmp") && $0.split(separator: "/").count == 3
+        }
+        #expect(stored.count == 1, "the instance is one file of the blob store: \(stored)")
+        let size = try FileManager.default.attributesOfItem(atPath: blobs + "/" + (stored.first ?? ""))[.size] as? Int
+        #expect(size.map(UInt64.init) == UInt64(header.count + 12) + pixels)
         #expect(
             peak < Self.peakLimitBytes, "peak RSS \(peak / 1_000_000) MB (before the upload \(before / 1_000_000) MB)")
     }

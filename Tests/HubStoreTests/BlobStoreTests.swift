@@ -93,6 +93,30 @@ import Testing
         #expect(FileManager.default.contents(atPath: store.path(for: digest)) == Data(bytes))
     }
 
+    @Test func anUploadPastTheLimitOrAbortedAfterItsFileWasMadeLeavesNoFile() async throws {
+        let (store, root) = try store()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let chunk = [UInt8](repeating: 7, count: 600)
+        let tooLarge = try store.writer(limit: 1500, keepInMemory: 1000)
+        try chunk.withUnsafeBytes { try tooLarge.write($0) }
+        try chunk.withUnsafeBytes { try tooLarge.write($0) }
+        #expect(FileManager.default.fileExists(atPath: tooLarge.temporaryPath), "past keepInMemory: a file")
+        #expect(throws: HubError.self) { try chunk.withUnsafeBytes { try tooLarge.write($0) } }
+        #expect(!FileManager.default.fileExists(atPath: tooLarge.temporaryPath))
+        let dropped = try store.writer(limit: 1 << 20, keepInMemory: 1000)
+        for _ in 0..<3 { try chunk.withUnsafeBytes { try dropped.write($0) } }
+        dropped.abort()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+        // Nothing in memory: the file is made by the first byte, not before.
+        let streamed = try store.writer(limit: 1 << 20)
+        #expect(!FileManager.default.fileExists(atPath: streamed.temporaryPath))
+        try chunk.withUnsafeBytes { try streamed.write($0) }
+        #expect(FileManager.default.fileExists(atPath: streamed.temporaryPath))
+        #expect(streamed.head.isEmpty)
+        streamed.abort()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+    }
+
     @Test func anUploadPastTheLimitLeavesNoFile() async throws {
         let (store, root) = try store()
         defer { try? FileManager.default.removeItem(atPath: root) }

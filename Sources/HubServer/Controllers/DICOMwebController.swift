@@ -9,7 +9,7 @@ import Metrics
 import NIOCore
 
 /// `/dicomweb`: the DICOMweb door (PS3.18) for modalities, PACS and viewers. STOW-RS streams each part of a
-/// `multipart/related` body to the blob store; QIDO-RS answers from the SQLite index; WADO-RS returns the stored bytes
+/// `multipart/related` body to the blob store (small ones go into the database with their index rows); QIDO-RS answers from the SQLite index; WADO-RS returns the stored bytes
 /// unchanged. Clinics store into and read their own studies; center staff read the studies of exams routed to them.
 struct DICOMwebController {
     let env: HubEnvironment
@@ -85,6 +85,7 @@ struct DICOMwebController {
         var partType = "application/dicom"
         var stored: [StoredPart] = []
         var failed: [FailedPart] = []
+        var inlineBytes = 0
         defer { writer?.abort() }
         do {
             for try await chunk in request.body {
@@ -100,9 +101,13 @@ struct DICOMwebController {
                     case .end:
                         guard let finished = writer else { continue }
                         writer = nil
-                        let outcome = await ingestPart(finished, type: partType, pathStudy: pathStudy)
+                        let mayInline = inlineBytes + finished.size <= InlineBlobs.requestBudget
+                        let outcome = await ingestPart(
+                            finished, type: partType, pathStudy: pathStudy, mayInline: mayInline)
                         switch outcome {
-                        case .success(let part): stored.append(part)
+                        case .success(let part):
+                            stored.append(part)
+                            inlineBytes += part.inline?.count ?? 0
                         case .failure(let failure): failed.append(failure)
                         }
                     }
@@ -139,8 +144,11 @@ struct DICOMwebController {
         return exam
     }
 
-    /// Checks one received part and moves its bytes into the blob store.
-    func ingestPart(_ writer: BlobWriter, type: String, pathStudy: String?) async -> Result<StoredPart, FailedPart> {
+    /// Checks one received part and moves its bytes into the blob store, or, when it is small and `mayInline`, keeps
+    /// them to be written into the database with its index rows.
+    func ingestPart(
+        _ writer: BlobWriter, type: String, pathStudy: String?, mayInline: Bool
+    ) async -> Result<StoredPart, FailedPart> {
         guard type == "application/dicom" else {
             writer.abort()
             return .failure(FailedPart(reason: .cannotUnderstand, detail: "a part of type \(type)"))
@@ -185,7 +193,7 @@ struct DICOMwebController {
             if let sha256 {
                 try await writer.commit(sha256: sha256)
                 digest = sha256
-            } else if writer.size <= InlineBlobs.limit {
+            } else if inMemory && mayInline && writer.size <= InlineBlobs.limit {
                 digest = writer.finishInMemory()
                 inline = writer.head
             } else {

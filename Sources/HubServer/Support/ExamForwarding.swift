@@ -112,7 +112,8 @@ extension HubEnvironment {
         return next
     }
 
-    /// Sends a stored attachment of a forwarded exam to the reading hub, from its blob file.
+    /// Sends a stored attachment of a forwarded exam to the reading hub, from the blob store (or the
+    /// database, for a small DICOM instance).
     func forwardAttachment(_ db: Database, _ attachment: Attachment, to hubId: String, now: Timestamp) throws {
         let key = "attach-\(hubId)-\(attachment.examId)-\(attachment.sha256)"
         // Sent once to each hub: a forward after a return to the same hub finds it already sent (the reading hub
