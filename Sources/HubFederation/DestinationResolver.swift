@@ -74,7 +74,7 @@ public struct DestinationResolver: Sendable {
             if let sha = delivery.bodyFile {
                 let missing = UnroutableDelivery(description: "blob \(sha) is not in the blob store")
                 guard let blobs else { throw missing }
-                let content = try await database.read { try InlineBlobs.content($0, sha256: sha, files: blobs) }
+                let content = try await InlineBlobs.content(database, sha256: sha, files: blobs)
                 if case .file(let path) = content, !FileManager.default.fileExists(atPath: path) { throw missing }
                 blob = content
                 digest = sha

@@ -30,11 +30,7 @@ public final class BlobStore: Sendable {
         return "\(root)/\(a)/\(b)/\(sha256)"
     }
 
-    public func exists(_ sha256: String) -> Bool {
-        FileManager.default.fileExists(atPath: path(for: sha256))
-    }
-
-    /// Starts a new upload; one of up to `keepInMemory` bytes is held in `head` and makes no file unless asked to.
+    /// Starts a new upload, held in memory (`head`) while it is at most `keepInMemory` bytes.
     public func writer(limit: Int, keepInMemory: Int = 0) throws -> BlobWriter {
         try BlobWriter(store: self, limit: limit, keepInMemory: keepInMemory)
     }

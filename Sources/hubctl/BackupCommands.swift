@@ -258,7 +258,8 @@ struct Restore: AsyncParsableCommand {
     }
 
     /// The restored database must be a sound SQLite file whose schema this build knows, and every blob it refers to
-    /// must be in the backup.
+    /// must be in the backup. The bytes of the blobs kept in it were checked when the backup was made, and the
+    /// manifest's digest of the file holds them since.
     static func check(database path: String, blobs: Set<String>) throws -> AuditVerification {
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
@@ -277,9 +278,6 @@ struct Restore: AsyncParsableCommand {
             if let first = missing.first {
                 throw CLIError(
                     "the backed-up database refers to \(missing.count) blobs the backup does not hold (\(first)…)")
-            }
-            if let first = try InlineBlobs.damaged(db).first {
-                throw CLIError("the backed-up database holds a damaged blob: \(first) no longer hashes to its name")
             }
             return try AuditLog.verify(db)
         }

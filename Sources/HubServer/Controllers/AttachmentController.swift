@@ -208,10 +208,7 @@ struct AttachmentController {
                 at: now)
             return attachment
         }
-        let content = try await env.database.read {
-            try InlineBlobs.content($0, sha256: attachment.sha256, files: env.blobs)
-        }
-        let reader = try content.open()
+        let reader = try await InlineBlobs.content(env.database, sha256: attachment.sha256, files: env.blobs).open()
         let body = ResponseBody { writer in
             try await reader.write(to: &writer)
             try await writer.finish(nil)

@@ -9,8 +9,9 @@ import Metrics
 import NIOCore
 
 /// `/dicomweb`: the DICOMweb door (PS3.18) for modalities, PACS and viewers. STOW-RS streams each part of a
-/// `multipart/related` body to the blob store (small ones go into the database with their index rows); QIDO-RS answers from the SQLite index; WADO-RS returns the stored bytes
-/// unchanged. Clinics store into and read their own studies; center staff read the studies of exams routed to them.
+/// `multipart/related` body to the blob store (small ones go into the database with their index rows); QIDO-RS
+/// answers from the SQLite index; WADO-RS returns the stored bytes unchanged. Clinics store into and read their own
+/// studies; center staff read the studies of exams routed to them.
 struct DICOMwebController {
     let env: HubEnvironment
 
@@ -604,9 +605,7 @@ struct DICOMwebController {
                     (index == 0 ? "" : "\r\n") + "--\(boundary)\r\nContent-Type: application/dicom\r\n"
                     + "Content-Length: \(file.size)\r\n\r\n"
                 try await writer.write(ByteBuffer(string: head))
-                let content = try await database.read {
-                    try InlineBlobs.content($0, sha256: file.sha256, files: blobs)
-                }
+                let content = try await InlineBlobs.content(database, sha256: file.sha256, files: blobs)
                 try await content.open().write(to: &writer)
             }
             try await writer.write(ByteBuffer(string: "\r\n--\(boundary)--\r\n"))
