@@ -96,12 +96,17 @@ public final class AppDatabase: Sendable {
     }
 
     /// Runs `body` as one atomic write and returns once it has committed: all of its changes or, when it throws,
-    /// none. Concurrent writes share transactions (see `GroupCommit`). Timed, from the call to the commit, for the
-    /// `hub.db.write.duration` metric.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// none. Concurrent writes share transactions (see `GroupCommit`); a large write (thousands of rows, a chunk of a
+    /// bulk load) sets `alone` and takes a transaction of its own, without the savepoint a shared one needs. Timed,
+    /// from the call to the commit, for the `hub.db.write.duration` metric.
+    public func write<T: Sendable>(
+        alone: Bool = false, _ body: @escaping @Sendable (Database) throws -> T
+    )
+        async throws -> T
+    {
         let start = ContinuousClock.now
         defer { writeTimer.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start)) }
-        return try await writer.write(body)
+        return try await writer.write(alone: alone, body)
     }
 
     /// A read on one of the pool's reader connections, off the calling thread.

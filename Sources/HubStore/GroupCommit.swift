@@ -18,11 +18,18 @@ import Synchronization
 ///   caused it; the writes that had run before it in that transaction run again in a new one;
 /// - `afterNextTransaction` hooks fire when the shared transaction ends, also for a write that rolled back to its
 ///   savepoint: they must not assume their own write committed (the hub's only clear caches and wake workers).
+///
+/// A write that runs alone in its transaction (nothing else was queued, or it asked to be alone) needs no savepoint:
+/// when it throws, the whole transaction rolls back. This matters for large writes. Under a savepoint, SQLite copies
+/// every page a write changes into a side journal, so that it could roll back to it; past 64 KB that journal is a
+/// temporary file, and a chunk of a bulk load wrote about four pages there for every result it stored.
 final class GroupCommit: Sendable {
-    /// One queued write: `attempt` runs it on the writer, `complete` reports its outcome (nil: committed).
+    /// One queued write: `attempt` runs it on the writer, `complete` reports its outcome (nil: committed). An `alone`
+    /// write never shares its transaction.
     struct Job: Sendable {
         let attempt: @Sendable (Database) throws -> Void
         let complete: @Sendable ((any Error)?) -> Void
+        var alone = false
     }
 
     private struct State {
@@ -44,8 +51,9 @@ final class GroupCommit: Sendable {
         self.afterBatch = afterBatch
     }
 
-    /// Runs `body` in the writer's next transaction and returns its value once that transaction has committed.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// Runs `body` in the writer's next transaction, or in a transaction of its own when `alone` is set, and returns
+    /// its value once that transaction has committed.
+    func write<T: Sendable>(alone: Bool = false, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let box = OutcomeBox<T>()
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             enqueue(
@@ -59,7 +67,7 @@ final class GroupCommit: Sendable {
                         } else {
                             continuation.resume(throwing: DatabaseError(message: "a committed write left no value"))
                         }
-                    }))
+                    }, alone: alone))
         }
     }
 
@@ -79,7 +87,7 @@ final class GroupCommit: Sendable {
     private func drain(_ db: Database) {
         while true {
             let batch = state.withLock { state -> ArraySlice<Job> in
-                let count = min(state.pending.count, maximumBatch)
+                let count = Self.batchSize(state.pending, maximum: maximumBatch)
                 let batch = state.pending[..<count]
                 state.pending.removeFirst(count)
                 if batch.isEmpty { state.draining = false }
@@ -94,11 +102,20 @@ final class GroupCommit: Sendable {
         }
     }
 
+    /// How many of the queued jobs, from the first, the next transaction takes: a job that must be alone, or the
+    /// shared jobs up to the next one that must (at most `maximum`), so that they still run in the order queued.
+    static func batchSize(_ pending: [Job], maximum: Int) -> Int {
+        guard let first = pending.first else { return 0 }
+        if first.alone { return 1 }
+        return pending.prefix(max(1, maximum)).prefix { !$0.alone }.count
+    }
+
     /// Runs the jobs in as few transactions as possible and returns each one's outcome (nil: committed).
     ///
     /// When a job's error ends the whole transaction, that job fails, and the jobs that had run before it in the same
     /// transaction (their work was rolled back with it) run again in the next one.
     static func run(_ jobs: [Job], _ db: Database) -> [(any Error)?] {
+        if jobs.count == 1 { return [runAlone(jobs[0], db)] }
         var outcomes = [(any Error)?](repeating: nil, count: jobs.count)
         var queue = Array(jobs.indices)
         while !queue.isEmpty {
@@ -141,6 +158,23 @@ final class GroupCommit: Sendable {
             queue = rerun + queue[position...]
         }
         return outcomes
+    }
+
+    /// One job in a transaction of its own, without a savepoint: when it throws, the transaction rolls back.
+    static func runAlone(_ job: Job, _ db: Database) -> (any Error)? {
+        do {
+            try db.beginTransaction(.immediate)
+        } catch {
+            return error
+        }
+        do {
+            try job.attempt(db)
+            try db.commit()
+            return nil
+        } catch {
+            if db.isInsideTransaction { try? db.rollback() }
+            return error
+        }
     }
 }
 

@@ -60,6 +60,95 @@ private struct Refused: Error, Equatable {
         #expect(stored == [1, 2, 3])
     }
 
+    @Test func aTransactionTakesTheSharedWritesUpToTheNextThatMustBeAloneAndKeepsTheirOrder() {
+        func job(_ alone: Bool) -> GroupCommit.Job {
+            GroupCommit.Job(attempt: { _ in }, complete: { _ in }, alone: alone)
+        }
+        func sizes(_ pending: [Bool], maximum: Int) -> [Int] {
+            var queue = pending.map(job)
+            var sizes: [Int] = []
+            while !queue.isEmpty {
+                let size = GroupCommit.batchSize(queue, maximum: maximum)
+                sizes.append(size)
+                queue.removeFirst(size)
+            }
+            return sizes
+        }
+        #expect(GroupCommit.batchSize([], maximum: 64) == 0)
+        #expect(sizes([false, false, true, false, true, true, false], maximum: 64) == [2, 1, 1, 1, 1, 1])
+        #expect(sizes([false, false, false, false, false], maximum: 2) == [2, 2, 1])
+        #expect(sizes([true, false, false, false], maximum: 2) == [1, 2, 1])
+        #expect(sizes([false, false], maximum: 0) == [1, 1])
+    }
+
+    @Test func aWriteAloneCommitsWhollyOrLeavesNothing() throws {
+        let (queue, directory) = try scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func many(_ values: [Int], fail: Bool = false) -> GroupCommit.Job {
+            GroupCommit.Job(
+                attempt: { db in
+                    for n in values { try db.execute(sql: "INSERT INTO t (n) VALUES (?)", arguments: [n]) }
+                    if fail { throw Refused(n: values[0]) }
+                }, complete: { _ in }, alone: true)
+        }
+        let (stored, refused, clashed, left) = queue.writeWithoutTransaction { db in
+            (
+                GroupCommit.run([many(Array(0..<500))], db),
+                GroupCommit.run([many(Array(500..<1000), fail: true)], db),
+                // A statement error half-way (499 is stored): what the write inserted before it is gone too.
+                GroupCommit.run([many(Array(1000..<1005) + [499, 1005])], db),
+                db.isInsideTransaction
+            )
+        }
+        #expect(stored.count == 1 && stored[0] == nil)
+        #expect((refused.first as? Refused) == Refused(n: 500))
+        #expect((clashed.first as? DatabaseError)?.resultCode == .SQLITE_CONSTRAINT)
+        #expect(!left, "a write alone that fails rolls its transaction back")
+        let values = try queue.read { try Int.fetchAll($0, sql: "SELECT n FROM t ORDER BY n") }
+        #expect(values == Array(0..<500))
+    }
+
+    @Test func concurrentWritesAloneAndSharedEachCommitOnceOrLeaveNothing() async throws {
+        let (database, directory) = try temporaryDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await database.write { try $0.execute(sql: "CREATE TABLE t (writer INTEGER NOT NULL, n INTEGER NOT NULL)") }
+        // Every third write is a large one alone; every seventh write fails after inserting its rows.
+        let writers = 120
+        let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+            for i in 0..<writers {
+                group.addTask {
+                    let rows = i % 3 == 0 ? 300 : 2
+                    do {
+                        try await database.write(alone: i % 3 == 0) { db in
+                            for n in 0..<rows {
+                                try db.execute(sql: "INSERT INTO t (writer, n) VALUES (?, ?)", arguments: [i, n])
+                            }
+                            if i % 7 == 5 { throw Refused(n: i) }
+                        }
+                        return (i, true)
+                    } catch {
+                        return (i, false)
+                    }
+                }
+            }
+            var outcomes: [Int: Bool] = [:]
+            for await (i, ok) in group { outcomes[i] = ok }
+            return outcomes
+        }
+        #expect(outcomes.count == writers)
+        for (i, ok) in outcomes { #expect(ok == (i % 7 != 5), "write \(i)") }
+        let counts = try await database.read { db in
+            Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(
+                    db, sql: "SELECT writer, count(*) AS rows FROM t GROUP BY writer"
+                )
+                .map { (($0["writer"] as Int), ($0["rows"] as Int)) })
+        }
+        let expected = Dictionary(
+            uniqueKeysWithValues: (0..<writers).filter { $0 % 7 != 5 }.map { ($0, $0 % 3 == 0 ? 300 : 2) })
+        #expect(counts == expected)
+    }
+
     @Test func concurrentWritesEachCommitOnceAndTheAuditChainHolds() async throws {
         let (database, directory) = try temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -136,22 +136,17 @@ struct ResultController {
                 index + 1 < chunks.count ? prepareLines(chunks[index + 1], caller: caller, now: env.clock()) : []
             let ready = prepared
             let now = env.clock()
-            let (chunkAnswers, count) = try await env.database.write { db -> ([LineAnswer], Int) in
+            // A chunk takes a transaction of its own. Its lines were checked while being prepared, so an insert
+            // fails only for a reason that fails the chunk (the disk, say), which then stores nothing.
+            let (chunkAnswers, count) = try await env.database.write(alone: true) { db -> ([LineAnswer], Int) in
                 var out: [LineAnswer] = []
                 var count = 0
                 for (line, outcome) in ready {
                     switch outcome {
                     case .success(let result):
-                        do {
-                            try db.inSavepoint {
-                                try ResultStore.insert(db, result)
-                                return .commit
-                            }
-                            out.append(LineAnswer(line: line, status: 201, id: result.record.id))
-                            count += 1
-                        } catch let error as HubError {
-                            out.append(LineAnswer(line, error))
-                        }
+                        try ResultStore.insert(db, result)
+                        out.append(LineAnswer(line: line, status: 201, id: result.record.id))
+                        count += 1
                     case .failure(let error):
                         out.append(LineAnswer(line, error))
                     }
