@@ -114,26 +114,14 @@ private struct Refused: Error, Equatable {
         try await database.write { try $0.execute(sql: "CREATE TABLE t (writer INTEGER NOT NULL, n INTEGER NOT NULL)") }
         // Every third write is a large one alone; every seventh write fails after inserting its rows.
         let writers = 120
-        let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
-            for i in 0..<writers {
-                group.addTask {
-                    let rows = i % 3 == 0 ? 300 : 2
-                    do {
-                        try await database.write(alone: i % 3 == 0) { db in
-                            for n in 0..<rows {
-                                try db.execute(sql: "INSERT INTO t (writer, n) VALUES (?, ?)", arguments: [i, n])
-                            }
-                            if i % 7 == 5 { throw Refused(n: i) }
-                        }
-                        return (i, true)
-                    } catch {
-                        return (i, false)
-                    }
+        let outcomes = await Self.succeeded(writers) { i in
+            let rows = i % 3 == 0 ? 300 : 2
+            try await database.write(alone: i % 3 == 0) { db in
+                for n in 0..<rows {
+                    try db.execute(sql: "INSERT INTO t (writer, n) VALUES (?, ?)", arguments: [i, n])
                 }
+                if i % 7 == 5 { throw Refused(n: i) }
             }
-            var outcomes: [Int: Bool] = [:]
-            for await (i, ok) in group { outcomes[i] = ok }
-            return outcomes
         }
         #expect(outcomes.count == writers)
         for (i, ok) in outcomes { #expect(ok == (i % 7 != 5), "write \(i)") }
@@ -153,30 +141,19 @@ private struct Refused: Error, Equatable {
         let (database, directory) = try temporaryDatabase()
         defer { try? FileManager.default.removeItem(at: directory) }
         let count = 400
-        let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
-            for i in 0..<count {
-                group.addTask {
-                    do {
-                        let seq = try await database.write { db -> Int64 in
-                            let record = try AuditLog.append(
-                                db,
-                                AuditEvent(
-                                    actor: "prc_\(i)", institutionId: nil, action: "test.write",
-                                    targetType: "test", targetId: "\(i)"),
-                                at: Timestamp(millisecondsSinceEpoch: 1_700_000_000_000 + Int64(i)))
-                            // Every 10th write changes its mind after appending.
-                            if i % 10 == 3 { throw Refused(n: i) }
-                            return record.seq
-                        }
-                        return (i, seq > 0)
-                    } catch {
-                        return (i, false)
-                    }
-                }
+        let outcomes = await Self.succeeded(count) { i in
+            let seq = try await database.write { db -> Int64 in
+                let record = try AuditLog.append(
+                    db,
+                    AuditEvent(
+                        actor: "prc_\(i)", institutionId: nil, action: "test.write", targetType: "test",
+                        targetId: "\(i)"),
+                    at: Timestamp(millisecondsSinceEpoch: 1_700_000_000_000 + Int64(i)))
+                // Every 10th write changes its mind after appending.
+                if i % 10 == 3 { throw Refused(n: i) }
+                return record.seq
             }
-            var outcomes: [Int: Bool] = [:]
-            for await (i, ok) in group { outcomes[i] = ok }
-            return outcomes
+            #expect(seq > 0)
         }
         #expect(outcomes.count == count)
         for (i, ok) in outcomes { #expect(ok == (i % 10 != 3), "write \(i)") }
@@ -217,6 +194,27 @@ private struct Refused: Error, Equatable {
         // A short reader is read-only.
         await #expect(throws: DatabaseError.self) {
             try await database.shortRead { try $0.execute(sql: "INSERT INTO t (n) VALUES (-1)") }
+        }
+    }
+
+    /// Runs `body(0..<count)` concurrently and tells, for each, whether it returned without throwing.
+    private static func succeeded(
+        _ count: Int, _ body: @escaping @Sendable (Int) async throws -> Void
+    ) async -> [Int: Bool] {
+        await withTaskGroup(of: (Int, Bool).self) { group in
+            for i in 0..<count {
+                group.addTask {
+                    do {
+                        try await body(i)
+                        return (i, true)
+                    } catch {
+                        return (i, false)
+                    }
+                }
+            }
+            var outcomes: [Int: Bool] = [:]
+            for await (i, ok) in group { outcomes[i] = ok }
+            return outcomes
         }
     }
 }
