@@ -6,8 +6,8 @@ import Synchronization
 ///
 /// SQLite has one writer. Giving each request its own transaction costs a hop onto the writer's queue and back, and a
 /// commit that writes the same table and index pages again for every request. Here each write waits in a queue; the
-/// writer takes everything queued at once and runs it in one `BEGIN IMMEDIATE … COMMIT`, each write inside its own
-/// savepoint:
+/// writer takes what is queued (up to `maximumBatch` writes) and runs it in one `BEGIN IMMEDIATE … COMMIT`, each write
+/// inside its own savepoint:
 ///
 /// - a write that throws rolls back to its savepoint and fails alone; the others commit;
 /// - a write succeeds only once the transaction that holds it has committed, so nothing is reported stored before it
@@ -16,13 +16,15 @@ import Synchronization
 ///   would;
 /// - an error that ends the whole transaction (SQLite rolls it back: a full disk, an I/O error) fails the write that
 ///   caused it; the writes that had run before it in that transaction run again in a new one;
-/// - `afterNextTransaction` hooks fire when the shared transaction ends, also for a write that rolled back to its
-///   savepoint: they must not assume their own write committed (the hub's only clear caches and wake workers).
+/// - `afterNextTransaction` hooks fire as the transaction ends: commit hooks when it commits, also for a write in it
+///   that rolled back to its savepoint, so they must not assume their own write committed (the hub's only clear
+///   caches and wake workers); rollback hooks when it rolls back.
 ///
-/// A write that runs alone in its transaction (nothing else was queued, or it asked to be alone) needs no savepoint:
-/// when it throws, the whole transaction rolls back. This matters for large writes. Under a savepoint, SQLite copies
-/// every page a write changes into a side journal, so that it could roll back to it; past 64 KB that journal is a
-/// temporary file, and a chunk of a bulk load wrote about four pages there for every result it stored.
+/// A write that runs alone in its transaction (nothing else was queued, the next queued write must be alone, or it
+/// asked to be alone itself) needs no savepoint: when it throws, the whole transaction rolls back. This matters for
+/// large writes. Under a savepoint, SQLite copies every page a write changes into a side journal, so that it could
+/// roll back to it; past 64 KB that journal is a temporary file, and a chunk of a bulk load wrote about four pages
+/// there for every result it stored.
 final class GroupCommit: Sendable {
     /// One queued write: `attempt` runs it on the writer, `complete` reports its outcome (nil: committed). An `alone`
     /// write never shares its transaction.
@@ -50,6 +52,9 @@ final class GroupCommit: Sendable {
         self.maximumBatch = maximumBatch
         self.afterBatch = afterBatch
     }
+
+    /// How many writes wait for the writer now.
+    var queuedWrites: Int { state.withLock { $0.pending.count } }
 
     /// Runs `body` in the writer's next transaction, or in a transaction of its own when `alone` is set, and returns
     /// its value once that transaction has committed.
@@ -160,25 +165,23 @@ final class GroupCommit: Sendable {
         return outcomes
     }
 
-    /// One job in a transaction of its own, without a savepoint: when it throws, the transaction rolls back.
+    /// One job in a transaction of its own, without a savepoint: when it throws, the transaction rolls back. GRDB's
+    /// transaction block also guards a job that swallows an error after which SQLite has rolled the transaction back
+    /// (a full disk, an I/O error): its next statement fails with `SQLITE_ABORT` instead of committing on its own, so
+    /// the job fails and nothing of it is stored.
     static func runAlone(_ job: Job, _ db: Database) -> (any Error)? {
         do {
-            try db.beginTransaction(.immediate)
-        } catch {
-            return error
-        }
-        do {
-            try job.attempt(db)
-            try db.commit()
+            try db.inTransaction(.immediate) {
+                try job.attempt(db)
+                return .commit
+            }
             return nil
         } catch {
-            if db.isInsideTransaction { try? db.rollback() }
             return error
         }
     }
 }
 
-/// A write's value, set on the writer's queue before the write completes and read once after.
 private final class OutcomeBox<T>: @unchecked Sendable {
     var value: T?
 }

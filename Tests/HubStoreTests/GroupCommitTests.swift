@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HubCore
+import Synchronization
 import Testing
 
 @testable import HubStore
@@ -106,6 +107,114 @@ private struct Refused: Error, Equatable {
         #expect(!left, "a write alone that fails rolls its transaction back")
         let values = try queue.read { try Int.fetchAll($0, sql: "SELECT n FROM t ORDER BY n") }
         #expect(values == Array(0..<500))
+    }
+
+    /// The transaction statements a connection runs, and its inserts, in order.
+    private final class StatementLog: Sendable {
+        private let lines = Mutex<[String]>([])
+
+        func trace(_ db: Database) {
+            db.trace(options: .statement) { event in
+                guard case .statement(let statement) = event else { return }
+                let sql = statement.sql
+                let word = sql.prefix { $0 != " " }.uppercased()
+                guard ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "INSERT"].contains(word) else { return }
+                self.lines.withLock { $0.append(word == "INSERT" ? sql : word) }
+            }
+        }
+
+        var statements: [String] { lines.withLock { $0 } }
+    }
+
+    @Test func aWriteAloneRunsWithoutASavepointAndSharedWritesEachInOne() throws {
+        let (queue, directory) = try scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = StatementLog()
+        func literal(_ n: Int, alone: Bool = false) -> GroupCommit.Job {
+            GroupCommit.Job(
+                attempt: { try $0.execute(sql: "INSERT INTO t (n) VALUES (\(n))") }, complete: { _ in }, alone: alone)
+        }
+        let outcomes = queue.writeWithoutTransaction { db in
+            log.trace(db)
+            return GroupCommit.run([literal(1, alone: true)], db) + GroupCommit.run([literal(2), literal(3)], db)
+                + GroupCommit.run([literal(4)], db)
+        }
+        #expect(outcomes.allSatisfy { $0 == nil })
+        #expect(
+            log.statements == [
+                "BEGIN", "INSERT INTO t (n) VALUES (1)", "COMMIT",
+                "BEGIN", "SAVEPOINT", "INSERT INTO t (n) VALUES (2)", "RELEASE", "SAVEPOINT",
+                "INSERT INTO t (n) VALUES (3)", "RELEASE", "COMMIT",
+                "BEGIN", "INSERT INTO t (n) VALUES (4)", "COMMIT",
+            ])
+    }
+
+    /// A write alone that swallows an error after which SQLite rolled its transaction back must not go on storing
+    /// rows one statement at a time: it fails, and nothing of it is stored.
+    @Test func aWriteAloneThatSwallowsAnAbortedTransactionFailsAndStoresNothing() throws {
+        let (queue, directory) = try scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try queue.write { try $0.execute(sql: "INSERT INTO t (n) VALUES (1)") }
+        let swallowing = GroupCommit.Job(
+            attempt: { db in
+                try db.execute(sql: "INSERT INTO t (n) VALUES (2)")
+                // The UNIQUE clash with OR ROLLBACK ends the whole transaction; the error is ignored.
+                try? db.execute(sql: "INSERT OR ROLLBACK INTO t (n) VALUES (1)")
+                try db.execute(sql: "INSERT INTO t (n) VALUES (3)")
+            }, complete: { _ in }, alone: true)
+        let (outcomes, left) = queue.writeWithoutTransaction { db in
+            (GroupCommit.run([swallowing], db), db.isInsideTransaction)
+        }
+        #expect((outcomes[0] as? DatabaseError)?.resultCode == .SQLITE_ABORT, "\(String(describing: outcomes[0]))")
+        #expect(!left)
+        let stored = try queue.read { try Int.fetchAll($0, sql: "SELECT n FROM t ORDER BY n") }
+        #expect(stored == [1])
+    }
+
+    /// The writer's own loop: writes queued while it is busy are taken in order, shared ones together, one that must
+    /// be alone by itself, each in the transaction `batchSize` cuts.
+    @Test(.timeLimit(.minutes(1)))
+    func theWriterCutsItsQueueIntoTransactionsAtWritesThatMustBeAlone() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("group-commit-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pool = try DatabasePool(path: directory.appendingPathComponent("t.sqlite").path)
+        let log = StatementLog()
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL UNIQUE)")
+            log.trace(db)
+        }
+        let commit = GroupCommit(pool: pool)
+        let started = Mutex(false)
+        let gate = DispatchSemaphore(value: 0)
+        // The first write holds the writer until the others are queued behind it.
+        let first = Task {
+            try await commit.write { db in
+                started.withLock { $0 = true }
+                gate.wait()
+                try db.execute(sql: "INSERT INTO t (n) VALUES (0)")
+            }
+        }
+        while !started.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+        var queued: [Task<Void, any Error>] = []
+        for (n, alone) in [(1, false), (2, false), (3, true), (4, false), (5, false)] {
+            queued.append(
+                Task { try await commit.write(alone: alone) { try $0.execute(sql: "INSERT INTO t (n) VALUES (\(n))") } }
+            )
+            while commit.queuedWrites < n { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        gate.signal()
+        try await first.value
+        for task in queued { try await task.value }
+        #expect(
+            log.statements == [
+                "BEGIN", "INSERT INTO t (n) VALUES (0)", "COMMIT",
+                "BEGIN", "SAVEPOINT", "INSERT INTO t (n) VALUES (1)", "RELEASE", "SAVEPOINT",
+                "INSERT INTO t (n) VALUES (2)", "RELEASE", "COMMIT",
+                "BEGIN", "INSERT INTO t (n) VALUES (3)", "COMMIT",
+                "BEGIN", "SAVEPOINT", "INSERT INTO t (n) VALUES (4)", "RELEASE", "SAVEPOINT",
+                "INSERT INTO t (n) VALUES (5)", "RELEASE", "COMMIT",
+            ])
     }
 
     @Test func concurrentWritesAloneAndSharedEachCommitOnceOrLeaveNothing() async throws {

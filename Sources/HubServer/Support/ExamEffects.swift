@@ -176,7 +176,7 @@ extension HubEnvironment {
                 item: exam.itemCode, catalog: catalog, center: center, host: host, performedOn: performedOn),
             createdAt: now)
         var exam = exam
-        if let existing = exam.resultId.flatMap({ try? ResultStore.result(db, id: $0) }) {
+        if let id = exam.resultId, let existing = try ResultStore.result(db, id: id) {
             result.createdAt = existing.createdAt
             try ResultStore.update(db, result)
         } else {
