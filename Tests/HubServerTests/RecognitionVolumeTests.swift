@@ -73,6 +73,83 @@ import Testing
         }
     }
 
+    /// The store fails in the middle of a load (a trigger refusing one line's insert stands in for the disk): the
+    /// batches before stay stored and answered, every line from the failing batch on is answered 503, and sending
+    /// those lines again, and only those, completes the load with nothing stored twice. When the store fails in the
+    /// first batch, the request fails whole and stores nothing.
+    @Test func aStoreFailureMidLoadAnswersTheLinesNotStoredSoThatOnlyThoseAreSentAgain() async throws {
+        let clock = TestClock(RecognitionTests.start)
+        try await withHub(clock: { clock.read() }) { hub in
+            let setup = try await RecognitionSetup.make(hub)
+            let performed = RecognitionTests.start.adding(days: -2)
+            let failing = RecognitionTests.start.adding(days: -3)
+            func line(_ n: Int, item: String = "K", at time: Timestamp = performed) -> String {
+                let patient = residentID(birth: "19\(50 + n % 50)0101", sequence: String(format: "%03d", n % 1000))
+                return
+                    #"{"patient":{"identifiers":[{"system":"cn-resident-id","value":"\#(patient)"}]},"item_code":"\#(item)","performed_at":"\#(time.description)","values":[{"value":"4.1","unit":"mmol/L"}]}"#
+            }
+            // Batches of 1,000: the second one holds the line the store fails on (1,500) and a bad line (1,200).
+            let lines = (1...2_500).map { n in
+                n == 17 || n == 1_200 ? line(n, item: "NO-SUCH-ITEM") : line(n, at: n == 1_500 ? failing : performed)
+            }
+            func answers(_ reply: CurlResponse) throws -> [[String: Any]] {
+                try String(decoding: reply.body, as: UTF8.self).split(separator: "\n").map {
+                    try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+                }
+            }
+            func stored() async throws -> (results: Int, audits: Int) {
+                try await hub.env.database.read { db in
+                    (
+                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM results") ?? -1,
+                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log WHERE action = 'result.bulk'") ?? -1
+                    )
+                }
+            }
+            try await hub.env.database.write { db in
+                try db.execute(
+                    sql: """
+                        CREATE TEMP TRIGGER failing_store BEFORE INSERT ON main.results
+                        WHEN NEW.performed_at = \(failing.millisecondsSinceEpoch)
+                        BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END
+                        """)
+            }
+
+            // Failing in the first batch: nothing stored, one problem for the whole request.
+            let whole = try await Self.postBulk(
+                lines[1_000..<1_600].joined(separator: "\n"), to: hub, token: setup.lab)
+            #expect(whole.status == 500)
+            #expect(whole.headers["Content-Type"]?.hasPrefix("application/problem+json") == true)
+            #expect(try await stored() == (0, 0))
+
+            // Failing in the second batch: the first stays stored.
+            let reply = try await Self.postBulk(lines.joined(separator: "\n"), to: hub, token: setup.lab)
+            #expect(reply.status == 200)
+            let first = try answers(reply)
+            #expect(first.map { $0["line"] as? Int } == (1...2_500).map { $0 })
+            #expect(first[..<1_000].filter { $0["status"] as? Int == 201 }.count == 999)
+            #expect(first[16]["status"] as? Int == 422)
+            let notStored = first[1_000...]
+            #expect(notStored.allSatisfy { $0["status"] as? Int == 503 && $0["code"] as? String == "unavailable" })
+            #expect(notStored.allSatisfy { $0["id"] == nil && !($0["detail"] as? String ?? "").isEmpty })
+            #expect(reply.headers["X-Results-Created"] == "999")
+            #expect(reply.headers["X-Results-Rejected"] == "1501")
+            #expect(try await stored() == (999, 1))
+
+            // The disk is back: the lines answered 503 are sent again, alone.
+            try await hub.env.database.write { try $0.execute(sql: "DROP TRIGGER temp.failing_store") }
+            let again = notStored.map { lines[($0["line"] as! Int) - 1] }
+            let retry = try await Self.postBulk(again.joined(separator: "\n"), to: hub, token: setup.lab)
+            #expect(retry.status == 200)
+            let second = try answers(retry)
+            #expect(second.count == 1_500)
+            #expect(second.filter { $0["status"] as? Int == 201 }.count == 1_499)
+            #expect(second[199]["status"] as? Int == 422, "line 1,200 of the load is its line 200")
+            let final = try await stored()
+            #expect(final.results == 2_498, "every good line stored once")
+            #expect(final.audits == 3)
+        }
+    }
+
     /// Windows line ends and blank lines, as LIS exports have them: every answer names the client's own line number.
     @Test func bulkAnswersNameTheClientsLineNumbers() async throws {
         let clock = TestClock(RecognitionTests.start)

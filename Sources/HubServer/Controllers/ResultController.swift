@@ -5,6 +5,7 @@ import HubCore
 import HubFederation
 import HubStore
 import Hummingbird
+import Logging
 
 /// A result registered outside the workflow (a lab's LIS, a hospital's own exam).
 struct ResultInput: Decodable, Sendable {
@@ -108,8 +109,10 @@ struct ResultController {
         }
     }
 
-    /// NDJSON in, NDJSON out: each line is registered on its own, in batches; a bad line is answered with its
-    /// problem and never blocks, or half-stores, the others.
+    /// NDJSON in, NDJSON out: each line is registered on its own, in batches of 1,000 lines, each batch one
+    /// transaction; a bad line is answered with its problem and never blocks, or half-stores, the others. When the
+    /// store fails during a batch after earlier batches were stored, the lines of that batch and of the later ones are
+    /// answered with status 503 (not stored), so the client knows exactly which lines to send again.
     @Sendable func bulk(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let caller = try context.caller()
         try caller.require(.reader, .verifier)
@@ -130,37 +133,57 @@ struct ResultController {
         var answers: [LineAnswer] = []
         answers.reserveCapacity(lines.count)
         var created = 0
-        var prepared = chunks.isEmpty ? [] : try await prepareLines(chunks[0], caller: caller, now: env.clock())
-        for index in chunks.indices {
-            async let next =
-                index + 1 < chunks.count ? prepareLines(chunks[index + 1], caller: caller, now: env.clock()) : []
-            let ready = prepared
-            let now = env.clock()
-            // A chunk takes a transaction of its own. Its lines were checked while being prepared, so an insert
-            // fails only for a reason that fails the chunk (the disk, say), which then stores nothing.
-            let (chunkAnswers, count) = try await env.database.write(alone: true) { db -> ([LineAnswer], Int) in
-                var out: [LineAnswer] = []
-                var count = 0
-                for (line, outcome) in ready {
-                    switch outcome {
-                    case .success(let result):
-                        try ResultStore.insert(db, result)
-                        out.append(LineAnswer(line: line, status: 201, id: result.record.id))
-                        count += 1
-                    case .failure(let error):
-                        out.append(LineAnswer(line, error))
+        var storedChunks = 0
+        do {
+            var prepared = chunks.isEmpty ? [] : try await prepareLines(chunks[0], caller: caller, now: env.clock())
+            for index in chunks.indices {
+                async let next =
+                    index + 1 < chunks.count ? prepareLines(chunks[index + 1], caller: caller, now: env.clock()) : []
+                let ready = prepared
+                let now = env.clock()
+                // A chunk takes a transaction of its own. Its lines were checked while being prepared, so an insert
+                // fails only for a reason that fails the chunk (the disk, say), which then stores nothing.
+                let (chunkAnswers, count) = try await env.database.write(alone: true) {
+                    db -> ([LineAnswer], Int) in
+                    var out: [LineAnswer] = []
+                    var count = 0
+                    for (line, outcome) in ready {
+                        switch outcome {
+                        case .success(let result):
+                            try ResultStore.insert(db, result)
+                            out.append(LineAnswer(line: line, status: 201, id: result.record.id))
+                            count += 1
+                        case .failure(let error):
+                            out.append(LineAnswer(line, error))
+                        }
                     }
+                    try AuditLog.append(
+                        db,
+                        context.audit(
+                            "result.bulk", "results", caller.institutionId ?? "-",
+                            detail: "lines=\(ready.count) created=\(count)"), at: now)
+                    return (out, count)
                 }
-                try AuditLog.append(
-                    db,
-                    context.audit(
-                        "result.bulk", "results", caller.institutionId ?? "-",
-                        detail: "lines=\(ready.count) created=\(count)"), at: now)
-                return (out, count)
+                answers += chunkAnswers
+                created += count
+                storedChunks = index + 1
+                prepared = try await next
             }
-            answers += chunkAnswers
-            created += count
-            prepared = try await next
+        } catch {
+            // Nothing stored: the request fails whole, and sending it again is safe.
+            guard storedChunks > 0 else { throw error }
+            // Earlier chunks are stored and answered; the rest are answered as not stored, line by line, so that the
+            // client sends those lines again and only those (sending the whole request again would store the earlier
+            // ones twice).
+            context.logger.error(
+                "bulk load stopped after \(storedChunks) of \(chunks.count) chunks: \(error)",
+                metadata: ["hub.results.created": "\(created)"])
+            let problem = HubError.unavailable(
+                "not stored: the store failed during this request, in this line's batch of 1,000 or an earlier one; send the line again"
+            )
+            for (line, _) in chunks[storedChunks...].joined() {
+                answers.append(LineAnswer(line, problem))
+            }
         }
         var output = JSONText(capacity: answers.count * 48)
         for answer in answers {
