@@ -182,6 +182,7 @@ final class GroupCommit: Sendable {
     }
 }
 
+/// A write's value, set on the writer's queue before the write completes and read once after.
 private final class OutcomeBox<T>: @unchecked Sendable {
     var value: T?
 }

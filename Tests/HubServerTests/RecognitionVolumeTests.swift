@@ -73,25 +73,24 @@ import Testing
         }
     }
 
-    /// The store fails in the middle of a load (a trigger refusing one line's insert stands in for the disk): the
-    /// batches before stay stored and answered, every line from the failing batch on is answered 503, and sending
-    /// those lines again, and only those, completes the load with nothing stored twice. When the store fails in the
-    /// first batch, the request fails whole and stores nothing.
+    /// The store fails in the middle of a load: the batches before stay stored and answered, every line from the
+    /// failing batch on is answered as not stored, and sending those lines again, and only those, completes the load
+    /// with nothing stored twice. A full disk is SQLite's `max_page_count`, reached in the second batch; a failure
+    /// that will not pass is a trigger refusing one line's insert. When the store fails in the first batch, the
+    /// request fails whole and stores nothing.
     @Test func aStoreFailureMidLoadAnswersTheLinesNotStoredSoThatOnlyThoseAreSentAgain() async throws {
         let clock = TestClock(RecognitionTests.start)
         try await withHub(clock: { clock.read() }) { hub in
             let setup = try await RecognitionSetup.make(hub)
             let performed = RecognitionTests.start.adding(days: -2)
-            let failing = RecognitionTests.start.adding(days: -3)
+            let refusedByTrigger = RecognitionTests.start.adding(days: -3)
             func line(_ n: Int, item: String = "K", at time: Timestamp = performed) -> String {
                 let patient = residentID(birth: "19\(50 + n % 50)0101", sequence: String(format: "%03d", n % 1000))
                 return
                     #"{"patient":{"identifiers":[{"system":"cn-resident-id","value":"\#(patient)"}]},"item_code":"\#(item)","performed_at":"\#(time.description)","values":[{"value":"4.1","unit":"mmol/L"}]}"#
             }
-            // Batches of 1,000: the second one holds the line the store fails on (1,500) and a bad line (1,200).
-            let lines = (1...2_500).map { n in
-                n == 17 || n == 1_200 ? line(n, item: "NO-SUCH-ITEM") : line(n, at: n == 1_500 ? failing : performed)
-            }
+            // Batches of 1,000: lines 17 and 1,200 are refused on their own.
+            let lines = (1...2_500).map { n in n == 17 || n == 1_200 ? line(n, item: "NO-SUCH-ITEM") : line(n) }
             func answers(_ reply: CurlResponse) throws -> [[String: Any]] {
                 try String(decoding: reply.body, as: UTF8.self).split(separator: "\n").map {
                     try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
@@ -105,48 +104,75 @@ import Testing
                     )
                 }
             }
-            try await hub.env.database.write { db in
-                try db.execute(
-                    sql: """
-                        CREATE TEMP TRIGGER failing_store BEFORE INSERT ON main.results
-                        WHEN NEW.performed_at = \(failing.millisecondsSinceEpoch)
-                        BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END
-                        """)
+            // On the writer's connection, where every batch is stored.
+            func onTheWriter(_ sql: String) async throws -> Int {
+                try await hub.env.database.write { db in
+                    try db.execute(sql: sql)
+                    return try Int.fetchOne(db, sql: "PRAGMA page_count") ?? -1
+                }
             }
+            let refusingTrigger = """
+                CREATE TEMP TRIGGER refusing BEFORE INSERT ON main.results
+                WHEN NEW.performed_at = \(refusedByTrigger.millisecondsSinceEpoch)
+                BEGIN SELECT RAISE(ABORT, 'refused'); END
+                """
 
             // Failing in the first batch: nothing stored, one problem for the whole request.
+            _ = try await onTheWriter(refusingTrigger)
             let whole = try await Self.postBulk(
-                lines[1_000..<1_600].joined(separator: "\n"), to: hub, token: setup.lab)
+                ([line(1, at: refusedByTrigger)] + lines[1..<600]).joined(separator: "\n"), to: hub, token: setup.lab)
             #expect(whole.status == 500)
             #expect(whole.headers["Content-Type"]?.hasPrefix("application/problem+json") == true)
             #expect(try await stored() == (0, 0))
 
-            // Failing in the second batch: the first stays stored.
+            // How many pages a batch takes, then a disk with room for a batch and a half.
+            let warmUp = (5_001...6_000).map { line($0) }.joined(separator: "\n")
+            let before = try await onTheWriter("SELECT 1")
+            #expect(try await Self.postBulk(warmUp, to: hub, token: setup.lab).status == 200)
+            let after = try await onTheWriter("SELECT 1")
+            let batch = after - before
+            #expect(batch > 10)
+            _ = try await onTheWriter("PRAGMA max_page_count = \(after + batch * 3 / 2)")
+
+            // The disk fills in the second batch: the first stays stored.
             let reply = try await Self.postBulk(lines.joined(separator: "\n"), to: hub, token: setup.lab)
             #expect(reply.status == 200)
             let first = try answers(reply)
             #expect(first.map { $0["line"] as? Int } == (1...2_500).map { $0 })
             #expect(first[..<1_000].filter { $0["status"] as? Int == 201 }.count == 999)
             #expect(first[16]["status"] as? Int == 422)
-            let notStored = first[1_000...]
+            #expect(first[1_199]["status"] as? Int == 422, "a line refused on its own keeps its problem")
+            let notStored = first[1_000...].filter { $0["line"] as? Int != 1_200 }
+            #expect(notStored.count == 1_499)
             #expect(notStored.allSatisfy { $0["status"] as? Int == 503 && $0["code"] as? String == "unavailable" })
             #expect(notStored.allSatisfy { $0["id"] == nil && !($0["detail"] as? String ?? "").isEmpty })
             #expect(reply.headers["X-Results-Created"] == "999")
             #expect(reply.headers["X-Results-Rejected"] == "1501")
-            #expect(try await stored() == (999, 1))
+            #expect(reply.headers["X-Results-Not-Stored"] == "1499")
+            #expect(try await stored() == (1_999, 2))
 
-            // The disk is back: the lines answered 503 are sent again, alone.
-            try await hub.env.database.write { try $0.execute(sql: "DROP TRIGGER temp.failing_store") }
+            // Room again: the lines answered 503 are sent again, alone.
+            _ = try await onTheWriter("PRAGMA max_page_count = 1073741823")
             let again = notStored.map { lines[($0["line"] as! Int) - 1] }
             let retry = try await Self.postBulk(again.joined(separator: "\n"), to: hub, token: setup.lab)
             #expect(retry.status == 200)
             let second = try answers(retry)
-            #expect(second.count == 1_500)
-            #expect(second.filter { $0["status"] as? Int == 201 }.count == 1_499)
-            #expect(second[199]["status"] as? Int == 422, "line 1,200 of the load is its line 200")
-            let final = try await stored()
-            #expect(final.results == 2_498, "every good line stored once")
-            #expect(final.audits == 3)
+            #expect(second.count == 1_499)
+            #expect(second.allSatisfy { $0["status"] as? Int == 201 })
+            #expect(retry.headers["X-Results-Not-Stored"] == "0")
+            #expect(try await stored() == (3_498, 4), "every good line stored once")
+
+            // A failure that sending again will not mend (here the trigger) is a 500 for each line not stored.
+            let refusing = (1...1_500).map { n in line(7_000 + n, at: n == 1_300 ? refusedByTrigger : performed) }
+            let refused = try answers(
+                try await Self.postBulk(refusing.joined(separator: "\n"), to: hub, token: setup.lab))
+            #expect(refused[..<1_000].allSatisfy { $0["status"] as? Int == 201 })
+            #expect(
+                refused[1_000...].allSatisfy {
+                    $0["status"] as? Int == 500 && $0["code"] as? String == "internal_error"
+                }
+            )
+            #expect(try await stored() == (4_498, 5))
         }
     }
 

@@ -179,6 +179,7 @@ private struct Refused: Error, Equatable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let pool = try DatabasePool(path: directory.appendingPathComponent("t.sqlite").path)
+        defer { try? pool.close() }
         let log = StatementLog()
         try await pool.writeWithoutTransaction { db in
             try db.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL UNIQUE)")

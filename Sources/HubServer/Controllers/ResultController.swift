@@ -134,12 +134,15 @@ struct ResultController {
         answers.reserveCapacity(lines.count)
         var created = 0
         var storedChunks = 0
+        // The prepared lines of the chunk being stored, until it is.
+        var storing: [(Int, Result<StorableResult, HubError>)] = []
         do {
             var prepared = chunks.isEmpty ? [] : try await prepareLines(chunks[0], caller: caller, now: env.clock())
             for index in chunks.indices {
                 async let next =
                     index + 1 < chunks.count ? prepareLines(chunks[index + 1], caller: caller, now: env.clock()) : []
                 let ready = prepared
+                storing = ready
                 let now = env.clock()
                 // A chunk takes a transaction of its own. Its lines were checked while being prepared, so an insert
                 // fails only for a reason that fails the chunk (the disk, say), which then stores nothing.
@@ -167,22 +170,24 @@ struct ResultController {
                 answers += chunkAnswers
                 created += count
                 storedChunks = index + 1
+                storing = []
                 prepared = try await next
             }
         } catch {
             // Nothing stored: the request fails whole, and sending it again is safe.
             guard storedChunks > 0 else { throw error }
-            // Earlier chunks are stored and answered; the rest are answered as not stored, line by line, so that the
-            // client sends those lines again and only those (sending the whole request again would store the earlier
-            // ones twice).
-            context.logger.error(
+            // Earlier chunks are stored and answered; each later line is answered as not stored, with why, so that
+            // the client sends those lines again and only those (sending the whole request again would store the
+            // earlier ones twice). Lines already refused keep their own problem.
+            let problem = Self.notStored(error)
+            context.logger.log(
+                level: error is CancellationError ? .notice : .error,
                 "bulk load stopped after \(storedChunks) of \(chunks.count) chunks: \(error)",
                 metadata: ["hub.results.created": "\(created)"])
-            let problem = HubError.unavailable(
-                "not stored: the store failed during this request, in this line's batch of 1,000 or an earlier one; send the line again"
-            )
+            var refused: [Int: HubError] = [:]
+            for case (let line, .failure(let lineProblem)) in storing { refused[line] = lineProblem }
             for (line, _) in chunks[storedChunks...].joined() {
-                answers.append(LineAnswer(line, problem))
+                answers.append(LineAnswer(line, refused[line] ?? problem))
             }
         }
         var output = JSONText(capacity: answers.count * 48)
@@ -195,8 +200,31 @@ struct ResultController {
             headers: [
                 .contentType: "application/x-ndjson", .init("X-Results-Created")!: String(created),
                 .init("X-Results-Rejected")!: String(answers.count - created),
+                .init("X-Results-Not-Stored")!: String(answers.count { $0.status >= 500 }),
             ],
             body: .init(byteBuffer: .init(bytes: output.bytes)))
+    }
+
+    /// The answer of a bulk line that was not stored because its chunk, or an earlier one, failed with `error`:
+    /// a refusal that holds for every later line as itself; a failure that may pass (the disk full or failing, the
+    /// store busy, the request cancelled) as 503, to be sent again; anything else as a 500 that reveals nothing.
+    static func notStored(_ error: any Error) -> HubError {
+        if let error = error as? HubError { return error }
+        let again = "send the line again"
+        if error is CancellationError {
+            return .unavailable("not stored: the request was cancelled before this line's batch was stored; \(again)")
+        }
+        let passing: [ResultCode] = [
+            .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_NOMEM, .SQLITE_CANTOPEN,
+            .SQLITE_READONLY, .SQLITE_INTERRUPT, .SQLITE_PROTOCOL, .SQLITE_ABORT,
+        ]
+        if let error = error as? DatabaseError, passing.contains(error.resultCode) {
+            return .unavailable(
+                "not stored: the store failed in this line's batch of 1,000 or an earlier one; \(again)")
+        }
+        return HubError(
+            code: "internal_error", status: 500, title: "Internal error",
+            detail: "not stored: the hub could not store this line's batch; it has been logged with this request id")
     }
 
     /// Decodes and checks the lines of one chunk in a read, each to the result to store or its problem.
