@@ -271,6 +271,31 @@ def cmd_meta(args):
         json.dump(meta, f, indent=1)
 
 
+def cmd_disk_probe(args):
+    """How long the disk under `dir` (where the hubs keep their stores) takes to flush one 4 KiB page, as a commit of
+    the hub does with `storage.durability: full`: the median and p99 of `count` fdatasync calls, in µs. Scenarios that
+    write wait on this, and it drifts on virtual machines far more than the CPU does."""
+    path = os.path.join(args.dir, "disk-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    page = b"\x5a" * 4096
+    times = []
+    try:
+        for i in range(64):
+            os.pwrite(fd, page, i * 4096)
+        os.fsync(fd)
+        for i in range(args.count):
+            os.pwrite(fd, page, (i % 64) * 4096)
+            started = time.perf_counter_ns()
+            os.fdatasync(fd)
+            times.append((time.perf_counter_ns() - started) / 1000)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    times.sort()
+    print(json.dumps({"median_us": round(times[len(times) // 2]),
+                      "p99_us": round(times[max(0, -(-len(times) * 99 // 100) - 1)]), "count": len(times)}))
+
+
 # ------------------------------------------------------------------------------------------------------ report
 
 # Targets on the 2-core reference machine (see Benchmarks/README.md). Each: (scenario, what, check, target text).
@@ -749,7 +774,13 @@ def cmd_report(args):
     lines = [f"AllianceHub benchmarks — {meta.get('mode', '?')} mode, {meta.get('date', '?')}, "
              f"commit {meta.get('commit', '?')}",
              f"machine: {machine.get('cores', '?')} cores, {machine.get('memory_gib', '?')} GiB, "
-             f"{machine.get('cpu', '?')}, load at start {machine.get('load_at_start', '?')}", ""]
+             f"{machine.get('cpu', '?')}, load at start {machine.get('load_at_start', '?')}"]
+    disk = [f"{moment} median {probe['median_us']} µs (p99 {probe['p99_us']})"
+            for moment, probe in (("at start", machine.get("disk_start")), ("at end", meta.get("disk_end")))
+            if isinstance(probe, dict) and "median_us" in probe]
+    if disk:
+        lines.append("disk: fdatasync of 4 KiB in the data folder, " + "; ".join(disk))
+    lines.append("")
     if args.markdown:
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join("---" for _ in header) + "|")
@@ -830,6 +861,11 @@ def main():
     p.add_argument("dir")
     p.add_argument("pairs", nargs="*")
     p.set_defaults(func=cmd_meta)
+
+    p = sub.add_parser("disk-probe")
+    p.add_argument("dir")
+    p.add_argument("--count", type=int, default=500)
+    p.set_defaults(func=cmd_disk_probe)
 
     p = sub.add_parser("report")
     p.add_argument("--raw", required=True)
