@@ -17,6 +17,7 @@ import json
 import urllib.request
 import os
 import re
+import statistics
 import sys
 import time
 import urllib.parse
@@ -291,9 +292,8 @@ def cmd_disk_probe(args):
     finally:
         os.close(fd)
         os.unlink(path)
-    times.sort()
-    print(json.dumps({"median_us": round(times[len(times) // 2]),
-                      "p99_us": round(times[max(0, -(-len(times) * 99 // 100) - 1)]), "count": len(times)}))
+    print(json.dumps({"median_us": round(statistics.median(times)),
+                      "p99_us": round(statistics.quantiles(times, n=100)[98]), "count": len(times)}))
 
 
 # ------------------------------------------------------------------------------------------------------ report

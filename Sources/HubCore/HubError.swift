@@ -98,4 +98,9 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func unavailable(_ detail: String) -> HubError {
         HubError(code: "unavailable", status: 503, title: "Service unavailable", detail: detail)
     }
+
+    /// A failure the hub cannot explain to the client; the details go to the log, under the request id.
+    public static func internalError(_ detail: String) -> HubError {
+        HubError(code: "internal_error", status: 500, title: "Internal error", detail: detail)
+    }
 }

@@ -228,3 +228,18 @@ extension Timestamp {
         Timestamp(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
     }
 }
+
+extension DatabaseError {
+    /// Whether the write may succeed when tried again: the disk full or failing, the store busy or locked, memory
+    /// short, the statement interrupted, or the transaction rolled back for one of those. Other errors (a constraint,
+    /// a misuse) will fail the same way again.
+    public var mayPass: Bool {
+        switch resultCode {
+        case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_NOMEM, .SQLITE_CANTOPEN,
+            .SQLITE_READONLY, .SQLITE_INTERRUPT, .SQLITE_PROTOCOL, .SQLITE_ABORT:
+            true
+        default:
+            false
+        }
+    }
+}

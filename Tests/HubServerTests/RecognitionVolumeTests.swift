@@ -18,6 +18,16 @@ import Testing
                 body: .bytes(Array(body.utf8)), timeout: .seconds(600)))
     }
 
+    /// One line of a bulk load: a result of `item` for the patient with this resident ID.
+    static func line(patient: String, item: String, performedAt: String, value: String = "4.1") -> String {
+        #"{"patient":{"identifiers":[{"system":"cn-resident-id","value":"\#(patient)"}]},"item_code":"\#(item)","performed_at":"\#(performedAt)","values":[{"value":"\#(value)","unit":"mmol/L"}]}"#
+    }
+
+    /// The resident ID of the n-th patient of a generated load (1,000 sequences over 50 birth years).
+    static func patient(_ n: Int) -> String {
+        residentID(birth: "19\(50 + n % 50)0101", sequence: String(format: "%03d", n % 1000))
+    }
+
     /// A LIS loads a day's work in one call: 100,000 lines, answered line by line; bad lines are refused alone.
     @Test func bulkLoadOfAHundredThousandResultsAnswersEveryLine() async throws {
         let clock = TestClock(RecognitionTests.start)
@@ -34,7 +44,7 @@ import Testing
             lines.reserveCapacity(total)
             let performed = RecognitionTests.start.adding(days: -2).description
             for n in 1...total {
-                let patient = residentID(birth: "19\(50 + n % 50)0101", sequence: String(format: "%03d", n % 1000))
+                let patient = Self.patient(n)
                 var item = ["K", "GLU", "HBA1C", "NA"][n % 4]
                 var when = performed
                 var id = patient
@@ -45,9 +55,7 @@ import Testing
                 case "FUTURE": when = RecognitionTests.start.adding(days: 3).description
                 default: break
                 }
-                lines.append(
-                    #"{"patient":{"identifiers":[{"system":"cn-resident-id","value":"\#(id)"}]},"item_code":"\#(item)","performed_at":"\#(when)","values":[{"value":"5.1","unit":"mmol/L"}]}"#
-                )
+                lines.append(Self.line(patient: id, item: item, performedAt: when, value: "5.1"))
             }
             let reply = try await Self.postBulk(lines.joined(separator: "\n"), to: hub, token: setup.lab)
             #expect(reply.status == 200)
@@ -85,9 +93,7 @@ import Testing
             let performed = RecognitionTests.start.adding(days: -2)
             let refusedByTrigger = RecognitionTests.start.adding(days: -3)
             func line(_ n: Int, item: String = "K", at time: Timestamp = performed) -> String {
-                let patient = residentID(birth: "19\(50 + n % 50)0101", sequence: String(format: "%03d", n % 1000))
-                return
-                    #"{"patient":{"identifiers":[{"system":"cn-resident-id","value":"\#(patient)"}]},"item_code":"\#(item)","performed_at":"\#(time.description)","values":[{"value":"4.1","unit":"mmol/L"}]}"#
+                Self.line(patient: Self.patient(n), item: item, performedAt: time.description)
             }
             // Batches of 1,000: lines 17 and 1,200 are refused on their own.
             let lines = (1...2_500).map { n in n == 17 || n == 1_200 ? line(n, item: "NO-SUCH-ITEM") : line(n) }
@@ -183,9 +189,9 @@ import Testing
             let setup = try await RecognitionSetup.make(hub)
             let performed = RecognitionTests.start.adding(days: -2).description
             func line(_ item: String) -> String {
-                let patient = residentID(birth: "19800101", sequence: "123")
-                return
-                    #"{"patient":{"identifiers":[{"system":"cn-resident-id","value":"\#(patient)"}]},"item_code":"\#(item)","performed_at":"\#(performed)","values":[{"value":"4.2","unit":"mmol/L"}]}"#
+                Self.line(
+                    patient: residentID(birth: "19800101", sequence: "123"), item: item, performedAt: performed,
+                    value: "4.2")
             }
             let body = line("K") + "\r\n\r\n   \r\n" + line("NO-SUCH-ITEM") + "\r\n" + line("GLU") + "\r\n"
             let reply = try await Self.postBulk(body, to: hub, token: setup.lab)

@@ -11,14 +11,18 @@ private struct Refused: Error, Equatable {
 }
 
 @Suite struct GroupCommitTests {
-    /// A job for `GroupCommit.run` that inserts `n` into `t`, then throws when `fail` is set.
-    private func insert(_ n: Int, fail: Bool = false) -> GroupCommit.Job {
+    /// A job for `GroupCommit.run` that inserts `values` into `t`, then throws when `fail` is set.
+    private func insert(_ values: [Int], fail: Bool = false, alone: Bool = false) -> GroupCommit.Job {
         GroupCommit.Job(
             attempt: { db in
-                try db.execute(sql: "INSERT INTO t (n) VALUES (?)", arguments: [n])
-                if fail { throw Refused(n: n) }
+                for n in values { try db.execute(sql: "INSERT INTO t (n) VALUES (?)", arguments: [n]) }
+                if fail { throw Refused(n: values[0]) }
             },
-            complete: { _ in })
+            complete: { _ in }, alone: alone)
+    }
+
+    private func insert(_ n: Int, fail: Bool = false, alone: Bool = false) -> GroupCommit.Job {
+        insert([n], fail: fail, alone: alone)
     }
 
     private func scratch() throws -> (DatabaseQueue, URL) {
@@ -85,19 +89,12 @@ private struct Refused: Error, Equatable {
     @Test func aWriteAloneCommitsWhollyOrLeavesNothing() throws {
         let (queue, directory) = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
-        func many(_ values: [Int], fail: Bool = false) -> GroupCommit.Job {
-            GroupCommit.Job(
-                attempt: { db in
-                    for n in values { try db.execute(sql: "INSERT INTO t (n) VALUES (?)", arguments: [n]) }
-                    if fail { throw Refused(n: values[0]) }
-                }, complete: { _ in }, alone: true)
-        }
         let (stored, refused, clashed, left) = queue.writeWithoutTransaction { db in
             (
-                GroupCommit.run([many(Array(0..<500))], db),
-                GroupCommit.run([many(Array(500..<1000), fail: true)], db),
+                GroupCommit.run([insert(Array(0..<500), alone: true)], db),
+                GroupCommit.run([insert(Array(500..<1000), fail: true, alone: true)], db),
                 // A statement error half-way (499 is stored): what the write inserted before it is gone too.
-                GroupCommit.run([many(Array(1000..<1005) + [499, 1005])], db),
+                GroupCommit.run([insert(Array(1000..<1005) + [499, 1005], alone: true)], db),
                 db.isInsideTransaction
             )
         }
@@ -116,10 +113,9 @@ private struct Refused: Error, Equatable {
         func trace(_ db: Database) {
             db.trace(options: .statement) { event in
                 guard case .statement(let statement) = event else { return }
-                let sql = statement.sql
-                let word = sql.prefix { $0 != " " }.uppercased()
+                let word = statement.sql.prefix { $0 != " " }.uppercased()
                 guard ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "INSERT"].contains(word) else { return }
-                self.lines.withLock { $0.append(word == "INSERT" ? sql : word) }
+                self.lines.withLock { $0.append(word == "INSERT" ? statement.expandedSQL : word) }
             }
         }
 
@@ -130,14 +126,10 @@ private struct Refused: Error, Equatable {
         let (queue, directory) = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
         let log = StatementLog()
-        func literal(_ n: Int, alone: Bool = false) -> GroupCommit.Job {
-            GroupCommit.Job(
-                attempt: { try $0.execute(sql: "INSERT INTO t (n) VALUES (\(n))") }, complete: { _ in }, alone: alone)
-        }
         let outcomes = queue.writeWithoutTransaction { db in
             log.trace(db)
-            return GroupCommit.run([literal(1, alone: true)], db) + GroupCommit.run([literal(2), literal(3)], db)
-                + GroupCommit.run([literal(4)], db)
+            return GroupCommit.run([insert(1, alone: true)], db) + GroupCommit.run([insert(2), insert(3)], db)
+                + GroupCommit.run([insert(4)], db)
         }
         #expect(outcomes.allSatisfy { $0 == nil })
         #expect(

@@ -214,17 +214,12 @@ struct ResultController {
         if error is CancellationError {
             return .unavailable("not stored: the request was cancelled before this line's batch was stored; \(again)")
         }
-        let passing: [ResultCode] = [
-            .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_NOMEM, .SQLITE_CANTOPEN,
-            .SQLITE_READONLY, .SQLITE_INTERRUPT, .SQLITE_PROTOCOL, .SQLITE_ABORT,
-        ]
-        if let error = error as? DatabaseError, passing.contains(error.resultCode) {
+        if let error = error as? DatabaseError, error.mayPass {
             return .unavailable(
                 "not stored: the store failed in this line's batch of 1,000 or an earlier one; \(again)")
         }
-        return HubError(
-            code: "internal_error", status: 500, title: "Internal error",
-            detail: "not stored: the hub could not store this line's batch; it has been logged with this request id")
+        return .internalError(
+            "not stored: the hub could not store this line's batch; it has been logged with this request id")
     }
 
     /// Decodes and checks the lines of one chunk in a read, each to the result to store or its problem.

@@ -532,9 +532,8 @@ struct FHIRController {
             hubError = error
         } else {
             context.logger.error("unhandled error", metadata: ["error.message": "\(error)"])
-            hubError = HubError(
-                code: "internal_error", status: 500, title: "Internal error",
-                detail: "the hub could not complete the request; it has been logged with request id \(context.id)")
+            hubError = .internalError(
+                "the hub could not complete the request; it has been logged with request id \(context.id)")
         }
         let issue = FHIROperationOutcome.Issue(
             severity: "error", code: issueType(hubError.status),

@@ -62,9 +62,8 @@ struct ProblemMiddleware: RouterMiddleware {
             return ProblemDocument(hubError, requestId: context.id).response()
         } catch {
             context.logger.error("unhandled error", metadata: ["error.message": "\(error)"])
-            let hubError = HubError(
-                code: "internal_error", status: 500, title: "Internal error",
-                detail: "the hub could not complete the request; it has been logged with this request id")
+            let hubError = HubError.internalError(
+                "the hub could not complete the request; it has been logged with this request id")
             return ProblemDocument(hubError, requestId: context.id).response()
         }
     }
