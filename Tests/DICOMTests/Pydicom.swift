@@ -28,7 +28,7 @@ enum Pydicom {
                 ProbeError(
                     message: """
                         pydicom is required for the reference tests but `python3 -c "import pydicom"` failed \
-                        (status \(result.status)): \(result.stderr.suffix(400)). Install it with `pip install pydicom`.
+                        (status \(result.status)): \(result.stderr.suffix(400)). \(OutsideTools.missing("pydicom")).
                         """))
         }
         return .success(dir)

@@ -6,7 +6,7 @@ import Testing
 /// Every DICOM file shipped inside the pydicom wheel, parsed by us and by
 /// pydicom, compared field by field.
 @Suite struct ReferenceFileTests {
-    static let missing = "<pydicom is not installed: pip install pydicom>"
+    static let missing = "<pydicom is not installed: run Scripts/test>"
     static var files: [String] { Pydicom.bundledFiles.isEmpty ? [missing] : Pydicom.bundledFiles }
 
     @Test func pydicomIsAvailable() {

@@ -9,10 +9,14 @@ import Testing
 /// The web console as a person uses it: real hubs on loopback with real data, driven in a real headless Chromium
 /// through the DevTools protocol (`Console/console_driver.py`). Screenshots go to `$CONSOLE_SCREENSHOTS_DIR`, or
 /// `.build/console-screenshots/`.
+/// Without Chromium the suite is skipped, and the one test below fails saying so: a missing browser never passes
+/// unseen.
+@Test func chromiumIsInstalledForTheConsoleTests() {
+    #expect(Chromium.binary != nil, "\(OutsideTools.missing("Chromium (Debian: chromium fonts-noto-cjk)"))")
+}
+
 @Suite(
-    .enabled(
-        if: Chromium.binary != nil,
-        "Chromium is not installed (apt-get install chromium fonts-noto-cjk): the console's browser tests are skipped"),
+    .enabled(if: Chromium.binary != nil, "\(OutsideTools.missing("Chromium")): the console's browser tests are skipped"),
     // One browser at a time: two at once weigh on a two-core machine and on the timing tests running beside them.
     .serialized)
 struct ConsoleBrowserTests {

@@ -24,7 +24,7 @@ enum SampleFiles {
     }()
 
     static func data(_ name: String) throws -> Data {
-        let directory = try #require(directory, "pydicom is not installed (pip install pydicom==3.0.2)")
+        let directory = try #require(directory, "\(OutsideTools.missing("pydicom"))")
         return try Data(contentsOf: URL(fileURLWithPath: directory).appendingPathComponent(name))
     }
 }

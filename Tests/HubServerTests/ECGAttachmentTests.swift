@@ -9,7 +9,7 @@ func python(_ script: String, _ arguments: [String] = []) async throws -> String
         guard status == 0 else {
             throw CocoaError(
                 .executableLoad,
-                userInfo: [NSLocalizedDescriptionKey: "python3 failed; is pydicom installed (pip install pydicom)?"])
+                userInfo: [NSLocalizedDescriptionKey: "python3 failed; \(OutsideTools.missing("pydicom"))?"])
         }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -11,12 +11,10 @@ import Testing
 /// script then checks every code of a required binding against the value set the library carries (it carries only
 /// the first codes of long value sets, such as `Task.status`; those are left to the tests' own expectations).
 ///
-/// The package is found on `FHIR_R4_PYTHONPATH`, else in `.build-fhir/` at the repository's root, else in the
-/// interpreter's own site-packages. It needs pydantic 1, so it is installed into its own directory:
-/// `python3 -m pip install --upgrade --target .build-fhir "fhir.resources==6.4.0" "pydantic>=1.10,<2"`.
+/// The package is found on `FHIR_R4_PYTHONPATH`, else in `.build-tools/fhir/` (where `Scripts/test` installs it: it
+/// needs pydantic 1, so it has a folder of its own), else in the interpreter's own site-packages.
 enum FHIRValidator {
-    static let install =
-        #"python3 -m pip install --upgrade --target .build-fhir "fhir.resources==6.4.0" "pydantic>=1.10,<2""#
+    static let install = OutsideTools.installCommand
 
     static let script = #"""
         import json, sys
@@ -71,11 +69,10 @@ enum FHIRValidator {
             try data.write(to: url)
             paths.append(url.path)
         }
-        var environment = ProcessInfo.processInfo.environment
-        let local = repositoryRoot.appendingPathComponent(".build-fhir").path
-        let extra =
-            environment["FHIR_R4_PYTHONPATH"] ?? (FileManager.default.fileExists(atPath: local) ? local : nil)
-        if let extra { environment["PYTHONPATH"] = extra + (environment["PYTHONPATH"].map { ":" + $0 } ?? "") }
+        var environment = OutsideTools.environment(pythonFolders: ["fhir"])
+        if let extra = environment["FHIR_R4_PYTHONPATH"] {
+            environment["PYTHONPATH"] = extra + (environment["PYTHONPATH"].map { ":" + $0 } ?? "")
+        }
         let status: Int32
         let outputData: Data
         do {
@@ -93,7 +90,7 @@ enum FHIRValidator {
         case 3:
             let reason = output.trimmingCharacters(in: .whitespacesAndNewlines)
             Issue.record(
-                "the FHIR R4 validator is not installed: \(reason). Install it at the repository's root with: \(install)",
+                "the FHIR R4 validator is not installed: \(reason). Install it: \(install)",
                 sourceLocation: sourceLocation)
         default:
             Issue.record("not valid FHIR R4:\n\(output)", sourceLocation: sourceLocation)

@@ -103,7 +103,7 @@ public final class ChildProcess: Sendable {
 
             let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
             defer { for pointer in argv { free(pointer) } }
-            let variables = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+            let variables = (environment ?? OutsideTools.defaultEnvironment).map { "\($0.key)=\($0.value)" }
             let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
             defer { for pointer in envp { free(pointer) } }
             var pid: pid_t = 0
