@@ -16,7 +16,8 @@ import Testing
 }
 
 @Suite(
-    .enabled(if: Chromium.binary != nil, "\(OutsideTools.missing("Chromium")): the console's browser tests are skipped"),
+    .enabled(
+        if: Chromium.binary != nil, "\(OutsideTools.missing("Chromium")): the console's browser tests are skipped"),
     // One browser at a time: two at once weigh on a two-core machine and on the timing tests running beside them.
     .serialized)
 struct ConsoleBrowserTests {

@@ -25,7 +25,7 @@ startPage('recognition.html', async (me, main) => {
     id: 'patient',
     required: true,
     size: 40,
-    placeholder: 'cn-resident-id|42010219800101123X',
+    placeholder: 'cn-resident-id|42010219800101108X',
     value: params.get('patient') || '',
   });
   const item = h('input', { id: 'item-code', required: true, size: 16, placeholder: 'CT-CHEST or 2823-3', value: params.get('item') || '' });
