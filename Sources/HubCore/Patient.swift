@@ -1,12 +1,69 @@
 /// One of a patient's identifiers: a system and a value. Facilities use different numbers for one patient, so the
 /// hub keeps every identifier it is given and matches on any of them.
+///
+/// Both parts are kept in their canonical form (`canonical(system:value:)`), applied when an identifier is made or
+/// decoded, so validation, storage, the keyed hash and every search see one spelling per identifier: a resident ID
+/// written with a lower-case `x` is the same patient as one written with `X`.
 public struct PatientIdentifier: Sendable, Codable, Hashable, CustomStringConvertible {
-    public var system: String
-    public var value: String
+    public private(set) var system: String
+    public private(set) var value: String
 
     public init(system: String, value: String) {
-        self.system = system
-        self.value = value
+        (self.system, self.value) = Self.canonical(system: system, value: value)
+    }
+
+    enum CodingKeys: String, CodingKey { case system, value }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            system: try container.decode(String.self, forKey: .system),
+            value: try container.decode(String.self, forKey: .value))
+    }
+
+    /// The one spelling of an identifier, for every system:
+    /// - the system, and the value of every system, lose white space around them;
+    /// - a resident ID (`cn-resident-id`) and a medical-insurance number (`cn-medical-insurance`) also lose white
+    ///   space inside (neither holds any: `4201 0219 8001 0112 3X` is how a card is read aloud), full-width digits and
+    ///   letters (as an input method types them: `４２０１…Ｘ`) become ASCII, and letters become upper case (the
+    ///   check character `x` is `X`);
+    /// - other systems (a hospital's record number `mrn:<institution>`, a health card) are opaque: their inner
+    ///   characters and case are kept as given.
+    /// A value that is already canonical is returned as it is, without a copy.
+    public static func canonical(system: String, value: String) -> (system: String, value: String) {
+        let system = trimmed(system)
+        switch system {
+        case residentID, medicalInsurance:
+            return (system, foldedNationalNumber(value))
+        default:
+            return (system, trimmed(value))
+        }
+    }
+
+    /// Without white space at either end; the text itself when it starts and ends with a visible ASCII character.
+    private static func trimmed(_ text: String) -> String {
+        let visible = { (byte: UInt8?) in byte.map { $0 > 0x20 && $0 < 0x7F } ?? false }
+        if visible(text.utf8.first) && visible(text.utf8.last) { return text }
+        return text.trimmingWhitespace()
+    }
+
+    /// A national number without white space, in ASCII where it was typed full-width, in upper case.
+    private static func foldedNationalNumber(_ value: String) -> String {
+        let needsFolding = value.utf8.contains { byte in
+            byte >= 0x80 || byte <= 0x20 || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+        }
+        guard needsFolding else { return value }
+        var scalars = String.UnicodeScalarView()
+        for scalar in value.unicodeScalars where !scalar.properties.isWhitespace {
+            var folded = scalar
+            // The full-width forms U+FF01...U+FF5E stand for ASCII U+0021...U+007E.
+            if (0xFF01...0xFF5E).contains(scalar.value), let ascii = Unicode.Scalar(scalar.value - 0xFEE0) {
+                folded = ascii
+            }
+            if ("a"..."z").contains(folded), let upper = Unicode.Scalar(folded.value - 32) { folded = upper }
+            scalars.append(folded)
+        }
+        return String(scalars)
     }
 
     /// The 18-character resident identity card number (居民身份证).
@@ -17,11 +74,9 @@ public struct PatientIdentifier: Sendable, Codable, Hashable, CustomStringConver
     /// `system|value`, or a bare value meaning a resident ID, as written in query strings.
     public init?(query: String) {
         if let bar = query.firstIndex(of: "|") {
-            system = String(query[..<bar])
-            value = String(query[query.index(after: bar)...])
+            self.init(system: String(query[..<bar]), value: String(query[query.index(after: bar)...]))
         } else {
-            system = Self.residentID
-            value = query
+            self.init(system: Self.residentID, value: query)
         }
         if system.isEmpty || value.isEmpty { return nil }
     }

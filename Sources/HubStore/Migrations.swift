@@ -458,6 +458,19 @@ extension AppDatabase {
                     );
                     """)
         }
+        migrator.registerMigration("v12_identifier_canonical_form") { db in
+            // Work that needs more than SQL (the identifier key, say) and runs once at the next start, after the
+            // migrations: a row names each task still to do and is deleted when it is done.
+            try db.execute(
+                sql: """
+                    CREATE TABLE maintenance_tasks (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    INSERT INTO maintenance_tasks (name, created_at)
+                        VALUES ('\(PatientRekey.task)', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+                    """)
+        }
         return migrator
     }
 }

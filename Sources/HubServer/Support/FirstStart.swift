@@ -9,6 +9,12 @@ import Yams
 enum FirstStart {
     static func run(_ env: HubEnvironment) async throws {
         try env.database.migrate()
+        let rekeyed = try await PatientRekey.runIfPending(env.database, keys: env.patientKeys)
+        if rekeyed.exams + rekeyed.results > 0 {
+            env.logger.notice(
+                "stored patient identifiers moved to their canonical spelling",
+                metadata: ["hub.exams": "\(rekeyed.exams)", "hub.results": "\(rekeyed.results)"])
+        }
         let now = env.clock()
         try await seedCatalog(env, now: now)
         try await ensureAdminToken(env, now: now)
