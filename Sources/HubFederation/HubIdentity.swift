@@ -10,6 +10,14 @@ public struct HubIdentity: Sendable {
     private let privateKey: Curve25519.Signing.PrivateKey
 
     public var publicKey: String { privateKey.publicKey.rawRepresentation.base64EncodedString() }
+    /// The public half of the hub key, to check what the hub signed.
+    public var signingKey: Curve25519.Signing.PublicKey { privateKey.publicKey }
+
+    /// Signs a statement of this hub's own, not a request (an audit head, say), base64. Every kind of statement
+    /// starts with a line naming it, so that no signature passes for one of another kind.
+    public func signStatement(_ statement: Data) -> String {
+        ((try? privateKey.signature(for: statement)) ?? Data()).base64EncodedString()
+    }
 
     public init(hubId: String, region: String, privateKey: Curve25519.Signing.PrivateKey) {
         self.hubId = hubId

@@ -96,6 +96,7 @@ public func buildHub(
         services: [
             DatabaseService(database: database, logger: logger), http, worker,
             WorkflowMonitor(env: env, readiness: readiness), PeerDirectoryService(env: env, readiness: readiness),
+            AuditHeadKeeper(env: env, readiness: readiness),
         ],
         logger: logger)
     app.beforeServerStarts {

@@ -174,21 +174,32 @@ struct Audit: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Offline: walk the hash chain in the database and report the first broken link. Exits 1 when it is broken."
+                "Offline: walk the hash chain in the database and report the first broken link, then check its end against the last head the hub signed (audit.head_file). Exits 1 when either does not hold."
         )
 
         @OptionGroup var location: DataDirectory
 
         func run() async throws {
-            let database = try location.open()
-            let result = try await database.read { try AuditLog.verify($0) }
+            let configuration = try location.configuration()
+            let database = try DataDirectory.open(configuration)
+            let head = try AuditHead.read(path: configuration.auditHeadPath)
+            // The key is read only to check a head: a hub that never wrote one may have no key file either.
+            let key = try head.map { _ in try HubKeyFile.publicKey(path: configuration.federationKeyPath) }
+            let (result, check) = try await database.read { db in
+                (try AuditLog.verify(db), try AuditHead.check(db, against: head, key: key))
+            }
             if let broken = result.firstBroken {
                 print(
                     "BROKEN at record \(broken): \(result.reason ?? "") (\(result.checked) records before it are intact)"
                 )
                 throw ExitCode(1)
             }
-            print("intact: \(result.checked) records")
+            let where_ = check.head.map { " (head \($0.seq), signed \($0.at))" } ?? ""
+            guard check.holds else {
+                print("BROKEN: \(check.explanation)\(where_); \(result.checked) records in the chain")
+                throw ExitCode(1)
+            }
+            print("intact: \(result.checked) records; \(check.explanation)\(where_)")
         }
     }
 }

@@ -80,6 +80,12 @@ public struct HubConfiguration: Sendable, Equatable {
     /// `recognition.extra_reasons`: provincial re-test reasons beyond the six national ones, as
     /// `7:the patient asks;8:the performing lab failed EQA`.
     public var extraRetestReasons: [Int: String] = [:]
+    /// `audit.head_file`: where the audit chain's last record, signed with the hub key, is kept outside the database,
+    /// relative to the data directory (put it on another volume to keep it from whoever can write the database).
+    public var auditHeadFile = "audit-head.json"
+    /// `audit.head_interval_seconds`: how often the signed head is written again when the chain has grown (and at
+    /// every shutdown); records after the last head are the only ones whose removal goes unseen.
+    public var auditHeadIntervalSeconds = 60
     /// `federation.key_file`: this hub's Ed25519 private key (created on first start, 0600), relative to the data
     /// directory; secret.
     public var federationKeyFile = "hub.key"
@@ -115,6 +121,8 @@ public struct HubConfiguration: Sendable, Equatable {
     public var federationKeyPath: String { Self.join(dataDir, federationKeyFile) }
     /// The identifier key file.
     public var identifierKeyPath: String { Self.join(dataDir, identifierKeyFile) }
+    /// The signed audit head file.
+    public var auditHeadPath: String { Self.join(dataDir, auditHeadFile) }
     /// Where the first admin token is written.
     public var adminTokenPath: String { Self.join(dataDir, "admin.token") }
 
@@ -199,6 +207,7 @@ public struct HubConfiguration: Sendable, Equatable {
         "reading": ["claim_lease_minutes", "max_attachment_bytes", "monitor_interval_ms"],
         "critical_values": ["ack_minutes_routine", "ack_minutes_urgent", "ack_minutes_asap", "ack_minutes_stat"],
         "privacy": ["identifier_key_file"],
+        "audit": ["head_file", "head_interval_seconds"],
         "recognition": ["extra_reasons"],
         "federation": [
             "key_file", "max_skew_seconds", "max_hops", "peer_timeout_ms", "deadline_ms", "directory_refresh_seconds",
@@ -355,6 +364,8 @@ public struct HubConfiguration: Sendable, Equatable {
         case "critical_values.ack_minutes_asap": ackMinutes.minutes[.asap] = try int(1...1440)
         case "critical_values.ack_minutes_stat": ackMinutes.minutes[.stat] = try int(1...1440)
         case "privacy.identifier_key_file": identifierKeyFile = path()
+        case "audit.head_file": auditHeadFile = path()
+        case "audit.head_interval_seconds": auditHeadIntervalSeconds = try int(1...3600)
         case "federation.key_file": federationKeyFile = path()
         case "federation.max_skew_seconds": federationMaxSkewSeconds = try int(1...86_400)
         case "federation.max_hops": federationMaxHops = try int(0...16)
