@@ -656,6 +656,10 @@ private func gb18030(_ text: String) throws -> [UInt8] {
             let mismatch = try #require(uploaded["patient_mismatch"])
             #expect(mismatch.contains(stranger))
             #expect(try await Desk.auditActions(hub, target: exam).contains("attachment.patient_mismatch"))
+            let logged = try await hub.env.database.read {
+                try AuditLog.records($0, targetId: exam, after: nil, limit: 500).items
+            }
+            #expect(!logged.contains { ($0.detail ?? "").contains(stranger) }, "no raw patient identifier in the log")
             // The exam's own patient, matched on any identifier (here the clinic's record number), is no mismatch.
             let own = try await upload(
                 hub, exam, people.clinicToken,
@@ -830,6 +834,12 @@ private func gb18030(_ text: String) throws -> [UInt8] {
             #expect(
                 (try await hub.get("/v1/critical-values/\(ignoredId)", token: people.clinicToken)
                     .json["acknowledgement"] as? [String: Any])?["name"] as? String == "王护士")
+            // The acknowledgement is in the log by ids: the read-back text stays on the notice.
+            let logged = try await hub.env.database.read {
+                try AuditLog.records($0, targetId: ignoredId, after: nil, limit: 500).items
+            }
+            #expect(logged.map(\.action).contains("critical_value.ack"))
+            #expect(!logged.contains { ($0.detail ?? "").contains("气胸") || ($0.detail ?? "").contains("王护士") })
         }
     }
 }

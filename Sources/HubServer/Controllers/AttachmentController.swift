@@ -159,7 +159,7 @@ struct AttachmentController {
     /// Why the file's patient is not the exam's, or nil when it is (or the file names none).
     static func patientMismatch(_ s: DICOMSummary, exam: Exam) -> String? {
         guard let patientID = s.patientID.map({ String($0.trimmingASCIIWhitespace()) }), !patientID.isEmpty,
-            !exam.patient.identifiers.contains(where: { $0.value == patientID })
+            !exam.patient.identifiers.contains(where: { PatientIdentifier(system: $0.system, value: patientID) == $0 })
         else { return nil }
         return "the file's PatientID '\(patientID)' matches none of the exam's patient identifiers"
     }
@@ -233,8 +233,9 @@ extension HubEnvironment {
         let key = exam.flatMap { patientKeys.keys(for: $0.patient).first }
         try AuditLog.append(
             db, audit("attachment.add", "sha256=\(attachment.sha256) kind=\(attachment.kind)", key), at: now)
-        if let mismatch = attachment.patientMismatch {
-            try AuditLog.append(db, audit("attachment.patient_mismatch", mismatch, key), at: now)
+        if attachment.patientMismatch != nil {
+            // The file's PatientID is kept with the attachment; the log carries ids only.
+            try AuditLog.append(db, audit("attachment.patient_mismatch", "sha256=\(attachment.sha256)", key), at: now)
         }
         if let forward = exam?.forward { try forwardAttachment(db, attachment, to: forward.hubId, now: now) }
         return true

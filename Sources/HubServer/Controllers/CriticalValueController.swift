@@ -102,8 +102,8 @@ struct CriticalValueController {
             try CriticalValueStore.update(db, notice)
             try AuditLog.append(
                 db,
-                context.audit(
-                    "critical_value.ack", "critical_value", id, detail: "by \(name!); read back: \(readBack!)"),
+                // The name and the read-back are the notice's; the log carries ids only.
+                context.audit("critical_value.ack", "critical_value", id, detail: "exam=\(notice.examId)"),
                 at: now)
             // A critical value of a forwarded exam was flagged at the reading hub: it hears of the acknowledgement.
             if let forward = try ExamStore.exam(db, id: notice.examId)?.forward {

@@ -182,7 +182,7 @@ struct FederationController {
                     actor: "peer:\(peer.id)", institutionId: nil, action: "critical_value.ack",
                     targetType: "critical_value", targetId: id, remoteAddress: context.remoteAddress,
                     requestId: context.id,
-                    detail: "by \(acknowledgement.name) at \(peer.id); read back: \(acknowledgement.readBack)"), at: now
+                    detail: "exam=\(notice.examId) acknowledged at \(peer.id)"), at: now
             )
             return notice
         }

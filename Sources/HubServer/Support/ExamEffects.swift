@@ -151,7 +151,8 @@ extension HubEnvironment {
                 actor: actor, institutionId: institutionId, action: "critical_value.flag",
                 targetType: "critical_value", targetId: notice.id,
                 patientKey: patientKeys.keys(for: exam.patient).first,
-                detail: notice.findings.map(\.description).joined(separator: "; ")), at: now)
+                // The findings are the notice's; the log carries ids and counts only.
+                detail: "exam=\(exam.id) findings=\(notice.findings.count)"), at: now)
         Counter(label: "hub.critical_values.flagged").increment()
     }
 
