@@ -134,6 +134,8 @@ catalog:
   dir: $ROOT/Config/catalog
 log:
   level: info
+federation:
+  allow_plain_http: true   # both hubs are on loopback without TLS; production peers are https:// only
 EOF
     "$BIN/hubd" serve --config "$dir/hub.yaml" >"$dir/hubd.log" 2>&1 &
     PIDS+=($!)

@@ -9,7 +9,9 @@
   servers.py peer --hub-id ID --delay-ms 50 --result-file F
                                    a peer hub's federation endpoints as a slow peer answers them: a recognition
                                    query gets, after DELAY ms, the result in F (a result record as the hub's API
-                                   shows it) under this peer's hub id; the directory is empty.
+                                   shows it) under this peer's hub id; the directory is empty. Answers are signed
+                                   as a hub signs them, with a fresh Ed25519 key whose public half it prints
+                                   ("public key BASE64") before it listens.
 
 Both bind 127.0.0.1 on a free port (or --port), print "listening on 127.0.0.1:PORT" and flush, and run until
 killed or until --max-seconds have passed (so a forgotten one never lives on).
@@ -17,9 +19,11 @@ killed or until --max-seconds have passed (so a forgotten one never lives on).
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
+import os
 import sys
 import time
 from datetime import datetime
@@ -69,9 +73,10 @@ def verify(header, body, secret):
         return False
 
 
-def response(status, body, content_type="application/json"):
+def response(status, body, content_type="application/json", extra_headers=()):
     reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "OK")
-    return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
+    extra = "".join(f"{name}: {value}\r\n" for name, value in extra_headers)
+    return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n{extra}"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
@@ -163,7 +168,77 @@ def slow_handler(hold_seconds):
     return connection_handler(answer)
 
 
-def peer_handler(hub_id, delay_seconds, result):
+# Ed25519 (RFC 8032), standard library only: the simulated peers sign their answers as a hub does. Slow (a few
+# milliseconds a signature) but enough for one answer per query.
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_GY = 4 * pow(5, _P - 2, _P) % _P
+
+
+def _recover_x(y, sign):
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * pow(2, (_P - 1) // 4, _P) % _P
+    return _P - x if (x & 1) != sign else x
+
+
+_G = (_recover_x(_GY, 0), _GY, 1, _recover_x(_GY, 0) * _GY % _P)
+
+
+def _add(a, b):
+    A = (a[1] - a[0]) * (b[1] - b[0]) % _P
+    B = (a[1] + a[0]) * (b[1] + b[0]) % _P
+    C = 2 * a[3] * b[3] * _D % _P
+    D = 2 * a[2] * b[2] % _P
+    E, F, G, H = B - A, D - C, D + C, B + A
+    return (E * F % _P, G * H % _P, F * G % _P, E * H % _P)
+
+
+def _mul(s, p):
+    q = (0, 1, 1, 0)
+    while s:
+        if s & 1:
+            q = _add(q, p)
+        p = _add(p, p)
+        s >>= 1
+    return q
+
+
+def _encode(p):
+    zi = pow(p[2], _P - 2, _P)
+    x, y = p[0] * zi % _P, p[1] * zi % _P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+class Ed25519Key:
+    def __init__(self, seed):
+        h = hashlib.sha512(seed).digest()
+        self.a = int.from_bytes(h[:32], "little") & ((1 << 254) - 8) | (1 << 254)
+        self.prefix = h[32:]
+        self.public = _encode(_mul(self.a, _G))
+
+    def sign(self, message):
+        r = int.from_bytes(hashlib.sha512(self.prefix + message).digest(), "little") % _L
+        R = _encode(_mul(r, _G))
+        k = int.from_bytes(hashlib.sha512(R + self.public + message).digest(), "little") % _L
+        return R + ((r + k * self.a) % _L).to_bytes(32, "little")
+
+
+def signed_response(key, hub_id, headers, status, body):
+    """A hub's signed answer: X-Hub-Signature over AllianceHub-Federation-Answer-v2, this hub, the asking hub, the
+    request id, the status and the body's SHA-256."""
+    requester = headers.get("x-hub-id", "")
+    request_id = headers.get("x-hub-request-id", "")
+    canonical = "\n".join(["AllianceHub-Federation-Answer-v2", hub_id, requester, request_id, str(status),
+                           hashlib.sha256(body).hexdigest()])
+    signature = base64.b64encode(key.sign(canonical.encode())).decode()
+    return response(status, body, extra_headers=[("X-Hub-Id", hub_id), ("X-Hub-Request-Id", request_id),
+                                                 ("X-Hub-Signature", signature)])
+
+
+def peer_handler(hub_id, delay_seconds, result, key):
     query_answer = json.dumps({
         "hub_id": hub_id, "peers": [],
         "results": [{"hub_id": hub_id, "performer_level": "tertiary", "result": dict(result, id=f"{hub_id}-r1")}],
@@ -172,9 +247,9 @@ def peer_handler(hub_id, delay_seconds, result):
     async def answer(method, target, headers, body):
         if method == "POST" and target.startswith("/federation/v1/recognition/query"):
             await asyncio.sleep(delay_seconds)
-            return response(200, query_answer)
+            return signed_response(key, hub_id, headers, 200, query_answer)
         if target.startswith("/federation/v1/directory"):
-            return response(200, b'{"items": []}')
+            return signed_response(key, hub_id, headers, 200, b'{"items": []}')
         return response(404, b"{}")
     return connection_handler(answer)
 
@@ -206,7 +281,11 @@ def main():
         handler = receiver_handler(Stats(), args.secret.encode())
     elif args.mode == "peer":
         with open(args.result_file) as f:
-            handler = peer_handler(args.hub_id, args.delay_ms / 1000, json.load(f))
+            result = json.load(f)
+        # A fresh key each run; its public half is printed for the hub's peer list.
+        key = Ed25519Key(os.urandom(32))
+        print(f"public key {base64.b64encode(key.public).decode()}", flush=True)
+        handler = peer_handler(args.hub_id, args.delay_ms / 1000, result, key)
     else:
         handler = slow_handler(args.hold_ms / 1000)
     try:

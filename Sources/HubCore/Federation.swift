@@ -16,15 +16,19 @@ public struct FederatedResult: Sendable, Codable, Equatable {
     public var hubId: String
     public var performerLevel: InstitutionLevel?
     public var result: ResultRecord
+    /// The seal of the hub that holds the result (base64 Ed25519, see `ResultSeal` in HubFederation): a hub relaying
+    /// another hub's result passes it on unchanged, and the asking hub keeps a relayed result only when it verifies.
+    public var signature: String?
 
-    public init(hubId: String, performerLevel: InstitutionLevel?, result: ResultRecord) {
+    public init(hubId: String, performerLevel: InstitutionLevel?, result: ResultRecord, signature: String? = nil) {
         self.hubId = hubId
         self.performerLevel = performerLevel
         self.result = result
+        self.signature = signature
     }
 
     enum CodingKeys: String, CodingKey {
-        case result
+        case result, signature
         case hubId = "hub_id"
         case performerLevel = "performer_level"
     }
@@ -92,10 +96,15 @@ public struct PeerOutcome: Sendable, Codable, Equatable {
     public var detail: String?
     /// For a peer asked by another peer on this hub's behalf: that peer's id.
     public var via: String?
+    /// Results of its answer left out because they were not evidence: labelled with another hub's id without that
+    /// hub's valid seal. `results` counts only those kept.
+    public var dropped: Int?
+    /// Why the first of them was left out.
+    public var droppedReason: String?
 
     public init(
         hubId: String, status: PeerCallStatus, latencyMs: Int? = nil, results: Int? = nil, detail: String? = nil,
-        via: String? = nil
+        via: String? = nil, dropped: Int? = nil, droppedReason: String? = nil
     ) {
         self.hubId = hubId
         self.status = status
@@ -103,12 +112,15 @@ public struct PeerOutcome: Sendable, Codable, Equatable {
         self.results = results
         self.detail = detail
         self.via = via
+        self.dropped = dropped
+        self.droppedReason = droppedReason
     }
 
     enum CodingKeys: String, CodingKey {
-        case status, results, detail, via
+        case status, results, detail, via, dropped
         case hubId = "hub_id"
         case latencyMs = "latency_ms"
+        case droppedReason = "dropped_reason"
     }
 }
 

@@ -58,7 +58,9 @@ public struct PeerInput: Sendable, Codable, Equatable {
         case publicKey = "public_key"
     }
 
-    public func validated(now: Timestamp, ownHubId: String) throws(HubError) -> Peer {
+    /// The peer, or every field that is wrong; `allowPlainHTTP` (`federation.allow_plain_http`) lets its address be
+    /// plain `http://`.
+    public func validated(now: Timestamp, ownHubId: String, allowPlainHTTP: Bool) throws(HubError) -> Peer {
         var v = Validator()
         if let id {
             if !ResourceID.isValid(id) { v.fail("id", ResourceID.rule) }
@@ -67,7 +69,7 @@ public struct PeerInput: Sendable, Codable, Equatable {
             v.fail("id", "is required")
         }
         if let url {
-            if let problem = CallbackURL.problem(url) { v.fail("url", problem) }
+            if let problem = CallbackURL.problem(url, allowPlainHTTP: allowPlainHTTP) { v.fail("url", problem) }
         } else {
             v.fail("url", "is required")
         }

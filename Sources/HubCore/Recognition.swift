@@ -243,6 +243,8 @@ extension PeerOutcome: JSONWritable {
     public func write(to json: inout JSONText) {
         json.object { json in
             json.member("detail", detail)
+            json.member("dropped", dropped)
+            json.member("dropped_reason", droppedReason)
             json.member("hub_id", hubId)
             json.member("latency_ms", latencyMs)
             json.member("results", results)

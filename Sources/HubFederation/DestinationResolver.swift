@@ -35,16 +35,27 @@ public struct DestinationResolver: Sendable {
     let clock: @Sendable () -> Timestamp
     let identity: HubIdentity?
     let blobs: BlobStore?
+    let allowPlainHTTP: Bool
 
-    /// `identity` signs deliveries to peer hubs; `blobs` holds the files of deliveries sent from a stored blob.
+    /// `identity` signs deliveries to peer hubs; `blobs` holds the files of deliveries sent from a stored blob;
+    /// `allowPlainHTTP` (`federation.allow_plain_http`) lets webhooks and peers be reached over plain `http://`.
     public init(
         database: AppDatabase, clock: @escaping @Sendable () -> Timestamp, identity: HubIdentity? = nil,
-        blobs: BlobStore? = nil
+        blobs: BlobStore? = nil, allowPlainHTTP: Bool = false
     ) {
         self.database = database
         self.clock = clock
         self.identity = identity
         self.blobs = blobs
+        self.allowPlainHTTP = allowPlainHTTP
+    }
+
+    /// A webhook or peer address stored before plain HTTP was turned off is not called: the delivery is dead until
+    /// the address is corrected (or the configuration allows it again) and the delivery replayed.
+    func requireAllowed(_ url: String, of what: String) throws {
+        if let problem = CallbackURL.problem(url, allowPlainHTTP: allowPlainHTTP) {
+            throw UnroutableDelivery(description: "\(what)'s address \(problem)")
+        }
     }
 
     public func resolve(_ delivery: OutboxDelivery) async throws -> ResolvedDestination {
@@ -58,6 +69,7 @@ public struct DestinationResolver: Sendable {
                 throw UnroutableDelivery(description: "institution '\(name)' has no webhook registered")
             }
             let url = scheme == "escalation" ? (webhook.escalationURL ?? webhook.url) : webhook.url
+            try requireAllowed(url, of: "the webhook of '\(name)'")
             let timestamp = clock().millisecondsSinceEpoch / 1000
             let signature = WebhookSignature.sign(secret: webhook.secret, timestamp: timestamp, body: delivery.body)
             return ResolvedDestination(url: url, headers: [(WebhookSignature.header, signature)])
@@ -68,6 +80,7 @@ public struct DestinationResolver: Sendable {
             }
             // A suspended peer's deliveries wait (retried with backoff) rather than die: it may come back.
             guard peer.status == .active else { throw PeerInactive(peer: name) }
+            try requireAllowed(peer.url, of: "peer '\(name)'")
             guard let path = delivery.path else { throw UnroutableDelivery(description: "the delivery has no path") }
             var blob: BlobContent?
             var digest = FederationEnvelope.digest(delivery.body)
@@ -83,8 +96,8 @@ public struct DestinationResolver: Sendable {
             // the peer's own keys make a repeated attempt harmless.
             let now = clock()
             let headers = identity.sign(
-                method: delivery.method, path: path, bodyDigest: digest, requestId: GeneratedID.make("req", at: now),
-                now: now)
+                method: delivery.method, target: path, destination: peer.id, bodyDigest: digest,
+                requestId: GeneratedID.make("req", at: now), now: now)
             return ResolvedDestination(url: peer.url + path, headers: headers, blob: blob)
         default:
             throw UnroutableDelivery(description: "no route to destination '\(delivery.destination)'")

@@ -7,23 +7,34 @@ public struct PeerClient: Sendable {
     public let identity: HubIdentity
     public let http: CurlHTTPClient
     public let clock: @Sendable () -> Timestamp
+    /// Whether peers may be reached over plain `http://` (`federation.allow_plain_http`); otherwise only `https://`.
+    public let allowPlainHTTP: Bool
 
-    public init(identity: HubIdentity, http: CurlHTTPClient, clock: @escaping @Sendable () -> Timestamp) {
+    public init(
+        identity: HubIdentity, http: CurlHTTPClient, allowPlainHTTP: Bool = false,
+        clock: @escaping @Sendable () -> Timestamp
+    ) {
         self.identity = identity
         self.http = http
+        self.allowPlainHTTP = allowPlainHTTP
         self.clock = clock
     }
 
-    /// One signed request; `origin` and `hops` carry a request on through further hubs.
+    /// One signed request for `peer`; `path` is the request target (a query string included, and signed);
+    /// `origin` and `hops` carry a request on through further hubs. A peer whose address is plain `http://` is not
+    /// called unless the configuration allows it.
     public func send(
         _ peer: Peer, method: String, path: String, body: Data = Data(), requestId: String? = nil,
         origin: String? = nil,
         hops: Int = 0, timeout: Duration = .seconds(10)
     ) async throws -> CurlResponse {
+        if let problem = CallbackURL.problem(peer.url, allowPlainHTTP: allowPlainHTTP) {
+            throw PlainPeerAddress(description: "peer \(peer.id)'s address \(problem)")
+        }
         let now = clock()
         var headers = identity.sign(
-            method: method, path: path, body: body, requestId: requestId ?? GeneratedID.make("req", at: now),
-            origin: origin, hops: hops, now: now)
+            method: method, target: path, destination: peer.id, body: body,
+            requestId: requestId ?? GeneratedID.make("req", at: now), origin: origin, hops: hops, now: now)
         if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
         return try await http.execute(
             CurlRequest(
@@ -31,4 +42,9 @@ public struct PeerClient: Sendable {
                 body: body.isEmpty ? .none : .bytes(Array(body)),
                 timeout: timeout))
     }
+}
+
+/// A peer or webhook address this hub will not call as configured (plain `http://` while it is not allowed).
+public struct PlainPeerAddress: Error, CustomStringConvertible {
+    public var description: String
 }

@@ -52,7 +52,7 @@ public func buildHub(
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
-    let routes = Routes(router: router, auth: AuthMiddleware(database: database))
+    let routes = Routes(router: router, auth: AuthMiddleware(env: env))
 
     HealthController(env: env, readiness: readiness, registry: registry, openAPI: OpenAPIDocument.data).register(routes)
     InstitutionController(env: env).register(routes)
@@ -70,7 +70,9 @@ public func buildHub(
     settings.pollInterval = .milliseconds(config.outboxPollIntervalMilliseconds)
     let worker = OutboxWorker(
         database: database, client: http, signal: env.outbox,
-        resolver: DestinationResolver(database: database, clock: clock, identity: env.identity, blobs: env.blobs),
+        resolver: DestinationResolver(
+            database: database, clock: clock, identity: env.identity, blobs: env.blobs,
+            allowPlainHTTP: config.federationAllowPlainHTTP),
         settings: settings, clock: clock,
         logger: logger, isReady: { readiness.isReady })
     OutboxController(env: env, worker: worker).register(routes)
@@ -94,7 +96,7 @@ public func buildHub(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "AllianceHub"),
         services: [
-            DatabaseService(database: database, logger: logger), http, worker,
+            DatabaseService(database: database, logger: logger), RefusalAuditService(env: env), http, worker,
             WorkflowMonitor(env: env, readiness: readiness), PeerDirectoryService(env: env, readiness: readiness),
             AuditHeadKeeper(env: env, readiness: readiness),
         ],

@@ -57,11 +57,18 @@ import Testing
         "ftp://x", "http://", "https://user:pw@host/x", "http://host/ x", "javascript:alert(1)", "host/path",
     ])
     func badURLsAreRefused(_ url: String) {
-        #expect(CallbackURL.problem(url) != nil)
+        #expect(CallbackURL.problem(url, allowPlainHTTP: true) != nil)
+        #expect(CallbackURL.problem(url, allowPlainHTTP: false) != nil)
     }
 
-    @Test(arguments: ["https://clinic.example/hooks/hub", "http://127.0.0.1:9000/hook", "HTTPS://Host:443"])
+    @Test(arguments: ["https://clinic.example/hooks/hub", "HTTPS://Host:443"])
     func goodURLsPass(_ url: String) {
-        #expect(CallbackURL.problem(url) == nil)
+        #expect(CallbackURL.problem(url, allowPlainHTTP: false) == nil)
+    }
+
+    @Test(arguments: ["http://127.0.0.1:9000/hook", "HTTP://Host:80"])
+    func plainHTTPPassesOnlyWhereAllowed(_ url: String) {
+        #expect(CallbackURL.problem(url, allowPlainHTTP: true) == nil)
+        #expect(CallbackURL.problem(url, allowPlainHTTP: false)?.contains("federation.allow_plain_http") == true)
     }
 }

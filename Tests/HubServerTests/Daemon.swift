@@ -78,8 +78,12 @@ final class Daemon: Sendable {
     /// Starts the daemon and waits until it answers `/readyz`.
     func start(client: CurlHTTPClient) async throws {
         try? FileManager.default.removeItem(at: logFile)
+        // Peers and webhooks of the tests are plain http:// on loopback.
+        var environment = OutsideTools.defaultEnvironment
+        environment["HUB_ALLOW_PLAIN_HTTP"] = "true"
         let process = try ChildProcess(
-            try Self.binary.path, ["serve", "--config", configFile.path], stdout: .file(logFile.path))
+            try Self.binary.path, ["serve", "--config", configFile.path], environment: environment,
+            stdout: .file(logFile.path))
         self.process.withLock { $0 = process }
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {

@@ -8,6 +8,7 @@ final class TestClock: Sendable {
     private let now: Mutex<Timestamp>
     init(_ start: Timestamp) { now = Mutex(start) }
     func read() -> Timestamp { now.withLock { $0 } }
+    func set(_ time: Timestamp) { now.withLock { $0 = time } }
     func advance(days: Int = 0, minutes: Int = 0) {
         now.withLock { $0 = $0.adding(milliseconds: Int64(days) * 86_400_000 + Int64(minutes) * 60_000) }
     }

@@ -26,6 +26,8 @@ struct TestHub {
         config.port = 0
         config.dataDir = directory.path
         config.catalogDir = repositoryRoot.appendingPathComponent("Config/catalog").path
+        // Peers and webhooks of the tests are plain http:// on loopback.
+        config.federationAllowPlainHTTP = true
     }
 
     /// Starts the hub, runs `body` against it over real HTTP, then shuts it down.

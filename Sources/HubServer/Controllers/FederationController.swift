@@ -6,8 +6,10 @@ import HubStore
 import Hummingbird
 import Logging
 
-/// `/federation/v1`: what peer hubs call. Every request but `identity` is signed by the calling hub and checked here:
-/// unsigned, badly signed, stale, replayed or unknown-peer requests get 401 and are audited.
+/// `/federation/v1`: what peer hubs call. Every request but `identity` is signed by the calling hub for this hub and
+/// checked here: unsigned, badly signed, stale, replayed, misdirected or unknown-peer requests get 401, are counted and
+/// are audited at most once a minute per claimed origin and reason. Every answer to a request that passed is signed by
+/// this hub for the calling one.
 struct FederationController {
     let env: HubEnvironment
 
@@ -59,9 +61,9 @@ struct FederationController {
                 at: now)
             return (exam, created)
         }
-        return try JSONIO.response(
+        return try env.answer(
             Received(examId: exam.id, step: exam.step, accessionNumber: exam.accessionNumber, centerId: exam.centerId),
-            status: created ? .created : .ok)
+            status: created ? .created : .ok, to: peer, envelope)
     }
 
     /// An attachment of a forwarded exam, streamed from the submitting hub. The signature covers the path's SHA-256;
@@ -72,7 +74,7 @@ struct FederationController {
         guard sha256.utf8.count == 64, sha256.allSatisfy(\.isHexDigit) else {
             throw HubError.validation("sha256", "must be 64 hexadecimal digits")
         }
-        let (peer, _) = try await env.verifyPeerRequest(request, bodyDigest: sha256, context: context)
+        let (peer, envelope) = try await env.verifyPeerRequest(request, bodyDigest: sha256, context: context)
         let mediaType =
             request.headers[.contentType]?.split(separator: ";").first
             .map { $0.trimmingASCIIWhitespace().lowercased() } ?? ""
@@ -100,14 +102,14 @@ struct FederationController {
                 actor: "peer:\(peer.id)", institutionId: nil, action: action, targetType: "exam", targetId: examId,
                 patientKey: key, remoteAddress: remote, requestId: requestId, detail: detail)
         }
-        return try JSONIO.response(stored, status: created ? .created : .ok)
+        return try env.answer(stored, status: created ? .created : .ok, to: peer, envelope)
     }
 
     /// What the reading hub says about an exam this hub forwarded to it.
     @Sendable func examEvent(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
         let body = try await JSONIO.body(request, limit: env.config.maxBodyBytes)
-        let (peer, _) = try await env.verifyPeerRequest(request, body: body, context: context)
+        let (peer, envelope) = try await env.verifyPeerRequest(request, body: body, context: context)
         try JSONIO.requireJSON(request)
         let event = try JSONIO.decode(ForwardedExamEvent.self, from: body)
         let now = env.clock()
@@ -122,7 +124,7 @@ struct FederationController {
                 at: now)
             return exam != nil
         }
-        return try JSONIO.response(["applied": applied])
+        return try env.answer(["applied": applied], to: peer, envelope)
     }
 
     struct CancelInput: Decodable {
@@ -133,7 +135,7 @@ struct FederationController {
     @Sendable func cancelExam(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let originId = try context.parameter("id")
         let body = try await JSONIO.body(request, limit: env.config.maxBodyBytes)
-        let (peer, _) = try await env.verifyPeerRequest(request, body: body, context: context)
+        let (peer, envelope) = try await env.verifyPeerRequest(request, body: body, context: context)
         let input = try JSONIO.decode(CancelInput.self, from: body)
         let now = env.clock()
         let exam = try await env.database.write { db -> Exam in
@@ -156,15 +158,16 @@ struct FederationController {
                     detail: input.reason), at: now)
             return next
         }
-        return try JSONIO.response(
-            Received(examId: exam.id, step: exam.step, accessionNumber: exam.accessionNumber, centerId: exam.centerId))
+        return try env.answer(
+            Received(examId: exam.id, step: exam.step, accessionNumber: exam.accessionNumber, centerId: exam.centerId),
+            to: peer, envelope)
     }
 
     /// The submitting hub's clinic acknowledged a critical value flagged here.
     @Sendable func acknowledgeCriticalValue(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
         let body = try await JSONIO.body(request, limit: env.config.maxBodyBytes)
-        let (peer, _) = try await env.verifyPeerRequest(request, body: body, context: context)
+        let (peer, envelope) = try await env.verifyPeerRequest(request, body: body, context: context)
         let acknowledgement = try JSONIO.decode(Acknowledgement.self, from: body)
         let now = env.clock()
         let notice = try await env.database.write { db -> CriticalValueNotice in
@@ -186,7 +189,7 @@ struct FederationController {
             )
             return notice
         }
-        return try JSONIO.response(notice)
+        return try env.answer(notice, to: peer, envelope)
     }
 
     /// A peer's recognition query: the results this hub holds for the patient and item, plus what this hub's own
@@ -232,13 +235,13 @@ struct FederationController {
             answer.results = HubEnvironment.unique(held + relayed)
             answer.peers = outcomes
         }
-        return try JSONIO.response(answer)
+        return try env.answer(answer, to: peer, envelope)
     }
 
     /// One result, fetched by a peer from the hub that holds it: the record keeps this hub's identity and its
     /// recognition metadata as derived here.
     @Sendable func result(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let (peer, _) = try await env.verifyPeerRequest(request, body: Data(), context: context)
+        let (peer, envelope) = try await env.verifyPeerRequest(request, body: Data(), context: context)
         let id = try context.parameter("id")
         let now = env.clock()
         let answer = try await env.database.write { db -> FederatedResult in
@@ -249,11 +252,12 @@ struct FederationController {
                     actor: "peer:\(peer.id)", institutionId: nil, action: "federation.result.read",
                     targetType: "result", targetId: id, patientKey: env.patientKeys.keys(for: result.patient).first,
                     remoteAddress: context.remoteAddress, requestId: context.id), at: now)
-            return FederatedResult(
-                hubId: env.config.hubId,
-                performerLevel: try RegistryStore.institution(db, id: result.institutionId)?.level, result: result)
+            return env.identity.seal(
+                FederatedResult(
+                    hubId: env.config.hubId,
+                    performerLevel: try RegistryStore.institution(db, id: result.institutionId)?.level, result: result))
         }
-        return try JSONIO.response(answer)
+        return try env.answer(answer, to: peer, envelope)
     }
 
     struct Identity: Encodable {
@@ -275,7 +279,7 @@ struct FederationController {
 
     /// The active centers this hub offers to its peers.
     @Sendable func directory(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let (peer, _) = try await env.verifyPeerRequest(request, body: Data(), context: context)
+        let (peer, envelope) = try await env.verifyPeerRequest(request, body: Data(), context: context)
         let centers = try await env.database.read { db in
             try RegistryStore.centers(db, status: .active, after: nil, limit: 500).items
         }
@@ -285,7 +289,7 @@ struct FederationController {
                 items: $0.items, turnaroundMinutes: $0.turnaroundMinutes)
         }
         context.logger.debug("directory served", metadata: ["hub.peer": "\(peer.id)"])
-        return try JSONIO.response(ListResponse(Page(items: entries, next: nil)))
+        return try env.answer(ListResponse(Page(items: entries, next: nil)), to: peer, envelope)
     }
 }
 
@@ -298,60 +302,104 @@ extension HubEnvironment {
         try await verifyPeerRequest(request, bodyDigest: FederationEnvelope.digest(body), context: context)
     }
 
-    /// The same check for a body not read yet, whose digest (hex SHA-256) the request promises.
+    /// The same check for a body not read yet, whose digest (hex SHA-256) the request promises. The signature must be
+    /// for this hub (its id) and cover the whole request target, query string included. A refusal is counted and
+    /// written down by `recordRefusal`, at most once a minute per claimed origin and reason.
     func verifyPeerRequest(
         _ request: Request, bodyDigest: String, context: HubRequestContext
     ) async throws -> (Peer, FederationEnvelope) {
         let now = clock()
         let header: (String) -> String? = { name in request.headers[HTTPField.Name(name)!] }
-        let envelope = FederationEnvelope(
-            header: header, method: request.method.rawValue, path: request.uri.path, bodyDigest: bodyDigest)
-        let signature = header(FederationEnvelope.signatureHeader)
+        let target = request.head.path ?? request.uri.path
         let config = self.config
-        let outcome: Result<(Peer, FederationEnvelope), HubError> = try await database.write { db in
-            func refuse(
-                _ reason: String, status: Int = 401, code: String = "unauthorized"
-            ) throws -> Result<(Peer, FederationEnvelope), HubError> {
-                try AuditLog.append(
-                    db,
-                    AuditEvent(
-                        actor: "peer:\(envelope?.hubId ?? "unknown")", institutionId: nil, action: "federation.refused",
-                        targetType: "federation", targetId: request.uri.path, remoteAddress: context.remoteAddress,
-                        requestId: context.id, detail: reason), at: now)
-                return .failure(HubError(code: code, status: status, title: "Peer request refused", detail: reason))
-            }
-            guard let envelope, let signature else { return try refuse("the request is not signed by a peer hub") }
-            guard let peer = try PeerStore.peer(db, id: envelope.hubId), peer.status == .active else {
-                return try refuse("'\(envelope.hubId)' is not a known, active peer of this hub")
-            }
-            guard abs(now.millisecondsSinceEpoch / 1000 - envelope.timestamp) <= Int64(config.federationMaxSkewSeconds)
-            else {
-                return try refuse(
-                    "the signature time is more than \(config.federationMaxSkewSeconds) s from this hub's clock")
-            }
-            guard envelope.verify(signature: signature, publicKey: peer.publicKey) else {
-                return try refuse("the signature does not verify with \(peer.id)'s public key")
-            }
-            guard envelope.hops <= config.federationMaxHops else {
-                return try refuse(
-                    "the request has passed \(envelope.hops) hubs; the limit is \(config.federationMaxHops)",
-                    status: 422,
-                    code: "hop_limit")
-            }
-            guard envelope.origin != config.hubId else {
-                return try refuse(
-                    "request \(envelope.requestId) started at this hub and came back through \(peer.id)", status: 422,
-                    code: "loop_detected")
-            }
-            guard try PeerStore.firstSighting(db, hubId: envelope.origin, requestId: envelope.requestId, now: now)
-            else {
-                return try refuse(
-                    "request \(envelope.requestId) from \(envelope.origin) was already received (replay or loop)")
-            }
-            try PeerStore.forgetSightings(
-                db, before: now.adding(milliseconds: -Int64(config.federationMaxSkewSeconds) * 2000))
-            return .success((peer, envelope))
+        let envelope = FederationEnvelope(
+            header: header, destination: config.hubId, method: request.method.rawValue, target: target,
+            bodyDigest: bodyDigest)
+        let claimed = header("X-Hub-Id")
+        let peer = try await database.read { db -> Peer? in
+            guard let claimed, ResourceID.isValid(claimed) else { return nil }
+            return try PeerStore.peer(db, id: claimed)
         }
-        return try outcome.get()
+        func refuse(
+            _ reason: String, _ detail: String, status: Int = 401, code: String = "unauthorized"
+        ) async -> HubError {
+            // A hub this hub does not know is named by the attacker: every such claim is one origin.
+            let origin = peer?.id ?? "unknown"
+            let claim = claimed.map { " (claimed '\(String($0.prefix(64)))')" } ?? ""
+            await recordRefusal(
+                .federation, origin: origin, reason: reason, detail: detail + (peer == nil ? claim : ""),
+                target: target, context: context)
+            return HubError(code: code, status: status, title: "Peer request refused", detail: detail)
+        }
+        guard let envelope, let signature = header(FederationEnvelope.signatureHeader) else {
+            throw await refuse("unsigned", "the request is not signed by a peer hub")
+        }
+        guard header(FederationEnvelope.protocolHeader) == FederationEnvelope.protocolVersion else {
+            throw await refuse(
+                "protocol",
+                "the request is signed with an older hub-to-hub signature; this hub needs X-Hub-Protocol: "
+                    + "\(FederationEnvelope.protocolVersion) (both hubs must run the same version)")
+        }
+        guard let peer, peer.status == .active else {
+            throw await refuse("unknown_hub", "'\(envelope.hubId)' is not a known, active peer of this hub")
+        }
+        guard abs(now.millisecondsSinceEpoch / 1000 - envelope.timestamp) <= Int64(config.federationMaxSkewSeconds)
+        else {
+            throw await refuse(
+                "stale", "the signature time is more than \(config.federationMaxSkewSeconds) s from this hub's clock")
+        }
+        guard envelope.verify(signature: signature, publicKey: peer.publicKey) else {
+            if let destination = header("X-Hub-Destination"), destination != config.hubId {
+                throw await refuse(
+                    "wrong_destination",
+                    "the request is signed for hub '\(String(destination.prefix(64)))', not for \(config.hubId)")
+            }
+            throw await refuse(
+                "bad_signature",
+                "the signature does not verify with \(peer.id)'s public key for this hub, method, target and body")
+        }
+        guard envelope.hops <= config.federationMaxHops else {
+            throw await refuse(
+                "hop_limit", "the request has passed \(envelope.hops) hubs; the limit is \(config.federationMaxHops)",
+                status: 422, code: "hop_limit")
+        }
+        guard envelope.origin != config.hubId else {
+            throw await refuse(
+                "loop", "request \(envelope.requestId) started at this hub and came back through \(peer.id)",
+                status: 422, code: "loop_detected")
+        }
+        let first = try await database.write { db in
+            let first = try PeerStore.firstSighting(
+                db, hubId: envelope.origin, requestId: envelope.requestId, now: now)
+            try PeerStore.forgetSightings(db, before: now.adding(milliseconds: -Self.sightingLifetime(config)))
+            return first
+        }
+        guard first else {
+            throw await refuse(
+                "replay", "request \(envelope.requestId) from \(envelope.origin) was already received (replay or loop)")
+        }
+        return (peer, envelope)
+    }
+
+    /// How long a request id is remembered, in milliseconds. A signature time is accepted while it is within the skew
+    /// of this hub's clock, in whole seconds: from the first sighting, a replay can be accepted by its time for at
+    /// most twice the skew plus one second. Ids are kept a second longer than that.
+    static func sightingLifetime(_ config: HubConfiguration) -> Int64 {
+        (Int64(config.federationMaxSkewSeconds) * 2 + 2) * 1000
+    }
+
+    /// This hub's answer to `peer`'s signed request, signed over the status, the body's digest, the request id and
+    /// both hubs' ids, so the asking hub can tell an answer changed on the way.
+    func answer(
+        _ value: some Encodable, status: HTTPResponse.Status = .ok, to peer: Peer, _ envelope: FederationEnvelope
+    ) throws -> Response {
+        let data = try HubJSON.encode(value)
+        var headers = HTTPFields()
+        for (name, value) in identity.signAnswer(
+            requester: peer.id, requestId: envelope.requestId, status: Int(status.code), body: data)
+        {
+            headers[HTTPField.Name(name)!] = value
+        }
+        return JSONIO.response(data: data, status: status, headers: headers)
     }
 }

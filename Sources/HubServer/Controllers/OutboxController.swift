@@ -120,7 +120,7 @@ struct WebhookController {
         let saved = try await env.database.write { db in
             guard try RegistryStore.institution(db, id: id) != nil else { throw HubError.notFound("institution", id) }
             let current = try WebhookStore.webhook(db, institutionId: id)
-            try input.validate(hasSecret: current != nil)
+            try input.validate(hasSecret: current != nil, allowPlainHTTP: env.config.federationAllowPlainHTTP)
             let webhook = Webhook(
                 institutionId: id, url: input.url!, escalationURL: input.escalationURL,
                 secret: input.secret ?? current!.secret, updatedAt: now)

@@ -28,7 +28,8 @@ struct PeerController {
         try context.caller().require(.admin)
         let (input, _) = try await JSONIO.decode(PeerInput.self, from: request, limit: env.config.maxBodyBytes)
         let now = env.clock()
-        let peer = try input.validated(now: now, ownHubId: env.config.hubId)
+        let peer = try input.validated(
+            now: now, ownHubId: env.config.hubId, allowPlainHTTP: env.config.federationAllowPlainHTTP)
         let saved = try await env.database.write { db -> Peer in
             var peer = peer
             if let existing = try PeerStore.peer(db, id: peer.id) { peer.createdAt = existing.createdAt }

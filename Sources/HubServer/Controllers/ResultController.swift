@@ -275,9 +275,10 @@ struct ResultController {
         else { throw HubError.notFound("peer", hubId) }
         let path = "/federation/v1/results/" + (id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id)
         let response: CurlResponse
+        let requestId = GeneratedID.make("req", at: env.clock())
         do {
             response = try await env.peerClient.send(
-                peer, method: "GET", path: path,
+                peer, method: "GET", path: path, requestId: requestId,
                 timeout: .milliseconds(max(env.config.federationPeerTimeoutMilliseconds, 5000)))
         } catch {
             throw HubError(
@@ -293,6 +294,12 @@ struct ResultController {
                 detail:
                     "\(hubId) answered HTTP \(response.status)\(HubEnvironment.problemDetail(response.body).map { ": \($0)" } ?? "")"
             )
+        }
+        if let problem = FederationAnswer.problem(
+            response, from: peer, requester: env.config.hubId, requestId: requestId)
+        {
+            throw HubError(
+                code: "peer_unavailable", status: 502, title: "Peer hub answer refused", detail: "\(hubId): \(problem)")
         }
         let remote: FederatedResult
         do { remote = try HubJSON.decode(FederatedResult.self, from: Data(response.body)) } catch {

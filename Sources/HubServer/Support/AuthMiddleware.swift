@@ -5,27 +5,36 @@ import Hummingbird
 import Logging
 
 /// Resolves `Authorization: Bearer <token>` to a `Principal`. Unknown, revoked or suspended tokens get 401;
-/// what each route allows is checked by the route itself (403).
+/// what each route allows is checked by the route itself (403). Each refusal is counted in `hub.auth.refused` by
+/// reason and logged at most once a minute per remote address and reason.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
-    let database: AppDatabase
+    let env: HubEnvironment
+
+    var database: AppDatabase { env.database }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws
         -> Response
     {
+        func refuse(_ reason: String, _ detail: String) async -> HubError {
+            await env.recordRefusal(
+                .bearer, origin: context.remoteAddress ?? "unknown", reason: reason, detail: detail,
+                target: request.uri.path, context: context)
+            return HubError.unauthorized(detail)
+        }
         guard let header = request.headers[.authorization] else {
-            throw HubError.unauthorized("send a token as 'Authorization: Bearer <token>'")
+            throw await refuse("missing", "send a token as 'Authorization: Bearer <token>'")
         }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw HubError.unauthorized("the Authorization header must use the Bearer scheme")
+            throw await refuse("scheme", "the Authorization header must use the Bearer scheme")
         }
         let secret = String(parts[1].trimmingASCIIWhitespace())
         // Tokens this hub issues have a fixed shape; anything else cannot match and costs no database read.
         guard secret.hasPrefix("hub_"), (20...100).contains(secret.utf8.count) else {
-            throw HubError.unauthorized("the token is not valid")
+            throw await refuse("malformed", "the token is not valid")
         }
         let digest = TokenStore.digest(secret)
         let (cached, generation) = database.principals.lookup(digest)
@@ -35,7 +44,7 @@ struct AuthMiddleware: RouterMiddleware {
             if let resolved { database.principals.store(resolved, for: digest, generation: generation) }
         }
         guard let principal = resolved else {
-            throw HubError.unauthorized("the token is unknown, revoked, or belongs to a suspended account")
+            throw await refuse("unknown", "the token is unknown, revoked, or belongs to a suspended account")
         }
         var context = context
         context.principal = principal

@@ -31,8 +31,11 @@ extension HubEnvironment {
                 if levels[result.institutionId] == nil {
                     levels[result.institutionId] = try RegistryStore.institution(db, id: result.institutionId)?.level
                 }
+                // Sealed, so the hub that asked can relay it on as evidence.
                 held.append(
-                    FederatedResult(hubId: config.hubId, performerLevel: levels[result.institutionId], result: result))
+                    identity.seal(
+                        FederatedResult(
+                            hubId: config.hubId, performerLevel: levels[result.institutionId], result: result)))
             }
         }
         return held
@@ -55,7 +58,10 @@ extension HubEnvironment {
     }
 
     /// Asks `peers` in parallel. Each call has `min(peer timeout, deadline)`; a peer that does not answer in time is
-    /// `timeout`, one that fails or refuses is `error`. Never throws: a federated answer degrades, it does not fail.
+    /// `timeout`, one that fails or refuses, or whose answer is not signed by it for this hub, is `error`. Of a signed
+    /// answer, the results the peer holds itself are kept, and those it relays only with a valid seal of their hub
+    /// (checked with that hub's key as this hub's peer list has it); the others are dropped and counted in the
+    /// peer's outcome. Never throws: a federated answer degrades, it does not fail.
     func askPeers(
         _ peers: [Peer], query: RecognitionQuery, origin: String, requestId: String, hops: Int, deadline: Duration
     ) async -> (results: [FederatedResult], outcomes: [PeerOutcome]) {
@@ -67,6 +73,14 @@ extension HubEnvironment {
         let budget = Int(perPeer.wholeMilliseconds)
         forward.deadlineMs = max(1, budget - min(budget / 5, 200))
         let body = (try? HubJSON.encode(forward)) ?? Data()
+        // The keys results may be sealed with: this hub's peers', and its own.
+        var keys =
+            (try? await database.read { db in
+                try PeerStore.peers(db).filter { $0.status == .active }.map { ($0.id, $0.publicKey) }
+            }).map { Dictionary($0, uniquingKeysWith: { first, _ in first }) } ?? [:]
+        keys[config.hubId] = identity.publicKey
+        let sealKeys = keys
+        let ownId = config.hubId
         let client = peerClient
         let logger = self.logger
         let latencies = peerLatencies
@@ -91,10 +105,28 @@ extension HubEnvironment {
                                     detail: "HTTP \(response.status)\(detail.map { ": \($0)" } ?? "")"), nil
                             )
                         }
-                        let answer = try HubJSON.decode(RecognitionQueryAnswer.self, from: Data(response.body))
+                        if let problem = FederationAnswer.problem(
+                            response, from: peer, requester: ownId, requestId: requestId)
+                        {
+                            Counter(label: "hub.federation.answers_refused", dimensions: [("peer", peer.id)])
+                                .increment()
+                            return (
+                                PeerOutcome(
+                                    hubId: peer.id, status: .error, latencyMs: latency,
+                                    detail: "answer refused: \(problem)"), nil
+                            )
+                        }
+                        var answer = try HubJSON.decode(RecognitionQueryAnswer.self, from: Data(response.body))
+                        let (kept, dropped, reason) = Self.evidence(answer.results, from: peer, keys: sealKeys)
+                        answer.results = kept
+                        if dropped > 0 {
+                            Counter(label: "hub.federation.results_dropped", dimensions: [("peer", peer.id)])
+                                .increment(by: dropped)
+                        }
                         return (
                             PeerOutcome(
-                                hubId: peer.id, status: .ok, latencyMs: latency, results: answer.results.count), answer
+                                hubId: peer.id, status: .ok, latencyMs: latency, results: kept.count,
+                                dropped: dropped > 0 ? dropped : nil, droppedReason: reason), answer
                         )
                     } catch let error as CurlHTTPError where error == .timeout || error == .connectTimeout {
                         return (
@@ -130,6 +162,40 @@ extension HubEnvironment {
             }
             return (results, outcomes.sorted { ($0.via ?? "", $0.hubId) < ($1.via ?? "", $1.hubId) })
         }
+    }
+
+    /// The results of `peer`'s answer that are evidence: those labelled with its own id (its answer is signed), and
+    /// those of another hub carrying that hub's valid seal; how many others there were, and why the first was dropped.
+    static func evidence(
+        _ results: [FederatedResult], from peer: Peer, keys: [String: String]
+    ) -> (kept: [FederatedResult], dropped: Int, reason: String?) {
+        var kept: [FederatedResult] = []
+        var dropped = 0
+        var reason: String?
+        for result in results {
+            if result.hubId == peer.id {
+                kept.append(result)
+                continue
+            }
+            let problem: String
+            if result.signature == nil {
+                problem = "relayed without the seal of its hub"
+            } else if let key = keys[result.hubId] {
+                if ResultSeal.verify(result, publicKey: key) {
+                    kept.append(result)
+                    continue
+                }
+                problem = "its seal does not verify with that hub's key (changed or forged)"
+            } else {
+                problem = "its hub is not a peer of this hub, so its seal cannot be checked"
+            }
+            dropped += 1
+            if reason == nil {
+                reason =
+                    "result \(String(result.result.id.prefix(64))) labelled '\(String(result.hubId.prefix(64)))': \(problem)"
+            }
+        }
+        return (kept, dropped, reason)
     }
 
     /// Results by origin hub and id, each once.

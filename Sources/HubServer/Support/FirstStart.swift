@@ -59,7 +59,10 @@ enum FirstStart {
     static func savePeers(_ env: HubEnvironment, now: Timestamp) async throws {
         guard !env.config.federationPeers.isEmpty else { return }
         let peers = try env.config.federationPeers.map { input in
-            do { return try input.validated(now: now, ownHubId: env.config.hubId) } catch let error as HubError {
+            do {
+                return try input.validated(
+                    now: now, ownHubId: env.config.hubId, allowPlainHTTP: env.config.federationAllowPlainHTTP)
+            } catch let error as HubError {
                 throw HubConfiguration.Problem(
                     key: "federation.peers[\(input.id ?? "?")]", detail: error.fields.first?.detail ?? error.detail)
             }

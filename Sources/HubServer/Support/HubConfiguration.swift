@@ -103,6 +103,10 @@ public struct HubConfiguration: Sendable, Equatable {
     /// `federation.peers`: peers configured in the file (id, url, public_key, region, serves), added or updated at
     /// every start; peers added through `POST /v1/peers` are kept as well. Default: none.
     public var federationPeers: [PeerInput] = []
+    /// `federation.allow_plain_http`: whether peers and webhooks may be reached over plain `http://`; off, only
+    /// `https://` addresses are accepted and called (a peer's answers and a webhook's payloads cross the network).
+    /// For loopback tests and demos only. Env `HUB_ALLOW_PLAIN_HTTP`.
+    public var federationAllowPlainHTTP = false
     /// `tls.ca_file`: CA bundle (PEM) that outgoing HTTPS connections trust instead of the system's. Env
     /// `HUB_TLS_CA_FILE`. Default: system CAs.
     public var tlsCAFile: String?
@@ -211,7 +215,7 @@ public struct HubConfiguration: Sendable, Equatable {
         "recognition": ["extra_reasons"],
         "federation": [
             "key_file", "max_skew_seconds", "max_hops", "peer_timeout_ms", "deadline_ms", "directory_refresh_seconds",
-            "peers",
+            "peers", "allow_plain_http",
         ],
     ]
 
@@ -274,7 +278,8 @@ public struct HubConfiguration: Sendable, Equatable {
                 }
             }
             do {
-                _ = try peer.validated(now: Timestamp(millisecondsSinceEpoch: 0), ownHubId: "")
+                // The address's scheme is checked at start, against `federation.allow_plain_http` wherever it is set.
+                _ = try peer.validated(now: Timestamp(millisecondsSinceEpoch: 0), ownHubId: "", allowPlainHTTP: true)
             } catch {
                 let field = error.fields.first
                 throw Problem(key: "\(key).\(field?.field ?? "?")", detail: field?.detail ?? error.detail)
@@ -291,6 +296,7 @@ public struct HubConfiguration: Sendable, Equatable {
         ("HUB_DATABASE", "storage.database"), ("HUB_BLOB_DIR", "storage.blob_dir"),
         ("HUB_DURABILITY", "storage.durability"),
         ("HUB_CATALOG_DIR", "catalog.dir"), ("HUB_LOG_LEVEL", "log.level"), ("HUB_TLS_CA_FILE", "tls.ca_file"),
+        ("HUB_ALLOW_PLAIN_HTTP", "federation.allow_plain_http"),
     ]
 
     mutating func apply(environment: [String: String]) throws {
@@ -372,6 +378,12 @@ public struct HubConfiguration: Sendable, Equatable {
         case "federation.peer_timeout_ms": federationPeerTimeoutMilliseconds = try int(10...60_000)
         case "federation.deadline_ms": federationDeadlineMilliseconds = try int(10...60_000)
         case "federation.directory_refresh_seconds": federationDirectoryRefreshSeconds = try int(1...86_400)
+        case "federation.allow_plain_http":
+            switch value.lowercased() {
+            case "true", "yes", "on", "1": federationAllowPlainHTTP = true
+            case "false", "no", "off", "0": federationAllowPlainHTTP = false
+            default: throw Problem(key: key, detail: "must be true or false")
+            }
         case "recognition.extra_reasons":
             var reasons: [Int: String] = [:]
             for entry in value.split(separator: ";") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {

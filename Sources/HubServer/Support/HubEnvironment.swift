@@ -30,6 +30,9 @@ public struct HubEnvironment: Sendable {
     public let directorySignal = OutboxSignal()
     /// Recent answer times of each peer.
     public let peerLatencies = PeerLatencies()
+    /// Refused federation requests and bearer tokens, counted, and written down at most once a minute per origin
+    /// and reason.
+    public let refusals = RefusalLog()
 
     public init(
         config: HubConfiguration, database: AppDatabase, catalog: CatalogStore = CatalogStore(),
@@ -49,7 +52,9 @@ public struct HubEnvironment: Sendable {
     }
 
     /// Signed requests to peer hubs.
-    public var peerClient: PeerClient { PeerClient(identity: identity, http: http, clock: clock) }
+    public var peerClient: PeerClient {
+        PeerClient(identity: identity, http: http, allowPlainHTTP: config.federationAllowPlainHTTP, clock: clock)
+    }
 
     /// Adds a delivery to the outbox inside the caller's transaction.
     @discardableResult

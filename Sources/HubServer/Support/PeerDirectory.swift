@@ -85,10 +85,16 @@ extension HubEnvironment {
         var failure: String?
         var centers: [RemoteCenter] = []
         do {
+            let requestId = GeneratedID.make("req", at: clock())
             let response = try await peerClient.send(
-                peer, method: "GET", path: "/federation/v1/directory",
+                peer, method: "GET", path: "/federation/v1/directory", requestId: requestId,
                 timeout: .milliseconds(max(config.federationPeerTimeoutMilliseconds, 5000)))
-            if response.status == 200 {
+            if response.status == 200,
+                let problem = FederationAnswer.problem(
+                    response, from: peer, requester: config.hubId, requestId: requestId)
+            {
+                failure = "answer refused: \(problem)"
+            } else if response.status == 200 {
                 let page = try HubJSON.decode(RemoteDirectory.self, from: Data(response.body))
                 // A peer speaks for its own centers only.
                 centers = page.items.filter { $0.hubId == peer.id }
