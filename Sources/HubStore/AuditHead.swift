@@ -149,6 +149,31 @@ public enum AuditHead {
     }
 }
 
+/// Peers' signed audit heads as this hub last saw them, so that a hub whose own head file was lost with its chain's
+/// end can still be shown what it had written.
+public enum WitnessedAuditHeads {
+    /// Keeps `head` as the one witnessed for its hub unless a head further along is kept already; answers the head
+    /// kept before when `head` goes back behind it (the peer's chain lost records, or the peer shows an old head).
+    @discardableResult
+    public static func witness(_ db: Database, _ head: SignedAuditHead, now: Timestamp) throws -> SignedAuditHead? {
+        let kept = try witnessed(db, hubId: head.hubId)
+        if let kept, kept.seq > head.seq { return kept }
+        try db.execute(
+            sql: """
+                INSERT INTO witnessed_audit_heads (hub_id, seq, seen_at, body) VALUES (?, ?, ?, ?)
+                ON CONFLICT (hub_id) DO UPDATE SET seq = excluded.seq, seen_at = excluded.seen_at, body = excluded.body
+                """,
+            arguments: [head.hubId, head.seq, now.millisecondsSinceEpoch, try HubJSON.encodeString(head)])
+        return nil
+    }
+
+    /// The head last witnessed for a hub.
+    public static func witnessed(_ db: Database, hubId: String) throws -> SignedAuditHead? {
+        try String.fetchOne(db, sql: "SELECT body FROM witnessed_audit_heads WHERE hub_id = ?", arguments: [hubId])
+            .map { try HubJSON.decode(SignedAuditHead.self, from: $0) }
+    }
+}
+
 /// The hub's key file (`federation.key_file`) read by a tool that checks what the hub signed without being the hub.
 public enum HubKeyFile {
     /// The public half of the key in the file: base64 of the raw Ed25519 private key.

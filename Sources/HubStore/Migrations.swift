@@ -471,6 +471,19 @@ extension AppDatabase {
                         VALUES ('\(PatientRekey.task)', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
                     """)
         }
+        migrator.registerMigration("v13_witnessed_audit_heads") { db in
+            // The last signed audit head each peer showed in its directory: this hub witnesses the peer's chain end,
+            // and the peer can ask for it back to check its own chain (see SignedAuditHead).
+            try db.execute(
+                sql: """
+                    CREATE TABLE witnessed_audit_heads (
+                        hub_id TEXT PRIMARY KEY NOT NULL,
+                        seq INTEGER NOT NULL,
+                        seen_at INTEGER NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -16,6 +16,7 @@ struct FederationController {
     func register(_ routes: Routes) {
         routes.add(.get, "/federation/v1/identity", public: true, identity)
         routes.add(.get, "/federation/v1/directory", public: true, directory)
+        routes.add(.get, "/federation/v1/audit-head", public: true, witnessedAuditHead)
         routes.add(.post, "/federation/v1/recognition/query", public: true, recognitionQuery)
         routes.add(.get, "/federation/v1/results/{id}", public: true, result)
         routes.add(.post, "/federation/v1/exams", public: true, receiveExam)
@@ -289,7 +290,33 @@ struct FederationController {
                 items: $0.items, turnaroundMinutes: $0.turnaroundMinutes)
         }
         context.logger.debug("directory served", metadata: ["hub.peer": "\(peer.id)"])
-        return try env.answer(ListResponse(Page(items: entries, next: nil)), to: peer, envelope)
+        // The chain's last signed head goes with the directory: every peer that refreshes it witnesses the chain's end.
+        let head = try? AuditHead.read(path: env.config.auditHeadPath)
+        return try env.answer(DirectoryAnswer(items: entries, auditHead: head), to: peer, envelope)
+    }
+
+    struct DirectoryAnswer: Encodable {
+        var items: [RemoteCenter]
+        var next: String? = nil
+        var auditHead: SignedAuditHead?
+
+        enum CodingKeys: String, CodingKey {
+            case items, next
+            case auditHead = "audit_head"
+        }
+    }
+
+    /// `GET /federation/v1/audit-head`: the calling hub's own audit head as this hub last witnessed it.
+    @Sendable func witnessedAuditHead(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let (peer, envelope) = try await env.verifyPeerRequest(request, body: Data(), context: context)
+        let head = try await env.database.read { try WitnessedAuditHeads.witnessed($0, hubId: peer.id) }
+        return try env.answer(WitnessAnswer(auditHead: head), to: peer, envelope)
+    }
+
+    struct WitnessAnswer: Codable {
+        var auditHead: SignedAuditHead?
+
+        enum CodingKeys: String, CodingKey { case auditHead = "audit_head" }
     }
 }
 

@@ -1,3 +1,4 @@
+import Crypto
 import CurlHTTP
 import Foundation
 import HubCore
@@ -84,6 +85,7 @@ extension HubEnvironment {
         let started = ContinuousClock.now
         var failure: String?
         var centers: [RemoteCenter] = []
+        var head: SignedAuditHead?
         do {
             let requestId = GeneratedID.make("req", at: clock())
             let response = try await peerClient.send(
@@ -98,6 +100,7 @@ extension HubEnvironment {
                 let page = try HubJSON.decode(RemoteDirectory.self, from: Data(response.body))
                 // A peer speaks for its own centers only.
                 centers = page.items.filter { $0.hubId == peer.id }
+                head = page.auditHead
                 peerLatencies.record(peer.id, milliseconds: Int((ContinuousClock.now - started).wholeMilliseconds))
             } else {
                 failure =
@@ -107,18 +110,46 @@ extension HubEnvironment {
             failure = HubEnvironment.describe(error)
         }
         let now = clock()
-        return try await database.write { [failure, centers] db in
+        // Witnessed only when it is the peer's own, signed with the key this hub holds for it.
+        let witnessed = head.flatMap { head in
+            peer.signingKey.flatMap { head.hubId == peer.id && head.isSigned(by: $0) ? head : nil }
+        }
+        let (state, regressed) = try await database.write { [failure, centers] db in
+            var regressed: SignedAuditHead?
             if let failure {
                 try PeerStore.recordRefreshFailure(db, peerId: peer.id, error: failure, now: now)
             } else {
                 try PeerStore.replaceDirectory(db, peerId: peer.id, centers: centers, now: now)
+                if let witnessed { regressed = try WitnessedAuditHeads.witness(db, witnessed, now: now) }
             }
-            return try PeerStore.state(db, peerId: peer.id)
+            return (try PeerStore.state(db, peerId: peer.id), regressed)
         }
+        if let regressed, let witnessed {
+            logger.warning(
+                "a peer's audit head went back behind the one witnessed before",
+                metadata: [
+                    "hub.peer": "\(peer.id)", "hub.audit.witnessed_seq": "\(regressed.seq)",
+                    "hub.audit.shown_seq": "\(witnessed.seq)",
+                ])
+        }
+        return state
     }
 }
 
 /// A peer's directory answer.
 struct RemoteDirectory: Decodable {
     var items: [RemoteCenter]
+    var auditHead: SignedAuditHead?
+
+    enum CodingKeys: String, CodingKey {
+        case items
+        case auditHead = "audit_head"
+    }
+}
+
+extension Peer {
+    /// The peer's Ed25519 key, to check what it signed; nil when the configured key is not one.
+    var signingKey: Curve25519.Signing.PublicKey? {
+        Data(base64Encoded: publicKey).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }
+    }
 }
