@@ -52,7 +52,7 @@ public func buildHub(
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
-    let routes = Routes(router: router, auth: AuthMiddleware(database: database))
+    let routes = Routes(router: router, auth: AuthMiddleware(database: database, clock: clock))
 
     HealthController(env: env, readiness: readiness, registry: registry, openAPI: OpenAPIDocument.data).register(routes)
     InstitutionController(env: env).register(routes)

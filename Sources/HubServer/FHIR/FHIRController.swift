@@ -512,7 +512,7 @@ struct FHIRController {
     /// Wraps a handler: authenticates the caller as every authenticated route does (unless `authenticated` is false),
     /// and turns every error into an `OperationOutcome`.
     private func fhir(authenticated: Bool = true, _ handler: @escaping Routes.Handler) -> Routes.Handler {
-        let auth = AuthMiddleware(database: env.database)
+        let auth = AuthMiddleware(database: env.database, clock: env.clock)
         return { request, context in
             do {
                 guard authenticated else { return try await handler(request, context) }

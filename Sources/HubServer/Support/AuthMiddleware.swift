@@ -4,11 +4,14 @@ import HubStore
 import Hummingbird
 import Logging
 
-/// Resolves `Authorization: Bearer <token>` to a `Principal`. Unknown, revoked or suspended tokens get 401;
-/// what each route allows is checked by the route itself (403).
+/// Resolves `Authorization: Bearer <token>` to a `Principal`. Unknown, revoked, expired or suspended tokens get 401;
+/// what each route allows is checked by the route itself (403). A token's roles are those it was issued with that its
+/// practitioner holds now. Resolved tokens are cached: changes made through this hub clear the cache at commit, and
+/// changes made by another process on the same file within `AppDatabase.otherWritersStaleness` (1 s).
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
     let database: AppDatabase
+    let clock: @Sendable () -> Timestamp
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -28,6 +31,7 @@ struct AuthMiddleware: RouterMiddleware {
             throw HubError.unauthorized("the token is not valid")
         }
         let digest = TokenStore.digest(secret)
+        await database.noticeOtherWriters()
         let (cached, generation) = database.principals.lookup(digest)
         var resolved = cached
         if resolved == nil {
@@ -36,6 +40,9 @@ struct AuthMiddleware: RouterMiddleware {
         }
         guard let principal = resolved else {
             throw HubError.unauthorized("the token is unknown, revoked, or belongs to a suspended account")
+        }
+        if let expiresAt = principal.expiresAt, principal.isExpired(at: clock()) {
+            throw HubError.unauthorized("the token expired at \(expiresAt); ask an admin for a new one")
         }
         var context = context
         context.principal = principal
