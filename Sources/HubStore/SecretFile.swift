@@ -28,7 +28,7 @@ public enum SecretFile {
 
         public var description: String {
             "the secret file \(path) exists but \(reason); the hub will not replace it (that would orphan what it "
-                + "protects): fix its permissions or restore it from a backup"
+                + "protects): restore it from a backup, or give the hub's user read access to it"
         }
     }
 
