@@ -128,9 +128,13 @@ let package = Package(
                 "HubStore",
                 // For `HubConfiguration`: offline commands find the hub's files exactly as hubd does.
                 "HubServer",
+                // The hub's key signs backup manifests.
+                "HubFederation",
                 "CurlHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // scrypt, for backups encrypted with a passphrase.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings

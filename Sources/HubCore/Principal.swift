@@ -6,10 +6,12 @@ public struct Principal: Sendable, Equatable {
     public var roles: Set<Role>
     public var title: PractitionerTitle?
     public var name: String?
+    /// When the token stops working; nil for a token without expiry.
+    public var expiresAt: Timestamp?
 
     public init(
         tokenId: String, practitionerId: String?, institutionId: String?, roles: Set<Role>,
-        title: PractitionerTitle? = nil, name: String? = nil
+        title: PractitionerTitle? = nil, name: String? = nil, expiresAt: Timestamp? = nil
     ) {
         self.tokenId = tokenId
         self.practitionerId = practitionerId
@@ -17,6 +19,13 @@ public struct Principal: Sendable, Equatable {
         self.roles = roles
         self.title = title
         self.name = name
+        self.expiresAt = expiresAt
+    }
+
+    /// True once the token's lifetime has passed at `now`.
+    public func isExpired(at now: Timestamp) -> Bool {
+        guard let expiresAt else { return false }
+        return now >= expiresAt
     }
 
     public var isAdmin: Bool { roles.contains(.admin) }

@@ -27,26 +27,35 @@ public struct HubIdentity: Sendable {
         self.privateKey = privateKey
     }
 
-    /// Reads the key file, creating it when absent.
+    /// Reads the key file, creating it (mode 0600 from its first byte) when absent. A file that exists but cannot be
+    /// read or does not hold an Ed25519 key stops the start (`SecretFile.Unusable`, naming the file): a new key would
+    /// be a new identity that no peer knows.
     public static func loadOrCreate(hubId: String, region: String, keyPath: String) throws -> HubIdentity {
-        if let data = FileManager.default.contents(atPath: keyPath),
-            let raw = Data(
-                base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-        {
-            return HubIdentity(
-                hubId: hubId, region: region, privateKey: try Curve25519.Signing.PrivateKey(rawRepresentation: raw))
-        }
-        let key = Curve25519.Signing.PrivateKey()
-        try FileManager.default.createDirectory(
-            atPath: (keyPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        guard
-            FileManager.default.createFile(
-                atPath: keyPath, contents: Data((key.rawRepresentation.base64EncodedString() + "\n").utf8),
-                attributes: [.posixPermissions: 0o600])
-        else {
-            throw HubError.unavailable("cannot write the hub key file \(keyPath)")
-        }
+        let key = try SecretFile.loadOrCreate(
+            keyPath,
+            decode: { data -> Curve25519.Signing.PrivateKey? in
+                let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                guard let raw = Data(base64Encoded: text) else { return nil }
+                return try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+            },
+            make: {
+                let key = Curve25519.Signing.PrivateKey()
+                return (key, Data((key.rawRepresentation.base64EncodedString() + "\n").utf8))
+            })
         return HubIdentity(hubId: hubId, region: region, privateKey: key)
+    }
+
+    /// Signs arbitrary bytes (a backup manifest) with the hub's key.
+    public func signature(for data: Data) throws -> Data {
+        try privateKey.signature(for: data)
+    }
+
+    /// Whether `signature` over `data` was made with the key whose public half is `publicKey` (base64).
+    public static func isValid(signature: Data, for data: Data, publicKey: String) -> Bool {
+        guard let raw = Data(base64Encoded: publicKey),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
+        else { return false }
+        return key.isValidSignature(signature, for: data)
     }
 
     /// Signs an outgoing hub-to-hub request for `destination` (the receiving hub's id); `target` is the request

@@ -30,6 +30,12 @@ public func buildHub(
     _ config: HubConfiguration, logger: Logger, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }
 ) throws -> BuiltHub {
     let registry = HubMetrics.registry()
+    // The database, keys and blobs hold patient data and secrets: the folder is the owner's only.
+    if let wider = try SecretFile.makePrivate(directory: config.dataDir) {
+        logger.notice(
+            "made the data directory private (mode 0700)",
+            metadata: ["hub.data_dir": "\(config.dataDir)", "hub.previous_mode": "\(String(wider, radix: 8))"])
+    }
     let database = try AppDatabase(
         path: config.databasePath, busyTimeout: .milliseconds(config.busyTimeoutMilliseconds),
         durability: config.durability)

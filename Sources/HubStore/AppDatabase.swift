@@ -33,6 +33,12 @@ public final class AppDatabase: Sendable {
     public let principals = PrincipalCache()
     /// Institutions by id, for the hot paths that read them on every request; see `invalidatePrincipals(after:)`.
     public let institutions = RecordCache<Institution>()
+    /// When the caches last compared the change counter of tokens, practitioners and institutions with the one they
+    /// saw before; see `noticeOtherWriters()`.
+    private let authWatch = Mutex(AuthWatch())
+    /// How long a change made by another process (hubctl, a second hubd on the same file) may go unnoticed by the
+    /// principal and institution caches. Changes made through this `AppDatabase` clear them at commit.
+    public static let otherWritersStaleness: Duration = .seconds(1)
     private let writeTimer: Metrics.Timer
     private let writer: GroupCommit
     private let checkpointer: Checkpointer
@@ -184,6 +190,36 @@ public final class AppDatabase: Sendable {
             institutions.invalidate()
         }
         db.afterNextTransaction(onCommit: { _ in clear() }, onRollback: { _ in clear() })
+    }
+
+    private struct AuthWatch {
+        var checkedAt: ContinuousClock.Instant?
+        var seen: Int64?
+    }
+
+    /// Clears the principal and institution caches when another connection or process changed a token, practitioner
+    /// or institution since the last look. Looks at most once per `otherWritersStaleness` (one short read of one row;
+    /// every other call costs a clock read and a lock), so a change made elsewhere is noticed within that time by
+    /// every request that starts after it. Call it before a cache lookup.
+    public func noticeOtherWriters() async {
+        let now = ContinuousClock.now
+        let due = authWatch.withLock { watch -> Bool in
+            if let at = watch.checkedAt, now - at < Self.otherWritersStaleness { return false }
+            watch.checkedAt = now
+            return true
+        }
+        guard due else { return }
+        let generation: Int64?
+        do { generation = try await shortRead { try TokenStore.authGeneration($0) } } catch { generation = nil }
+        let changed = authWatch.withLock { watch -> Bool in
+            // Unknown (no counter, or the read failed) counts as changed: the caches are never trusted blindly.
+            defer { watch.seen = generation }
+            return generation == nil || watch.seen != generation
+        }
+        if changed {
+            principals.invalidate()
+            institutions.invalidate()
+        }
     }
 
     /// The institution, from the cache when it is there. `generation` is the cache's, taken before the read that `db`

@@ -458,7 +458,39 @@ extension AppDatabase {
                     );
                     """)
         }
-        migrator.registerMigration("v12_identifier_canonical_form") { db in
+        migrator.registerMigration("v12_token_expiry") { db in
+            // Tokens issued before this migration keep working without expiry (expires_at NULL). auth_changes counts
+            // every write to tokens, practitioners and institutions, from any connection or process, so a hub can
+            // notice changes made by another process (hubctl, a second hubd) to what its principal cache holds.
+            try db.execute(
+                sql: """
+                    ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+                    CREATE TABLE auth_changes (
+                        id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+                        generation INTEGER NOT NULL
+                    );
+                    INSERT INTO auth_changes (id, generation) VALUES (1, 0);
+                    CREATE TRIGGER tokens_auth_insert AFTER INSERT ON tokens
+                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
+                    CREATE TRIGGER tokens_auth_update AFTER UPDATE ON tokens
+                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
+                    CREATE TRIGGER tokens_auth_delete AFTER DELETE ON tokens
+                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
+                    CREATE TRIGGER practitioners_auth_insert AFTER INSERT ON practitioners
+                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
+                    CREATE TRIGGER practitioners_auth_update AFTER UPDATE ON practitioners
+                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
+                    CREATE TRIGGER practitioners_auth_delete AFTER DELETE ON practitioners
+                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
+                    CREATE TRIGGER institutions_auth_insert AFTER INSERT ON institutions
+                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
+                    CREATE TRIGGER institutions_auth_update AFTER UPDATE ON institutions
+                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
+                    CREATE TRIGGER institutions_auth_delete AFTER DELETE ON institutions
+                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
+                    """)
+        }
+        migrator.registerMigration("v13_identifier_canonical_form") { db in
             // Work that needs more than SQL (the identifier key, say) and runs once at the next start, after the
             // migrations: a row names each task still to do and is deleted when it is done.
             try db.execute(
@@ -471,7 +503,7 @@ extension AppDatabase {
                         VALUES ('\(PatientRekey.task)', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
                     """)
         }
-        migrator.registerMigration("v13_witnessed_audit_heads") { db in
+        migrator.registerMigration("v14_witnessed_audit_heads") { db in
             // The last signed audit head each peer showed in its directory: this hub witnesses the peer's chain end,
             // and the peer can ask for it back to check its own chain (see SignedAuditHead).
             try db.execute(

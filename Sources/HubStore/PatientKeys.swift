@@ -30,22 +30,21 @@ public struct PatientKeys: Sendable {
         Array(Set(patient.identifiers.map(key(for:)))).sorted()
     }
 
-    /// Reads the key file, creating it (32 random bytes, mode 0600) when absent.
+    /// Reads the key file, creating it (32 random bytes, mode 0600 from its first byte) when absent. A file that
+    /// exists but cannot be read or does not hold a key of at least 16 bytes stops the start (`SecretFile.Unusable`,
+    /// naming the file): a new key would make every stored patient key unfindable.
     public static func loadOrCreate(path: String) throws -> PatientKeys {
-        if let data = FileManager.default.contents(atPath: path), let secret = Data(base64Encoded: data.trimmedASCII) {
-            return PatientKeys(secret: secret)
-        }
-        var generator = SystemRandomNumberGenerator()
-        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        guard
-            FileManager.default.createFile(
-                atPath: path, contents: Data(secret.base64EncodedString().utf8), attributes: [.posixPermissions: 0o600])
-        else {
-            throw HubError.unavailable("cannot write the identifier key file \(path)")
-        }
-        return PatientKeys(secret: secret)
+        try SecretFile.loadOrCreate(
+            path,
+            decode: { data in
+                guard let secret = Data(base64Encoded: data.trimmedASCII), secret.count >= 16 else { return nil }
+                return PatientKeys(secret: secret)
+            },
+            make: {
+                var generator = SystemRandomNumberGenerator()
+                let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+                return (PatientKeys(secret: secret), Data(secret.base64EncodedString().utf8))
+            })
     }
 }
 

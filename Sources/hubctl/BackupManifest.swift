@@ -1,14 +1,19 @@
 import Crypto
 import Foundation
+import Glibc
 import HubCore
+import HubFederation
 import HubStore
 
 /// `manifest.json` of a backup folder: what the backup holds and the SHA-256 of every byte of it, so a restore can
 /// prove the copy is whole before it writes anything.
 struct BackupManifest: Codable, Equatable {
     static let fileName = "manifest.json"
-    /// Bumped when the layout changes; a restore refuses a format it does not know.
-    static let currentFormat = 1
+    /// The hub key's Ed25519 signature of `manifest.json`'s bytes, beside it.
+    static let signatureFileName = "manifest.sig"
+    /// Bumped when the layout changes; a restore refuses a format it does not know. Format 2 added the signature and
+    /// encryption; format 1 backups are unsigned.
+    static let currentFormat = 2
 
     var format: Int
     /// The `hub.id` of the hub that was backed up.
@@ -20,13 +25,39 @@ struct BackupManifest: Codable, Equatable {
     /// Every migration the database copy ran, in order.
     var migrations: [String]
     var files: [Entry]
+    /// How the files were encrypted; nil for a backup in clear.
+    var encryption: BackupEncryption?
 
-    /// One file of the backup, by its path inside the backup folder.
+    /// One file of the backup, by its path inside the backup folder. `size` and `sha256` are those of the file as
+    /// stored (encrypted, in an encrypted backup); `plainSize` and `plainSha256` those of its contents once decrypted.
     struct Entry: Codable, Equatable {
         var path: String
         var kind: Kind
         var size: Int64
         var sha256: String
+        var plainSize: Int64?
+        var plainSha256: String?
+
+        /// The SHA-256 of the file's contents (what a blob is named by).
+        var contentSha256: String { plainSha256 ?? sha256 }
+        var contentSize: Int64 { plainSize ?? size }
+
+        enum CodingKeys: String, CodingKey {
+            case path, kind, size, sha256
+            case plainSize = "plain_size"
+            case plainSha256 = "plain_sha256"
+        }
+    }
+
+    /// `manifest.sig`: who signed the manifest and the signature, both base64.
+    struct Signature: Codable, Equatable {
+        var publicKey: String
+        var signature: String
+
+        enum CodingKeys: String, CodingKey {
+            case publicKey = "public_key"
+            case signature
+        }
     }
 
     /// What a file is, which decides where a restore puts it.
@@ -53,21 +84,29 @@ struct BackupManifest: Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, files, migrations
+        case format, files, migrations, encryption
         case hubId = "hub_id"
         case createdAt = "created_at"
         case schemaVersion = "schema_version"
     }
 
-    func write(to folder: URL) throws {
+    /// Writes `manifest.json` and its signature by `identity` (the hub's key) in `manifest.sig`.
+    func write(to folder: URL, signedBy identity: HubIdentity) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let url = folder.appendingPathComponent(Self.fileName)
-        try encoder.encode(self).write(to: url)
+        let data = try encoder.encode(self)
+        try data.write(to: url)
         try BackupFiles.flush(url.path)
+        let signature = Signature(
+            publicKey: identity.publicKey, signature: try identity.signature(for: data).base64EncodedString())
+        let signatureURL = folder.appendingPathComponent(Self.signatureFileName)
+        try encoder.encode(signature).write(to: signatureURL)
+        try BackupFiles.flush(signatureURL.path)
     }
 
-    static func read(from folder: URL) throws -> BackupManifest {
+    /// The manifest, its exact bytes (what the signature covers), and its signature when there is one.
+    static func read(from folder: URL) throws -> (BackupManifest, bytes: Data, signature: Signature?) {
         let url = folder.appendingPathComponent(fileName)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw CLIError("\(url.path) is missing: \(folder.path) is not a hub backup")
@@ -76,11 +115,18 @@ struct BackupManifest: Codable, Equatable {
         do { manifest = try JSONDecoder().decode(BackupManifest.self, from: data) } catch {
             throw CLIError("\(url.path) cannot be read: \(error)")
         }
-        guard manifest.format == currentFormat else {
+        guard (1...currentFormat).contains(manifest.format) else {
             throw CLIError(
-                "\(url.path) has format \(manifest.format); this hubctl reads format \(currentFormat) only")
+                "\(url.path) has format \(manifest.format); this hubctl reads formats 1 to \(currentFormat)")
         }
-        return manifest
+        var signature: Signature?
+        let signatureURL = folder.appendingPathComponent(signatureFileName)
+        if let bytes = FileManager.default.contents(atPath: signatureURL.path) {
+            do { signature = try JSONDecoder().decode(Signature.self, from: bytes) } catch {
+                throw CLIError("\(signatureURL.path) cannot be read: \(error)")
+            }
+        }
+        return (manifest, data, signature)
     }
 }
 
@@ -104,16 +150,9 @@ enum BackupFiles {
     /// Copies `source` to `target` (creating its folder), flushes it to disk, and returns what was copied.
     static func copy(_ source: String, to target: String, secret: Bool = false) throws -> (size: Int64, sha256: String)
     {
-        let manager = FileManager.default
-        try manager.createDirectory(
-            atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard let input = FileHandle(forReadingAtPath: source) else { throw CLIError("cannot read \(source)") }
         defer { try? input.close() }
-        guard manager.createFile(atPath: target, contents: nil, attributes: [.posixPermissions: secret ? 0o600 : 0o644])
-        else {
-            throw CLIError("cannot create \(target)")
-        }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: target))
+        let output = try create(target, mode: secret ? 0o600 : 0o644)
         defer { try? output.close() }
         var hasher = SHA256()
         var size: Int64 = 0
@@ -121,6 +160,33 @@ enum BackupFiles {
             hasher.update(data: chunk)
             try output.write(contentsOf: chunk)
             size += Int64(chunk.count)
+        }
+        try output.synchronize()
+        return (size, hasher.finalize().withUnsafeBytes(Hex.encode))
+    }
+
+    /// A new file (and its folder), opened for writing with `O_CREAT | O_EXCL` and `mode`: a secret's copy is the
+    /// owner's from its first byte, never widened and then narrowed.
+    static func create(_ target: String, mode: Int) throws -> FileHandle {
+        try FileManager.default.createDirectory(
+            atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let fd = Glibc.open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
+        guard fd >= 0 else { throw CLIError("cannot create \(target): \(String(cString: strerror(errno)))") }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+
+    /// Decrypts `source` into the new file `target` (of `mode`), returning the plaintext's size and SHA-256.
+    static func open(
+        _ source: String, name: String, to target: String, key: SymmetricKey, chunkBytes: Int, mode: Int
+    ) throws -> (size: Int64, sha256: String) {
+        let output = try create(target, mode: mode)
+        defer { try? output.close() }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        try SealedFile.open(source, name: name, key: key, chunkBytes: chunkBytes) { chunk in
+            hasher.update(data: chunk)
+            size += Int64(chunk.count)
+            try output.write(contentsOf: chunk)
         }
         try output.synchronize()
         return (size, hasher.finalize().withUnsafeBytes(Hex.encode))

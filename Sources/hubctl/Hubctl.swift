@@ -85,7 +85,51 @@ struct Migrate: AsyncParsableCommand {
 struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Bearer tokens: list, issue and revoke through the hub; create one offline to bootstrap.",
-        subcommands: [List.self, Issue.self, Revoke.self, Whoami.self, Create.self])
+        subcommands: [
+            List.self, Issue.self, Revoke.self, Whoami.self, Create.self, RotateAdmin.self, CleanAdminFile.self,
+        ])
+
+    struct RotateAdmin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-admin",
+            abstract:
+                "Offline: replace the first-start admin token: a new one in <data-dir>/admin.token (0600), the old one revoked.",
+            discussion: """
+                Safe while hubd runs: a running hub stops accepting the old token within a second. The new token \
+                does not expire, like the first-start one.
+                """)
+
+        @OptionGroup var location: DataDirectory
+
+        func run() async throws {
+            let configuration = try location.configuration()
+            let database = try DataDirectory.open(configuration)
+            try database.migrate()
+            let (record, revoked) = try await AdminTokenFile.rotate(
+                path: configuration.adminTokenPath, database: database, actor: "hubctl", now: .now())
+            print("wrote \(record.id) to \(configuration.adminTokenPath)")
+            print(revoked.map { "revoked \($0)" } ?? "the file held no live token: nothing revoked")
+        }
+    }
+
+    struct CleanAdminFile: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "clean-admin-file",
+            abstract: "Offline: remove <data-dir>/admin.token when its token is revoked, expired or unknown.")
+
+        @OptionGroup var location: DataDirectory
+
+        func run() async throws {
+            let configuration = try location.configuration()
+            let database = try location.open()
+            let path = configuration.adminTokenPath
+            if try await AdminTokenFile.removeIfStale(path: path, database: database, now: .now()) {
+                print("removed \(path): its token no longer works")
+            } else {
+                print("kept \(path): absent, or its token still works")
+            }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -104,6 +148,9 @@ struct Token: AsyncParsableCommand {
         @Option(help: "A label to recognise the token by.")
         var label: String?
 
+        @Option(help: "Days the token works (1-3650; default auth.token_lifetime_days; 0 = no expiry).")
+        var lifetimeDays: Int?
+
         func run() async throws {
             let roles = try role.map { name -> Role in
                 guard let role = Role(rawValue: name) else {
@@ -111,7 +158,12 @@ struct Token: AsyncParsableCommand {
                 }
                 return role
             }
-            let database = try location.open()
+            if let lifetimeDays, !(0...3650).contains(lifetimeDays) {
+                throw ValidationError("--lifetime-days must be in 0...3650")
+            }
+            let configuration = try location.configuration()
+            let lifetime = lifetimeDays.map { $0 == 0 ? nil : $0 } ?? configuration.defaultTokenLifetimeDays
+            let database = try DataDirectory.open(configuration)
             try database.migrate()
             let practitionerId = practitioner
             let label = self.label ?? "hubctl"
@@ -130,7 +182,7 @@ struct Token: AsyncParsableCommand {
                 }
                 let (record, secret) = try TokenStore.issue(
                     db, practitionerId: practitionerId, institutionId: institutionId, roles: roles, label: label,
-                    createdBy: "hubctl", now: now)
+                    createdBy: "hubctl", lifetimeDays: lifetime, now: now)
                 try AuditLog.append(
                     db,
                     AuditEvent(

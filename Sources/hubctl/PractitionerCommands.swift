@@ -75,7 +75,9 @@ struct Practitioners: AsyncParsableCommand {
 
 /// Bearer tokens through the running hub; `token create` (in Hubctl.swift) bootstraps one offline.
 extension Token {
-    static let columns = ["id", "label", "roles", "practitioner_id", "institution_id", "created_at", "revoked_at"]
+    static let columns = [
+        "id", "label", "roles", "practitioner_id", "institution_id", "created_at", "expires_at", "revoked_at",
+    ]
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a practitioner's tokens (never their secrets).")
@@ -94,11 +96,14 @@ extension Token {
         @Option(help: "The practitioner.") var practitioner: String
         @Option(help: "Roles to grant (repeatable; default all of the practitioner's roles).") var role: [String] = []
         @Option(help: "A label to recognise the token by, e.g. the workstation.") var label: String?
+        @Option(help: "Days the token works (1-3650; default the hub's auth.token_lifetime_days).")
+        var lifetimeDays: Int?
 
         func run() async throws {
             var body: [String: Any] = [:]
             if !role.isEmpty { body["roles"] = role }
             if let label { body["label"] = label }
+            if let lifetimeDays { body["lifetime_days"] = lifetimeDays }
             let answer = try await connection.request(
                 "POST", "/v1/practitioners/\(practitioner)/tokens",
                 body: try JSONSerialization.data(withJSONObject: body))
@@ -126,7 +131,7 @@ extension Token {
         func run() async throws {
             try connection.show(
                 try await connection.request("GET", "/v1/me"),
-                columns: ["token_id", "practitioner_id", "institution_id", "name", "title", "roles"])
+                columns: ["token_id", "practitioner_id", "institution_id", "name", "title", "roles", "expires_at"])
         }
     }
 }

@@ -306,6 +306,108 @@ struct WriteLoad {
         try data.write(to: file)
     }
 
+    /// Changes one byte of the manifest where it still parses: the first digit of `created_at`.
+    func changeCreatedAt(in backup: URL) throws {
+        let url = backup.appendingPathComponent("manifest.json")
+        var data = try Data(contentsOf: url)
+        let key = try #require(data.range(of: Data("\"created_at\"".utf8)))
+        let digit = try #require(data[key.upperBound...].firstIndex { (48...57).contains($0) })
+        data[digit] = data[digit] == 57 ? 48 : data[digit] + 1
+        try data.write(to: url)
+    }
+
+    /// An encrypted backup holds nothing in clear, restores with its passphrase (or key file) only, and refuses a
+    /// manifest with one byte changed, a changed blob and a hub key other than the one pinned.
+    @Test func anEncryptedBackupRestoresOnlyWithItsPassphraseAndSignedManifest() async throws {
+        let root = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let hub = root.appendingPathComponent("hub")
+        let (blob, bytes) = try await offlineHub(at: hub)
+        let identifierKey = try Data(contentsOf: hub.appendingPathComponent("identifier.key"))
+        let passphrase = root.appendingPathComponent("passphrase").path
+        try Data("correct horse battery staple\n".utf8).write(to: URL(fileURLWithPath: passphrase))
+        let wrong = root.appendingPathComponent("wrong").path
+        try Data("incorrect horse battery staple\n".utf8).write(to: URL(fileURLWithPath: wrong))
+
+        let backup = root.appendingPathComponent("backup")
+        let made = try await Hubctl.run([
+            "backup", backup.path, "--data-dir", hub.path, "--passphrase-file", passphrase,
+        ])
+        #expect(made.status == 0, "\(made.output)")
+        #expect(made.output.contains("encrypted (scrypt)"), "\(made.output)")
+        let sealedBlob = try Data(contentsOf: backup.appendingPathComponent(blob))
+        #expect(sealedBlob.range(of: bytes.prefix(16)) == nil, "the blob is not in clear")
+        let sealedKey = try Data(contentsOf: backup.appendingPathComponent("identifier.key"))
+        #expect(sealedKey.range(of: identifierKey) == nil, "the key is not in clear")
+        let sealedDatabase = try Data(contentsOf: backup.appendingPathComponent("hub.sqlite"))
+        #expect(sealedDatabase.range(of: Data("SQLite format 3".utf8)) == nil, "the database is not in clear")
+        #expect(try fileMode(backup.appendingPathComponent("identifier.key").path) == 0o600)
+        let files = (FileManager.default.enumerator(atPath: backup.path)?.allObjects as? [String]) ?? []
+        #expect(!files.contains { $0.hasPrefix(".clear-") }, "no clear copy is left: \(files)")
+
+        func restore(_ from: URL, _ name: String, _ extra: [String]) async throws -> (Int32, String, URL) {
+            let target = root.appendingPathComponent("restored-\(name)")
+            let (status, output) = try await Hubctl.run(["restore", from.path, "--data-dir", target.path] + extra)
+            return (status, output, target)
+        }
+        let refusals: [(String, URL, [String], String)] = [
+            ("none", backup, [], "this backup is encrypted: pass --passphrase-file or --key-file"),
+            ("wrong", backup, ["--passphrase-file", wrong], "the passphrase or key file is wrong"),
+            (
+                "pinned", backup,
+                [
+                    "--passphrase-file", passphrase, "--public-key",
+                    Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString(),
+                ], "is not --public-key"
+            ),
+        ]
+        for (name, from, extra, expected) in refusals {
+            let (status, output, target) = try await restore(from, name, extra)
+            #expect(status != 0, "\(name): \(output)")
+            #expect(output.contains(expected), "\(name): \(output)")
+            #expect(!FileManager.default.fileExists(atPath: target.path), "\(name): nothing is written")
+        }
+
+        let tamperings: [(String, String, @Sendable (URL) throws -> Void)] = [
+            ("manifest", "manifest.json does not match its signature", { try changeCreatedAt(in: $0) }),
+            ("blob", "\(blob): SHA-256", { try flipOneByte(of: $0.appendingPathComponent(blob)) }),
+        ]
+        for (name, expected, tamper) in tamperings {
+            let copy = root.appendingPathComponent("backup-\(name)")
+            try FileManager.default.copyItem(at: backup, to: copy)
+            try tamper(copy)
+            let (status, output, target) = try await restore(
+                copy, "tampered-\(name)", ["--passphrase-file", passphrase])
+            #expect(status != 0, "\(name): \(output)")
+            #expect(output.contains(expected), "\(name): \(output)")
+            #expect(!FileManager.default.fileExists(atPath: target.path), "\(name): nothing is written")
+        }
+
+        let (status, output, target) = try await restore(backup, "right", ["--passphrase-file", passphrase])
+        #expect(status == 0, "\(output)")
+        #expect(try Data(contentsOf: target.appendingPathComponent(blob)) == bytes)
+        #expect(try Data(contentsOf: target.appendingPathComponent("identifier.key")) == identifierKey)
+        #expect(try fileMode(target.appendingPathComponent("identifier.key").path) == 0o600)
+        #expect(try fileMode(target.appendingPathComponent("hub.key").path) == 0o600)
+        let audit = try await Hubctl.run(["audit", "verify", "--data-dir", target.path])
+        #expect(audit.output.contains("intact: 1 records"), "\(audit.output)")
+
+        // A key file instead of a passphrase: the other one does not open it.
+        let keyFile = root.appendingPathComponent("backup.key").path
+        try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: keyFile))
+        let keyed = root.appendingPathComponent("backup-keyed")
+        let keyedMade = try await Hubctl.run(["backup", keyed.path, "--data-dir", hub.path, "--key-file", keyFile])
+        #expect(keyedMade.status == 0, "\(keyedMade.output)")
+        let (misused, misusedOutput, _) = try await restore(
+            keyed, "keyed-passphrase", ["--passphrase-file", passphrase])
+        #expect(misused != 0)
+        #expect(misusedOutput.contains("pass --key-file"), "\(misusedOutput)")
+        let (keyedStatus, keyedOutput, keyedTarget) = try await restore(keyed, "keyed", ["--key-file", keyFile])
+        #expect(keyedStatus == 0, "\(keyedOutput)")
+        #expect(try Data(contentsOf: keyedTarget.appendingPathComponent(blob)) == bytes)
+    }
+
     @Test func aTamperedOrIncompleteBackupIsRefusedNamingTheFile() async throws {
         let root = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -333,6 +435,11 @@ struct WriteLoad {
             (
                 "manifest", "not a hub backup",
                 { try FileManager.default.removeItem(at: $0.appendingPathComponent("manifest.json")) }
+            ),
+            ("signed", "manifest.json does not match its signature", { try changeCreatedAt(in: $0) }),
+            (
+                "unsigned", "manifest.sig is missing",
+                { try FileManager.default.removeItem(at: $0.appendingPathComponent("manifest.sig")) }
             ),
         ]
         for (name, expected, tamper) in cases {

@@ -119,6 +119,43 @@ extension HubClient {
         }
     }
 
+    /// A delivery's body may carry patient data: the single view that shows it leaves an audit record naming the
+    /// delivery and who read it; the list, which shows no bodies, leaves none.
+    @Test func readingADeliveryBodyIsAudited() async throws {
+        let receiver = TestReceiver()
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        let hub = try fastOutboxHub()
+        defer { hub.remove() }
+        try await hub.run { hub in
+            try await hub.institution("clinic")
+            try await hub.registerWebhook("clinic", url: receiver.url)
+            let id = try await hub.ping("clinic")
+            let (_, auditor) = try await hub.practitioner(at: "clinic", roles: ["auditor"])
+            @Sendable func bodyReads() async throws -> [[String: Any]] {
+                let records = try await hub.get("/v1/audit?target=\(id)", token: auditor)
+                try #require(records.status == 200, "\(records.text)")
+                return records.items.filter { $0["action"] as? String == "outbox.read_body" }
+            }
+            #expect(try await hub.get("/v1/outbox", token: hub.admin).status == 200)
+            #expect(try await bodyReads().isEmpty, "a list shows no body and is no read of one")
+
+            let shown = try await hub.get("/v1/outbox/\(id)", token: hub.admin)
+            #expect(shown.status == 200)
+            #expect(shown["body"]?.contains("webhook.ping") == true)
+            let reads = try await bodyReads()
+            #expect(reads.count == 1)
+            let adminTokenId = try #require(try await hub.get("/v1/me", token: hub.admin)["token_id"])
+            #expect(reads.first?["actor"] as? String == "token:\(adminTokenId)")
+            #expect(reads.first?["target_type"] as? String == "delivery")
+            #expect((reads.first?["detail"] as? String)?.contains("kind=") == true)
+
+            #expect(try await hub.get("/v1/outbox/missing", token: hub.admin).status == 404)
+            _ = try await hub.get("/v1/outbox/\(id)", token: hub.admin)
+            #expect(try await bodyReads().count == 2, "every read is recorded")
+        }
+    }
+
     @Test func anUnreachableReceiverExhaustsItsAttempts() async throws {
         let port = try unusedPort()
         let hub = try fastOutboxHub()

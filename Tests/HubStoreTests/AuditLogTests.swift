@@ -98,7 +98,7 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
         let (record, secret) = try await database.write { db in
             try TokenStore.issue(
                 db, practitionerId: nil, institutionId: nil, roles: [.admin, .admin], label: nil, createdBy: nil,
-                now: now)
+                lifetimeDays: nil, now: now)
         }
         #expect(record.roles == [.admin])
         let stored = try await database.read { db in try String.fetchOne(db, sql: "SELECT digest FROM tokens") }

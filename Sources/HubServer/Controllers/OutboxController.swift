@@ -51,8 +51,18 @@ struct OutboxController {
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         try context.caller().require(.admin)
         let id = try context.parameter("id")
-        guard let delivery = try await env.database.read({ try OutboxStore.delivery($0, id: id) }) else {
-            throw HubError.notFound("delivery", id)
+        let now = env.clock()
+        // A delivery's body may carry patient data (a report, a result, a forwarded exam): showing it is a read of
+        // that data, audited in the same transaction, so no body is shown without its record.
+        let delivery = try await env.database.write { db in
+            guard let delivery = try OutboxStore.delivery(db, id: id) else { throw HubError.notFound("delivery", id) }
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "outbox.read_body", "delivery", id,
+                    detail: "kind=\(delivery.kind) destination=\(delivery.destination) bytes=\(delivery.body.count)"),
+                at: now)
+            return delivery
         }
         return try JSONIO.response(DeliveryView(delivery: delivery, includeBody: true))
     }

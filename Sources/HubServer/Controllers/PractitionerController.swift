@@ -75,6 +75,12 @@ struct PractitionerController {
     struct TokenRequest: Decodable {
         var label: String?
         var roles: [Role]?
+        var lifetimeDays: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case label, roles
+            case lifetimeDays = "lifetime_days"
+        }
     }
 
     /// The one answer that carries a token secret; it is never shown again.
@@ -108,7 +114,11 @@ struct PractitionerController {
         let input = decoded
         var v = Validator()
         let label = v.text(input.label, "label", required: false, maxLength: 100)
+        if let days = input.lifetimeDays, !(1...3650).contains(days) {
+            v.fail("lifetime_days", "must be a whole number of days in 1...3650")
+        }
         try v.check()
+        let lifetimeDays = input.lifetimeDays ?? env.config.defaultTokenLifetimeDays
         let now = env.clock()
         let issued = try await env.database.write { db in
             guard let practitioner = try RegistryStore.practitioner(db, id: id) else {
@@ -124,7 +134,7 @@ struct PractitionerController {
             }
             let (record, secret) = try TokenStore.issue(
                 db, practitionerId: id, institutionId: practitioner.institutionId, roles: roles, label: label,
-                createdBy: context.principal?.actor, now: now)
+                createdBy: context.principal?.actor, lifetimeDays: lifetimeDays, now: now)
             try AuditLog.append(
                 db, context.audit("token.issue", "token", record.id, detail: "practitioner=\(id)"), at: now)
             return IssuedToken(token: secret, record: record)
@@ -170,12 +180,26 @@ struct PractitionerController {
         var roles: [Role]
         var title: PractitionerTitle?
         var name: String?
+        var expiresAt: Timestamp?
 
         enum CodingKeys: String, CodingKey {
             case roles, title, name
             case tokenId = "token_id"
             case practitionerId = "practitioner_id"
             case institutionId = "institution_id"
+            case expiresAt = "expires_at"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(tokenId, forKey: .tokenId)
+            try c.encodeIfPresent(practitionerId, forKey: .practitionerId)
+            try c.encodeIfPresent(institutionId, forKey: .institutionId)
+            try c.encode(roles, forKey: .roles)
+            try c.encodeIfPresent(title, forKey: .title)
+            try c.encodeIfPresent(name, forKey: .name)
+            // Always present, null for a token without expiry.
+            try c.encode(expiresAt, forKey: .expiresAt)
         }
     }
 
@@ -184,7 +208,7 @@ struct PractitionerController {
         return try JSONIO.response(
             Me(
                 tokenId: p.tokenId, practitionerId: p.practitionerId, institutionId: p.institutionId,
-                roles: p.roles.sorted(), title: p.title, name: p.name))
+                roles: p.roles.sorted(), title: p.title, name: p.name, expiresAt: p.expiresAt))
     }
 
     private func visiblePractitioner(_ context: HubRequestContext) async throws -> Practitioner {

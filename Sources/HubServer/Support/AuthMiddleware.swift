@@ -4,14 +4,17 @@ import HubStore
 import Hummingbird
 import Logging
 
-/// Resolves `Authorization: Bearer <token>` to a `Principal`. Unknown, revoked or suspended tokens get 401;
-/// what each route allows is checked by the route itself (403). Each refusal is counted in `hub.auth.refused` by
-/// reason and logged at most once a minute per remote address and reason.
+/// Resolves `Authorization: Bearer <token>` to a `Principal`. Unknown, revoked, expired or suspended tokens get 401;
+/// what each route allows is checked by the route itself (403). A token's roles are those it was issued with that its
+/// practitioner holds now. Resolved tokens are cached: changes made through this hub clear the cache at commit, and
+/// changes made by another process on the same file within `AppDatabase.otherWritersStaleness` (1 s). Each refusal is
+/// counted in `hub.auth.refused` by reason and logged at most once a minute per remote address and reason.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
     let env: HubEnvironment
 
     var database: AppDatabase { env.database }
+    var clock: @Sendable () -> Timestamp { env.clock }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -37,6 +40,7 @@ struct AuthMiddleware: RouterMiddleware {
             throw await refuse("malformed", "the token is not valid")
         }
         let digest = TokenStore.digest(secret)
+        await database.noticeOtherWriters()
         let (cached, generation) = database.principals.lookup(digest)
         var resolved = cached
         if resolved == nil {
@@ -45,6 +49,9 @@ struct AuthMiddleware: RouterMiddleware {
         }
         guard let principal = resolved else {
             throw await refuse("unknown", "the token is unknown, revoked, or belongs to a suspended account")
+        }
+        if let expiresAt = principal.expiresAt, principal.isExpired(at: clock()) {
+            throw await refuse("expired", "the token expired at \(expiresAt); ask an admin for a new one")
         }
         var context = context
         context.principal = principal

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HubCore
 import HubStore
 import Logging
@@ -100,42 +101,93 @@ enum FirstStart {
         }
     }
 
-    /// On a database with no live admin token, creates one and writes it to `<data-dir>/admin.token` (mode 0600).
+    /// On a database with no live admin token, creates one and writes it to `<data-dir>/admin.token` (mode 0600). A
+    /// file whose token was revoked or expired is removed first, so what the folder holds always works.
+    ///
+    /// The first-start admin token never expires: an operator who holds the host's files is never locked out by a
+    /// date. It is replaced with `hubctl token rotate-admin`; and should no admin token be left live at a start (all
+    /// revoked or expired), the start issues a new one.
     static func ensureAdminToken(_ env: HubEnvironment, now: Timestamp) async throws {
         let path = env.config.adminTokenPath
-        let secret: String? = try await env.database.write { db in
-            guard try !TokenStore.hasActiveAdmin(db) else { return nil }
-            let (record, secret) = try TokenStore.issue(
-                db, practitionerId: nil, institutionId: nil, roles: [.admin], label: "first-start admin",
-                createdBy: "system", now: now)
-            try AuditLog.append(
-                db,
-                AuditEvent(
-                    actor: "system", institutionId: nil, action: "token.issue", targetType: "token",
-                    targetId: record.id, detail: "first-start admin token"), at: now)
-            // Written inside the transaction: if the file cannot be written, no unusable token is left behind.
-            try writeSecretFile(path: path, contents: secret + "\n")
-            return secret
+        if try await AdminTokenFile.removeIfStale(path: path, database: env.database, now: now) {
+            env.logger.notice(
+                "removed admin.token: its token was revoked or has expired",
+                metadata: ["hub.admin_token.file": "\(path)"])
         }
-        if secret != nil {
+        let issued = try await env.database.write { db -> Bool in
+            guard try !TokenStore.hasActiveAdmin(db, now: now) else { return false }
+            try AdminTokenFile.issue(db, path: path, actor: "system", detail: "first-start admin token", now: now)
+            return true
+        }
+        if issued {
             env.logger.notice(
                 "created the first admin token; read it from the file (it is not logged)",
                 metadata: ["hub.admin_token.file": "\(path)"])
         }
     }
+}
 
-    static func writeSecretFile(path: String, contents: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let temporary = path + ".tmp"
-        try? FileManager.default.removeItem(atPath: temporary)
-        guard
-            FileManager.default.createFile(
-                atPath: temporary, contents: Data(contents.utf8), attributes: [.posixPermissions: 0o600])
-        else {
-            throw HubConfiguration.Problem(key: path, detail: "cannot be written")
+/// `<data-dir>/admin.token`: the secret of the first-start admin token, mode 0600.
+public enum AdminTokenFile {
+    public static let label = "first-start admin"
+
+    /// The secret the file holds, nil when there is no file.
+    public static func secret(path: String) throws -> String? {
+        guard let data = try SecretFile.read(path) else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Issues an admin token without expiry and writes its secret to `path` inside the same transaction: if the file
+    /// cannot be written, no token is left behind that nobody can read.
+    @discardableResult
+    public static func issue(
+        _ db: Database, path: String, actor: String, detail: String, now: Timestamp
+    ) throws
+        -> TokenRecord
+    {
+        let (record, secret) = try TokenStore.issue(
+            db, practitionerId: nil, institutionId: nil, roles: [.admin], label: label, createdBy: actor,
+            lifetimeDays: nil, now: now)
+        try AuditLog.append(
+            db,
+            AuditEvent(
+                actor: actor, institutionId: nil, action: "token.issue", targetType: "token", targetId: record.id,
+                detail: detail), at: now)
+        try SecretFile.write(path, contents: Data((secret + "\n").utf8))
+        return record
+    }
+
+    /// Removes the file when the token in it no longer works (unknown, revoked or expired); true when it did.
+    public static func removeIfStale(path: String, database: AppDatabase, now: Timestamp) async throws -> Bool {
+        guard let secret = try secret(path: path) else { return false }
+        let record = try await database.read { try TokenStore.token($0, secret: secret) }
+        if let record, record.revokedAt == nil, record.expiresAt.map({ $0 > now }) ?? true { return false }
+        try FileManager.default.removeItem(atPath: path)
+        return true
+    }
+
+    /// A new first-start admin token in the file, and the one the file held before revoked, in one transaction.
+    /// Returns the new token and the revoked one's id (nil when the file held none that was still live).
+    public static func rotate(
+        path: String, database: AppDatabase, actor: String, now: Timestamp
+    ) async throws -> (
+        TokenRecord, revoked: String?
+    ) {
+        let old = try secret(path: path)
+        return try await database.write { db in
+            var revoked: String?
+            if let old, let record = try TokenStore.token(db, secret: old), record.revokedAt == nil {
+                try TokenStore.revoke(db, id: record.id, now: now)
+                try AuditLog.append(
+                    db,
+                    AuditEvent(
+                        actor: actor, institutionId: nil, action: "token.revoke", targetType: "token",
+                        targetId: record.id, detail: "admin token rotated"), at: now)
+                revoked = record.id
+            }
+            database.invalidatePrincipals(after: db)
+            let record = try issue(db, path: path, actor: actor, detail: "admin token rotated", now: now)
+            return (record, revoked)
         }
-        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-        try FileManager.default.moveItem(atPath: temporary, toPath: path)
     }
 }

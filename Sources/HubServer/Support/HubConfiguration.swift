@@ -74,6 +74,11 @@ public struct HubConfiguration: Sendable, Equatable {
     /// `critical_values.ack_minutes_asap`: the same for asap work. Default: `10`.
     /// `critical_values.ack_minutes_stat`: the same for stat work. Default: `10`.
     public var ackMinutes = AcknowledgementDeadlines()
+    /// `auth.token_lifetime_days`: how long a token issued without a lifetime of its own works (`POST
+    /// /v1/practitioners/{id}/tokens`, `hubctl token create`); `0` issues tokens without expiry. The first-start admin
+    /// token never expires (rotate it with `hubctl token rotate-admin`); tokens issued before expiry existed keep
+    /// working without one.
+    public var tokenLifetimeDays = 90
     /// `privacy.identifier_key_file`: key of the keyed hash that indexes patient identifiers (created on first start,
     /// 0600), relative to the data directory; secret: losing it makes existing results unfindable by patient.
     public var identifierKeyFile = "identifier.key"
@@ -129,6 +134,9 @@ public struct HubConfiguration: Sendable, Equatable {
     public var auditHeadPath: String { Self.join(dataDir, auditHeadFile) }
     /// Where the first admin token is written.
     public var adminTokenPath: String { Self.join(dataDir, "admin.token") }
+
+    /// The lifetime of a token issued without one of its own, nil for no expiry.
+    public var defaultTokenLifetimeDays: Int? { tokenLifetimeDays == 0 ? nil : tokenLifetimeDays }
 
     /// The six national re-test reasons and the configured provincial ones.
     public var retestReasons: [Int: String] {
@@ -210,6 +218,7 @@ public struct HubConfiguration: Sendable, Equatable {
         "tls": ["ca_file", "client_certificate", "client_key"],
         "reading": ["claim_lease_minutes", "max_attachment_bytes", "monitor_interval_ms"],
         "critical_values": ["ack_minutes_routine", "ack_minutes_urgent", "ack_minutes_asap", "ack_minutes_stat"],
+        "auth": ["token_lifetime_days"],
         "privacy": ["identifier_key_file"],
         "audit": ["head_file", "head_interval_seconds"],
         "recognition": ["extra_reasons"],
@@ -369,6 +378,7 @@ public struct HubConfiguration: Sendable, Equatable {
         case "critical_values.ack_minutes_urgent": ackMinutes.minutes[.urgent] = try int(1...1440)
         case "critical_values.ack_minutes_asap": ackMinutes.minutes[.asap] = try int(1...1440)
         case "critical_values.ack_minutes_stat": ackMinutes.minutes[.stat] = try int(1...1440)
+        case "auth.token_lifetime_days": tokenLifetimeDays = try int(0...3650)
         case "privacy.identifier_key_file": identifierKeyFile = path()
         case "audit.head_file": auditHeadFile = path()
         case "audit.head_interval_seconds": auditHeadIntervalSeconds = try int(1...3600)
