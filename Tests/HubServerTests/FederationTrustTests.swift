@@ -27,15 +27,13 @@ final class StubPeer: Sendable {
     let identity: HubIdentity
     private let results = Mutex<[FederatedResult]>([])
     private let signing = Mutex<Signing>(.signed)
-    private let group = Mutex<ServiceGroup?>(nil)
-    private let task = Mutex<Task<Void, any Error>?>(nil)
-    private let boundPort = Mutex<Int?>(nil)
+    private let server = LoopbackServer()
 
     init(hubId: String) {
         identity = HubIdentity(hubId: hubId, region: "420100", privateKey: Curve25519.Signing.PrivateKey())
     }
 
-    var url: String { "http://127.0.0.1:\(boundPort.withLock { $0 } ?? 0)" }
+    var url: String { "http://127.0.0.1:\(server.port)" }
 
     func answer(_ results: [FederatedResult], _ signing: Signing = .signed) {
         self.results.withLock { $0 = results }
@@ -72,25 +70,10 @@ final class StubPeer: Sendable {
             }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
-        var logger = Logger(label: "stub-peer")
-        logger.logLevel = .error
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        group.withLock { $0 = serviceGroup }
-        task.withLock { $0 = Task { try await serviceGroup.run() } }
-        for await bound in stream {
-            boundPort.withLock { $0 = bound }
-            break
-        }
+        try await server.start(router, label: "stub-peer")
     }
 
-    func stop() async {
-        await group.withLock { $0 }?.triggerGracefulShutdown()
-        _ = try? await task.withLock { $0 }?.value
-    }
+    func stop() async { await server.stop() }
 }
 
 @Suite struct FederationTrustTests {

@@ -19,16 +19,14 @@ final class TestReceiver: Sendable {
     /// Status codes to answer with, in order; when empty, 200.
     private let script = Mutex<[Int]>([])
     private let delay = Mutex<Duration>(.zero)
-    private let group = Mutex<ServiceGroup?>(nil)
-    private let boundPort = Mutex<Int?>(nil)
-    private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let server = LoopbackServer()
     /// Requests being answered right now, and the most there ever were at once.
     private let concurrency = Mutex<(now: Int, peak: Int)>((0, 0))
 
     var peakConcurrency: Int { concurrency.withLock { $0.peak } }
 
     var all: [Received] { received.withLock { $0 } }
-    var port: Int { boundPort.withLock { $0 } ?? 0 }
+    var port: Int { server.port }
     var url: String { "http://127.0.0.1:\(port)/hook" }
 
     func answer(_ statuses: [Int]) { script.withLock { $0 = statuses } }
@@ -53,26 +51,10 @@ final class TestReceiver: Sendable {
             let status = self.script.withLock { $0.isEmpty ? 200 : $0.removeFirst() }
             return Response(status: .init(code: status))
         }
-        var logger = Logger(label: "receiver")
-        logger.logLevel = .error
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        group.withLock { $0 = serviceGroup }
-        task.withLock { $0 = Task { try await serviceGroup.run() } }
-        for await bound in stream {
-            boundPort.withLock { $0 = bound }
-            break
-        }
+        try await server.start(router, port: port, label: "receiver")
     }
 
-    func stop() async {
-        let serviceGroup = group.withLock { $0 }
-        await serviceGroup?.triggerGracefulShutdown()
-        _ = try? await task.withLock { $0 }?.value
-    }
+    func stop() async { await server.stop() }
 
     /// Waits until `condition` holds, up to `timeout`.
     static func eventually(
