@@ -15,12 +15,6 @@ public struct HubIdentity: Sendable {
     /// The public half of the hub key, to check what the hub signed.
     public var signingKey: Curve25519.Signing.PublicKey { privateKey.publicKey }
 
-    /// Signs a statement of this hub's own, not a request (an audit head, say), base64. Every kind of statement
-    /// starts with a line naming it, so that no signature passes for one of another kind.
-    public func signStatement(_ statement: Data) -> String {
-        ((try? privateKey.signature(for: statement)) ?? Data()).base64EncodedString()
-    }
-
     public init(hubId: String, region: String, privateKey: Curve25519.Signing.PrivateKey) {
         self.hubId = hubId
         self.region = region
@@ -45,7 +39,8 @@ public struct HubIdentity: Sendable {
         return HubIdentity(hubId: hubId, region: region, privateKey: key)
     }
 
-    /// Signs arbitrary bytes (a backup manifest) with the hub's key.
+    /// Signs a statement of this hub's own, not a request (a backup manifest, an audit head). Every kind of statement
+    /// starts with a line or a member naming it, so that no signature passes for one of another kind.
     public func signature(for data: Data) throws -> Data {
         try privateKey.signature(for: data)
     }

@@ -73,7 +73,7 @@ final class AuditHeadKeeper: Service, Sendable {
         refused.withLock { $0 = nil }
         guard let current, current.seq != old?.seq || current.hash != old?.hash else { return }
         var head = SignedAuditHead(hubId: env.identity.hubId, seq: current.seq, hash: current.hash, at: env.clock())
-        head.signature = env.identity.signStatement(head.statement)
+        head.signature = try env.identity.signature(for: head.statement).base64EncodedString()
         try AuditHead.write(head, path: path)
     }
 }
