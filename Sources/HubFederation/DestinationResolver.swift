@@ -1,3 +1,4 @@
+import CurlHTTP
 import Foundation
 import HubCore
 import HubStore
@@ -8,11 +9,17 @@ public struct ResolvedDestination: Sendable {
     public var headers: [(name: String, value: String)]
     /// The stored blob to send as the body instead of the delivery's bytes.
     public var blob: BlobContent?
+    /// Why a 2xx answer cannot be taken as delivered (a peer's answer that it did not sign), or nil when it can.
+    public var refusal: @Sendable (CurlResponse) -> String?
 
-    public init(url: String, headers: [(name: String, value: String)] = [], blob: BlobContent? = nil) {
+    public init(
+        url: String, headers: [(name: String, value: String)] = [], blob: BlobContent? = nil,
+        refusal: @escaping @Sendable (CurlResponse) -> String? = { _ in nil }
+    ) {
         self.url = url
         self.headers = headers
         self.blob = blob
+        self.refusal = refusal
     }
 }
 
@@ -95,10 +102,19 @@ public struct DestinationResolver: Sendable {
             // A fresh request id per attempt: the peer refuses a repeated one; the delivery's idempotency key and
             // the peer's own keys make a repeated attempt harmless.
             let now = clock()
+            let requestId = GeneratedID.make("req", at: now)
             let headers = identity.sign(
                 method: delivery.method, target: path, destination: peer.id, bodyDigest: digest,
-                requestId: GeneratedID.make("req", at: now), now: now)
-            return ResolvedDestination(url: peer.url + path, headers: headers, blob: blob)
+                requestId: requestId, now: now)
+            // A 2xx that the peer did not sign for this request is not a delivery: anyone on the path could answer
+            // one, and the exam or event would be lost. The attempt fails and is tried again.
+            let requester = identity.hubId
+            return ResolvedDestination(
+                url: peer.url + path, headers: headers, blob: blob,
+                refusal: { response in
+                    FederationAnswer.problem(response, from: peer, requester: requester, requestId: requestId)
+                        .map { "answer refused: \($0)" }
+                })
         default:
             throw UnroutableDelivery(description: "no route to destination '\(delivery.destination)'")
         }

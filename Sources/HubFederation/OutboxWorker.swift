@@ -143,6 +143,9 @@ public final class OutboxWorker: Service, Sendable {
             verdict = RetryPolicy.verdict(status: response.status)
             if verdict != .delivered {
                 failure = "HTTP \(response.status): " + String(decoding: response.body.prefix(200), as: UTF8.self)
+            } else if let refused = target.refusal(response) {
+                verdict = .retry
+                failure = refused
             }
         } catch let error as CurlHTTPError where error == .shutdown || error == .cancelled {
             interrupted = true

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import HubCore
@@ -71,6 +72,38 @@ extension HubClient {
                 "a stale signature is refused")
             let json = try JSONSerialization.jsonObject(with: got.body) as? [String: Any]
             #expect(json?["institution_id"] as? String == "clinic")
+        }
+    }
+
+    /// A forwarded exam or event answered 2xx by anyone but the peer (a proxy, a man in the middle, a stale server on
+    /// its address) is not delivered: it is tried again, and would otherwise be lost.
+    @Test func aPeerDeliveryAnsweredWithoutThePeersSignatureIsNotDelivered() async throws {
+        let impostor = TestReceiver()  // answers 200 to everything and signs nothing
+        try await impostor.start()
+        defer { Task { await impostor.stop() } }
+        let hub = try fastOutboxHub()
+        defer { hub.remove() }
+        try await hub.run { hub in
+            let key = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
+            let added = try await hub.call(
+                .post, "/v1/peers", token: hub.admin,
+                json: [
+                    "id": "hub-city", "url": "http://127.0.0.1:\(impostor.port)", "public_key": key, "region": "420100",
+                ])
+            try #require(added.status == 201, "\(added.text)")
+            let (env, policy) = (hub.env, hub.env.config.retryPolicy)
+            let id = try await env.database.write { db in
+                try OutboxStore.enqueue(
+                    db, destination: "peer:hub-city", kind: "exam.event", subject: nil,
+                    path: "/federation/v1/exams/exm_1/events", body: Data(#"{"event":"exam.reported"}"#.utf8),
+                    policy: policy, now: Timestamp.now(), signal: env.outbox
+                ).id
+            }
+            #expect(try await TestReceiver.eventually { impostor.all.count >= 2 }, "the attempt is made again")
+            let delivery = try await hub.delivery(id)
+            #expect(delivery.state != .delivered)
+            #expect(delivery.lastStatus == 200)
+            #expect(delivery.lastError?.contains("answer refused") == true, "\(delivery.lastError ?? "")")
         }
     }
 
