@@ -134,6 +134,8 @@ catalog:
   dir: $ROOT/Config/catalog
 log:
   level: info
+outbound:
+  allow_internal_addresses: true   # the peers and receivers listen on loopback
 EOF
     "$BIN/hubd" serve --config "$dir/hub.yaml" >"$dir/hubd.log" 2>&1 &
     PIDS+=($!)

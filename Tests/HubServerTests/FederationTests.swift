@@ -36,7 +36,9 @@ import Testing
                     .post, "/v1/peers", token: hubB.admin,
                     json: ["id": "hub-county", "url": urlA, "public_key": identityA["public_key"]!, "region": "420115"])
                 #expect(addA.status == 201, "\(addA.text)")
-                let client = PeerClient(identity: hubA.env.identity, http: hubA.hub.http, clock: { Timestamp.now() })
+                let client = PeerClient(
+                    identity: hubA.env.identity, http: hubA.hub.http, clock: { Timestamp.now() },
+                    outbound: hubA.env.outbound)
                 try await body(hubA, hubB, client)
             }
         }
@@ -80,20 +82,24 @@ import Testing
             #expect(again.status == 401)
             // Forged: signed by a key hub-city does not know, under hub-county's name.
             let forger = HubIdentity(hubId: "hub-county", region: "420115", privateKey: Curve25519.Signing.PrivateKey())
-            let forged = try await PeerClient(identity: forger, http: hubA.hub.http, clock: { Timestamp.now() }).send(
+            let forged = try await PeerClient(
+                identity: forger, http: hubA.hub.http, clock: { Timestamp.now() }, outbound: hubA.env.outbound
+            ).send(
                 peer, method: "GET", path: path)
             #expect(forged.status == 401)
             // Unknown: a hub hub-city never configured.
             let stranger = HubIdentity(
                 hubId: "hub-elsewhere", region: "110000", privateKey: Curve25519.Signing.PrivateKey())
             #expect(
-                try await PeerClient(identity: stranger, http: hubA.hub.http, clock: { Timestamp.now() }).send(
+                try await PeerClient(
+                    identity: stranger, http: hubA.hub.http, clock: { Timestamp.now() }, outbound: hubA.env.outbound
+                ).send(
                     peer, method: "GET", path: path
                 ).status == 401)
             // Stale: signed an hour ago.
             let stale = PeerClient(
                 identity: hubA.env.identity, http: hubA.hub.http,
-                clock: { Timestamp.now().adding(milliseconds: -3_600_000) })
+                clock: { Timestamp.now().adding(milliseconds: -3_600_000) }, outbound: hubA.env.outbound)
             #expect(try await stale.send(peer, method: "GET", path: path).status == 401)
             // Unsigned.
             #expect(try await hubA.hub.http.execute(CurlRequest(url: peer.url + path)).status == 401)

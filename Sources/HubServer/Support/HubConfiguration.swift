@@ -61,6 +61,11 @@ public struct HubConfiguration: Sendable, Equatable {
     public var outboxAttemptTimeoutMilliseconds = 15_000
     /// `outbox.poll_interval_ms`: longest sleep of the outbox worker between looks at the table.
     public var outboxPollIntervalMilliseconds = 1000
+    /// `outbound.allow_internal_addresses`: `true` lets webhooks, escalations and peers be loopback, link-local,
+    /// private, CGNAT, multicast or cloud metadata addresses (or names resolving to them); for tests and demos on one
+    /// machine only. By default such URLs are refused when saved and at every delivery attempt. Env
+    /// `HUB_OUTBOUND_ALLOW_INTERNAL_ADDRESSES`.
+    public var outboundAllowInternalAddresses = false
     /// `reading.claim_lease_minutes`: how long a reader's claim holds before the exam returns to the worklist.
     public var claimLeaseMinutes = 30
     /// `reading.max_attachment_bytes`: largest attachment; streamed to disk, never held in memory.
@@ -196,6 +201,7 @@ public struct HubConfiguration: Sendable, Equatable {
             "breaker_cooldown_ms", "attempt_timeout_ms", "poll_interval_ms",
         ],
         "tls": ["ca_file", "client_certificate", "client_key"],
+        "outbound": ["allow_internal_addresses"],
         "reading": ["claim_lease_minutes", "max_attachment_bytes", "monitor_interval_ms"],
         "critical_values": ["ack_minutes_routine", "ack_minutes_urgent", "ack_minutes_asap", "ack_minutes_stat"],
         "privacy": ["identifier_key_file"],
@@ -282,6 +288,7 @@ public struct HubConfiguration: Sendable, Equatable {
         ("HUB_DATABASE", "storage.database"), ("HUB_BLOB_DIR", "storage.blob_dir"),
         ("HUB_DURABILITY", "storage.durability"),
         ("HUB_CATALOG_DIR", "catalog.dir"), ("HUB_LOG_LEVEL", "log.level"), ("HUB_TLS_CA_FILE", "tls.ca_file"),
+        ("HUB_OUTBOUND_ALLOW_INTERNAL_ADDRESSES", "outbound.allow_internal_addresses"),
     ]
 
     mutating func apply(environment: [String: String]) throws {
@@ -347,6 +354,12 @@ public struct HubConfiguration: Sendable, Equatable {
         case "outbox.breaker_cooldown_ms": outboxBreakerCooldownMilliseconds = try int(1...86_400_000)
         case "outbox.attempt_timeout_ms": outboxAttemptTimeoutMilliseconds = try int(100...600_000)
         case "outbox.poll_interval_ms": outboxPollIntervalMilliseconds = try int(10...600_000)
+        case "outbound.allow_internal_addresses":
+            switch value.lowercased() {
+            case "true", "yes", "on", "1": outboundAllowInternalAddresses = true
+            case "false", "no", "off", "0": outboundAllowInternalAddresses = false
+            default: throw Problem(key: key, detail: "must be true or false")
+            }
         case "reading.claim_lease_minutes": claimLeaseMinutes = try int(1...1440)
         case "reading.max_attachment_bytes": maxAttachmentBytes = try int(1024...Int.max)
         case "reading.monitor_interval_ms": monitorIntervalMilliseconds = try int(50...600_000)

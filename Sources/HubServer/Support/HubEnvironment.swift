@@ -30,12 +30,18 @@ public struct HubEnvironment: Sendable {
     public let directorySignal = OutboxSignal()
     /// Recent answer times of each peer.
     public let peerLatencies = PeerLatencies()
+    /// Which addresses webhooks, escalations and peers may have (`outbound.allow_internal_addresses`).
+    public let outbound: OutboundAddressPolicy
 
     public init(
         config: HubConfiguration, database: AppDatabase, catalog: CatalogStore = CatalogStore(),
         outbox: OutboxSignal = OutboxSignal(), patientKeys: PatientKeys, blobs: BlobStore, identity: HubIdentity,
-        http: CurlHTTPClient, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }, logger: Logger
+        http: CurlHTTPClient, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }, logger: Logger,
+        outboundResolver: OutboundAddressPolicy.Resolver? = nil
     ) {
+        self.outbound = OutboundAddressPolicy(
+            allowInternal: config.outboundAllowInternalAddresses,
+            resolver: outboundResolver ?? OutboundAddressPolicy.systemResolver)
         self.config = config
         self.http = http
         self.patientKeys = patientKeys
@@ -49,7 +55,7 @@ public struct HubEnvironment: Sendable {
     }
 
     /// Signed requests to peer hubs.
-    public var peerClient: PeerClient { PeerClient(identity: identity, http: http, clock: clock) }
+    public var peerClient: PeerClient { PeerClient(identity: identity, http: http, clock: clock, outbound: outbound) }
 
     /// Adds a delivery to the outbox inside the caller's transaction.
     @discardableResult
