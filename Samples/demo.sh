@@ -136,6 +136,8 @@ log:
   level: info
 federation:
   allow_plain_http: true   # both hubs are on loopback without TLS; production peers are https:// only
+outbound:
+  allow_internal_addresses: true   # the peers and receivers listen on loopback
 EOF
     "$BIN/hubd" serve --config "$dir/hub.yaml" >"$dir/hubd.log" 2>&1 &
     PIDS+=($!)

@@ -43,6 +43,10 @@ public struct CurlRequest: Sendable {
     public var httpVersion: HTTPVersion?
     /// Replaces the client's TLS settings for this request only.
     public var tls: CurlHTTPClient.TLSConfiguration?
+    /// `CURLOPT_RESOLVE` entries, `host:port:address[,address…]` (IPv6 addresses in brackets): the connection for
+    /// that host and port goes to these addresses only, without a lookup of the name. A caller that checked the
+    /// addresses of a name pins the request to them, so a later answer of the resolver cannot send it elsewhere.
+    public var resolve: [String]
 
     /// Creates a request.
     public init(
@@ -54,7 +58,8 @@ public struct CurlRequest: Sendable {
         timeout: Duration? = nil,
         maxResponseBytes: Int? = nil,
         httpVersion: HTTPVersion? = nil,
-        tls: CurlHTTPClient.TLSConfiguration? = nil
+        tls: CurlHTTPClient.TLSConfiguration? = nil,
+        resolve: [String] = []
     ) {
         self.method = method
         self.url = url
@@ -65,5 +70,6 @@ public struct CurlRequest: Sendable {
         self.maxResponseBytes = maxResponseBytes
         self.httpVersion = httpVersion
         self.tls = tls
+        self.resolve = resolve
     }
 }

@@ -12,6 +12,9 @@ public enum Role: String, Sendable, Codable, CaseIterable, Comparable {
     case clinician
     /// Audit log and statistics.
     case auditor
+    /// An institution's integration administrator: registers and removes the webhook that receives its reports and
+    /// critical-value notices.
+    case integrationAdmin = "integration_admin"
     /// Another hub.
     case peer
 

@@ -18,6 +18,8 @@ public final class OutboxWorker: Service, Sendable {
         public var breakerCooldown: Duration = .seconds(30)
         public var attemptTimeout: Duration = .seconds(15)
         public var pollInterval: Duration = .seconds(1)
+        /// Where deliveries may go: checked at every attempt, after the name is resolved.
+        public var outbound = OutboundAddressPolicy(allowInternal: false)
         public init() {}
     }
 
@@ -123,6 +125,9 @@ public final class OutboxWorker: Service, Sendable {
         var interrupted = false
         do {
             let target = try await resolver.resolve(delivery)
+            // The address is checked at every attempt, after resolution, and the connection pinned to what was
+            // checked: a receiver's name that now resolves to an internal address is refused, not followed.
+            let pin = try await settings.outbound.check(target.url)
             var headers: [(name: String, value: String)] = [
                 ("Content-Type", delivery.contentType), ("Idempotency-Key", delivery.idempotencyKey),
                 ("X-Hub-Delivery", delivery.id), ("X-Hub-Event", delivery.kind),
@@ -138,7 +143,7 @@ public final class OutboxWorker: Service, Sendable {
                 CurlRequest(
                     method: delivery.method, url: target.url, headers: headers,
                     body: body,
-                    timeout: settings.attemptTimeout, maxResponseBytes: 1_048_576))
+                    timeout: settings.attemptTimeout, maxResponseBytes: 1_048_576, resolve: pin.curlResolve))
             status = response.status
             verdict = RetryPolicy.verdict(status: response.status)
             if verdict != .delivered {
@@ -150,6 +155,11 @@ public final class OutboxWorker: Service, Sendable {
         } catch let error as CurlHTTPError where error == .shutdown || error == .cancelled {
             interrupted = true
         } catch let error as UnroutableDelivery {
+            verdict = .refused
+            failure = error.description
+        } catch let error as OutboundAddressRefused {
+            // Not a network failure that may pass: the destination as configured is not one the hub calls. The
+            // delivery is dead until an operator corrects the URL (or the receiver's DNS) and replays it.
             verdict = .refused
             failure = error.description
         } catch {

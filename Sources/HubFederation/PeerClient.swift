@@ -9,15 +9,19 @@ public struct PeerClient: Sendable {
     public let clock: @Sendable () -> Timestamp
     /// Whether peers may be reached over plain `http://` (`federation.allow_plain_http`); otherwise only `https://`.
     public let allowPlainHTTP: Bool
+    /// Checks the peer's address before each request and pins libcurl to the addresses checked.
+    public let outbound: OutboundAddressPolicy
 
     public init(
         identity: HubIdentity, http: CurlHTTPClient, allowPlainHTTP: Bool = false,
-        clock: @escaping @Sendable () -> Timestamp
+        clock: @escaping @Sendable () -> Timestamp,
+        outbound: OutboundAddressPolicy = OutboundAddressPolicy(allowInternal: false)
     ) {
         self.identity = identity
         self.http = http
         self.allowPlainHTTP = allowPlainHTTP
         self.clock = clock
+        self.outbound = outbound
     }
 
     /// One signed request for `peer`; `path` is the request target (a query string included, and signed);
@@ -31,6 +35,8 @@ public struct PeerClient: Sendable {
         if let problem = CallbackURL.problem(peer.url, allowPlainHTTP: allowPlainHTTP) {
             throw PlainPeerAddress(description: "peer \(peer.id)'s address \(problem)")
         }
+        let url = peer.url + path
+        let pin = try await outbound.check(url)
         let now = clock()
         var headers = identity.sign(
             method: method, target: path, destination: peer.id, body: body,
@@ -38,9 +44,9 @@ public struct PeerClient: Sendable {
         if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
         return try await http.execute(
             CurlRequest(
-                method: method, url: peer.url + path, headers: headers,
+                method: method, url: url, headers: headers,
                 body: body.isEmpty ? .none : .bytes(Array(body)),
-                timeout: timeout))
+                timeout: timeout, resolve: pin.curlResolve))
     }
 }
 

@@ -27,7 +27,8 @@ public struct BuiltHub: Sendable {
 /// The database file is opened here; migrations and first-start seeding run before the server accepts
 /// connections, and `/readyz` answers 200 only after they have finished.
 public func buildHub(
-    _ config: HubConfiguration, logger: Logger, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }
+    _ config: HubConfiguration, logger: Logger, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
+    outboundResolver: OutboundAddressPolicy.Resolver? = nil
 ) throws -> BuiltHub {
     let registry = HubMetrics.registry()
     // The database, keys and blobs hold patient data and secrets: the folder is the owner's only.
@@ -51,7 +52,7 @@ public func buildHub(
         blobs: try BlobStore(root: config.blobPath),
         identity: try HubIdentity.loadOrCreate(
             hubId: config.hubId, region: config.region, keyPath: config.federationKeyPath),
-        http: http, clock: clock, logger: logger)
+        http: http, clock: clock, logger: logger, outboundResolver: outboundResolver)
     let readiness = Readiness()
 
     let router = Router(context: HubRequestContext.self)
@@ -74,6 +75,7 @@ public func buildHub(
     settings.breakerCooldown = .milliseconds(config.outboxBreakerCooldownMilliseconds)
     settings.attemptTimeout = .milliseconds(config.outboxAttemptTimeoutMilliseconds)
     settings.pollInterval = .milliseconds(config.outboxPollIntervalMilliseconds)
+    settings.outbound = env.outbound
     let worker = OutboxWorker(
         database: database, client: http, signal: env.outbox,
         resolver: DestinationResolver(

@@ -298,6 +298,12 @@ public enum WebhookStore {
             ])
     }
 
+    /// Removes an institution's webhook; false when it had none.
+    public static func delete(_ db: Database, institutionId: String) throws -> Bool {
+        try db.execute(sql: "DELETE FROM webhooks WHERE institution_id = ?", arguments: [institutionId])
+        return db.changesCount > 0
+    }
+
     public static func webhook(_ db: Database, institutionId: String) throws -> Webhook? {
         try Row.fetchOne(db, sql: "SELECT * FROM webhooks WHERE institution_id = ?", arguments: [institutionId]).map {
             Webhook(

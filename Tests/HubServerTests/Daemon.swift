@@ -14,7 +14,8 @@ final class Daemon: Sendable {
     /// Writes a configuration file for the daemon; `extra` is appended YAML sections. A fixed `port` keeps the
     /// daemon's address across restarts.
     init(
-        dataDir: URL, extra: String = "", hubId: String = "hub-test", region: String = "110000", port: Int = 0
+        dataDir: URL, extra: String = "", hubId: String = "hub-test", region: String = "110000", port: Int = 0,
+        allowInternalAddresses: Bool = true
     ) throws {
         self.dataDir = dataDir
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
@@ -32,6 +33,8 @@ final class Daemon: Sendable {
               dir: \(repositoryRoot.appendingPathComponent("Config/catalog").path)
             log:
               level: info
+            outbound:
+              allow_internal_addresses: \(allowInternalAddresses)
             \(extra)
             """
         try yaml.write(to: configFile, atomically: true, encoding: .utf8)

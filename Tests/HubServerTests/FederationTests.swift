@@ -38,7 +38,8 @@ import Testing
                     json: ["id": "hub-county", "url": urlA, "public_key": identityA["public_key"]!, "region": "420115"])
                 #expect(addA.status == 201, "\(addA.text)")
                 let client = PeerClient(
-                    identity: hubA.env.identity, http: hubA.hub.http, allowPlainHTTP: true, clock: { Timestamp.now() })
+                    identity: hubA.env.identity, http: hubA.hub.http, allowPlainHTTP: true, clock: { Timestamp.now() },
+                    outbound: hubA.env.outbound)
                 try await body(hubA, hubB, client)
             }
         }
@@ -84,7 +85,8 @@ import Testing
             // Forged: signed by a key hub-city does not know, under hub-county's name.
             let forger = HubIdentity(hubId: "hub-county", region: "420115", privateKey: Curve25519.Signing.PrivateKey())
             let forged = try await PeerClient(
-                identity: forger, http: hubA.hub.http, allowPlainHTTP: true, clock: { Timestamp.now() }
+                identity: forger, http: hubA.hub.http, allowPlainHTTP: true, clock: { Timestamp.now() },
+                outbound: hubA.env.outbound
             ).send(peer, method: "GET", path: path)
             #expect(forged.status == 401)
             // Unknown: a hub hub-city never configured.
@@ -92,12 +94,13 @@ import Testing
                 hubId: "hub-elsewhere", region: "110000", privateKey: Curve25519.Signing.PrivateKey())
             #expect(
                 try await PeerClient(
-                    identity: stranger, http: hubA.hub.http, allowPlainHTTP: true, clock: { Timestamp.now() }
+                    identity: stranger, http: hubA.hub.http, allowPlainHTTP: true, clock: { Timestamp.now() },
+                    outbound: hubA.env.outbound
                 ).send(peer, method: "GET", path: path).status == 401)
             // Stale: signed an hour ago.
             let stale = PeerClient(
                 identity: hubA.env.identity, http: hubA.hub.http, allowPlainHTTP: true,
-                clock: { Timestamp.now().adding(milliseconds: -3_600_000) })
+                clock: { Timestamp.now().adding(milliseconds: -3_600_000) }, outbound: hubA.env.outbound)
             #expect(try await stale.send(peer, method: "GET", path: path).status == 401)
             // Unsigned.
             #expect(try await hubA.hub.http.execute(CurlRequest(url: peer.url + path)).status == 401)

@@ -244,7 +244,9 @@ extension HubClient {
         try await withHub { hub in
             try await hub.institution("clinic")
             try await hub.institution("other")
-            let (_, staff) = try await hub.practitioner(at: "clinic", roles: ["clinic"])
+            // The institution's integration administrator sets its webhook (clinic staff may not, see
+            // OutboundAddressTests).
+            let (_, staff) = try await hub.practitioner(at: "clinic", roles: ["integration_admin"])
             let (_, outsider) = try await hub.practitioner(at: "other", roles: ["clinic"])
             let noSecret = try await hub.call(
                 .put, "/v1/institutions/clinic/webhook", token: staff, json: ["url": "https://clinic.example/hook"])

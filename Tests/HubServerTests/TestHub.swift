@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HubCore
+import HubFederation
 import HubServer
 import HubStore
 import Hummingbird
@@ -17,6 +18,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 struct TestHub {
     let directory: URL
     var config: HubConfiguration
+    /// Stands in for DNS when the hub checks outgoing addresses; nil for the system's resolver.
+    var outboundResolver: OutboundAddressPolicy.Resolver?
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("hub-test-\(UUID().uuidString)")
@@ -28,6 +31,8 @@ struct TestHub {
         config.catalogDir = repositoryRoot.appendingPathComponent("Config/catalog").path
         // Peers and webhooks of the tests are plain http:// on loopback.
         config.federationAllowPlainHTTP = true
+        // The tests' receivers and peers listen on loopback.
+        config.outboundAllowInternalAddresses = true
     }
 
     /// Starts the hub, runs `body` against it over real HTTP, then shuts it down.
@@ -37,7 +42,7 @@ struct TestHub {
     ) async throws -> T {
         var logger = Logger(label: "test-hub")
         logger.logLevel = .error
-        let hub = try buildHub(config, logger: logger, clock: clock)
+        let hub = try buildHub(config, logger: logger, clock: clock, outboundResolver: outboundResolver)
         let adminTokenPath = config.adminTokenPath
         return try await hub.app.test(.live) { client in
             let admin = try String(contentsOfFile: adminTokenPath, encoding: .utf8)

@@ -15,6 +15,8 @@ final class Transfer {
 
     let errorBuffer: UnsafeMutablePointer<CChar>
     private(set) var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The `CURLOPT_RESOLVE` entries, kept until the transfer is done.
+    private(set) var resolveList: UnsafeMutablePointer<curl_slist>?
     private(set) var upload: UploadSource?
 
     // Response state, written by the callbacks.
@@ -42,6 +44,7 @@ final class Transfer {
 
     deinit {
         curl_slist_free_all(self.headerList)
+        curl_slist_free_all(self.resolveList)
         self.errorBuffer.deallocate()
     }
 
@@ -126,6 +129,7 @@ final class Transfer {
         try self.configureTLS()
         try self.configureMethodAndBody()
         try self.configureHeaders()
+        try self.configureResolve()
         try TransferCallbacks.install(on: self)
     }
 
@@ -231,6 +235,22 @@ final class Transfer {
         if let list = self.headerList {
             try self.easy.set(CURLOPT_HTTPHEADER, list: list)
         }
+    }
+
+    /// Pins host and port to the addresses given: libcurl puts them in its DNS cache for this transfer and looks
+    /// nothing up for that name. The entry replaces one an earlier transfer left for the same host and port.
+    private func configureResolve() throws(CurlHTTPError) {
+        guard !self.request.resolve.isEmpty else { return }
+        for entry in self.request.resolve {
+            guard !entry.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+                throw CurlHTTPError.invalidRequest.with(detail: "invalid resolve entry \"\(entry)\"")
+            }
+            guard let list = curl_slist_append(self.resolveList, entry) else {
+                throw CurlHTTPError.internalError.with(detail: "curl_slist_append returned NULL")
+            }
+            self.resolveList = list
+        }
+        try self.easy.set(CURLOPT_RESOLVE, list: self.resolveList)
     }
 
     /// libcurl treats 0 as "no limit", so any positive duration rounds up to 1 ms.

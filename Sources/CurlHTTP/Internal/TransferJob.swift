@@ -38,6 +38,7 @@ struct ResolvedRequest: Sendable {
     var tls: CurlHTTPClient.TLSConfiguration
     var proxy: String?
     var userAgent: String?
+    var resolve: [String]
 
     init(_ request: CurlRequest, configuration: CurlHTTPClient.Configuration) {
         self.method = request.method
@@ -51,6 +52,7 @@ struct ResolvedRequest: Sendable {
         self.tls = request.tls ?? configuration.tls
         self.proxy = configuration.proxy
         self.userAgent = configuration.userAgent
+        self.resolve = request.resolve
     }
 }
 

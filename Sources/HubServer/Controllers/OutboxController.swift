@@ -89,6 +89,7 @@ struct WebhookController {
     func register(_ routes: Routes) {
         routes.add(.put, "/v1/institutions/{id}/webhook", save)
         routes.add(.get, "/v1/institutions/{id}/webhook", show)
+        routes.add(.delete, "/v1/institutions/{id}/webhook", delete)
         routes.add(.post, "/v1/institutions/{id}/webhook/test", test)
     }
 
@@ -117,15 +118,35 @@ struct WebhookController {
         }
     }
 
-    /// Admins, or the institution's own clinic staff.
+    /// Admins, or the institution's own clinic staff and integration administrators.
     private func authorize(_ context: HubRequestContext, _ institutionId: String) throws {
-        try context.caller().requireAdminOrMember(of: institutionId, roles: [.clinic])
+        try context.caller().requireAdminOrMember(of: institutionId, roles: [.clinic, .integrationAdmin])
+    }
+
+    /// Where an institution's reports and critical values go is set by an admin or the institution's own
+    /// integration administrator only: a clinic user could otherwise send them anywhere.
+    private func authorizeChange(_ context: HubRequestContext, _ institutionId: String) throws {
+        try context.caller().requireAdminOrMember(of: institutionId, roles: [.integrationAdmin])
     }
 
     @Sendable func save(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        try authorize(context, id)
+        try authorizeChange(context, id)
         let (input, _) = try await JSONIO.decode(WebhookInput.self, from: request, limit: env.config.maxBodyBytes)
+        // Addresses are checked (names resolved) before the write, outside its transaction; a URL that is not a
+        // callback URL at all, or plain http:// where it is not allowed, is refused by the validation inside it.
+        var problems: [HubError.FieldProblem] = []
+        if let url = input.url, CallbackURL.problem(url, allowPlainHTTP: true) == nil,
+            let problem = await env.outbound.problem(url)
+        {
+            problems.append(.init(field: "url", detail: problem))
+        }
+        if let url = input.escalationURL, CallbackURL.problem(url, allowPlainHTTP: true) == nil,
+            let problem = await env.outbound.problem(url)
+        {
+            problems.append(.init(field: "escalation_url", detail: problem))
+        }
+        if !problems.isEmpty { throw HubError.validation(problems) }
         let now = env.clock()
         let saved = try await env.database.write { db in
             guard try RegistryStore.institution(db, id: id) != nil else { throw HubError.notFound("institution", id) }
@@ -142,6 +163,20 @@ struct WebhookController {
             return webhook
         }
         return try JSONIO.response(WebhookView(saved))
+    }
+
+    /// Removes the webhook; deliveries still waiting for it then fail as unroutable (dead, replayable).
+    @Sendable func delete(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let id = try context.parameter("id")
+        try authorizeChange(context, id)
+        let now = env.clock()
+        try await env.database.write { db in
+            guard try WebhookStore.delete(db, institutionId: id) else {
+                throw HubError.notFound("webhook of institution", id)
+            }
+            try AuditLog.append(db, context.audit("webhook.delete", "institution", id), at: now)
+        }
+        return Response(status: .noContent)
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {

@@ -30,6 +30,7 @@ struct PeerController {
         let now = env.clock()
         let peer = try input.validated(
             now: now, ownHubId: env.config.hubId, allowPlainHTTP: env.config.federationAllowPlainHTTP)
+        if let problem = await env.outbound.problem(peer.url) { throw HubError.validation("url", problem) }
         let saved = try await env.database.write { db -> Peer in
             var peer = peer
             if let existing = try PeerStore.peer(db, id: peer.id) { peer.createdAt = existing.createdAt }

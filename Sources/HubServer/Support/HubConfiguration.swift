@@ -61,10 +61,25 @@ public struct HubConfiguration: Sendable, Equatable {
     public var outboxAttemptTimeoutMilliseconds = 15_000
     /// `outbox.poll_interval_ms`: longest sleep of the outbox worker between looks at the table.
     public var outboxPollIntervalMilliseconds = 1000
+    /// `outbound.allow_internal_addresses`: `true` lets webhooks, escalations and peers be loopback, link-local,
+    /// private, CGNAT, multicast or cloud metadata addresses (or names resolving to them); for tests and demos on one
+    /// machine only. By default such URLs are refused when saved and at every delivery attempt. Env
+    /// `HUB_OUTBOUND_ALLOW_INTERNAL_ADDRESSES`.
+    public var outboundAllowInternalAddresses = false
     /// `reading.claim_lease_minutes`: how long a reader's claim holds before the exam returns to the worklist.
     public var claimLeaseMinutes = 30
     /// `reading.max_attachment_bytes`: largest attachment; streamed to disk, never held in memory.
     public var maxAttachmentBytes = 8 * 1_073_741_824
+    /// `dicomweb.max_parts`: most parts (instances) in one STOW-RS request; past it the request is refused with
+    /// `413 payload_too_large`.
+    public var dicomwebMaxParts = 10_000
+    /// `dicomweb.max_inflated_bytes`: largest size a Deflated Explicit VR Little Endian instance may inflate to; it
+    /// is inflated as a stream to check, never held whole, and a larger one (a deflate bomb) is refused with `413`.
+    public var dicomwebMaxInflatedBytes = 256 * 1_048_576
+    /// `uploads.memory_budget_bytes`: bytes that all uploads in progress together may hold in memory (parts checked
+    /// before they go to disk, small instances kept for the database); when it is full a new upload is answered
+    /// `503 unavailable` with `Retry-After` instead of growing the hub's memory.
+    public var uploadMemoryBudgetBytes = 256 * 1_048_576
     /// `reading.monitor_interval_ms`: how often critical-value deadlines, turnaround targets and unrouted exams are
     /// checked.
     public var monitorIntervalMilliseconds = 5000
@@ -216,6 +231,9 @@ public struct HubConfiguration: Sendable, Equatable {
             "breaker_cooldown_ms", "attempt_timeout_ms", "poll_interval_ms",
         ],
         "tls": ["ca_file", "client_certificate", "client_key"],
+        "outbound": ["allow_internal_addresses"],
+        "dicomweb": ["max_parts", "max_inflated_bytes"],
+        "uploads": ["memory_budget_bytes"],
         "reading": ["claim_lease_minutes", "max_attachment_bytes", "monitor_interval_ms"],
         "critical_values": ["ack_minutes_routine", "ack_minutes_urgent", "ack_minutes_asap", "ack_minutes_stat"],
         "auth": ["token_lifetime_days"],
@@ -306,6 +324,7 @@ public struct HubConfiguration: Sendable, Equatable {
         ("HUB_DURABILITY", "storage.durability"),
         ("HUB_CATALOG_DIR", "catalog.dir"), ("HUB_LOG_LEVEL", "log.level"), ("HUB_TLS_CA_FILE", "tls.ca_file"),
         ("HUB_ALLOW_PLAIN_HTTP", "federation.allow_plain_http"),
+        ("HUB_OUTBOUND_ALLOW_INTERNAL_ADDRESSES", "outbound.allow_internal_addresses"),
     ]
 
     mutating func apply(environment: [String: String]) throws {
@@ -371,6 +390,15 @@ public struct HubConfiguration: Sendable, Equatable {
         case "outbox.breaker_cooldown_ms": outboxBreakerCooldownMilliseconds = try int(1...86_400_000)
         case "outbox.attempt_timeout_ms": outboxAttemptTimeoutMilliseconds = try int(100...600_000)
         case "outbox.poll_interval_ms": outboxPollIntervalMilliseconds = try int(10...600_000)
+        case "outbound.allow_internal_addresses":
+            switch value.lowercased() {
+            case "true", "yes", "on", "1": outboundAllowInternalAddresses = true
+            case "false", "no", "off", "0": outboundAllowInternalAddresses = false
+            default: throw Problem(key: key, detail: "must be true or false")
+            }
+        case "dicomweb.max_parts": dicomwebMaxParts = try int(1...1_000_000)
+        case "dicomweb.max_inflated_bytes": dicomwebMaxInflatedBytes = try int(1024...Int.max)
+        case "uploads.memory_budget_bytes": uploadMemoryBudgetBytes = try int(65536...Int.max)
         case "reading.claim_lease_minutes": claimLeaseMinutes = try int(1...1440)
         case "reading.max_attachment_bytes": maxAttachmentBytes = try int(1024...Int.max)
         case "reading.monitor_interval_ms": monitorIntervalMilliseconds = try int(50...600_000)

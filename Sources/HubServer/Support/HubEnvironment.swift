@@ -33,12 +33,21 @@ public struct HubEnvironment: Sendable {
     /// Refused federation requests and bearer tokens, counted, and written down at most once a minute per origin
     /// and reason.
     public let refusals = RefusalLog()
+    /// Which addresses webhooks, escalations and peers may have (`outbound.allow_internal_addresses`).
+    public let outbound: OutboundAddressPolicy
+    /// The memory all uploads in progress share (`uploads.memory_budget_bytes`).
+    public let uploadMemory: UploadMemory
 
     public init(
         config: HubConfiguration, database: AppDatabase, catalog: CatalogStore = CatalogStore(),
         outbox: OutboxSignal = OutboxSignal(), patientKeys: PatientKeys, blobs: BlobStore, identity: HubIdentity,
-        http: CurlHTTPClient, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }, logger: Logger
+        http: CurlHTTPClient, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }, logger: Logger,
+        outboundResolver: OutboundAddressPolicy.Resolver? = nil
     ) {
+        self.outbound = OutboundAddressPolicy(
+            allowInternal: config.outboundAllowInternalAddresses,
+            resolver: outboundResolver ?? OutboundAddressPolicy.systemResolver)
+        self.uploadMemory = UploadMemory(budget: config.uploadMemoryBudgetBytes)
         self.config = config
         self.http = http
         self.patientKeys = patientKeys
@@ -53,7 +62,9 @@ public struct HubEnvironment: Sendable {
 
     /// Signed requests to peer hubs.
     public var peerClient: PeerClient {
-        PeerClient(identity: identity, http: http, allowPlainHTTP: config.federationAllowPlainHTTP, clock: clock)
+        PeerClient(
+            identity: identity, http: http, allowPlainHTTP: config.federationAllowPlainHTTP, clock: clock,
+            outbound: outbound)
     }
 
     /// Adds a delivery to the outbox inside the caller's transaction.
