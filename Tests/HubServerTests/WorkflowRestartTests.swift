@@ -125,14 +125,16 @@ extension WorkflowRestartTests {
     /// from its sleep between two looks at the deadlines.
     @Test func stoppingTheHubDoesNotWaitForTheMonitorsNextLook() async throws {
         var hub = try TestHub()
-        hub.config.monitorIntervalMilliseconds = 10_000
+        // Far longer than a stop takes even on a machine busy with the rest of the suite: a stop that waited for the
+        // monitor's next look would take about this long.
+        hub.config.monitorIntervalMilliseconds = 120_000
         defer { hub.remove() }
         let bodyEnded = try await hub.run { hub async throws -> ContinuousClock.Instant in
             #expect(try await hub.get("/readyz").status == 200)
             return ContinuousClock.now
         }
         let stopping = ContinuousClock.now - bodyEnded
-        #expect(stopping < .seconds(8), "stopping the hub took \(stopping) with reading.monitor_interval_ms 10000")
+        #expect(stopping < .seconds(60), "stopping the hub took \(stopping) with reading.monitor_interval_ms 120000")
     }
 }
 
