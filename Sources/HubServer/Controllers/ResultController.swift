@@ -240,8 +240,7 @@ struct ResultController {
             try AuditLog.append(
                 db,
                 context.audit(
-                    "result.bulk", "results", caller.institutionId ?? "-",
-                    detail: "lines=\(ready.count) created=\(count)"),
+                    "result.bulk", "results", caller.institutionId ?? "-", detail: "lines=\(ready.count) created=\(count)"),
                 at: now)
             return (out, count)
         }
