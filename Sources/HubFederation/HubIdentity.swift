@@ -27,14 +27,10 @@ public struct HubIdentity: Sendable {
     public static func loadOrCreate(hubId: String, region: String, keyPath: String) throws -> HubIdentity {
         let key = try SecretFile.loadOrCreate(
             keyPath,
-            decode: { data -> Curve25519.Signing.PrivateKey? in
-                let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                guard let raw = Data(base64Encoded: text) else { return nil }
-                return try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
-            },
+            decode: HubKeys.privateKey(fileContents:),
             make: {
                 let key = Curve25519.Signing.PrivateKey()
-                return (key, Data((key.rawRepresentation.base64EncodedString() + "\n").utf8))
+                return (key, HubKeys.fileContents(for: key))
             })
         return HubIdentity(hubId: hubId, region: region, privateKey: key)
     }
@@ -47,10 +43,7 @@ public struct HubIdentity: Sendable {
 
     /// Whether `signature` over `data` was made with the key whose public half is `publicKey` (base64).
     public static func isValid(signature: Data, for data: Data, publicKey: String) -> Bool {
-        guard let raw = Data(base64Encoded: publicKey),
-            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
-        else { return false }
-        return key.isValidSignature(signature, for: data)
+        HubKeys.publicKey(base64: publicKey)?.isValidSignature(signature, for: data) ?? false
     }
 
     /// Signs an outgoing hub-to-hub request for `destination` (the receiving hub's id); `target` is the request
@@ -102,9 +95,9 @@ public struct HubIdentity: Sendable {
 
 /// Whether `signature` (base64) is `canonical` signed by `publicKey` (base64 raw Ed25519).
 func verifySignature(_ signature: String, of canonical: String, publicKey: String) -> Bool {
-    guard let signatureBytes = Data(base64Encoded: signature), let keyBytes = Data(base64Encoded: publicKey),
-        let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
-    else { return false }
+    guard let signatureBytes = Data(base64Encoded: signature), let key = HubKeys.publicKey(base64: publicKey) else {
+        return false
+    }
     return key.isValidSignature(signatureBytes, for: Data(canonical.utf8))
 }
 

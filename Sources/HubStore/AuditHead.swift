@@ -173,18 +173,3 @@ public enum WitnessedAuditHeads {
             .map { try HubJSON.decode(SignedAuditHead.self, from: $0) }
     }
 }
-
-/// The hub's key file (`federation.key_file`) read by a tool that checks what the hub signed without being the hub.
-public enum HubKeyFile {
-    /// The public half of the key in the file: base64 of the raw Ed25519 private key.
-    public static func publicKey(path: String) throws -> Curve25519.Signing.PublicKey {
-        guard let data = FileManager.default.contents(atPath: path),
-            let raw = Data(
-                base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
-            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
-        else {
-            throw HubError.unavailable("cannot read the hub key file \(path)")
-        }
-        return key.publicKey
-    }
-}

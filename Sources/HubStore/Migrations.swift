@@ -470,24 +470,7 @@ extension AppDatabase {
                         generation INTEGER NOT NULL
                     );
                     INSERT INTO auth_changes (id, generation) VALUES (1, 0);
-                    CREATE TRIGGER tokens_auth_insert AFTER INSERT ON tokens
-                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
-                    CREATE TRIGGER tokens_auth_update AFTER UPDATE ON tokens
-                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
-                    CREATE TRIGGER tokens_auth_delete AFTER DELETE ON tokens
-                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
-                    CREATE TRIGGER practitioners_auth_insert AFTER INSERT ON practitioners
-                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
-                    CREATE TRIGGER practitioners_auth_update AFTER UPDATE ON practitioners
-                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
-                    CREATE TRIGGER practitioners_auth_delete AFTER DELETE ON practitioners
-                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
-                    CREATE TRIGGER institutions_auth_insert AFTER INSERT ON institutions
-                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
-                    CREATE TRIGGER institutions_auth_update AFTER UPDATE ON institutions
-                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
-                    CREATE TRIGGER institutions_auth_delete AFTER DELETE ON institutions
-                    BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
+                    \(authChangeTriggers)
                     """)
         }
         migrator.registerMigration("v13_identifier_canonical_form") { db in
@@ -518,4 +501,15 @@ extension AppDatabase {
         }
         return migrator
     }
+
+    /// `v12_token_expiry`'s triggers: every insert, update and delete on tokens, practitioners and institutions
+    /// raises `auth_changes.generation`.
+    static let authChangeTriggers = ["tokens", "practitioners", "institutions"].flatMap { table in
+        ["insert", "update", "delete"].map { operation in
+            """
+            CREATE TRIGGER \(table)_auth_\(operation) AFTER \(operation.uppercased()) ON \(table)
+            BEGIN UPDATE auth_changes SET generation = generation + 1 WHERE id = 1; END;
+            """
+        }
+    }.joined(separator: "\n")
 }

@@ -319,10 +319,7 @@ struct Restore: AsyncParsableCommand {
             }
             keyBytes = data
         }
-        let text = String(decoding: keyBytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let raw = Data(base64Encoded: text),
-            let privateKey = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
-        else {
+        guard let privateKey = HubKeys.privateKey(fileContents: keyBytes) else {
             throw CLIError("refusing to restore \(folder): \(hubKey.path) does not hold an Ed25519 key")
         }
         let identity = HubIdentity(hubId: manifest.hubId, region: "000000", privateKey: privateKey)

@@ -236,7 +236,7 @@ struct Audit: AsyncParsableCommand {
             let database = try DataDirectory.open(configuration)
             let head = try AuditHead.read(path: configuration.auditHeadPath)
             // The key is read only to check a head: a hub that never wrote one may have no key file either.
-            let key = try head.map { _ in try HubKeyFile.publicKey(path: configuration.federationKeyPath) }
+            let key = try head.map { _ in try HubKeys.publicKey(keyFile: configuration.federationKeyPath) }
             let (result, check) = try await database.read { db in
                 (try AuditLog.verify(db), try AuditHead.check(db, against: head, key: key))
             }

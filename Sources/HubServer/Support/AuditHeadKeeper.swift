@@ -35,8 +35,9 @@ final class AuditHeadKeeper: Service, Sendable {
                 try await Task.sleep(for: interval)
             }
         }
-        // The server has drained; the database closes after this service stops.
-        if readiness.isReady { await keepLogged() }
+        // The server has drained; the database closes after this service stops. The last head is written even when
+        // the stop cancels this task (a detached task does not inherit the cancellation).
+        if readiness.isReady { await Task.detached { await self.keepLogged() }.value }
     }
 
     private func keepLogged() async {

@@ -150,6 +150,6 @@ struct RemoteDirectory: Decodable {
 extension Peer {
     /// The peer's Ed25519 key, to check what it signed; nil when the configured key is not one.
     var signingKey: Curve25519.Signing.PublicKey? {
-        Data(base64Encoded: publicKey).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }
+        HubKeys.publicKey(base64: publicKey)
     }
 }
