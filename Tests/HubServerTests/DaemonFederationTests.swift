@@ -61,7 +61,7 @@ import Testing
     static func link(
         _ source: DaemonHub, _ target: DaemonHub, id: String, region: String, serves: [String]
     ) async throws {
-        try await source.addPeer(target, id: id, region: region, url: target.daemon.baseURL, serves: serves)
+        try await source.addPeer(target, id: id, region: region, url: target.baseURL, serves: serves)
     }
 
     static let everything = ["recognition", "imaging", "ecg", "lab"]

@@ -1,3 +1,4 @@
+import CurlHTTP
 import Foundation
 import HTTPTypes
 import HubCore
@@ -121,6 +122,23 @@ struct HubClient: HubAPI {
             status: Int(response.status.code), headers: response.headers, body: Data(response.body.readableBytesView))
     }
 
+}
+
+extension HubClient {
+    /// Runs `body` with this hub called through libcurl, for a request that may keep the hub busy longer than the
+    /// in-process test client waits without reading a byte (20 s) on a loaded machine.
+    func throughCurl<T: Sendable>(_ body: @Sendable (CurlHub) async throws -> T) async throws -> T {
+        let port = try #require(client.port)
+        let curl = CurlHTTPClient()
+        do {
+            let value = try await body(CurlHub(baseURL: "http://127.0.0.1:\(port)", client: curl, admin: admin))
+            await curl.shutdown()
+            return value
+        } catch {
+            await curl.shutdown()
+            throw error
+        }
+    }
 }
 
 extension HubAPI {
