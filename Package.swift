@@ -179,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "HubServerTests",
             dependencies: [
-                "HubServer", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM", "TestSupport",
+                "HubServer", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM", "TestSupport", "CZlib",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

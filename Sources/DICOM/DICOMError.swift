@@ -39,6 +39,8 @@ public struct DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let badVR = "bad_vr"
     /// The deflated dataset could not be inflated or inflates beyond the limit.
     public static let inflateFailed = "inflate_failed"
+    /// The deflated dataset inflates to more than the size allowed (`DICOMFile.checkInflatedSize`).
+    public static let inflatedTooLarge = "inflated_too_large"
     /// `parseHeader` needed more than `maxBytes` to reach the pixel data.
     public static let headerTooLarge = "header_too_large"
     /// The file could not be opened or read.

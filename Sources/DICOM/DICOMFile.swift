@@ -81,26 +81,52 @@ public struct DICOMFile: Sendable {
                 detail: "transfer syntax \(TransferSyntax.clean(uid)) is not supported", offset: metaEnd)
         }
 
-        var body = input
-        var bodyStart = metaEnd
-        state.bodyIsComplete = state.inputIsComplete
-        if syntax.isDeflated {
-            let limit = state.inflateLimit ?? options.maxInflatedSize
+        guard syntax.isDeflated else {
+            state.bodyIsComplete = state.inputIsComplete
+            return try parseBody(
+                input, from: metaEnd, meta: meta, syntax: syntax, options: options, state: &state,
+                headerMode: headerMode, datasetOffset: metaEnd, bytesRead: input.count)
+        }
+        let limit = state.inflateLimit.map { min($0, options.maxInflatedSize) } ?? options.maxInflatedSize
+        guard headerMode else {
             let result = try Inflate.raw(input[metaEnd...], maxOutput: limit)
-            if result.hitLimit && !headerMode {
+            if result.hitLimit {
                 throw DICOMError(
                     code: DICOMError.inflateFailed,
                     detail: "inflated dataset exceeds \(limit) bytes", offset: metaEnd)
             }
-            if !result.complete && !result.hitLimit && state.inputIsComplete && !headerMode {
+            if !result.complete && state.inputIsComplete {
                 throw DICOMError.truncated("the deflate stream", at: input.count)
             }
+            state.bodyIsComplete = result.complete
+            return try parseBody(
+                result.bytes, from: 0, meta: meta, syntax: syntax, options: options, state: &state,
+                headerMode: headerMode, datasetOffset: metaEnd, bytesRead: input.count)
+        }
+        // The header is read from a prefix of the inflated stream that grows until it holds the header: what lies
+        // past it (the pixel data, say) is never inflated into memory.
+        var keep = min(1 << 20, limit)
+        while true {
+            let result = try Inflate.raw(input[metaEnd...], maxOutput: keep)
             state.inflateHitLimit = result.hitLimit
             state.bodyIsComplete = result.complete
-            body = result.bytes
-            bodyStart = 0
+            let mayGrow = result.hitLimit && keep < limit
+            do {
+                let parsed = try parseBody(
+                    result.bytes, from: 0, meta: meta, syntax: syntax, options: options, state: &state,
+                    headerMode: headerMode, datasetOffset: metaEnd, bytesRead: input.count)
+                if state.pixelDataHeader != nil || result.complete || !mayGrow { return parsed }
+            } catch let error as DICOMError
+                where mayGrow && (error.code == DICOMError.truncated || error.code == DICOMError.lengthPastEnd)
+            {}
+            keep = min(keep * 8, limit)
         }
+    }
 
+    static func parseBody(
+        _ body: [UInt8], from bodyStart: Int, meta: DataSet, syntax: TransferSyntax, options: DICOMParseOptions,
+        state: inout ParseState, headerMode: Bool, datasetOffset: Int, bytesRead: Int
+    ) throws -> DICOMFile {
         var encoding = syntax.encoding
         if options.detectVRMismatch {
             encoding = EncodingSniffer.actualEncoding(body, at: bodyStart, declared: encoding)
@@ -123,7 +149,7 @@ public struct DICOMFile: Sendable {
         let summary = DICOMSummary(meta: meta, dataset: dataset, transferSyntax: syntax, pixelDataRange: pixelRange)
         return DICOMFile(
             meta: meta, dataset: dataset, transferSyntax: syntax, summary: summary,
-            datasetOffset: metaEnd, bytesRead: input.count,
+            datasetOffset: datasetOffset, bytesRead: bytesRead,
             isHeaderOnly: parser.pixelDataHeader != nil)
     }
 

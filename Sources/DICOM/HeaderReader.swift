@@ -171,3 +171,55 @@ private func closeDescriptor(_ fd: Int32) {
         _ = Darwin.close(fd)
     #endif
 }
+
+extension DICOMFile {
+    /// For a Deflated Explicit VR Little Endian instance, inflates its whole dataset as a stream, 64 KiB at a time
+    /// and keeping none of it, and throws `inflated_too_large` as soon as it passes `limit` bytes (a deflate bomb:
+    /// a few megabytes that inflate to gigabytes). Returns the inflated size, or nil for another transfer syntax.
+    @discardableResult
+    public static func checkInflatedSize(
+        _ bytes: [UInt8], limit: Int, options: DICOMParseOptions = .default
+    ) throws(DICOMError) -> Int? {
+        try guarded {
+            guard let start = try deflatedDatasetStart(bytes, options: options) else { return nil }
+            var done = false
+            let (size, complete) = try Inflate.size(limit: limit) {
+                defer { done = true }
+                return done ? [] : Array(bytes[start...])
+            }
+            if !complete { throw DICOMError.truncated("the deflate stream", at: bytes.count) }
+            return size
+        }
+    }
+
+    /// `checkInflatedSize` for a file, read 1 MiB at a time.
+    @discardableResult
+    public static func checkInflatedSize(
+        fileAt path: String, limit: Int, options: DICOMParseOptions = .default
+    ) throws(DICOMError) -> Int? {
+        let file = try ReadOnlyFile(path: path)
+        defer { file.close() }
+        return try guarded {
+            // The meta group comes first and is small; a file whose meta group does not fit is refused as usual.
+            let head = try file.read(at: 0, count: min(file.size, 1 << 20))
+            guard let start = try deflatedDatasetStart(head, options: options) else { return nil }
+            var position = start
+            let (size, complete) = try Inflate.size(limit: limit) {
+                let chunk = try file.read(at: position, count: min(1 << 20, max(file.size - position, 0)))
+                position += chunk.count
+                return chunk
+            }
+            if !complete { throw DICOMError.truncated("the deflate stream", at: file.size) }
+            return size
+        }
+    }
+
+    /// Where the deflated dataset starts, or nil when the transfer syntax is not deflated.
+    private static func deflatedDatasetStart(_ bytes: [UInt8], options: DICOMParseOptions) throws -> Int? {
+        let (meta, metaEnd) = try FileMetaReader.read(bytes, options: options)
+        guard let uid = meta.bytes(.transferSyntaxUID),
+            let syntax = TransferSyntax(uid: String(decoding: uid, as: UTF8.self)), syntax.isDeflated
+        else { return nil }
+        return metaEnd
+    }
+}

@@ -23,6 +23,8 @@ public struct HubError: Error, Sendable, Equatable, CustomStringConvertible {
     public var detail: String
     /// Every offending field; the first one is the primary `field` of the problem document.
     public var fields: [FieldProblem]
+    /// For a `503`: when to try again, sent as `Retry-After`.
+    public var retryAfterSeconds: Int?
 
     public init(code: String, status: Int, title: String, detail: String, fields: [FieldProblem] = []) {
         self.code = code

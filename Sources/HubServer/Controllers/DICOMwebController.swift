@@ -61,6 +61,8 @@ struct DICOMwebController {
         var sopInstanceUID: String?
         var reason: Failure
         var detail: String
+        /// A failure that refuses the whole request (a deflate bomb), rather than this part alone.
+        var refusal: HubError?
     }
 
     @Sendable func store(_ request: Request, _ context: HubRequestContext) async throws -> Response {
@@ -81,6 +83,11 @@ struct DICOMwebController {
         let now = env.clock()
         let explicitExam = try await requestedExam(request, owner: owner)
         let limit = env.config.maxAttachmentBytes
+        // Admitted with room for one part in memory, or 503 when the uploads in progress fill the hub's budget.
+        let lease = try env.uploadMemory.admit(Self.inMemoryPart)
+        defer { lease.end() }
+        let maxParts = env.config.dicomwebMaxParts
+        var parts = 0
         var reader = MultipartReader(boundary: boundary)
         var writer: BlobWriter?
         var partType = "application/dicom"
@@ -93,6 +100,12 @@ struct DICOMwebController {
                 for event in try chunk.withUnsafeReadableBytes({ try reader.feed($0) }) {
                     switch event {
                     case .headers(let headers):
+                        parts += 1
+                        guard parts <= maxParts else {
+                            throw HubError(
+                                code: "payload_too_large", status: 413, title: "Request body too large",
+                                detail: "a STOW-RS request holds at most \(maxParts) parts (dicomweb.max_parts)")
+                        }
                         partType =
                             headers["content-type"].map { MultipartReader.parameters(of: $0).type }
                             ?? "application/dicom"
@@ -102,14 +115,22 @@ struct DICOMwebController {
                     case .end:
                         guard let finished = writer else { continue }
                         writer = nil
-                        let mayInline = inlineBytes + finished.size <= InlineBlobs.requestBudget
+                        // An instance kept in memory for the database takes its bytes from the shared budget;
+                        // without room there it becomes a file like a large one.
+                        let mayInline =
+                            finished.isWhollyInMemory && finished.size <= InlineBlobs.limit
+                            && inlineBytes + finished.size <= InlineBlobs.requestBudget && lease.extend(finished.size)
                         let outcome = await ingestPart(
                             finished, type: partType, pathStudy: pathStudy, mayInline: mayInline)
                         switch outcome {
                         case .success(let part):
                             stored.append(part)
                             inlineBytes += part.inline?.count ?? 0
-                        case .failure(let failure): failed.append(failure)
+                            if mayInline && part.inline == nil { lease.shrink(finished.size) }
+                        case .failure(let failure):
+                            if mayInline { lease.shrink(finished.size) }
+                            if let refusal = failure.refusal { throw refusal }
+                            failed.append(failure)
                         }
                     }
                 }
@@ -160,6 +181,26 @@ struct DICOMwebController {
             let sha256 = inMemory ? nil : try await writer.finish()
             let file: DICOMFile
             do {
+                // A deflated dataset is inflated as a stream to measure it, never held whole: a few megabytes may
+                // inflate to gigabytes.
+                let maxInflated = min(env.config.dicomwebMaxInflatedBytes, env.config.maxAttachmentBytes)
+                do {
+                    if inMemory {
+                        try DICOMFile.checkInflatedSize(writer.head, limit: maxInflated)
+                    } else {
+                        try DICOMFile.checkInflatedSize(fileAt: writer.temporaryPath, limit: maxInflated)
+                    }
+                } catch  where error.code == DICOMError.inflatedTooLarge {
+                    writer.abort()
+                    return .failure(
+                        FailedPart(
+                            reason: .processing, detail: error.detail,
+                            refusal: HubError(
+                                code: "payload_too_large", status: 413, title: "Request body too large",
+                                detail:
+                                    "a deflated instance inflates to more than \(maxInflated) bytes "
+                                    + "(dicomweb.max_inflated_bytes)")))
+                }
                 file =
                     inMemory
                     ? try DICOMFile.parseHeader(writer.head) : try DICOMFile.parseHeader(fileAt: writer.temporaryPath)

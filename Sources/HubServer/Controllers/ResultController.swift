@@ -123,24 +123,29 @@ struct ResultController {
         else {
             throw HubError.unsupportedMediaType("send results as application/x-ndjson, one JSON object a line")
         }
-        let data = try await JSONIO.body(request, limit: Self.bulkLimit)
-        let lines: [(Int, Data)] = data.withUnsafeBytes { bytes in
-            NDJSON.lines(in: bytes).map { ($0.number, Data(UnsafeRawBufferPointer(rebasing: bytes[$0.range]))) }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.bulkLimit {
+            throw HubError.payloadTooLarge(limit: Self.bulkLimit)
         }
-        // Two stages, one chunk apart: while the writer stores a chunk, a reader decodes, checks and encodes the
-        // next. A chunk is one transaction.
-        let chunks = stride(from: 0, to: lines.count, by: 1000).map { Array(lines[$0..<min($0 + 1000, lines.count)]) }
+        // The body is read as it arrives, a chunk of lines at a time: the hub holds the chunk being stored, the one
+        // being prepared and the answers, never the whole body.
+        var lines = BulkLines(body: request.body, limit: Self.bulkLimit)
         var answers: [LineAnswer] = []
-        answers.reserveCapacity(lines.count)
         var created = 0
         var storedChunks = 0
+        // The line numbers of each chunk read and not yet stored, oldest first.
+        var waiting: [[Int]] = []
         // The prepared lines of the chunk being stored, until it is.
         var storing: [(Int, Result<StorableResult, HubError>)] = []
         do {
-            var prepared = chunks.isEmpty ? [] : try await prepareLines(chunks[0], caller: caller, now: env.clock())
-            for index in chunks.indices {
-                async let next =
-                    index + 1 < chunks.count ? prepareLines(chunks[index + 1], caller: caller, now: env.clock()) : []
+            var current = try await lines.next()
+            if let current { waiting.append(current.map(\.0)) }
+            // Two stages, one chunk apart: while the writer stores a chunk, a reader decodes, checks and encodes the
+            // next. A chunk is one transaction.
+            var prepared = try await prepareLines(current ?? [], caller: caller, now: env.clock())
+            while current != nil {
+                let following = try await lines.next()
+                if let following { waiting.append(following.map(\.0)) }
+                async let next = prepareLines(following ?? [], caller: caller, now: env.clock())
                 let ready = prepared
                 storing = ready
                 let now = env.clock()
@@ -169,8 +174,10 @@ struct ResultController {
                 }
                 answers += chunkAnswers
                 created += count
-                storedChunks = index + 1
+                storedChunks += 1
+                waiting.removeFirst()
                 storing = []
+                current = following
                 prepared = try await next
             }
         } catch {
@@ -182,12 +189,14 @@ struct ResultController {
             let problem = Self.notStored(error)
             context.logger.log(
                 level: error is CancellationError ? .notice : .error,
-                "bulk load stopped after \(storedChunks) of \(chunks.count) chunks: \(error)",
+                "bulk load stopped after \(storedChunks) chunks: \(error)",
                 metadata: ["hub.results.created": "\(created)"])
             var refused: [Int: HubError] = [:]
             for case (let line, .failure(let lineProblem)) in storing { refused[line] = lineProblem }
-            for (line, _) in chunks[storedChunks...].joined() {
-                answers.append(LineAnswer(line, refused[line] ?? problem))
+            for line in waiting.joined() { answers.append(LineAnswer(line, refused[line] ?? problem)) }
+            // The rest of the body is read to answer its lines too, unless reading it is what failed.
+            while let more = try? await lines.next() {
+                for (line, _) in more { answers.append(LineAnswer(line, problem)) }
             }
         }
         var output = JSONText(capacity: answers.count * 48)
@@ -224,9 +233,10 @@ struct ResultController {
 
     /// Decodes and checks the lines of one chunk in a read, each to the result to store or its problem.
     private func prepareLines(
-        _ chunk: [(Int, Data)], caller: Principal, now: Timestamp
+        _ chunk: [(Int, [UInt8])], caller: Principal, now: Timestamp
     ) async throws -> [(Int, Result<StorableResult, HubError>)] {
-        try await env.database.read { db in
+        guard !chunk.isEmpty else { return [] }
+        return try await env.database.read { db in
             let registrar = try ResultRegistrar(env: env, db: db, caller: caller, now: now)
             let decoder = HubJSON.decoder()
             var prepared: [(Int, Result<StorableResult, HubError>)] = []
@@ -234,7 +244,9 @@ struct ResultController {
             for (line, bytes) in chunk {
                 do {
                     let input: ResultInput
-                    do { input = try decoder.decode(ResultInput.self, from: bytes) } catch let error as DecodingError {
+                    do { input = try decoder.decode(ResultInput.self, from: Data(bytes)) } catch let error
+                        as DecodingError
+                    {
                         throw JSONIO.problem(error)
                     }
                     prepared.append((line, .success(try registrar.prepare(input))))
@@ -511,5 +523,44 @@ final class ResultRegistrar {
                 performedOn: performedOn),
             createdAt: now)
         return StorableResult(result, patientKeys: env.patientKeys.keys(for: result.patient))
+    }
+}
+
+/// The lines of a bulk body as it arrives, 1,000 at a time (a chunk is one transaction).
+struct BulkLines {
+    static let chunk = 1000
+    private var body: RequestBody.AsyncIterator
+    private var splitter = NDJSON.Splitter()
+    private var pending: [(number: Int, bytes: [UInt8])] = []
+    private var received = 0
+    private var ended = false
+    private let limit: Int
+
+    init(body: RequestBody, limit: Int) {
+        self.body = body.makeAsyncIterator()
+        self.limit = limit
+    }
+
+    /// The next chunk of lines, nil once the body is over; `413` past `limit` bytes.
+    mutating func next() async throws -> [(Int, [UInt8])]? {
+        while pending.count < Self.chunk && !ended {
+            guard let buffer = try await body.next() else {
+                ended = true
+                splitter.finish(into: &pending)
+                break
+            }
+            received += buffer.readableBytes
+            if received > limit {
+                ended = true
+                pending = []
+                throw HubError.payloadTooLarge(limit: limit)
+            }
+            buffer.withUnsafeReadableBytes { splitter.feed($0, into: &pending) }
+        }
+        guard !pending.isEmpty else { return nil }
+        let count = min(Self.chunk, pending.count)
+        let chunk = pending.prefix(count).map { ($0.number, $0.bytes) }
+        pending.removeFirst(count)
+        return chunk
     }
 }

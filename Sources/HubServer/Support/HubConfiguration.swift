@@ -70,6 +70,16 @@ public struct HubConfiguration: Sendable, Equatable {
     public var claimLeaseMinutes = 30
     /// `reading.max_attachment_bytes`: largest attachment; streamed to disk, never held in memory.
     public var maxAttachmentBytes = 8 * 1_073_741_824
+    /// `dicomweb.max_parts`: most parts (instances) in one STOW-RS request; past it the request is refused with
+    /// `413 payload_too_large`.
+    public var dicomwebMaxParts = 10_000
+    /// `dicomweb.max_inflated_bytes`: largest size a Deflated Explicit VR Little Endian instance may inflate to; it
+    /// is inflated as a stream to check, never held whole, and a larger one (a deflate bomb) is refused with `413`.
+    public var dicomwebMaxInflatedBytes = 256 * 1_048_576
+    /// `uploads.memory_budget_bytes`: bytes that all uploads in progress together may hold in memory (parts checked
+    /// before they go to disk, small instances kept for the database); when it is full a new upload is answered
+    /// `503 unavailable` with `Retry-After` instead of growing the hub's memory.
+    public var uploadMemoryBudgetBytes = 256 * 1_048_576
     /// `reading.monitor_interval_ms`: how often critical-value deadlines, turnaround targets and unrouted exams are
     /// checked.
     public var monitorIntervalMilliseconds = 5000
@@ -222,6 +232,8 @@ public struct HubConfiguration: Sendable, Equatable {
         ],
         "tls": ["ca_file", "client_certificate", "client_key"],
         "outbound": ["allow_internal_addresses"],
+        "dicomweb": ["max_parts", "max_inflated_bytes"],
+        "uploads": ["memory_budget_bytes"],
         "reading": ["claim_lease_minutes", "max_attachment_bytes", "monitor_interval_ms"],
         "critical_values": ["ack_minutes_routine", "ack_minutes_urgent", "ack_minutes_asap", "ack_minutes_stat"],
         "auth": ["token_lifetime_days"],
@@ -384,6 +396,9 @@ public struct HubConfiguration: Sendable, Equatable {
             case "false", "no", "off", "0": outboundAllowInternalAddresses = false
             default: throw Problem(key: key, detail: "must be true or false")
             }
+        case "dicomweb.max_parts": dicomwebMaxParts = try int(1...1_000_000)
+        case "dicomweb.max_inflated_bytes": dicomwebMaxInflatedBytes = try int(1024...Int.max)
+        case "uploads.memory_budget_bytes": uploadMemoryBudgetBytes = try int(65536...Int.max)
         case "reading.claim_lease_minutes": claimLeaseMinutes = try int(1...1440)
         case "reading.max_attachment_bytes": maxAttachmentBytes = try int(1024...Int.max)
         case "reading.monitor_interval_ms": monitorIntervalMilliseconds = try int(50...600_000)

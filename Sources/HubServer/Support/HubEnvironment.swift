@@ -35,6 +35,8 @@ public struct HubEnvironment: Sendable {
     public let refusals = RefusalLog()
     /// Which addresses webhooks, escalations and peers may have (`outbound.allow_internal_addresses`).
     public let outbound: OutboundAddressPolicy
+    /// The memory all uploads in progress share (`uploads.memory_budget_bytes`).
+    public let uploadMemory: UploadMemory
 
     public init(
         config: HubConfiguration, database: AppDatabase, catalog: CatalogStore = CatalogStore(),
@@ -45,6 +47,7 @@ public struct HubEnvironment: Sendable {
         self.outbound = OutboundAddressPolicy(
             allowInternal: config.outboundAllowInternalAddresses,
             resolver: outboundResolver ?? OutboundAddressPolicy.systemResolver)
+        self.uploadMemory = UploadMemory(budget: config.uploadMemoryBudgetBytes)
         self.config = config
         self.http = http
         self.patientKeys = patientKeys

@@ -56,6 +56,7 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as HubError {
             var headers = HTTPFields()
             if error.status == 401 { headers[.wwwAuthenticate] = #"Bearer realm="alliancehub""# }
+            if let seconds = error.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
             return ProblemDocument(error, requestId: context.id).response(headers: headers)
         } catch let error as any HTTPResponseError {
             let hubError = Self.translate(error.status, request: request)
