@@ -143,40 +143,26 @@ struct ResultController {
             // next. A chunk is one transaction.
             var prepared = try await prepareLines(current ?? [], caller: caller, now: env.clock())
             while current != nil {
-                let following = try await lines.next()
-                if let following { waiting.append(following.map(\.0)) }
-                async let next = prepareLines(following ?? [], caller: caller, now: env.clock())
                 let ready = prepared
                 storing = ready
-                let now = env.clock()
-                // A chunk takes a transaction of its own. Its lines were checked while being prepared, so an insert
-                // fails only for a reason that fails the chunk (the disk, say), which then stores nothing.
-                let (chunkAnswers, count) = try await env.database.write(alone: true) {
-                    db -> ([LineAnswer], Int) in
-                    var out: [LineAnswer] = []
-                    var count = 0
-                    for (line, outcome) in ready {
-                        switch outcome {
-                        case .success(let result):
-                            try ResultStore.insert(db, result)
-                            out.append(LineAnswer(line: line, status: 201, id: result.record.id))
-                            count += 1
-                        case .failure(let error):
-                            out.append(LineAnswer(line, error))
-                        }
-                    }
-                    try AuditLog.append(
-                        db,
-                        context.audit(
-                            "result.bulk", "results", caller.institutionId ?? "-",
-                            detail: "lines=\(ready.count) created=\(count)"), at: now)
-                    return (out, count)
-                }
+                // Three things at once: the writer stores this chunk while the next is read from the body and a
+                // reader decodes, checks and encodes it. A chunk is one transaction.
+                async let stored = storeChunk(ready, caller: caller, context: context, now: env.clock())
+                var following: [(Int, [UInt8])]?
+                var readFailure: (any Error)?
+                do { following = try await lines.next() } catch { readFailure = error }
+                let toPrepare = following ?? []
+                waiting.append(toPrepare.map(\.0))
+                async let next = prepareLines(toPrepare, caller: caller, now: env.clock())
+                // The store's outcome is known before a failed read is reported, so the answer never calls a stored
+                // chunk unstored.
+                let (chunkAnswers, count) = try await stored
                 answers += chunkAnswers
                 created += count
                 storedChunks += 1
                 waiting.removeFirst()
                 storing = []
+                if let readFailure { throw readFailure }
                 current = following
                 prepared = try await next
             }
@@ -229,6 +215,35 @@ struct ResultController {
         }
         return .internalError(
             "not stored: the hub could not store this line's batch; it has been logged with this request id")
+    }
+
+    /// Stores the prepared lines of one chunk in a transaction of its own, with its audit record; answers each line.
+    /// Its lines were checked while being prepared, so an insert fails only for a reason that fails the chunk (the
+    /// disk, say), which then stores nothing.
+    private func storeChunk(
+        _ ready: [(Int, Result<StorableResult, HubError>)], caller: Principal, context: HubRequestContext,
+        now: Timestamp
+    ) async throws -> ([LineAnswer], Int) {
+        try await env.database.write(alone: true) { db -> ([LineAnswer], Int) in
+            var out: [LineAnswer] = []
+            var count = 0
+            for (line, outcome) in ready {
+                switch outcome {
+                case .success(let result):
+                    try ResultStore.insert(db, result)
+                    out.append(LineAnswer(line: line, status: 201, id: result.record.id))
+                    count += 1
+                case .failure(let error):
+                    out.append(LineAnswer(line, error))
+                }
+            }
+            try AuditLog.append(
+                db,
+                context.audit(
+                    "result.bulk", "results", caller.institutionId ?? "-", detail: "lines=\(ready.count) created=\(count)"),
+                at: now)
+            return (out, count)
+        }
     }
 
     /// Decodes and checks the lines of one chunk in a read, each to the result to store or its problem.
