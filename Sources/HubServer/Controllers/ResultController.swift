@@ -559,7 +559,14 @@ struct BulkLines {
     /// The next chunk of lines, nil once the body is over; `413` past `limit` bytes.
     mutating func next() async throws -> [(Int, [UInt8])]? {
         while pending.count < Self.chunk && !ended {
-            guard let buffer = try await body.next() else {
+            let piece: ByteBuffer?
+            do { piece = try await body.next() } catch {
+                // A body that failed to arrive is over: its lines past this point are never read.
+                ended = true
+                pending = []
+                throw error
+            }
+            guard let buffer = piece else {
                 ended = true
                 splitter.finish(into: &pending)
                 break
