@@ -240,8 +240,8 @@ struct ResultController {
             try AuditLog.append(
                 db,
                 context.audit(
-                    "result.bulk", "results", caller.institutionId ?? "-", detail: "lines=\(ready.count) created=\(count)"),
-                at: now)
+                    "result.bulk", "results", caller.institutionId ?? "-",
+                    detail: "lines=\(ready.count) created=\(count)"), at: now)
             return (out, count)
         }
     }
