@@ -64,11 +64,16 @@ enum Pydicom {
     /// Never mutated after initialisation, so sharing it across test tasks is safe.
     nonisolated(unsafe) static let references: [String: [String: Any]] = {
         guard !bundledFiles.isEmpty else { return [:] }
-        return dump(bundledFiles)
+        return dumpNow(bundledFiles)
     }()
 
-    /// pydicom's view of arbitrary files (e.g. ones our writer produced).
-    static func dump(_ paths: [String]) -> [String: [String: Any]] {
+    /// pydicom's view of arbitrary files (e.g. ones our writer produced), read while the python3 child runs off the
+    /// cooperative pool.
+    static func dump(_ paths: [String]) async -> [String: [String: Any]] {
+        await offPool { Frozen(dumpNow(paths)) }.value
+    }
+
+    private static func dumpNow(_ paths: [String]) -> [String: [String: Any]] {
         let result = run(["-c", dumpScript] + paths)
         guard result.status == 0,
             let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)),
@@ -105,7 +110,11 @@ enum Pydicom {
     }
 
     /// Encodes `text` with a Python codec (e.g. "gb18030") and returns the bytes.
-    static func encode(_ text: String, codec: String) -> [UInt8]? {
+    static func encode(_ text: String, codec: String) async -> [UInt8]? {
+        await offPool { encodeNow(text, codec: codec) }
+    }
+
+    private static func encodeNow(_ text: String, codec: String) -> [UInt8]? {
         let script = "import sys; sys.stdout.write(sys.argv[1].encode(sys.argv[2]).hex())"
         let result = run(["-c", script, text, codec])
         guard result.status == 0 else { return nil }
@@ -114,4 +123,10 @@ enum Pydicom {
         while hex.count >= 2, let b = UInt8(hex.prefix(2), radix: 16) { bytes.append(b); hex = hex.dropFirst(2) }
         return bytes
     }
+}
+
+/// A value computed once and only read afterwards, handed from the thread that computed it.
+struct Frozen<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -7,7 +7,13 @@ import Testing
 /// pydicom, compared field by field.
 @Suite struct ReferenceFileTests {
     static let missing = "<pydicom is not installed: run Scripts/test>"
-    static var files: [String] { Pydicom.bundledFiles.isEmpty ? [missing] : Pydicom.bundledFiles }
+    /// The files, read while the tests are planned. pydicom's view of all of them (`Pydicom.references`, one python3
+    /// child for some seconds) is computed here too, before any test runs: computed during the run, it would hold
+    /// every cooperative thread that asks for it, and with them every hub the other tests run in this process.
+    static var files: [String] {
+        _ = Pydicom.references.count
+        return Pydicom.bundledFiles.isEmpty ? [missing] : Pydicom.bundledFiles
+    }
 
     @Test func pydicomIsAvailable() {
         #expect(Pydicom.unavailableReason == nil, "\(Pydicom.unavailableReason ?? "")")

@@ -6,11 +6,11 @@ import Testing
 @Suite struct WriterTests {
     /// Our writer's output must read back identically in pydicom.
     @Test(arguments: [DICOMWriter.Syntax.explicitVRLittleEndian, .implicitVRLittleEndian], [true, false])
-    func pydicomReadsWhatWeWrite(syntax: DICOMWriter.Syntax, undefinedLengths: Bool) throws {
+    func pydicomReadsWhatWeWrite(syntax: DICOMWriter.Syntax, undefinedLengths: Bool) async throws {
         try #require(Pydicom.unavailableReason == nil, "\(Pydicom.unavailableReason ?? "")")
         let bytes = try DICOMWriter.write(GeneratedFiles.rich(undefinedLengths: undefinedLengths), syntax: syntax)
         let path = try GeneratedFiles.write(bytes, name: "rich-\(syntax.uid)-\(undefinedLengths).dcm")
-        let ref = try #require(Pydicom.dump([path])[path])
+        let ref = try #require(await Pydicom.dump([path])[path])
         #expect(ref["error"] == nil)
         #expect(ref["TransferSyntaxUID"] as? String == syntax.uid)
         try ReferenceComparison.check(path: path, against: ref)
@@ -25,7 +25,7 @@ import Testing
         #expect(seq.items?.first?.sequence(DICOMTag(0x0040, 0xA043))?.first?.string(.codeMeaning) == "Chest")
     }
 
-    @Test func encapsulatedFragmentsRoundTrip() throws {
+    @Test func encapsulatedFragmentsRoundTrip() async throws {
         try #require(Pydicom.unavailableReason == nil, "\(Pydicom.unavailableReason ?? "")")
         let fragments: [[UInt8]] = [[0xFF, 0xD8, 0xFF, 0xD9], [1, 2, 3], Array(repeating: 0xFE, count: 17)]
         let elements =
@@ -36,7 +36,7 @@ import Testing
         let bytes = try DICOMWriter.write(
             elements, syntax: .encapsulated(transferSyntaxUID: TransferSyntax.jpegBaseline))
         let path = try GeneratedFiles.write(bytes, name: "encapsulated.dcm")
-        let ref = try #require(Pydicom.dump([path])[path])
+        let ref = try #require(await Pydicom.dump([path])[path])
         try ReferenceComparison.check(path: path, against: ref)
         let file = try DICOMFile.parse(bytes)
         let pixels = try #require(file.dataset[.pixelData]?.fragments)

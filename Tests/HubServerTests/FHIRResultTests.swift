@@ -117,7 +117,7 @@ import Testing
                     == (0..<3).map { "Observation/\(fhir(gluId))-\($0)" })
             #expect(r.recognition?["in-catalog"] as? Bool == true)
 
-            try FHIRValidator.validate(documents)
+            try await FHIRValidator.validate(documents)
         }
     }
 
@@ -178,7 +178,7 @@ import Testing
             let audit = try await hub.get("/v1/audit?action=fhir.search", token: hub.admin)
             if audit.status == 200 { #expect(!audit.items.isEmpty) }
 
-            try FHIRValidator.validate(documents)
+            try await FHIRValidator.validate(documents)
         }
     }
 
@@ -256,7 +256,7 @@ import Testing
             #expect(search.status == 200, "\(search.text)")
             #expect(search.entryIDs == [fhir(examId)])
 
-            try FHIRValidator.validate(["imaging-study": read.body, "imaging-studies": search.body])
+            try await FHIRValidator.validate(["imaging-study": read.body, "imaging-studies": search.body])
         }
     }
 }

@@ -59,7 +59,9 @@ enum FHIRValidator {
         """#
 
     /// Validates every document; records a test failure naming each problem, or the missing package.
-    static func validate(_ documents: [String: Data], sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func validate(
+        _ documents: [String: Data], sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fhir-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -76,7 +78,8 @@ enum FHIRValidator {
         let status: Int32
         let outputData: Data
         do {
-            (status, outputData) = try ChildProcess.run("python3", ["-c", script] + paths, environment: environment)
+            (status, outputData) = try await ChildProcess.run(
+                "python3", ["-c", script] + paths, environment: environment)
         } catch {
             Issue.record(
                 "cannot run python3 for the FHIR R4 validator (\(error)); install Python 3 and then: \(install)",
@@ -271,7 +274,7 @@ fileprivate extension HubClient {
             documents["capability-statement"] = metadata.body
             let missing = try await hub.get("/fhir/R4/Task/exm-00000000000000000000000000", token: people.clinicToken)
             documents["operation-outcome"] = missing.body
-            try FHIRValidator.validate(documents)
+            try await FHIRValidator.validate(documents)
         }
     }
 
@@ -369,7 +372,7 @@ fileprivate extension HubClient {
             documents["operation-outcome-invalid"] = badStatus.body
             let badCount = try await hub.get("/fhir/R4/Task?_count=0", token: people.clinicToken)
             #expect(badCount.status == 422)
-            try FHIRValidator.validate(documents)
+            try await FHIRValidator.validate(documents)
         }
     }
 
@@ -450,7 +453,7 @@ fileprivate extension HubClient {
                 }
             }
             documents["capability-statement"] = metadata.body
-            try FHIRValidator.validate(documents)
+            try await FHIRValidator.validate(documents)
         }
     }
 

@@ -315,7 +315,13 @@ struct Federation {
             try await b.institution("wh-xiehe", level: "tertiary", region: "420102", alliances: ["wh-east"])
             _ = try await b.call(
                 .post, "/v1/centers", token: b.admin, json: b.centerBody(id: "wh-imaging", institution: "wh-xiehe"))
-            #expect(try await a.call(.post, "/v1/peers/hub-city/refresh", token: a.admin).json["centers"] as? Int == 1)
+            // Asked again should a fetch time out on a loaded machine.
+            var refreshed = try await a.call(.post, "/v1/peers/hub-city/refresh", token: a.admin)
+            for _ in 0..<5 where refreshed.json["centers"] as? Int != 1 {
+                try await Task.sleep(for: .milliseconds(200))
+                refreshed = try await a.call(.post, "/v1/peers/hub-city/refresh", token: a.admin)
+            }
+            #expect(refreshed.json["centers"] as? Int == 1, "\(refreshed.text)")
             // The peer moves to an address where nothing listens.
             let peer = try await a.get("/v1/peers/hub-city/status", token: a.admin).json["peer"] as? [String: Any]
             let moved = try await a.call(

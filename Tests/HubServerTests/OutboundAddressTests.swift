@@ -161,7 +161,10 @@ final class ScriptedResolver: Sendable {
             try await hub.registerWebhook("clinic", url: "http://receiver.pinned.test:\(receiver.port)/hook")
             let id = try await hub.ping("clinic")
             #expect(try await TestReceiver.eventually { try await hub.delivery(id).state == .delivered })
-            #expect(receiver.all.count == 1)
+            // At least once: an attempt whose answer came too late for a loaded machine is made again, with the same
+            // idempotency key.
+            #expect(!receiver.all.isEmpty)
+            #expect(Set(receiver.all.map(\.idempotencyKey)).count == 1)
         }
     }
 

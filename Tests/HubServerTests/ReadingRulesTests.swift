@@ -564,8 +564,8 @@ private enum Desk {
 // MARK: - Attachments
 
 /// Bytes of `text` in GB18030, produced by Python's codec in a child process (Foundation on Linux has no GB18030).
-private func gb18030(_ text: String) throws -> [UInt8] {
-    let (status, bytes) = try ChildProcess.run(
+private func gb18030(_ text: String) async throws -> [UInt8] {
+    let (status, bytes) = try await ChildProcess.run(
         "python3", ["-c", "import sys; sys.stdout.buffer.write(sys.argv[1].encode('gb18030'))", text], stderr: .null)
     try #require(status == 0, "python3 could not encode to GB18030")
     return Array(bytes)
@@ -679,7 +679,7 @@ private func gb18030(_ text: String) throws -> [UInt8] {
             let patient = residentID()
             let exam = try await Desk.submitted(hub, people.clinicToken, patient: patient)
             let name = "欧阳^娜娜"
-            let encoded = try gb18030(name)
+            let encoded = try await gb18030(name)
             #expect(encoded != Array(name.utf8), "GB18030 bytes differ from UTF-8")
             let elements: [DICOMWriter.Element] = [
                 .string(.specificCharacterSet, .CS, "GB18030"),

@@ -118,7 +118,7 @@ final class RawConnection {
         let hub = try DaemonHub(daemon, client: client)
         try await hub.institution("hs-clinic")
         let (_, clinic) = try await hub.practitioner(at: "hs-clinic", roles: ["clinic"])
-        let bomb = try DeflatedDICOM.make(sop: "1.2.3.900.1.1", zeros: 400 << 20)
+        let bomb = try await offPool { try DeflatedDICOM.make(sop: "1.2.3.900.1.1", zeros: 400 << 20) }
         #expect(bomb.count < 4 << 20, "a few megabytes at most: \(bomb.count)")
         let pid = try #require(daemon.pid)
         let before = try peakResidentBytes(pid: pid)

@@ -142,6 +142,17 @@ public final class ChildProcess: Sendable {
         return (child.wait(), output)
     }
 
+    /// `run` from an async test: the wait happens off the cooperative pool (see `offPool`).
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, stderr: Output? = nil
+    ) async throws -> (status: Int32, output: Data) {
+        try await offPool {
+            let (status, output): (Int32, Data) = try run(
+                executable, arguments, environment: environment, stderr: stderr)
+            return (status, output)
+        }
+    }
+
     /// Everything the child writes to the output pipe, until it closes it.
     public func readAll() -> Data {
         var data = Data()
