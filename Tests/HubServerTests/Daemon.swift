@@ -88,7 +88,8 @@ final class Daemon: Sendable {
             try Self.binary.path, ["serve", "--config", configFile.path], environment: environment,
             stdout: .file(logFile.path))
         self.process.withLock { $0 = process }
-        let deadline = ContinuousClock.now + .seconds(30)
+        // Generous: the hub is ready in a second or two, but the tests beside this one may hold the machine.
+        let deadline = ContinuousClock.now + .seconds(90)
         while ContinuousClock.now < deadline {
             if port != 0, let reply = try? await client.execute(CurlRequest(url: baseURL + "/readyz")),
                 reply.status == 200
