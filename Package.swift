@@ -79,6 +79,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What hubd reads at start (flags, environment, YAML file, defaults): shared by hubd, hubctl and the tests, so
+        // hubctl finds the hub's files exactly as hubd does without linking the HTTP server.
+        .target(
+            name: "HubConfig",
+            dependencies: [
+                "HubCore",
+                "HubStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HubFederation",
             dependencies: [
@@ -96,6 +108,7 @@ let package = Package(
         .target(
             name: "HubServer",
             dependencies: [
+                "HubConfig",
                 "HubCore",
                 "HubStore",
                 "HubFederation",
@@ -115,6 +128,7 @@ let package = Package(
         .executableTarget(
             name: "hubd",
             dependencies: [
+                "HubConfig",
                 "HubServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -124,10 +138,9 @@ let package = Package(
         .executableTarget(
             name: "hubctl",
             dependencies: [
+                "HubConfig",
                 "HubCore",
                 "HubStore",
-                // For `HubConfiguration`: offline commands find the hub's files exactly as hubd does.
-                "HubServer",
                 // The hub's key signs backup manifests.
                 "HubFederation",
                 "CurlHTTP",
@@ -179,7 +192,8 @@ let package = Package(
         .testTarget(
             name: "HubServerTests",
             dependencies: [
-                "HubServer", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM", "TestSupport", "CZlib",
+                "HubServer", "HubConfig", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM", "TestSupport",
+                "CZlib",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

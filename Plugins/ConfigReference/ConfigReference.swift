@@ -8,7 +8,7 @@ import PackagePlugin
 struct ConfigReference: CommandPlugin {
     static let begin = "<!-- config-reference:begin -->"
     static let end = "<!-- config-reference:end -->"
-    static let configurationFile = "Sources/HubServer/Support/HubConfiguration.swift"
+    static let configurationFile = "Sources/HubConfig/HubConfiguration.swift"
     static let daemonFile = "Sources/hubd/Hubd.swift"
     static let readmeFile = "Config/README.md"
 

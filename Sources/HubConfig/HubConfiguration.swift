@@ -195,6 +195,11 @@ public struct HubConfiguration: Sendable, Equatable {
         public var key: String
         public var detail: String
         public var description: String { "configuration: \(key): \(detail)" }
+
+        public init(key: String, detail: String) {
+            self.key = key
+            self.detail = detail
+        }
     }
 
     /// Loads the file (when it exists), then the environment, then `overrides`. An explicitly named file

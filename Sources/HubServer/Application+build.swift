@@ -1,5 +1,6 @@
 import CurlHTTP
 import Foundation
+import HubConfig
 import HubCore
 import HubFederation
 import HubStore

@@ -2,9 +2,9 @@ import ArgumentParser
 import Crypto
 import Foundation
 import GRDB
+import HubConfig
 import HubCore
 import HubFederation
-import HubServer
 import HubStore
 
 /// `hubctl backup <dir>`: a consistent copy of a hub, safe while `hubd` serves.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import HubConfig
 import HubCore
-import HubServer
 import HubStore
 
 /// `hubctl`: the operator's tool. Offline commands open the hub's database file directly (the daemon may be

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubConfig
 import HubServer
 import Hummingbird
 import Logging

@@ -1,4 +1,5 @@
 import Foundation
+import HubConfig
 import HubServer
 import Testing
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import HubConfig
 import HubCore
 import HubServer
 import HubStore

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HubConfig
 import HubServer
 import TestSupport
 import Testing

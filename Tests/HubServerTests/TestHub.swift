@@ -1,6 +1,7 @@
 import CurlHTTP
 import Foundation
 import HTTPTypes
+import HubConfig
 import HubCore
 import HubFederation
 import HubServer

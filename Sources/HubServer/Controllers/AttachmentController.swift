@@ -2,6 +2,7 @@ import DICOM
 import Foundation
 import GRDB
 import HTTPTypes
+import HubConfig
 import HubCore
 import HubStore
 import Hummingbird

@@ -1,4 +1,5 @@
 import GRDB
+import HubConfig
 import HubCore
 import HubStore
 import Hummingbird

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HubConfig
 import HubCore
 import HubFederation
 import HubStore

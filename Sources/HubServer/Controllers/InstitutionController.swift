@@ -1,3 +1,4 @@
+import HubConfig
 import HubCore
 import HubStore
 import Hummingbird

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HubConfig
 import HubCore
 import HubFederation
 import HubStore

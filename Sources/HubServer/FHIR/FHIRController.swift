@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HTTPTypes
+import HubConfig
 import HubCore
 import HubStore
 import Hummingbird

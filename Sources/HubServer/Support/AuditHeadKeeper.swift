@@ -1,4 +1,5 @@
 import Foundation
+import HubConfig
 import HubCore
 import HubFederation
 import HubStore

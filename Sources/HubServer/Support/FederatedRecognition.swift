@@ -1,6 +1,7 @@
 import CurlHTTP
 import Foundation
 import GRDB
+import HubConfig
 import HubCore
 import HubFederation
 import HubStore

@@ -3,6 +3,7 @@ import CurlHTTP
 import Foundation
 import GRDB
 import HTTPTypes
+import HubConfig
 import HubCore
 import HubFederation
 import HubStore

@@ -1,6 +1,7 @@
 import Crypto
 import CurlHTTP
 import Foundation
+import HubConfig
 import HubCore
 import HubFederation
 import HubStore
