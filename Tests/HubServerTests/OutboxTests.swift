@@ -219,12 +219,12 @@ extension HubClient {
                 await hanging.stop(); await healthy.stop()
             }
         }
-        // The receiver answers each request after 15 s, within the attempt timeout: an attempt the hub gave up on
-        // (possible on a machine slowed by the rest of the suite) would leave its request counted at the receiver
-        // beside the next one.
-        hanging.slow(.seconds(15))
+        // The receiver holds every request until the test lets go, within the attempt timeout: an attempt the hub
+        // gave up on (possible on a machine slowed by the rest of the suite) would leave its request counted at the
+        // receiver beside the next one.
+        hanging.hold()
         var hub = try fastOutboxHub()
-        hub.config.outboxAttemptTimeoutMilliseconds = 20_000
+        hub.config.outboxAttemptTimeoutMilliseconds = 120_000
         defer { hub.remove() }
         try await hub.run { hub in
             try await hub.institution("stuck")
@@ -233,16 +233,24 @@ extension HubClient {
             try await hub.registerWebhook("fine", url: healthy.url)
             var stuck: [String] = []
             for _ in 0..<12 { stuck.append(try await hub.ping("stuck")) }
+            #expect(try await TestReceiver.eventually { hanging.inFlight >= 1 }, "the stuck destination is being tried")
             var sent: [String] = []
             for _ in 0..<5 { sent.append(try await hub.ping("fine")) }
             let ids = sent
-            // Inside one answer (15 s) of the hanging receiver…
-            let delivered = await TestReceiver.eventually(timeout: .seconds(14)) {
+            let delivered = await TestReceiver.eventually(timeout: .seconds(60)) {
                 Set(healthy.all.compactMap(\.idempotencyKey)).isSuperset(of: ids)
             }
             #expect(delivered)
-            // …and before any delivery to it is done: the fine destination never waited for the stuck one.
+            // Delivered while every delivery to the stuck destination still waits: the fine one never waited for it.
+            #expect(hanging.inFlight >= 1)
             for id in stuck { #expect(try await hub.delivery(id).state != .delivered) }
+            hanging.release()
+            let ids2 = stuck
+            #expect(
+                try await TestReceiver.eventually(timeout: .seconds(60)) {
+                    for id in ids2 where try await hub.delivery(id).state != .delivered { return false }
+                    return true
+                }, "once it answers, the stuck destination gets everything")
             #expect(
                 hanging.peakConcurrency <= 4, "at most the per-destination limit is in flight to the hanging receiver")
             #expect(hanging.peakConcurrency >= 1)

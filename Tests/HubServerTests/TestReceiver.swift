@@ -23,7 +23,12 @@ final class TestReceiver: Sendable {
     /// Requests being answered right now, and the most there ever were at once.
     private let concurrency = Mutex<(now: Int, peak: Int)>((0, 0))
 
+    /// While set, every request waits before it is answered.
+    private let held = Mutex(false)
+
     var peakConcurrency: Int { concurrency.withLock { $0.peak } }
+    /// Requests being answered (or held) right now.
+    var inFlight: Int { concurrency.withLock { $0.now } }
 
     var all: [Received] { received.withLock { $0 } }
     var port: Int { server.port }
@@ -31,6 +36,9 @@ final class TestReceiver: Sendable {
 
     func answer(_ statuses: [Int]) { script.withLock { $0 = statuses } }
     func slow(_ duration: Duration) { delay.withLock { $0 = duration } }
+    /// Holds every request, already arrived or still to come, until `release()`.
+    func hold() { held.withLock { $0 = true } }
+    func release() { held.withLock { $0 = false } }
 
     /// Starts listening on `port` (0 = any) and returns once the port is bound.
     func start(port: Int = 0) async throws {
@@ -48,6 +56,7 @@ final class TestReceiver: Sendable {
             defer { self.concurrency.withLock { $0.now -= 1 } }
             let pause = self.delay.withLock { $0 }
             if pause > .zero { try await Task.sleep(for: pause) }
+            while self.held.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
             let status = self.script.withLock { $0.isEmpty ? 200 : $0.removeFirst() }
             return Response(status: .init(code: status))
         }
