@@ -388,6 +388,44 @@ enum Multipart {
         }
     }
 
+    /// Behind the TLS-terminating proxy (`X-Forwarded-Proto: https`), the Retrieve URLs of STOW-RS and QIDO-RS
+    /// answers are https, as FHIR's links are; reached directly, http.
+    @Test func retrieveURLsTakeTheSchemeTheClientReachedTheHubWith() async throws {
+        try await withHub { hub in
+            let people = try await Alliance.make(hub)
+            let instance = Data(
+                try DICOMWriter.write([
+                    .string(.sopClassUID, .UI, "1.2.840.10008.5.1.4.1.1.7"),
+                    .string(.sopInstanceUID, .UI, "1.2.826.0.1.3680043.10.8.1.1"),
+                    .string(.studyInstanceUID, .UI, "1.2.826.0.1.3680043.10.8"),
+                    .string(.seriesInstanceUID, .UI, "1.2.826.0.1.3680043.10.8.1"),
+                    .string(.modality, .CS, "OT"), .string(.patientID, .LO, "HS-0042"),
+                ]))
+            let proxied = ["X-Forwarded-Proto": "https"]
+            let stored = try await hub.call(
+                .post, "/dicomweb/studies", token: people.clinicToken, raw: Multipart.body([instance]),
+                contentType: Multipart.contentType, headers: proxied)
+            #expect(stored.status == 200, "\(stored.text)")
+            let study = try #require(Self.value(stored.json, "00081190") as? String)
+            #expect(
+                study.hasPrefix("https://") && study.hasSuffix("/dicomweb/studies/1.2.826.0.1.3680043.10.8"), "\(study)"
+            )
+            let found = try await hub.call(
+                .get, "/dicomweb/instances?StudyInstanceUID=1.2.826.0.1.3680043.10.8", token: people.clinicToken,
+                headers: proxied)
+            let url = try #require(Self.json(found).first.flatMap { Self.value($0, "00081190") as? String })
+            #expect(url.hasPrefix("https://"), "\(url)")
+            let direct = try await hub.get(
+                "/dicomweb/instances?StudyInstanceUID=1.2.826.0.1.3680043.10.8", token: people.clinicToken)
+            let plain = try #require(Self.json(direct).first.flatMap { Self.value($0, "00081190") as? String })
+            #expect(plain.hasPrefix("http://") && plain.contains("/dicomweb/studies/"), "\(plain)")
+            // The same instance, fetched through the URL the answer gave.
+            let path = try #require(plain.range(of: "/dicomweb/")).lowerBound
+            let back = try await hub.get(String(plain[path...]), token: people.clinicToken)
+            #expect(try Multipart.parts(back.body, contentType: back.headers[.contentType] ?? "") == [instance])
+        }
+    }
+
     @Test func aStandardDICOMwebClientStoresSearchesAndRetrieves() async throws {
         try await withHub { hub in
             let people = try await Alliance.make(hub)

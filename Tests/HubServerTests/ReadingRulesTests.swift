@@ -673,6 +673,24 @@ private func gb18030(_ text: String) async throws -> [UInt8] {
         }
     }
 
+    /// An accession number carries the hub's civil date (`hub.utc_offset_minutes`), not a fixed one.
+    @Test func anAccessionNumberCarriesTheHubsCivilDate() async throws {
+        // 20:30 UTC on 1 June is 04:30 on 2 June in China Standard Time.
+        let late = Timestamp(rfc3339: "2026-06-01T20:30:00Z")!
+        for (offset, date) in [(480, "260602"), (0, "260601")] {
+            var hub = try TestHub()
+            hub.config.utcOffsetMinutes = offset
+            defer { hub.remove() }
+            try await hub.run(clock: { late }) { hub in
+                let people = try await Alliance.make(hub)
+                let reply = try await Desk.submit(hub, people.clinicToken, patient: residentID(), priority: "urgent")
+                #expect(reply.status == 201, "\(reply.text)")
+                let accession = reply["accession_number"] ?? ""
+                #expect(accession.hasPrefix("A" + date), "offset \(offset): \(accession)")
+            }
+        }
+    }
+
     @Test func aGB18030PatientNameIsReadAsChinese() async throws {
         try await withHub { hub in
             let people = try await Alliance.make(hub)

@@ -344,7 +344,7 @@ struct DICOMwebController {
 
     /// The STOW-RS answer: 200 all stored, 202 some failed, 409 none stored.
     func storeResponse(referenced: [StoredPart], failed: [FailedPart], request: Request) throws -> Response {
-        let base = Self.baseURL(request)
+        let base = Self.baseURL(request, env.config)
         func attribute(_ tag: String, _ vr: String, _ values: [String]) -> String {
             #""\#(tag)":{"vr":"\#(vr)","Value":[\#(values.joined(separator: ","))]}"#
         }
@@ -505,7 +505,7 @@ struct DICOMwebController {
                 return keyword.hasSuffix("UID") || (level == .study && Self.pinningKeywords.contains(keyword))
             }
         let rows = pinned ? try await env.database.shortRead(search) : try await env.database.read(search)
-        let base = Self.baseURL(request)
+        let base = Self.baseURL(request, env.config)
         var answer = "["
         for (index, row) in rows.enumerated() {
             if index > 0 { answer += "," }
@@ -606,10 +606,9 @@ struct DICOMwebController {
         return number
     }
 
-    /// The DICOMweb root as the client reached it.
-    static func baseURL(_ request: Request) -> String {
-        let host = request.head.authority ?? "localhost"
-        return "http://\(host)/dicomweb"
+    /// The DICOMweb root as the client reached it (`PublicURL`).
+    static func baseURL(_ request: Request, _ config: HubConfiguration) -> String {
+        PublicURL.base(request, config) + "/dicomweb"
     }
 
     // MARK: WADO-RS

@@ -93,7 +93,8 @@ struct ExamController {
             var exam = Exam(
                 id: GeneratedID.make("exm", at: now), clinicId: clinicId, submittedBy: signer, patient: patient!,
                 itemCode: item!.code, itemName: item!.name, itemKind: item!.kind, priority: priority,
-                clinicalInfo: clinicalInfo, consent: consent, accessionNumber: Self.accessionNumber(at: now),
+                clinicalInfo: clinicalInfo, consent: consent,
+                accessionNumber: Self.accessionNumber(at: now, utcOffsetMinutes: env.config.utcOffsetMinutes),
                 centerId: nil, routingNote: nil, step: .awaitingRouting, claim: nil, reports: [], returnReason: nil,
                 cancelReason: nil, resultId: nil, milestones: Milestones(submittedAt: now), updatedAt: now)
             exam = try env.route(db, exam, item: item!, clinic: clinic, requested: input.centerId, now: now)
@@ -169,8 +170,9 @@ struct ExamController {
     }
 
     /// A DICOM Accession Number (SH, at most 16 characters): `A`, the date, and 8 random characters.
-    static func accessionNumber(at now: Timestamp) -> String {
-        let date = now.civilDate(utcOffsetMinutes: 480)
+    /// The date is the hub's civil date (`hub.utc_offset_minutes`).
+    static func accessionNumber(at now: Timestamp, utcOffsetMinutes: Int) -> String {
+        let date = now.civilDate(utcOffsetMinutes: utcOffsetMinutes)
         let id = GeneratedID.make("x", at: now)
         let compact = String(date.year % 100) + String(format: "%02d%02d", date.month, date.day)
         return "A" + compact + id.suffix(8).uppercased()

@@ -105,7 +105,7 @@ struct FHIRController {
 
     @Sendable func readImagingStudy(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let base = Self.baseURL(request, env.config)
+        let base = PublicURL.base(request, env.config)
         return try await read(context, "ImagingStudy", id, examId: FHIRID.examId(id)) { exam, db in
             guard
                 let study = FHIRViews.imagingStudy(
@@ -195,7 +195,7 @@ struct FHIRController {
     }
 
     @Sendable func searchImagingStudies(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let base = Self.baseURL(request, env.config)
+        let base = PublicURL.base(request, env.config)
         return try await search(
             request, context, "ImagingStudy", statuses: FHIRViews.imagingStudyStatuses, code: true
         ) { (exam, query, db) -> [FHIRImagingStudy] in
@@ -396,7 +396,7 @@ struct FHIRController {
     private func bundle<R: FHIRResource>(
         _ request: Request, _ type: String, _ found: [R], next: String?, cursor: String?
     ) -> FHIRBundle<R> {
-        let base = Self.baseURL(request, env.config)
+        let base = PublicURL.base(request, env.config)
         var bundle = FHIRBundle<R>()
         if cursor == nil && next == nil { bundle.total = found.count }
         let path = base + Self.base + "/" + type
@@ -483,22 +483,6 @@ struct FHIRController {
     }
 
     // MARK: Answers
-
-    /// The server's base URL as the client reached it (the `Host` header; `X-Forwarded-Proto: https` behind a proxy),
-    /// for `Bundle.entry.fullUrl` and links.
-    static func baseURL(_ request: Request, _ config: HubConfiguration) -> String {
-        let proto = request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased()
-        let scheme = proto == "https" ? "https" : "http"
-        if let authority = request.head.authority, !authority.isEmpty, authority.utf8.count <= 255,
-            authority.unicodeScalars.allSatisfy({
-                $0.isASCII
-                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-.:[]".unicodeScalars.contains($0))
-            })
-        {
-            return scheme + "://" + authority
-        }
-        return "http://\(config.host):\(config.port)"
-    }
 
     static func response(_ resource: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         response(data: try HubJSON.encode(resource), status: status)

@@ -195,7 +195,7 @@ extension HubEnvironment {
         // already taken here.
         var accession = message.accessionNumber
         if try ExamStore.exam(db, accessionNumber: accession) != nil {
-            accession = ExamController.accessionNumber(at: now)
+            accession = ExamController.accessionNumber(at: now, utcOffsetMinutes: config.utcOffsetMinutes)
         }
         var exam = Exam(
             id: GeneratedID.make("exm", at: now), clinicId: "\(peer.id)/\(message.clinic.id)",
