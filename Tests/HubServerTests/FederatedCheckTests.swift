@@ -280,7 +280,7 @@ struct Federation {
 
             let refreshed = try await a.call(.post, "/v1/peers/hub-city/refresh", token: a.admin)
             #expect(refreshed.status == 200, "\(refreshed.text)")
-            #expect(refreshed.json["reachable"] as? Bool == true)
+            #expect(refreshed.json["reachable"] as? Bool == true, "\(refreshed.text)")
             #expect(refreshed.json["centers"] as? Int == 1)
             #expect(refreshed["last_directory_refresh"] != nil)
             #expect(refreshed.json["recent_latency_ms"] is Int)
