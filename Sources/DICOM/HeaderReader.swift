@@ -185,7 +185,7 @@ extension DICOMFile {
             var done = false
             let (size, complete) = try Inflate.size(limit: limit) {
                 defer { done = true }
-                return done ? [] : Array(bytes[start...])
+                return done ? [] : bytes[start...]
             }
             if !complete { throw DICOMError.truncated("the deflate stream", at: bytes.count) }
             return size
@@ -207,7 +207,7 @@ extension DICOMFile {
             let (size, complete) = try Inflate.size(limit: limit) {
                 let chunk = try file.read(at: position, count: min(1 << 20, max(file.size - position, 0)))
                 position += chunk.count
-                return chunk
+                return chunk[...]
             }
             if !complete { throw DICOMError.truncated("the deflate stream", at: file.size) }
             return size

@@ -38,7 +38,7 @@ enum Inflate {
     /// The size the whole stream inflates to, read from `next` (a source of
     /// input chunks, empty at its end) through one 64 KiB buffer: nothing is
     /// kept. Throws `inflated_too_large` as soon as `limit` is passed.
-    static func size(limit: Int, next: () throws -> [UInt8]) throws -> (size: Int, complete: Bool) {
+    static func size(limit: Int, next: () throws -> ArraySlice<UInt8>) throws -> (size: Int, complete: Bool) {
         let inflater = try Inflater()
         var total = 0
         while true {

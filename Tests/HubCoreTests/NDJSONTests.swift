@@ -2,11 +2,13 @@ import HubCore
 import Testing
 
 @Suite struct NDJSONTests {
+    /// The lines of `text` fed to the splitter whole.
     func lines(_ text: String) -> [(Int, String)] {
-        let bytes = Array(text.utf8)
-        return bytes.withUnsafeBytes { raw in
-            NDJSON.lines(in: raw).map { ($0.number, String(decoding: bytes[$0.range], as: UTF8.self)) }
-        }
+        var splitter = NDJSON.Splitter()
+        var found: [(number: Int, bytes: [UInt8])] = []
+        Array(text.utf8).withUnsafeBytes { splitter.feed($0, into: &found) }
+        splitter.finish(into: &found)
+        return found.map { ($0.number, String(decoding: $0.bytes, as: UTF8.self)) }
     }
 
     @Test func linesAreNumberedAsTheClientCountsThem() {
@@ -24,7 +26,7 @@ import Testing
         #expect(lines("\r \n{}").first?.1 == "\r ")
     }
 
-    /// The splitter fed a text in pieces cut anywhere finds the lines, and numbers, that `lines(in:)` finds whole.
+    /// The splitter fed a text in pieces cut anywhere finds the lines, and numbers, that it finds in the text whole.
     @Test func piecesCutAnywhereGiveTheSameLines() {
         let texts = [
             "{\"a\":1}\r\n\n  \t\n{\"b\":\"中\"}\n\r\n{\"c\":3}", "{}\n", "", "\n\n \n", " x ", "\r \n{}",
