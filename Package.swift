@@ -105,9 +105,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the hub does, one type per use case (exams, reading, results, recognition, registry, federation, DICOM):
+        // each owns its transaction and its audit record. The HTTP routes, and any other door, call these.
+        .target(
+            name: "HubUseCases",
+            dependencies: [
+                "HubConfig",
+                "HubCore",
+                "HubStore",
+                "HubFederation",
+                "CurlHTTP",
+                "DICOM",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HubServer",
             dependencies: [
+                "HubUseCases",
                 "HubConfig",
                 "HubCore",
                 "HubStore",
@@ -192,7 +211,8 @@ let package = Package(
         .testTarget(
             name: "HubServerTests",
             dependencies: [
-                "HubServer", "HubConfig", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM", "TestSupport",
+                "HubServer", "HubUseCases", "HubConfig", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM",
+                "TestSupport",
                 "CZlib",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -4,6 +4,7 @@ import HubConfig
 import HubCore
 import HubFederation
 import HubStore
+import HubUseCases
 import Hummingbird
 import Logging
 import ServiceLifecycle

@@ -6,6 +6,7 @@ import HubCore
 import HubFederation
 import HubServer
 import HubStore
+import HubUseCases
 import Hummingbird
 import HummingbirdTesting
 import Logging

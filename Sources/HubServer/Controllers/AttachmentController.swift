@@ -5,6 +5,7 @@ import HTTPTypes
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 import NIOCore
 
@@ -26,7 +27,7 @@ struct AttachmentController {
 
     @Sendable func upload(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         let mediaType =
             request.headers[.contentType]?.split(separator: ";").first
             .map { $0.trimmingASCIIWhitespace().lowercased() } ?? ""
@@ -180,7 +181,7 @@ struct AttachmentController {
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         let attachments = try await env.database.read { db in
             guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
             _ = try env.side(of: caller, for: exam, db)
@@ -193,7 +194,7 @@ struct AttachmentController {
     @Sendable func download(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
         let sha256 = try context.parameter("sha256")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         let now = env.clock()
         let attachment = try await env.database.write { db -> Attachment in
             guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }

@@ -4,6 +4,7 @@ import HubConfig
 import HubCore
 import HubFederation
 import HubStore
+import HubUseCases
 import Hummingbird
 
 /// `/v1/audit`: the hash-chained audit log, for auditors.
@@ -16,7 +17,7 @@ struct AuditController {
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.auditor)
+        try context.authenticated().require(.auditor)
         let from = try request.time("from")
         let to = try request.time("to")
         let actor = request.query("actor")
@@ -88,7 +89,7 @@ struct AuditController {
     }
 
     @Sendable func verify(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.auditor)
+        try context.authenticated().require(.auditor)
         let head = try AuditHead.read(path: env.config.auditHeadPath)
         let key = env.identity.signingKey
         let (chain, check, peers) = try await env.database.read { db in

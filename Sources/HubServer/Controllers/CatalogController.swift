@@ -2,6 +2,7 @@ import GRDB
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 
 /// `/v1/catalog`: the versioned recognition catalog.
@@ -49,7 +50,7 @@ struct CatalogController {
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        _ = try context.caller()
+        _ = try context.authenticated()
         let kind = try request.query("kind", as: ItemKind.self)
         let category = try request.query("category", as: ItemCategory.self)
         let limit = try request.limit()
@@ -71,7 +72,7 @@ struct CatalogController {
     }
 
     @Sendable func versions(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        _ = try context.caller()
+        _ = try context.authenticated()
         let now = env.clock()
         let summaries = try await env.database.read { db in
             let current = try env.catalog.inForce(db, on: env.today(at: now))?.version.version
@@ -81,7 +82,7 @@ struct CatalogController {
     }
 
     @Sendable func publish(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         // A whole catalog (thousands of items) is larger than an ordinary request.
         let limit = max(env.config.maxBodyBytes, 16 * 1_048_576)
         let (version, body) = try await JSONIO.decode(CatalogVersion.self, from: request, limit: limit)
@@ -102,7 +103,7 @@ struct CatalogController {
     }
 
     @Sendable func item(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        _ = try context.caller()
+        _ = try context.authenticated()
         let code = try context.parameter("code")
         let (index, summary) = try await env.database.shortRead { try selected($0, request) }
         guard let item = index.item(code) else { throw HubError.notFound("catalog item", code) }

@@ -2,6 +2,7 @@ import GRDB
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 
 /// `/v1/centers`: the shared diagnostic centers and their qualifications.
@@ -16,7 +17,7 @@ struct CenterController {
     }
 
     @Sendable func create(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let (input, body) = try await JSONIO.decode(CenterInput.self, from: request, limit: env.config.maxBodyBytes)
         return try await env.create(request, context, body: body) { db, now in
             let catalog = try currentCatalog(db, now)
@@ -35,7 +36,7 @@ struct CenterController {
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        _ = try context.caller()
+        _ = try context.authenticated()
         let kind = try request.query("kind", as: CenterKind.self)
         let status = try request.query("status", as: RecordStatus.self)
         let item = request.query("item")
@@ -98,7 +99,7 @@ struct CenterController {
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        _ = try context.caller()
+        _ = try context.authenticated()
         let id = try context.parameter("id")
         guard let center = try await env.database.read({ try RegistryStore.center($0, id: id) }) else {
             throw HubError.notFound("center", id)
@@ -107,7 +108,7 @@ struct CenterController {
     }
 
     @Sendable func update(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let id = try context.parameter("id")
         let (input, _) = try await JSONIO.decode(CenterInput.self, from: request, limit: env.config.maxBodyBytes)
         let now = env.clock()

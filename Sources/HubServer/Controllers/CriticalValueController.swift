@@ -3,6 +3,7 @@ import GRDB
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 
 /// `/v1/critical-values`: the notices, their acknowledgement with read-back, and escalation.
@@ -31,7 +32,7 @@ struct CriticalValueController {
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         var acknowledged: Bool?
         if let text = request.query("acknowledged") {
             guard text == "true" || text == "false" else {
@@ -54,7 +55,7 @@ struct CriticalValueController {
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         let notice = try await env.database.read { db in
             guard let notice = try CriticalValueStore.notice(db, id: id) else {
                 throw HubError.notFound("critical value", id)
@@ -80,7 +81,7 @@ struct CriticalValueController {
 
     @Sendable func acknowledge(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.clinic)
         let (input, _) = try await JSONIO.decode(AckInput.self, from: request, limit: env.config.maxBodyBytes)
         var v = Validator()
@@ -182,7 +183,7 @@ struct TurnaroundController {
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         let now = env.clock()
         let to = try request.time("to") ?? now
         let from = try request.time("from") ?? to.adding(days: -30)

@@ -5,6 +5,7 @@ import HTTPTypes
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 import Metrics
 import NIOCore
@@ -67,7 +68,7 @@ struct DICOMwebController {
     }
 
     @Sendable func store(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.clinic)
         guard let owner = caller.institutionId else {
             throw HubError.forbidden("studies are stored by the staff of an institution")
@@ -452,7 +453,7 @@ struct DICOMwebController {
     }
 
     func search(_ request: Request, _ context: HubRequestContext, level: DICOMStore.Level) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         let access = try access(caller)
         let limit = try Self.integer(request, "limit", default: 100, range: 1...1000)
         let offset = try Self.integer(request, "offset", default: 0, range: 0...1_000_000_000)
@@ -614,7 +615,7 @@ struct DICOMwebController {
     // MARK: WADO-RS
 
     func files(_ request: Request, _ context: HubRequestContext) async throws -> [StoredInstanceFile] {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         let access = try access(caller)
         let study = try context.parameter("study")
         let series = context.parameters.get("series")
@@ -699,7 +700,7 @@ struct DICOMwebController {
 
     /// A clinic attaches a study it stored without an exam (no matching accession number) to one of its exams.
     @Sendable func attachStudy(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.clinic)
         let examId = try context.parameter("id")
         let (input, _) = try await JSONIO.decode(AttachInput.self, from: request, limit: env.config.maxBodyBytes)

@@ -3,6 +3,7 @@ import GRDB
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 
 /// What a clinic sends to submit an exam.
@@ -57,7 +58,7 @@ struct ExamController {
     }
 
     @Sendable func submit(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.clinic)
         guard let clinicId = caller.institutionId else {
             throw HubError.forbidden("exams are submitted by the staff of an institution")
@@ -111,7 +112,7 @@ struct ExamController {
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         let now = env.clock()
         let view = try await env.database.write { db in
             guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
@@ -125,7 +126,7 @@ struct ExamController {
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         guard let institutionId = caller.institutionId else {
             throw HubError.forbidden("exams are listed by the staff of an institution")
         }

@@ -2,6 +2,7 @@ import Foundation
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 import NIOCore
 import Prometheus

@@ -1,6 +1,7 @@
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 
 /// `/v1/institutions`: the registry of member institutions.
@@ -15,7 +16,7 @@ struct InstitutionController {
     }
 
     @Sendable func create(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let (input, body) = try await JSONIO.decode(
             InstitutionInput.self, from: request, limit: env.config.maxBodyBytes)
         return try await env.create(request, context, body: body) { db, now in
@@ -27,7 +28,7 @@ struct InstitutionController {
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        _ = try context.caller()
+        _ = try context.authenticated()
         let level = try request.query("level", as: InstitutionLevel.self)
         let status = try request.query("status", as: RecordStatus.self)
         let region = request.query("region")
@@ -46,7 +47,7 @@ struct InstitutionController {
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        _ = try context.caller()
+        _ = try context.authenticated()
         let id = try context.parameter("id")
         guard let institution = try await env.database.institution(id: id) else {
             throw HubError.notFound("institution", id)
@@ -55,7 +56,7 @@ struct InstitutionController {
     }
 
     @Sendable func update(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let id = try context.parameter("id")
         let (input, _) = try await JSONIO.decode(InstitutionInput.self, from: request, limit: env.config.maxBodyBytes)
         let now = env.clock()

@@ -4,6 +4,7 @@ import HubConfig
 import HubCore
 import HubFederation
 import HubStore
+import HubUseCases
 import Hummingbird
 
 /// `/v1/outbox`: operators see what is waiting to leave the hub, what failed for good, and replay it.
@@ -36,7 +37,7 @@ struct OutboxController {
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let state = try request.query("state", as: DeliveryState.self)
         let destination = request.query("destination")
         let limit = try request.limit()
@@ -50,7 +51,7 @@ struct OutboxController {
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let id = try context.parameter("id")
         let now = env.clock()
         // A delivery's body may carry patient data (a report, a result, a forwarded exam): showing it is a read of
@@ -69,7 +70,7 @@ struct OutboxController {
     }
 
     @Sendable func replay(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let id = try context.parameter("id")
         let now = env.clock()
         let signal = env.outbox
@@ -121,13 +122,13 @@ struct WebhookController {
 
     /// Admins, or the institution's own clinic staff and integration administrators.
     private func authorize(_ context: HubRequestContext, _ institutionId: String) throws {
-        try context.caller().requireAdminOrMember(of: institutionId, roles: [.clinic, .integrationAdmin])
+        try context.authenticated().requireAdminOrMember(of: institutionId, roles: [.clinic, .integrationAdmin])
     }
 
     /// Where an institution's reports and critical values go is set by an admin or the institution's own
     /// integration administrator only: a clinic user could otherwise send them anywhere.
     private func authorizeChange(_ context: HubRequestContext, _ institutionId: String) throws {
-        try context.caller().requireAdminOrMember(of: institutionId, roles: [.integrationAdmin])
+        try context.authenticated().requireAdminOrMember(of: institutionId, roles: [.integrationAdmin])
     }
 
     @Sendable func save(_ request: Request, _ context: HubRequestContext) async throws -> Response {

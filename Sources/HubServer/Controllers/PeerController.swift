@@ -4,6 +4,7 @@ import HubConfig
 import HubCore
 import HubFederation
 import HubStore
+import HubUseCases
 import Hummingbird
 
 /// `/v1/peers`: operators configure the hubs this one federates with, and see their state.
@@ -19,14 +20,14 @@ struct PeerController {
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let peers = try await env.database.read { try PeerStore.peers($0) }
         return try JSONIO.response(ListResponse(Page(items: peers, next: nil)))
     }
 
     /// Adds a peer, or replaces one with the same id (a rotated key, a new address).
     @Sendable func save(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let (input, _) = try await JSONIO.decode(PeerInput.self, from: request, limit: env.config.maxBodyBytes)
         let now = env.clock()
         let peer = try input.validated(
@@ -82,13 +83,13 @@ struct PeerController {
     /// Reachability, the last directory refresh, the outbox backlog and dead letters, recent latency and the
     /// circuit state of one peer.
     @Sendable func status(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         return try JSONIO.response(try await status(of: try context.parameter("id")))
     }
 
     /// Fetches the peer's directory now, and answers with its status.
     @Sendable func refresh(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let id = try context.parameter("id")
         guard let peer = try await env.database.read({ try PeerStore.peer($0, id: id) }) else {
             throw HubError.notFound("peer", id)

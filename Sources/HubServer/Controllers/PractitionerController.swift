@@ -2,6 +2,7 @@ import Foundation
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 
 /// Practitioners of an institution and their bearer tokens.
@@ -20,7 +21,7 @@ struct PractitionerController {
     }
 
     @Sendable func create(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let institutionId = try context.parameter("id")
         let (input, body) = try await JSONIO.decode(
             PractitionerInput.self, from: request, limit: env.config.maxBodyBytes)
@@ -38,7 +39,7 @@ struct PractitionerController {
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let institutionId = try context.parameter("id")
-        try context.caller().requireAdminOrMember(of: institutionId)
+        try context.authenticated().requireAdminOrMember(of: institutionId)
         let limit = try request.limit()
         let cursor = request.cursor
         let page = try await env.database.read { db in
@@ -56,7 +57,7 @@ struct PractitionerController {
     }
 
     @Sendable func update(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         let id = try context.parameter("id")
         let (input, _) = try await JSONIO.decode(PractitionerInput.self, from: request, limit: env.config.maxBodyBytes)
         let now = env.clock()
@@ -99,7 +100,7 @@ struct PractitionerController {
     }
 
     @Sendable func issueToken(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.admin)
+        try context.authenticated().require(.admin)
         if request.headers[.init("Idempotency-Key")!] != nil {
             // Replaying would need the secret stored in clear; a retried issue must be a new, deliberate call.
             throw HubError.validation(
@@ -145,7 +146,7 @@ struct PractitionerController {
 
     @Sendable func listTokens(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         guard caller.isAdmin || caller.practitionerId == id else {
             throw HubError.forbidden("only an admin or the practitioner may list these tokens")
         }
@@ -158,7 +159,7 @@ struct PractitionerController {
 
     @Sendable func revokeToken(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         let now = env.clock()
         let record = try await env.database.write { db in
             guard let token = try TokenStore.token(db, id: id) else { throw HubError.notFound("token", id) }
@@ -205,7 +206,7 @@ struct PractitionerController {
     }
 
     @Sendable func me(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let p = try context.caller()
+        let p = try context.authenticated()
         return try JSONIO.response(
             Me(
                 tokenId: p.tokenId, practitionerId: p.practitionerId, institutionId: p.institutionId,
@@ -214,7 +215,7 @@ struct PractitionerController {
 
     private func visiblePractitioner(_ context: HubRequestContext) async throws -> Practitioner {
         let id = try context.parameter("id")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         guard let practitioner = try await env.database.read({ try RegistryStore.practitioner($0, id: id) }) else {
             throw HubError.notFound("practitioner", id)
         }

@@ -3,6 +3,7 @@ import GRDB
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 
 /// The reading side: worklists, claims, reports, the second signature, amendments, returns and cancellations.
@@ -24,7 +25,7 @@ struct ReadingController {
 
     @Sendable func worklist(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let centerId = try context.parameter("id")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.reader, .verifier)
         let limit = try request.limit()
         let now = env.clock()
@@ -118,7 +119,7 @@ struct ReadingController {
         body needsBody: Bool = false, _ action: @escaping @Sendable (Exam, Signer, Data) throws -> ExamAction
     ) async throws -> Response {
         let id = try context.parameter("id")
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         if caller.roles.isDisjoint(with: roles) {
             throw HubError.forbidden("this step needs the role \(roles.map(\.rawValue).joined(separator: " or "))")
         }

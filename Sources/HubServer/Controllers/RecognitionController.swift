@@ -3,6 +3,7 @@ import GRDB
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 import Metrics
 
@@ -53,7 +54,7 @@ struct RecognitionController {
     }
 
     @Sendable func check(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.clinician)
         let (input, _) = try await JSONIO.decode(CheckInput.self, from: request, limit: env.config.maxBodyBytes)
         var v = Validator()
@@ -117,7 +118,7 @@ struct RecognitionController {
     }
 
     @Sendable func showCheck(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.clinician, .auditor)
         let id = try context.parameter("id")
         let now = env.clock()
@@ -155,7 +156,7 @@ struct RecognitionController {
     }
 
     @Sendable func decide(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.clinician)
         let (input, body) = try await JSONIO.decode(DecisionInput.self, from: request, limit: env.config.maxBodyBytes)
         var v = Validator()
@@ -237,7 +238,7 @@ struct RecognitionController {
     }
 
     @Sendable func stats(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        try context.caller().require(.auditor)
+        try context.authenticated().require(.auditor)
         let now = env.clock()
         let offset = env.config.utcOffsetMinutes
         let to = try request.time("to", datesAt: offset) ?? now

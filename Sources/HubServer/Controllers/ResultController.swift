@@ -5,6 +5,7 @@ import HubConfig
 import HubCore
 import HubFederation
 import HubStore
+import HubUseCases
 import Hummingbird
 import Logging
 
@@ -60,7 +61,7 @@ struct ResultController {
     }
 
     @Sendable func create(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.reader, .verifier)
         let (input, body) = try await JSONIO.decode(ResultInput.self, from: request, limit: env.config.maxBodyBytes)
         return try await env.create(request, context, body: body) { db, now in
@@ -115,7 +116,7 @@ struct ResultController {
     /// store fails during a batch after earlier batches were stored, the lines of that batch and of the later ones are
     /// answered with status 503 (not stored), so the client knows exactly which lines to send again.
     @Sendable func bulk(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.reader, .verifier)
         let mediaType = request.headers[.contentType]?.split(separator: ";").first.map {
             $0.trimmingASCIIWhitespace().lowercased()
@@ -278,7 +279,7 @@ struct ResultController {
     static let readers: [Role] = [.clinician, .reader, .verifier, .clinic]
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.clinician, .reader, .verifier, .clinic)
         let id = try context.parameter("id")
         if let hubId = request.query("hub_id"), hubId != env.config.hubId {
@@ -386,7 +387,7 @@ struct ResultController {
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.clinician, .reader, .verifier, .clinic)
         guard let text = request.query("patient"), let identifier = PatientIdentifier(query: text) else {
             throw HubError.validation("patient", "is required: system|value, or a bare resident ID")
@@ -418,7 +419,7 @@ struct ResultController {
     }
 
     @Sendable func correct(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.reader, .verifier)
         let id = try context.parameter("id")
         let (input, _) = try await JSONIO.decode(ResultCorrection.self, from: request, limit: env.config.maxBodyBytes)

@@ -4,6 +4,7 @@ import HTTPTypes
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 import Logging
 import NIOCore
@@ -159,7 +160,7 @@ struct FHIRController {
     /// Observations are searched by patient (required, as `GET /v1/results`), then `code` and `status`; a patient's
     /// matches are answered in one page.
     @Sendable func searchObservations(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.clinician, .reader, .verifier, .clinic)
         let query = try parse(request, statuses: FHIRViews.observationStatuses, businessStatus: false, code: true)
         guard let key = query.patientKey else {
@@ -215,7 +216,7 @@ struct FHIRController {
         _ context: HubRequestContext, _ type: String, _ fhirID: String, examId: String?,
         _ render: @escaping @Sendable (Exam, Database) throws -> R
     ) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         guard let examId else { throw HubError.notFound(type, fhirID) }
         let env = self.env
         let now = env.clock()
@@ -239,7 +240,7 @@ struct FHIRController {
         _ context: HubRequestContext, _ type: String, _ fhirID: String, resultId: String?,
         _ render: @escaping @Sendable (ResultRecord, Database) throws -> R
     ) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         try caller.require(.clinician, .reader, .verifier, .clinic)
         guard let resultId else { throw HubError.notFound(type, fhirID) }
         let env = self.env
@@ -310,7 +311,7 @@ struct FHIRController {
         results: (@Sendable ([ResultRecord], SearchQuery) -> [R])? = nil,
         _ render: @escaping @Sendable (Exam, SearchQuery, Database) throws -> [R]
     ) async throws -> Response {
-        let caller = try context.caller()
+        let caller = try context.authenticated()
         guard let institutionId = caller.institutionId else {
             throw HubError.forbidden("exams are searched by the staff of an institution")
         }

@@ -3,6 +3,7 @@ import HubConfig
 import HubCore
 import HubFederation
 import HubStore
+import HubUseCases
 import Logging
 import ServiceLifecycle
 import Synchronization

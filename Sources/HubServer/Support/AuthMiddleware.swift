@@ -1,6 +1,7 @@
 import Foundation
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 import Logging
 

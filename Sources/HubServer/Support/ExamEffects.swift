@@ -3,6 +3,7 @@ import GRDB
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Metrics
 
 /// What a notice to a clinic says about an exam.

@@ -3,6 +3,7 @@ import GRDB
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Metrics
 
 /// The clinic of a forwarded exam, as the reading hub needs it for its routing rules.

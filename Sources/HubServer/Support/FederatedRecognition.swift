@@ -5,6 +5,7 @@ import HubConfig
 import HubCore
 import HubFederation
 import HubStore
+import HubUseCases
 import Logging
 import Metrics
 

@@ -1,6 +1,7 @@
 import Foundation
 import HubCore
 import HubStore
+import HubUseCases
 import Hummingbird
 import NIOCore
 
@@ -18,19 +19,18 @@ public struct HubRequestContext: RequestContext {
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
-    /// The authenticated caller; routes behind `AuthMiddleware` always have one.
-    public func caller() throws(HubError) -> Principal {
-        guard let principal else { throw HubError.unauthorized("a bearer token is required") }
-        return principal
+    /// Who is calling, as the use cases see it.
+    public var caller: Caller { Caller(principal: principal, remoteAddress: remoteAddress, requestId: id) }
+
+    /// The authenticated principal; routes behind `AuthMiddleware` always have one.
+    public func authenticated() throws(HubError) -> Principal {
+        try caller.authenticated()
     }
 
     /// An audit event for this request, filled with the caller, institution, address and request id.
     public func audit(
         _ action: String, _ targetType: String, _ targetId: String, patientKey: String? = nil, detail: String? = nil
     ) -> AuditEvent {
-        AuditEvent(
-            actor: principal?.actor ?? "anonymous", institutionId: principal?.institutionId, action: action,
-            targetType: targetType, targetId: targetId, patientKey: patientKey, remoteAddress: remoteAddress,
-            requestId: id, detail: detail)
+        caller.audit(action, targetType, targetId, patientKey: patientKey, detail: detail)
     }
 }

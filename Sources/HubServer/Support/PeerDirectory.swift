@@ -5,32 +5,10 @@ import HubConfig
 import HubCore
 import HubFederation
 import HubStore
+import HubUseCases
 import Logging
 import ServiceLifecycle
 import Synchronization
-
-/// Recent answer times per peer, kept in memory for the operator's status view (metrics carry the history).
-public final class PeerLatencies: Sendable {
-    private let samples = Mutex<[String: [Int]]>([:])
-    private let keep = 32
-
-    public init() {}
-
-    func record(_ peerId: String, milliseconds: Int) {
-        samples.withLock { all in
-            var list = all[peerId] ?? []
-            list.append(milliseconds)
-            if list.count > keep { list.removeFirst(list.count - keep) }
-            all[peerId] = list
-        }
-    }
-
-    /// The median of the recent samples, and how many there are.
-    func recent(_ peerId: String) -> (median: Int?, count: Int) {
-        let list = samples.withLock { $0[peerId] ?? [] }.sorted()
-        return (list.isEmpty ? nil : list[list.count / 2], list.count)
-    }
-}
 
 /// Fetches every active peer's directory every `federation.directory_refresh_seconds`, and at once when asked
 /// (a peer added or changed, an operator's refresh).

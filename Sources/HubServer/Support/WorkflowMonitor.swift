@@ -3,6 +3,7 @@ import GRDB
 import HubConfig
 import HubCore
 import HubStore
+import HubUseCases
 import Logging
 import Metrics
 import ServiceLifecycle

@@ -2,12 +2,10 @@ import Crypto
 import CurlHTTP
 import Foundation
 import GRDB
-import HTTPTypes
 import HubConfig
 import HubCore
 import HubFederation
 import HubStore
-import Hummingbird
 import Logging
 
 /// What every controller needs: configuration, the database, the catalog, and the clock.
@@ -69,10 +67,10 @@ public struct HubEnvironment: Sendable {
     }
 
     /// Adds a delivery to the outbox inside the caller's transaction.
-    @discardableResult
     /// `path` is appended to a peer's address; `idempotencyKey` (default: the delivery's id) lets the receiver
     /// drop repeats of the same message.
-    func enqueue(
+    @discardableResult
+    public func enqueue(
         _ db: Database, destination: String, kind: String, subject: String?, path: String? = nil,
         idempotencyKey: String? = nil, body: some Encodable, now: Timestamp
     ) throws -> OutboxDelivery {
@@ -82,61 +80,5 @@ public struct HubEnvironment: Sendable {
     }
 
     /// Today's date in the hub's civil time.
-    func today(at time: Timestamp) -> CivilDate { time.civilDate(utcOffsetMinutes: config.utcOffsetMinutes) }
-
-    /// Runs a creating write with `Idempotency-Key` support: the same key and body replays the first answer and
-    /// writes nothing; the same key with another body is refused. The replay lookup, the write, the audit record
-    /// and the remembered answer all commit in one transaction.
-    func create<T: Encodable & Sendable>(
-        _ request: Request, _ context: HubRequestContext, body: Data, status: HTTPResponse.Status = .created,
-        _ perform: @escaping @Sendable (Database, Timestamp) throws -> T
-    ) async throws -> Response {
-        let key = try Self.idempotencyKey(request)
-        let principal = try context.caller()
-        let scope = principal.practitionerId ?? principal.tokenId
-        let method = request.method.rawValue
-        let path = request.uri.path
-        // Only a keyed request is ever compared with an earlier one, so only it pays for the canonical digest.
-        let digest = key == nil ? "" : Self.canonicalDigest(body)
-        let now = clock()
-        let (code, data, replayed) = try await database.write { db -> (Int, Data, Bool) in
-            if let key,
-                let replay = try IdempotencyStore.replay(
-                    db, scope: scope, key: key, method: method, path: path, bodyDigest: digest)
-            {
-                return (replay.status, replay.body, true)
-            }
-            let value = try perform(db, now)
-            let data = try HubJSON.encode(value)
-            if let key {
-                try IdempotencyStore.save(
-                    db, scope: scope, key: key, method: method, path: path, bodyDigest: digest, status: status.code,
-                    body: data, now: now)
-            }
-            return (status.code, data, false)
-        }
-        var headers = HTTPFields()
-        if replayed { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
-        return JSONIO.response(data: data, status: .init(code: code), headers: headers)
-    }
-
-    /// A digest of the body's meaning: key order and white space do not change it, so a client that rebuilds the
-    /// same JSON for a retry is recognised.
-    static func canonicalDigest(_ body: Data) -> String {
-        var canonical = body
-        if let object = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]),
-            let sorted = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])
-        {
-            canonical = sorted
-        }
-        return SHA256.hash(data: canonical).withUnsafeBytes(Hex.encode)
-    }
-
-    static func idempotencyKey(_ request: Request) throws -> String? {
-        guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else { return nil }
-        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-            throw HubError.validation("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
-        }
-        return key
-    }
+    public func today(at time: Timestamp) -> CivilDate { time.civilDate(utcOffsetMinutes: config.utcOffsetMinutes) }
 }

@@ -18,7 +18,7 @@ public final class UploadMemory: Sendable {
     public var inUse: Int { used.withLock { $0 } }
 
     /// Takes `bytes` if they fit.
-    func take(_ bytes: Int) -> Bool {
+    public func take(_ bytes: Int) -> Bool {
         used.withLock { used in
             guard bytes <= budget - used else { return false }
             used += bytes
@@ -26,12 +26,12 @@ public final class UploadMemory: Sendable {
         }
     }
 
-    func give(_ bytes: Int) {
+    public func give(_ bytes: Int) {
         used.withLock { $0 -= bytes }
     }
 
     /// Admits an upload with `bytes` of room; `503 unavailable` (retry after a second) when the budget is full.
-    func admit(_ bytes: Int) throws(HubError) -> Lease {
+    public func admit(_ bytes: Int) throws(HubError) -> Lease {
         let room = min(bytes, budget)
         guard take(room) else {
             var error = HubError.unavailable(
@@ -43,9 +43,9 @@ public final class UploadMemory: Sendable {
     }
 
     /// What one upload holds; given back when it ends.
-    final class Lease {
+    public final class Lease {
         private let memory: UploadMemory
-        private(set) var held: Int
+        public private(set) var held: Int
 
         init(memory: UploadMemory, held: Int) {
             self.memory = memory
@@ -53,20 +53,20 @@ public final class UploadMemory: Sendable {
         }
 
         /// Takes `bytes` more if the budget has room.
-        func extend(_ bytes: Int) -> Bool {
+        public func extend(_ bytes: Int) -> Bool {
             guard memory.take(bytes) else { return false }
             held += bytes
             return true
         }
 
         /// Gives `bytes` taken with `extend` back.
-        func shrink(_ bytes: Int) {
+        public func shrink(_ bytes: Int) {
             memory.give(bytes)
             held -= bytes
         }
 
         /// Gives everything back (once).
-        func end() {
+        public func end() {
             memory.give(held)
             held = 0
         }
