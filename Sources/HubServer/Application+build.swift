@@ -85,7 +85,7 @@ public func buildHub(
             allowPlainHTTP: config.federationAllowPlainHTTP),
         settings: settings, clock: clock,
         logger: logger, isReady: { readiness.isReady })
-    OutboxController(env: env, worker: worker).register(routes)
+    OutboxController(env: env).register(routes)
     WebhookController(env: env).register(routes)
     ExamController(env: env).register(routes)
     ReadingController(env: env).register(routes)
@@ -106,7 +106,8 @@ public func buildHub(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "AllianceHub"),
         services: [
-            DatabaseService(database: database, logger: logger), RefusalAuditService(env: env), http, worker,
+            DatabaseService(database: database, logger: logger), RefusalAuditService(refusals: Refusals(env)), http,
+            worker,
             WorkflowMonitor(env: env, readiness: readiness), PeerDirectoryService(env: env, readiness: readiness),
             AuditHeadKeeper(env: env, readiness: readiness),
         ],

@@ -238,6 +238,13 @@ public enum OutboxStore {
         return Cursor.page(rows.map(record), limit: limit, key: \.id)
     }
 
+    /// Deliveries to `destination` that failed for good (dead letters, replayable).
+    public static func deadCount(_ db: Database, destination: String) throws -> Int {
+        try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM outbox WHERE destination = ? AND state = 'dead'", arguments: [destination])
+            ?? 0
+    }
+
     /// Deliveries not yet delivered or dead, per destination.
     public static func backlog(_ db: Database) throws -> [String: Int] {
         var result: [String: Int] = [:]

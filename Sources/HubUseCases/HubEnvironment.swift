@@ -82,3 +82,13 @@ public struct HubEnvironment: Sendable {
     /// Today's date in the hub's civil time.
     public func today(at time: Timestamp) -> CivilDate { time.civilDate(utcOffsetMinutes: config.utcOffsetMinutes) }
 }
+
+extension HubEnvironment {
+    /// The peers' directories, as this hub fetches them.
+    public var peerDirectory: PeerDirectory {
+        PeerDirectory(
+            database: database, client: peerClient, latencies: peerLatencies, hubId: config.hubId,
+            refreshSeconds: config.federationDirectoryRefreshSeconds,
+            timeoutMilliseconds: config.federationPeerTimeoutMilliseconds, clock: clock, logger: logger)
+    }
+}

@@ -14,6 +14,8 @@ import Logging
 /// this hub for the calling one.
 struct FederationController {
     let env: HubEnvironment
+    var peerRequests: PeerRequests { PeerRequests(env) }
+    var federationDirectory: FederationDirectory { FederationDirectory(env) }
 
     func register(_ routes: Routes) {
         routes.add(.get, "/federation/v1/identity", public: true, identity)
@@ -282,139 +284,57 @@ struct FederationController {
 
     /// The active centers this hub offers to its peers.
     @Sendable func directory(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let (peer, envelope) = try await env.verifyPeerRequest(request, body: Data(), context: context)
-        let centers = try await env.database.read { db in
-            try RegistryStore.centers(db, status: .active, after: nil, limit: 500).items
-        }
-        let entries = centers.map {
-            RemoteCenter(
-                hubId: env.config.hubId, centerId: $0.id, name: $0.name, kind: $0.kind, institutionId: $0.institutionId,
-                items: $0.items, turnaroundMinutes: $0.turnaroundMinutes)
-        }
+        let (peer, envelope) = try await peerRequests.verify(request, body: Data(), context: context)
+        let answer = try await federationDirectory.directory(for: peer)
         context.logger.debug("directory served", metadata: ["hub.peer": "\(peer.id)"])
-        // The chain's last signed head goes with the directory: every peer that refreshes it witnesses the chain's end.
-        let head = try? AuditHead.read(path: env.config.auditHeadPath)
-        return try env.answer(DirectoryAnswer(items: entries, auditHead: head), to: peer, envelope)
-    }
-
-    struct DirectoryAnswer: Encodable {
-        var items: [RemoteCenter]
-        var next: String? = nil
-        var auditHead: SignedAuditHead?
-
-        enum CodingKeys: String, CodingKey {
-            case items, next
-            case auditHead = "audit_head"
-        }
+        return try peerRequests.answer(answer, to: peer, envelope)
     }
 
     /// `GET /federation/v1/audit-head`: the calling hub's own audit head as this hub last witnessed it.
     @Sendable func witnessedAuditHead(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let (peer, envelope) = try await env.verifyPeerRequest(request, body: Data(), context: context)
-        let head = try await env.database.read { try WitnessedAuditHeads.witnessed($0, hubId: peer.id) }
-        return try env.answer(WitnessAnswer(auditHead: head), to: peer, envelope)
-    }
-
-    struct WitnessAnswer: Codable {
-        var auditHead: SignedAuditHead?
-
-        enum CodingKeys: String, CodingKey { case auditHead = "audit_head" }
+        let (peer, envelope) = try await peerRequests.verify(request, body: Data(), context: context)
+        return try peerRequests.answer(try await federationDirectory.witnessedHead(of: peer), to: peer, envelope)
     }
 }
 
-extension HubEnvironment {
+/// The HTTP side of hub-to-hub requests: the request's headers and target checked by `PeerRequestVerifier` (a
+/// refusal counted and written down by `Refusals`, at most once a minute per claimed origin and reason), and this
+/// hub's signed answers.
+struct PeerRequests: Sendable {
+    let verifier: PeerRequestVerifier
+    let refusals: Refusals
+    let identity: HubIdentity
+
+    init(_ env: HubEnvironment) {
+        verifier = PeerRequestVerifier(
+            database: env.database, hubId: env.config.hubId, maxSkewSeconds: env.config.federationMaxSkewSeconds,
+            maxHops: env.config.federationMaxHops, clock: env.clock)
+        refusals = Refusals(env)
+        identity = env.identity
+    }
+
     /// Checks a hub-to-hub request's signature, time, hop count and novelty; returns the calling peer and what the
     /// request says about itself.
-    func verifyPeerRequest(
-        _ request: Request, body: Data, context: HubRequestContext
-    ) async throws -> (Peer, FederationEnvelope) {
-        try await verifyPeerRequest(request, bodyDigest: FederationEnvelope.digest(body), context: context)
+    func verify(_ request: Request, body: Data, context: HubRequestContext) async throws -> (Peer, FederationEnvelope) {
+        try await verify(request, bodyDigest: FederationEnvelope.digest(body), context: context)
     }
 
     /// The same check for a body not read yet, whose digest (hex SHA-256) the request promises. The signature must be
-    /// for this hub (its id) and cover the whole request target, query string included. A refusal is counted and
-    /// written down by `recordRefusal`, at most once a minute per claimed origin and reason.
-    func verifyPeerRequest(
+    /// for this hub (its id) and cover the whole request target, query string included.
+    func verify(
         _ request: Request, bodyDigest: String, context: HubRequestContext
     ) async throws -> (Peer, FederationEnvelope) {
-        let now = clock()
-        let header: (String) -> String? = { name in request.headers[HTTPField.Name(name)!] }
         let target = request.head.path ?? request.uri.path
-        let config = self.config
-        let envelope = FederationEnvelope(
-            header: header, destination: config.hubId, method: request.method.rawValue, target: target,
-            bodyDigest: bodyDigest)
-        let claimed = header("X-Hub-Id")
-        let peer = try await database.read { db -> Peer? in
-            guard let claimed, ResourceID.isValid(claimed) else { return nil }
-            return try PeerStore.peer(db, id: claimed)
+        do {
+            return try await verifier.verify(
+                header: { request.headers[HTTPField.Name($0)!] }, method: request.method.rawValue, target: target,
+                bodyDigest: bodyDigest)
+        } catch let refusal as PeerRequestVerifier.Refusal {
+            await refusals.record(
+                .federation, origin: refusal.origin, reason: refusal.reason, detail: refusal.detail, target: target,
+                caller: context.caller)
+            throw refusal.error
         }
-        func refuse(
-            _ reason: String, _ detail: String, status: Int = 401, code: String = "unauthorized"
-        ) async -> HubError {
-            // A hub this hub does not know is named by the attacker: every such claim is one origin.
-            let origin = peer?.id ?? "unknown"
-            let claim = claimed.map { " (claimed '\(String($0.prefix(64)))')" } ?? ""
-            await recordRefusal(
-                .federation, origin: origin, reason: reason, detail: detail + (peer == nil ? claim : ""),
-                target: target, context: context)
-            return HubError(code: code, status: status, title: "Peer request refused", detail: detail)
-        }
-        guard let envelope, let signature = header(FederationEnvelope.signatureHeader) else {
-            throw await refuse("unsigned", "the request is not signed by a peer hub")
-        }
-        guard header(FederationEnvelope.protocolHeader) == FederationEnvelope.protocolVersion else {
-            throw await refuse(
-                "protocol",
-                "the request is signed with an older hub-to-hub signature; this hub needs X-Hub-Protocol: "
-                    + "\(FederationEnvelope.protocolVersion) (both hubs must run the same version)")
-        }
-        guard let peer, peer.status == .active else {
-            throw await refuse("unknown_hub", "'\(envelope.hubId)' is not a known, active peer of this hub")
-        }
-        guard abs(now.millisecondsSinceEpoch / 1000 - envelope.timestamp) <= Int64(config.federationMaxSkewSeconds)
-        else {
-            throw await refuse(
-                "stale", "the signature time is more than \(config.federationMaxSkewSeconds) s from this hub's clock")
-        }
-        guard envelope.verify(signature: signature, publicKey: peer.publicKey) else {
-            if let destination = header("X-Hub-Destination"), destination != config.hubId {
-                throw await refuse(
-                    "wrong_destination",
-                    "the request is signed for hub '\(String(destination.prefix(64)))', not for \(config.hubId)")
-            }
-            throw await refuse(
-                "bad_signature",
-                "the signature does not verify with \(peer.id)'s public key for this hub, method, target and body")
-        }
-        guard envelope.hops <= config.federationMaxHops else {
-            throw await refuse(
-                "hop_limit", "the request has passed \(envelope.hops) hubs; the limit is \(config.federationMaxHops)",
-                status: 422, code: "hop_limit")
-        }
-        guard envelope.origin != config.hubId else {
-            throw await refuse(
-                "loop", "request \(envelope.requestId) started at this hub and came back through \(peer.id)",
-                status: 422, code: "loop_detected")
-        }
-        let first = try await database.write { db in
-            let first = try PeerStore.firstSighting(
-                db, hubId: envelope.origin, requestId: envelope.requestId, now: now)
-            try PeerStore.forgetSightings(db, before: now.adding(milliseconds: -Self.sightingLifetime(config)))
-            return first
-        }
-        guard first else {
-            throw await refuse(
-                "replay", "request \(envelope.requestId) from \(envelope.origin) was already received (replay or loop)")
-        }
-        return (peer, envelope)
-    }
-
-    /// How long a request id is remembered, in milliseconds. A signature time is accepted while it is within the skew
-    /// of this hub's clock, in whole seconds: from the first sighting, a replay can be accepted by its time for at
-    /// most twice the skew plus one second. Ids are kept a second longer than that.
-    static func sightingLifetime(_ config: HubConfiguration) -> Int64 {
-        (Int64(config.federationMaxSkewSeconds) * 2 + 2) * 1000
     }
 
     /// This hub's answer to `peer`'s signed request, signed over the status, the body's digest, the request id and
@@ -430,5 +350,25 @@ extension HubEnvironment {
             headers[HTTPField.Name(name)!] = value
         }
         return JSONIO.response(data: data, status: status, headers: headers)
+    }
+}
+
+extension HubEnvironment {
+    func verifyPeerRequest(
+        _ request: Request, body: Data, context: HubRequestContext
+    ) async throws -> (Peer, FederationEnvelope) {
+        try await PeerRequests(self).verify(request, body: body, context: context)
+    }
+
+    func verifyPeerRequest(
+        _ request: Request, bodyDigest: String, context: HubRequestContext
+    ) async throws -> (Peer, FederationEnvelope) {
+        try await PeerRequests(self).verify(request, bodyDigest: bodyDigest, context: context)
+    }
+
+    func answer(
+        _ value: some Encodable, status: HTTPResponse.Status = .ok, to peer: Peer, _ envelope: FederationEnvelope
+    ) throws -> Response {
+        try PeerRequests(self).answer(value, status: status, to: peer, envelope)
     }
 }

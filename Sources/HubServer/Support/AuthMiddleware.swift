@@ -5,55 +5,36 @@ import HubUseCases
 import Hummingbird
 import Logging
 
-/// Resolves `Authorization: Bearer <token>` to a `Principal`. Unknown, revoked, expired or suspended tokens get 401;
-/// what each route allows is checked by the route itself (403). A token's roles are those it was issued with that its
-/// practitioner holds now. Resolved tokens are cached: changes made through this hub clear the cache at commit, and
-/// changes made by another process on the same file within `AppDatabase.otherWritersStaleness` (1 s). Each refusal is
-/// counted in `hub.auth.refused` by reason and logged at most once a minute per remote address and reason.
+/// Reads `Authorization: Bearer <token>` and resolves it to a `Principal` (see `Authentication`): a missing,
+/// malformed, unknown, revoked, expired or suspended token gets 401; what each route allows is checked by its use
+/// case (403). Each refusal is counted in `hub.auth.refused` by reason and logged at most once a minute per remote
+/// address and reason.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
-    let env: HubEnvironment
+    let authentication: Authentication
 
-    var database: AppDatabase { env.database }
-    var clock: @Sendable () -> Timestamp { env.clock }
+    init(env: HubEnvironment) {
+        authentication = Authentication(env)
+    }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws
         -> Response
     {
-        func refuse(_ reason: String, _ detail: String) async -> HubError {
-            await env.recordRefusal(
-                .bearer, origin: context.remoteAddress ?? "unknown", reason: reason, detail: detail,
-                target: request.uri.path, context: context)
-            return HubError.unauthorized(detail)
-        }
+        let target = request.uri.path
         guard let header = request.headers[.authorization] else {
-            throw await refuse("missing", "send a token as 'Authorization: Bearer <token>'")
+            throw await authentication.refuse(
+                "missing", "send a token as 'Authorization: Bearer <token>'", caller: context.caller, target: target)
         }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw await refuse("scheme", "the Authorization header must use the Bearer scheme")
+            throw await authentication.refuse(
+                "scheme", "the Authorization header must use the Bearer scheme", caller: context.caller,
+                target: target)
         }
         let secret = String(parts[1].trimmingASCIIWhitespace())
-        // Tokens this hub issues have a fixed shape; anything else cannot match and costs no database read.
-        guard secret.hasPrefix("hub_"), (20...100).contains(secret.utf8.count) else {
-            throw await refuse("malformed", "the token is not valid")
-        }
-        let digest = TokenStore.digest(secret)
-        await database.noticeOtherWriters()
-        let (cached, generation) = database.principals.lookup(digest)
-        var resolved = cached
-        if resolved == nil {
-            resolved = try await database.shortRead { try TokenStore.resolve($0, secret: secret) }
-            if let resolved { database.principals.store(resolved, for: digest, generation: generation) }
-        }
-        guard let principal = resolved else {
-            throw await refuse("unknown", "the token is unknown, revoked, or belongs to a suspended account")
-        }
-        if let expiresAt = principal.expiresAt, principal.isExpired(at: clock()) {
-            throw await refuse("expired", "the token expired at \(expiresAt); ask an admin for a new one")
-        }
+        let principal = try await authentication.principal(secret: secret, caller: context.caller, target: target)
         var context = context
         context.principal = principal
         context.logger[metadataKey: "hub.actor"] = .string(principal.actor)
