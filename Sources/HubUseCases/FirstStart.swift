@@ -3,14 +3,13 @@ import GRDB
 import HubConfig
 import HubCore
 import HubStore
-import HubUseCases
 import Logging
 import Yams
 
 /// Start-up work that must finish before the hub answers requests: migrations, the starting catalog, and the
 /// first admin token.
-enum FirstStart {
-    static func run(_ env: HubEnvironment) async throws {
+public enum FirstStart {
+    public static func run(_ env: HubEnvironment) async throws {
         try env.database.migrate()
         let rekeyed = try await PatientRekey.runIfPending(env.database, keys: env.patientKeys)
         if rekeyed.exams + rekeyed.results > 0 {

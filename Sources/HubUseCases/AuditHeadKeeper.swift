@@ -3,7 +3,6 @@ import HubConfig
 import HubCore
 import HubFederation
 import HubStore
-import HubUseCases
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -14,18 +13,18 @@ import Synchronization
 /// Before it replaces the file it checks the chain against the head already there. A chain cut short or written
 /// again, or a head the hub key did not sign, is never covered up by a new head: the file stays as it is, the hub
 /// says so in its log (critical) and in `GET /v1/audit/verify`, and an operator who has looked moves the file aside.
-final class AuditHeadKeeper: Service, Sendable {
+public final class AuditHeadKeeper: Service, Sendable {
     let env: HubEnvironment
     let readiness: Readiness
     /// What the last look found, so a refusal is logged once and not every interval.
     private let refused = Mutex<AuditHeadCheck.Status?>(nil)
 
-    init(env: HubEnvironment, readiness: Readiness) {
+    public init(env: HubEnvironment, readiness: Readiness) {
         self.env = env
         self.readiness = readiness
     }
 
-    func run() async throws {
+    public func run() async throws {
         let interval = Duration.seconds(env.config.auditHeadIntervalSeconds)
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

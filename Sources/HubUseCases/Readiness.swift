@@ -8,5 +8,5 @@ public final class Readiness: Sendable {
 
     public var isReady: Bool { ready.load(ordering: .acquiring) }
 
-    func markReady() { ready.store(true, ordering: .releasing) }
+    public func markReady() { ready.store(true, ordering: .releasing) }
 }
