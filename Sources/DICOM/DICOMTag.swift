@@ -81,6 +81,26 @@ extension DICOMTag {
     public static let pixelRepresentation = DICOMTag(0x0028, 0x0103)
     public static let columns = DICOMTag(0x0028, 0x0011)
 
+    // More study, series and instance attributes that DICOMweb searches and answers with.
+    public static let seriesDate = DICOMTag(0x0008, 0x0021)
+    public static let seriesTime = DICOMTag(0x0008, 0x0031)
+    public static let modalitiesInStudy = DICOMTag(0x0008, 0x0061)
+    public static let referringPhysicianName = DICOMTag(0x0008, 0x0090)
+    public static let seriesDescription = DICOMTag(0x0008, 0x103E)
+    public static let studyID = DICOMTag(0x0020, 0x0010)
+    public static let numberOfStudyRelatedSeries = DICOMTag(0x0020, 0x1206)
+    public static let numberOfStudyRelatedInstances = DICOMTag(0x0020, 0x1208)
+    public static let numberOfSeriesRelatedInstances = DICOMTag(0x0020, 0x1209)
+    public static let bitsAllocated = DICOMTag(0x0028, 0x0100)
+
+    // References and outcomes in storage answers (PS3.4 Annex GG, PS3.18 10.5).
+    public static let referencedSOPClassUID = DICOMTag(0x0008, 0x1150)
+    public static let referencedSOPInstanceUID = DICOMTag(0x0008, 0x1155)
+    public static let retrieveURL = DICOMTag(0x0008, 0x1190)
+    public static let failureReason = DICOMTag(0x0008, 0x1197)
+    public static let failedSOPSequence = DICOMTag(0x0008, 0x1198)
+    public static let referencedSOPSequence = DICOMTag(0x0008, 0x1199)
+
     // Waveform (ECG) attributes.
     public static let numberOfWaveformChannels = DICOMTag(0x003A, 0x0005)
     public static let numberOfWaveformSamples = DICOMTag(0x003A, 0x0010)

@@ -16,6 +16,14 @@ import NIOCore
 /// studies; center staff read the studies of exams routed to them.
 struct DICOMwebController {
     let env: HubEnvironment
+    let archive: DICOMArchive
+    let config: HubConfiguration
+
+    init(env: HubEnvironment) {
+        self.env = env
+        archive = DICOMArchive(env)
+        config = env.config
+    }
 
     func register(_ routes: Routes) {
         routes.add(.post, "/dicomweb/studies", store)
@@ -228,9 +236,9 @@ struct DICOMwebController {
             // The index documents are made while the file is flushed into place, off the request's path.
             let dataset = file.dataset
             async let documents = (
-                metadata: DICOMJSON.encode(dataset), study: DICOMJSON.encode(dataset, only: Self.studyLevel),
-                series: DICOMJSON.encode(dataset, only: Self.seriesLevel),
-                instance: DICOMJSON.encode(dataset, only: Self.instanceLevel)
+                metadata: DICOMJSON.encode(dataset), study: DICOMJSON.encode(dataset, only: DICOMQuery.studyLevel),
+                series: DICOMJSON.encode(dataset, only: DICOMQuery.seriesLevel),
+                instance: DICOMJSON.encode(dataset, only: DICOMQuery.instanceLevel)
             )
             let digest: String
             var inline: [UInt8]?
@@ -346,39 +354,39 @@ struct DICOMwebController {
     /// The STOW-RS answer: 200 all stored, 202 some failed, 409 none stored.
     func storeResponse(referenced: [StoredPart], failed: [FailedPart], request: Request) throws -> Response {
         let base = Self.baseURL(request, env.config)
-        func attribute(_ tag: String, _ vr: String, _ values: [String]) -> String {
-            #""\#(tag)":{"vr":"\#(vr)","Value":[\#(values.joined(separator: ","))]}"#
-        }
+        let attribute = Self.attribute
         var members: [String] = []
         let studies = Set(referenced.map(\.instance.studyUID))
         if studies.count == 1, let study = studies.first {
-            members.append(attribute("00081190", "UR", [Self.jsonString("\(base)/studies/\(study)")]))
+            members.append(attribute(.retrieveURL, "UR", [Self.jsonString("\(base)/studies/\(study)")]))
         }
         if !failed.isEmpty {
             let items = failed.map { failure -> String in
                 var item: [String] = []
                 if let sopClass = failure.sopClassUID {
-                    item.append(attribute("00081150", "UI", [Self.jsonString(sopClass)]))
+                    item.append(attribute(.referencedSOPClassUID, "UI", [Self.jsonString(sopClass)]))
                 }
-                if let sop = failure.sopInstanceUID { item.append(attribute("00081155", "UI", [Self.jsonString(sop)])) }
-                item.append(attribute("00081197", "US", [String(failure.reason.rawValue)]))
+                if let sop = failure.sopInstanceUID {
+                    item.append(attribute(.referencedSOPInstanceUID, "UI", [Self.jsonString(sop)]))
+                }
+                item.append(attribute(.failureReason, "US", [String(failure.reason.rawValue)]))
                 return "{" + item.joined(separator: ",") + "}"
             }
-            members.append(attribute("00081198", "SQ", items))
+            members.append(attribute(.failedSOPSequence, "SQ", items))
         }
         if !referenced.isEmpty {
             let items = referenced.map { part -> String in
                 let i = part.instance
                 var item: [String] = []
                 if let sopClass = i.sopClassUID {
-                    item.append(attribute("00081150", "UI", [Self.jsonString(sopClass)]))
+                    item.append(attribute(.referencedSOPClassUID, "UI", [Self.jsonString(sopClass)]))
                 }
-                item.append(attribute("00081155", "UI", [Self.jsonString(i.sopInstanceUID)]))
+                item.append(attribute(.referencedSOPInstanceUID, "UI", [Self.jsonString(i.sopInstanceUID)]))
                 let url = "\(base)/studies/\(i.studyUID)/series/\(i.seriesUID)/instances/\(i.sopInstanceUID)"
-                item.append(attribute("00081190", "UR", [Self.jsonString(url)]))
+                item.append(attribute(.retrieveURL, "UR", [Self.jsonString(url)]))
                 return "{" + item.joined(separator: ",") + "}"
             }
-            members.append(attribute("00081199", "SQ", items))
+            members.append(attribute(.referencedSOPSequence, "SQ", items))
         }
         let status: HTTPResponse.Status = failed.isEmpty ? .ok : referenced.isEmpty ? .conflict : .accepted
         var headers: HTTPFields = [.contentType: Self.dicomJSON]
@@ -394,35 +402,7 @@ struct DICOMwebController {
             body: ResponseBody(byteBuffer: ByteBuffer(string: "{" + members.joined(separator: ",") + "}")))
     }
 
-    static let studyTags = [
-        "00080005", "00080020", "00080030", "00080050", "00080090", "00081030", "00100010", "00100020", "00100030",
-        "00100040", "0020000D", "00200010",
-    ]
-    static let seriesTags = ["00080060", "0008103E", "0020000E", "00200011", "00080021", "00080031"]
-    static let instanceTags = [
-        "00080016", "00080018", "00080060", "0020000D", "0020000E", "00200013", "00280008", "00280010", "00280011",
-        "00280100",
-    ]
-    static let studyLevel = tags(studyTags)
-    static let seriesLevel = tags(seriesTags)
-    static let instanceLevel = tags(instanceTags)
-
-    static func tags(_ hex: [String]) -> Set<DICOMTag> {
-        Set(hex.compactMap { UInt32($0, radix: 16).map(DICOMTag.init) })
-    }
-
     // MARK: QIDO-RS
-
-    /// Attribute keywords QIDO-RS accepts, with their tags.
-    static let keywords: [String: String] = [
-        "PatientID": "00100020", "PatientName": "00100010", "StudyDate": "00080020", "StudyTime": "00080030",
-        "StudyInstanceUID": "0020000D", "AccessionNumber": "00080050", "ModalitiesInStudy": "00080061",
-        "SeriesInstanceUID": "0020000E", "Modality": "00080060", "SOPInstanceUID": "00080018",
-        "SOPClassUID": "00080016", "StudyDescription": "00081030", "PatientBirthDate": "00100030",
-        "PatientSex": "00100040", "SeriesNumber": "00200011", "InstanceNumber": "00200013",
-        "NumberOfFrames": "00280008", "Rows": "00280010", "Columns": "00280011", "StudyID": "00200010",
-        "ReferringPhysicianName": "00080090", "SeriesDescription": "0008103E",
-    ]
 
     @Sendable func searchStudies(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         try await search(request, context, level: .study)
@@ -436,120 +416,57 @@ struct DICOMwebController {
         try await search(request, context, level: .instance)
     }
 
-    /// Attributes whose single value finds a few studies through an index (a UID finds one study, series or
-    /// instance at any level).
-    static let pinningKeywords: Set<String> = ["PatientID", "AccessionNumber"]
-
-    func access(_ caller: Principal) throws -> DICOMAccess {
-        guard let institution = caller.institutionId else {
-            throw HubError.forbidden("DICOMweb is used by the staff of an institution")
-        }
-        let owner = caller.roles.contains(.clinic) ? institution : nil
-        let reading = caller.roles.isDisjoint(with: [.reader, .verifier]) ? nil : institution
-        guard owner != nil || reading != nil else {
-            throw HubError.forbidden("DICOMweb needs the role clinic, reader or verifier")
-        }
-        return DICOMAccess(owner: owner, readingInstitution: reading)
-    }
-
     func search(_ request: Request, _ context: HubRequestContext, level: DICOMStore.Level) async throws -> Response {
-        let caller = try context.authenticated()
-        let access = try access(caller)
-        let limit = try Self.integer(request, "limit", default: 100, range: 1...1000)
-        let offset = try Self.integer(request, "offset", default: 0, range: 0...1_000_000_000)
-        var matches: [(String, DICOMMatch)] = []
-        if let study = context.parameters.get("study") { matches.append(("StudyInstanceUID", .equals(study))) }
-        if let series = context.parameters.get("series") { matches.append(("SeriesInstanceUID", .equals(series))) }
-        var includes: Set<String> = []
-        var includeAll = false
-        let searchable = DICOMStore.searchable(at: level)
-        for (rawName, rawValue) in request.uri.queryParameters {
-            let name = String(rawName)
-            let value = String(rawValue).removingPercentEncoding ?? String(rawValue)
-            switch name {
-            case "limit", "offset", "fuzzymatching": continue
-            case "includefield":
-                for field in value.split(separator: ",") {
-                    if field == "all" {
-                        includeAll = true
-                    } else if let tag = Self.tag(String(field)) {
-                        includes.insert(tag)
-                    } else {
-                        throw HubError.validation("includefield", "'\(field)' is not an attribute keyword or tag")
-                    }
-                }
-                continue
-            default: break
-            }
-            let keyword = Self.keywords[name] != nil ? name : Self.keywords.first { $0.value == name.uppercased() }?.key
-            guard let keyword, searchable.contains(keyword) else {
-                throw HubError.validation(
-                    name, "is not searchable here; use \(searchable.sorted().joined(separator: ", "))")
-            }
-            guard !value.isEmpty else { continue }
-            matches.append((keyword, try Self.match(keyword, value)))
+        _ = try DICOMArchive.access(for: context.caller)
+        let parameters = request.uri.queryParameters.map { name, value in
+            (name: String(name), value: String(value).removingPercentEncoding ?? String(value))
         }
-        let conditions = matches
-        // At instance level the index keeps the default attributes; more come from the whole metadata.
-        let full = level == .instance && (includeAll || !includes.isEmpty)
-        let search: @Sendable (Database) throws -> [DICOMRow] = { db in
-            try DICOMStore.search(
-                db, level: level, matches: conditions, access: access, limit: limit, offset: offset,
-                fullMetadata: full)
-        }
-        // Pinned by an indexed identifier, without full metadata and within the default page, a search reads a
-        // handful of rows: on the calling thread. Others may read many and go to a reader.
-        let pinned =
-            !full && limit <= 100 && offset == 0
-            && conditions.contains { keyword, match in
-                guard case .equals = match else { return false }
-                return keyword.hasSuffix("UID") || (level == .study && Self.pinningKeywords.contains(keyword))
-            }
-        let rows = pinned ? try await env.database.shortRead(search) : try await env.database.read(search)
-        let base = Self.baseURL(request, env.config)
+        let query = try DICOMQuery(
+            level: level, study: context.parameters.get("study"), series: context.parameters.get("series"),
+            parameters: parameters)
+        let rows = try await archive.search(query, for: context.caller, target: request.uri.path)
+        guard !rows.isEmpty else { return Response(status: .noContent) }
+        let base = Self.baseURL(request, config)
+        let keep = Set(DICOMQuery.instanceLevel.union(query.includes).map(\.hex))
         var answer = "["
         for (index, row) in rows.enumerated() {
             if index > 0 { answer += "," }
             var attributes = row.attributes
-            if full && !includeAll {
-                attributes = Self.filtered(attributes, keeping: Set(Self.instanceTags).union(includes))
+            if query.needsFullMetadata && !query.includeAll {
+                attributes = Self.filtered(attributes, keeping: keep)
             }
             var computed: [String] = []
             switch level {
             case .study:
                 let modalities = (row.modalities ?? "").split(separator: "\\").map { Self.jsonString(String($0)) }
                 computed = [
-                    #""00080061":{"vr":"CS","Value":[\#(modalities.joined(separator: ","))]}"#,
-                    #""00081190":{"vr":"UR","Value":[\#(Self.jsonString("\(base)/studies/\(row.studyUID)"))]}"#,
-                    #""00201206":{"vr":"IS","Value":[\#(row.seriesCount ?? 0)]}"#,
-                    #""00201208":{"vr":"IS","Value":[\#(row.instanceCount ?? 0)]}"#,
+                    Self.attribute(.modalitiesInStudy, "CS", modalities),
+                    Self.attribute(.retrieveURL, "UR", [Self.jsonString("\(base)/studies/\(row.studyUID)")]),
+                    Self.attribute(.numberOfStudyRelatedSeries, "IS", [String(row.seriesCount ?? 0)]),
+                    Self.attribute(.numberOfStudyRelatedInstances, "IS", [String(row.instanceCount ?? 0)]),
                 ]
             case .series:
                 let url = "\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")"
                 computed = [
-                    #""00081190":{"vr":"UR","Value":[\#(Self.jsonString(url))]}"#,
-                    #""00201209":{"vr":"IS","Value":[\#(row.instanceCount ?? 0)]}"#,
+                    Self.attribute(.retrieveURL, "UR", [Self.jsonString(url)]),
+                    Self.attribute(.numberOfSeriesRelatedInstances, "IS", [String(row.instanceCount ?? 0)]),
                 ]
             case .instance:
                 let url =
                     "\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")/instances/\(row.sopInstanceUID ?? "")"
-                computed = [#""00081190":{"vr":"UR","Value":[\#(Self.jsonString(url))]}"#]
+                computed = [Self.attribute(.retrieveURL, "UR", [Self.jsonString(url)])]
             }
             DICOMStore.appendMerged("{" + computed.joined(separator: ",") + "}", attributes, to: &answer)
         }
         answer += "]"
-        let now = env.clock()
-        try await env.database.write { db -> Void in
-            try AuditLog.append(
-                db,
-                context.audit(
-                    "dicomweb.search", "dicomweb", request.uri.path,
-                    detail: "matches=\(conditions.map(\.0).joined(separator: ",")) results=\(rows.count)"), at: now)
-        }
-        guard !rows.isEmpty else { return Response(status: .noContent) }
         return Response(
             status: .ok, headers: [.contentType: Self.dicomJSON],
             body: ResponseBody(byteBuffer: ByteBuffer(string: answer)))
+    }
+
+    /// One DICOM JSON member: the tag, its VR and its values (each already JSON).
+    static func attribute(_ tag: DICOMTag, _ vr: String, _ values: [String]) -> String {
+        #""\#(tag.hex)":{"vr":"\#(vr)","Value":[\#(values.joined(separator: ","))]}"#
     }
 
     /// Only the members of a DICOM JSON object whose tags are kept.
@@ -564,49 +481,6 @@ struct DICOMwebController {
     /// A JSON string literal.
     static func jsonString(_ text: String) -> String { DICOMJSON.quoted(text) }
 
-    /// A keyword or an 8-digit hex tag, as a tag.
-    static func tag(_ field: String) -> String? {
-        if let tag = keywords[field] { return tag }
-        let upper = field.uppercased()
-        return upper.count == 8 && upper.allSatisfy(\.isHexDigit) ? upper : nil
-    }
-
-    /// How a QIDO value matches: wildcards, date ranges, UID lists, or single values.
-    static func match(_ keyword: String, _ value: String) throws -> DICOMMatch {
-        if keyword.hasSuffix("UID") && (value.contains("\\") || value.contains(",")) {
-            return .list(value.split(whereSeparator: { $0 == "\\" || $0 == "," }).map(String.init))
-        }
-        if keyword == "StudyDate" {
-            guard value.contains("-") else {
-                guard isDate(value) else { throw HubError.validation(keyword, "must be YYYYMMDD or a range") }
-                return .equals(value)
-            }
-            let ends = value.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let from = ends[0].isEmpty ? nil : ends[0]
-            let to = ends.count > 1 && !ends[1].isEmpty ? ends[1] : nil
-            guard from.map(isDate) ?? true, to.map(isDate) ?? true, from != nil || to != nil else {
-                throw HubError.validation(keyword, "a range is YYYYMMDD-YYYYMMDD, either end may be left open")
-            }
-            return .dateRange(from, to)
-        }
-        if value.contains("*") || value.contains("?") { return .wildcard(value) }
-        return .equals(value)
-    }
-
-    static func isDate(_ value: String) -> Bool { value.count == 8 && value.allSatisfy(\.isNumber) }
-
-    static func integer(
-        _ request: Request, _ name: String, default value: Int, range: ClosedRange<Int>
-    ) throws
-        -> Int
-    {
-        guard let text = request.query(name) else { return value }
-        guard let number = Int(text), range.contains(number) else {
-            throw HubError.validation(name, "must be a whole number in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return number
-    }
-
     /// The DICOMweb root as the client reached it (`PublicURL`).
     static func baseURL(_ request: Request, _ config: HubConfiguration) -> String {
         PublicURL.base(request, config) + "/dicomweb"
@@ -615,24 +489,9 @@ struct DICOMwebController {
     // MARK: WADO-RS
 
     func files(_ request: Request, _ context: HubRequestContext) async throws -> [StoredInstanceFile] {
-        let caller = try context.authenticated()
-        let access = try access(caller)
-        let study = try context.parameter("study")
-        let series = context.parameters.get("series")
-        let instance = context.parameters.get("instance")
-        let now = env.clock()
-        let files = try await env.database.write { db in
-            let files = try DICOMStore.files(
-                db, studyUID: study, seriesUID: series, sopInstanceUID: instance, access: access)
-            try AuditLog.append(
-                db,
-                context.audit(
-                    "dicomweb.retrieve", "study", study,
-                    detail: "series=\(series ?? "*") instance=\(instance ?? "*") instances=\(files.count)"), at: now)
-            return files
-        }
-        guard !files.isEmpty else { throw HubError.notFound("study, series or instance", instance ?? series ?? study) }
-        return files
+        try await archive.files(
+            study: try context.parameter("study"), series: context.parameters.get("series"),
+            instance: context.parameters.get("instance"), for: context.caller)
     }
 
     /// The stored instances, byte for byte, as `multipart/related; type="application/dicom"`.
@@ -640,14 +499,14 @@ struct DICOMwebController {
         let files = try await files(request, context)
         try Self.checkAccept(request.headers[.accept], storedIn: Set(files.map(\.transferSyntax)))
         let boundary = "dicomweb-" + UUID().uuidString
-        let (blobs, database) = (env.blobs, env.database)
+        let archive = archive
         let body = ResponseBody { writer in
             for (index, file) in files.enumerated() {
                 let head =
                     (index == 0 ? "" : "\r\n") + "--\(boundary)\r\nContent-Type: application/dicom\r\n"
                     + "Content-Length: \(file.size)\r\n\r\n"
                 try await writer.write(ByteBuffer(string: head))
-                let content = try await InlineBlobs.content(database, sha256: file.sha256, files: blobs)
+                let content = try await archive.content(of: file)
                 try await content.open().write(to: &writer)
             }
             try await writer.write(ByteBuffer(string: "\r\n--\(boundary)--\r\n"))

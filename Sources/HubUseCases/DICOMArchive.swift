@@ -1,0 +1,84 @@
+import DICOM
+import Foundation
+import GRDB
+import HubCore
+import HubStore
+
+/// The DICOM archive as its users see it: searching the index, retrieving the stored instances byte for byte, and
+/// their metadata. Clinics read their own studies; center staff read the studies of exams routed to them. Every
+/// search and retrieval is audited.
+public struct DICOMArchive: Sendable {
+    let database: AppDatabase
+    let blobs: BlobStore
+    let clock: @Sendable () -> Timestamp
+
+    public init(_ env: HubEnvironment) {
+        database = env.database
+        blobs = env.blobs
+        clock = env.clock
+    }
+
+    /// What the caller may see: the studies its clinic stored, and those of exams routed to its centers.
+    public static func access(for caller: Caller) throws(HubError) -> DICOMAccess {
+        let principal = try caller.authenticated()
+        guard let institution = principal.institutionId else {
+            throw HubError.forbidden("DICOMweb is used by the staff of an institution")
+        }
+        let owner = principal.roles.contains(.clinic) ? institution : nil
+        let reading = principal.roles.isDisjoint(with: [.reader, .verifier]) ? nil : institution
+        guard owner != nil || reading != nil else {
+            throw HubError.forbidden("DICOMweb needs the role clinic, reader or verifier")
+        }
+        return DICOMAccess(owner: owner, readingInstitution: reading)
+    }
+
+    /// The matching studies, series or instances the caller may see; `target` names the search in the audit log.
+    public func search(_ query: DICOMQuery, for caller: Caller, target: String) async throws -> [DICOMRow] {
+        let access = try Self.access(for: caller)
+        let full = query.needsFullMetadata
+        let (level, matches, limit, offset) = (query.level, query.matches, query.limit, query.offset)
+        let search: @Sendable (Database) throws -> [DICOMRow] = { db in
+            try DICOMStore.search(
+                db, level: level, matches: matches, access: access, limit: limit, offset: offset, fullMetadata: full)
+        }
+        // A pinned search reads a handful of rows: on the calling thread. Others may read many and go to a reader.
+        let rows = query.isPinned ? try await database.shortRead(search) : try await database.read(search)
+        let now = clock()
+        try await database.write { db -> Void in
+            try AuditLog.append(
+                db,
+                caller.audit(
+                    "dicomweb.search", "dicomweb", target,
+                    detail: "matches=\(matches.map(\.0).joined(separator: ",")) results=\(rows.count)"), at: now)
+        }
+        return rows
+    }
+
+    /// The stored instances of a study, a series or one instance that the caller may see, with the retrieval's
+    /// audit record; none is a 404.
+    public func files(
+        study: String, series: String?, instance: String?, for caller: Caller
+    ) async throws
+        -> [StoredInstanceFile]
+    {
+        let access = try Self.access(for: caller)
+        let now = clock()
+        let files = try await database.write { db in
+            let files = try DICOMStore.files(
+                db, studyUID: study, seriesUID: series, sopInstanceUID: instance, access: access)
+            try AuditLog.append(
+                db,
+                caller.audit(
+                    "dicomweb.retrieve", "study", study,
+                    detail: "series=\(series ?? "*") instance=\(instance ?? "*") instances=\(files.count)"), at: now)
+            return files
+        }
+        guard !files.isEmpty else { throw HubError.notFound("study, series or instance", instance ?? series ?? study) }
+        return files
+    }
+
+    /// Where an instance's bytes are: in the database (small instances) or a file of the blob store.
+    public func content(of file: StoredInstanceFile) async throws -> BlobContent {
+        try await InlineBlobs.content(database, sha256: file.sha256, files: blobs)
+    }
+}
