@@ -178,7 +178,7 @@ public enum ExamWorkflow {
             guard exam.step == .final, let previous = exam.reports.last else { throw refuse() }
             guard let title = by.title, title >= .attending else {
                 throw HubError(
-                    code: "two_level_signature", status: 403, title: "Signature not allowed",
+                    code: "two_level_signature", kind: .forbidden, title: "Signature not allowed",
                     detail: "an amendment is signed by an attending physician or above")
             }
             let (findings, conclusion, critical, values) = try draft.validated(kind: exam.itemKind, amendment: true)
@@ -222,12 +222,12 @@ public enum ExamWorkflow {
     public static func requireSecondSignature(_ verifier: Signer, author: Signer) throws(HubError) {
         if verifier.practitionerId == author.practitionerId {
             throw HubError(
-                code: "two_level_signature", status: 403, title: "Signature not allowed",
+                code: "two_level_signature", kind: .forbidden, title: "Signature not allowed",
                 detail: "the verifier must be a different practitioner from the author")
         }
         guard let title = verifier.title, title >= .attending else {
             throw HubError(
-                code: "two_level_signature", status: 403, title: "Signature not allowed",
+                code: "two_level_signature", kind: .forbidden, title: "Signature not allowed",
                 detail: "a report is verified by an attending physician (主治医师) or above")
         }
     }

@@ -51,12 +51,12 @@ public struct PeerRequestVerifier: Sendable {
             return try PeerStore.peer(db, id: claimed)
         }
         func refuse(
-            _ reason: String, _ detail: String, status: Int = 401, code: String = "unauthorized"
+            _ reason: String, _ detail: String, kind: HubError.Kind = .unauthenticated, code: String = "unauthorized"
         ) -> Refusal {
             let claim = claimed.map { " (claimed '\(String($0.prefix(64)))')" } ?? ""
             return Refusal(
                 origin: peer?.id ?? "unknown", reason: reason, detail: detail + (peer == nil ? claim : ""),
-                error: HubError(code: code, status: status, title: "Peer request refused", detail: detail))
+                error: HubError(code: code, kind: kind, title: "Peer request refused", detail: detail))
         }
         guard let envelope, let signature = header(FederationEnvelope.signatureHeader) else {
             throw refuse("unsigned", "the request is not signed by a peer hub")
@@ -85,13 +85,13 @@ public struct PeerRequestVerifier: Sendable {
         }
         guard envelope.hops <= maxHops else {
             throw refuse(
-                "hop_limit", "the request has passed \(envelope.hops) hubs; the limit is \(maxHops)", status: 422,
+                "hop_limit", "the request has passed \(envelope.hops) hubs; the limit is \(maxHops)", kind: .invalid,
                 code: "hop_limit")
         }
         guard envelope.origin != hubId else {
             throw refuse(
                 "loop", "request \(envelope.requestId) started at this hub and came back through \(peer.id)",
-                status: 422, code: "loop_detected")
+                kind: .invalid, code: "loop_detected")
         }
         let lifetime = sightingLifetime
         let first = try await database.write { db in

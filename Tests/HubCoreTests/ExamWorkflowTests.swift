@@ -123,7 +123,7 @@ enum WorkflowMove: String, CaseIterable, Sendable, CustomTestStringConvertible {
         } else {
             let error = refusal { try ExamWorkflow.apply(move.action, to: exam, at: at) }
             #expect(error?.code == "invalid_transition", "\(error?.description ?? "accepted")")
-            #expect(error?.status == 409)
+            #expect(error?.kind == .conflict)
         }
     }
 
@@ -143,7 +143,7 @@ enum WorkflowMove: String, CaseIterable, Sendable, CustomTestStringConvertible {
     func signatureRefusal(_ body: () throws -> Exam) {
         let error = refusal(body)
         #expect(error?.code == "two_level_signature", "\(error?.description ?? "accepted")")
-        #expect(error?.status == 403)
+        #expect(error?.kind == .forbidden)
     }
 
     @Test func theAuthorCannotVerifyTheirOwnReport() throws {
@@ -212,7 +212,7 @@ enum WorkflowMove: String, CaseIterable, Sendable, CustomTestStringConvertible {
                 .claim(by: Flow.otherReader, leaseMilliseconds: Flow.lease), to: exam, at: Flow.minutes(30))
         }
         #expect(error?.code == "conflict")
-        #expect(error?.status == 409)
+        #expect(error?.kind == .conflict)
     }
 
     @Test func anotherReaderTakesAnExpiredLease() throws {
@@ -238,7 +238,7 @@ enum WorkflowMove: String, CaseIterable, Sendable, CustomTestStringConvertible {
             try ExamWorkflow.apply(.report(by: Flow.otherReader, Flow.draft), to: exam, at: Flow.minutes(2))
         }
         #expect(error?.code == "forbidden")
-        #expect(error?.status == 403)
+        #expect(error?.kind == .forbidden)
         let reported = try ExamWorkflow.apply(.report(by: Flow.reader, Flow.draft), to: exam, at: Flow.minutes(2))
         #expect(reported.claim == nil, "the lease ends with the report")
         #expect(reported.reports.count == 1)

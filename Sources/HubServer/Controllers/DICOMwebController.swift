@@ -113,7 +113,7 @@ struct DICOMwebController {
                         parts += 1
                         guard parts <= maxParts else {
                             throw HubError(
-                                code: "payload_too_large", status: 413, title: "Request body too large",
+                                code: "payload_too_large", kind: .tooLarge, title: "Request body too large",
                                 detail: "a STOW-RS request holds at most \(maxParts) parts (dicomweb.max_parts)")
                         }
                         partType =
@@ -206,7 +206,7 @@ struct DICOMwebController {
                         FailedPart(
                             reason: .processing, detail: error.detail,
                             refusal: HubError(
-                                code: "payload_too_large", status: 413, title: "Request body too large",
+                                code: "payload_too_large", kind: .tooLarge, title: "Request body too large",
                                 detail:
                                     "a deflated instance inflates to more than \(maxInflated) bytes "
                                     + "(dicomweb.max_inflated_bytes)")))
@@ -532,7 +532,7 @@ struct DICOMwebController {
             if syntax == "*" || syntaxes == [syntax] { return }
         }
         throw HubError(
-            code: "not_acceptable", status: 406, title: "Not acceptable",
+            code: "not_acceptable", kind: .notAcceptable, title: "Not acceptable",
             detail:
                 "instances are returned as stored (multipart/related; type=\"application/dicom\", transfer syntax \(syntaxes.sorted().joined(separator: ", ")))"
         )

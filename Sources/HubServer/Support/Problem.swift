@@ -23,13 +23,22 @@ struct ProblemDocument: Encodable {
     }
 
     init(_ error: HubError, requestId: String?) {
-        self.type = "https://alliancehub.invalid/problems/" + error.code.replacingOccurrences(of: "_", with: "-")
-        self.title = error.title
-        self.status = error.status
-        self.detail = error.detail
-        self.code = error.code
-        self.field = error.field
-        self.errors = error.fields.isEmpty ? nil : error.fields
+        self.init(
+            code: error.code, status: error.status, title: error.title, detail: error.detail, fields: error.fields,
+            requestId: requestId)
+    }
+
+    init(
+        code: String, status: Int, title: String, detail: String, fields: [HubError.FieldProblem] = [],
+        requestId: String?
+    ) {
+        self.type = "https://alliancehub.invalid/problems/" + code.replacingOccurrences(of: "_", with: "-")
+        self.title = title
+        self.status = status
+        self.detail = detail
+        self.code = code
+        self.field = fields.first?.field
+        self.errors = fields.isEmpty ? nil : fields
         self.requestId = requestId
     }
 
@@ -59,8 +68,7 @@ struct ProblemMiddleware: RouterMiddleware {
             if let seconds = error.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
             return ProblemDocument(error, requestId: context.id).response(headers: headers)
         } catch let error as any HTTPResponseError {
-            let hubError = Self.translate(error.status, request: request)
-            return ProblemDocument(hubError, requestId: context.id).response()
+            return Self.translate(error.status, request: request, requestId: context.id).response()
         } catch {
             context.logger.error("unhandled error", metadata: ["error.message": "\(error)"])
             let hubError = HubError.internalError(
@@ -69,21 +77,22 @@ struct ProblemMiddleware: RouterMiddleware {
         }
     }
 
-    static func translate(_ status: HTTPResponse.Status, request: Request) -> HubError {
+    /// A refusal of the HTTP framework (no route, a method not allowed, a body too large) as a problem document.
+    static func translate(_ status: HTTPResponse.Status, request: Request, requestId: String?) -> ProblemDocument {
         switch status.code {
         case 404:
-            return HubError(
+            return ProblemDocument(
                 code: "not_found", status: 404, title: "Not found",
-                detail: "no route for \(request.method) \(request.uri.path)")
+                detail: "no route for \(request.method) \(request.uri.path)", requestId: requestId)
         case 405:
-            return HubError(
+            return ProblemDocument(
                 code: "method_not_allowed", status: 405, title: "Method not allowed",
-                detail: "\(request.method) is not allowed on \(request.uri.path)")
-        case 413: return HubError.payloadTooLarge(limit: 0)
+                detail: "\(request.method) is not allowed on \(request.uri.path)", requestId: requestId)
+        case 413: return ProblemDocument(HubError.payloadTooLarge(limit: 0), requestId: requestId)
         default:
-            return HubError(
+            return ProblemDocument(
                 code: "http_\(status.code)", status: status.code, title: status.reasonPhrase,
-                detail: status.reasonPhrase)
+                detail: status.reasonPhrase, requestId: requestId)
         }
     }
 }
