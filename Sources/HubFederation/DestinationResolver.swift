@@ -66,21 +66,22 @@ public struct DestinationResolver: Sendable {
     }
 
     public func resolve(_ delivery: OutboxDelivery) async throws -> ResolvedDestination {
-        let (scheme, name) = Self.split(delivery.destination)
-        switch scheme {
-        case "url":
+        let destination = Destination(delivery.destination)
+        switch destination {
+        case .url:
             guard let url = delivery.url else { throw UnroutableDelivery(description: "the delivery has no URL") }
             return ResolvedDestination(url: url)
-        case "webhook", "escalation":
+        case .webhook(let name), .escalation(let name):
             guard let webhook = try await database.read({ try WebhookStore.webhook($0, institutionId: name) }) else {
                 throw UnroutableDelivery(description: "institution '\(name)' has no webhook registered")
             }
-            let url = scheme == "escalation" ? (webhook.escalationURL ?? webhook.url) : webhook.url
+            let escalating = destination == .escalation(institutionId: name)
+            let url = escalating ? (webhook.escalationURL ?? webhook.url) : webhook.url
             try requireAllowed(url, of: "the webhook of '\(name)'")
             let timestamp = clock().millisecondsSinceEpoch / 1000
             let signature = WebhookSignature.sign(secret: webhook.secret, timestamp: timestamp, body: delivery.body)
             return ResolvedDestination(url: url, headers: [(WebhookSignature.header, signature)])
-        case "peer":
+        case .peer(let name):
             guard let identity else { throw UnroutableDelivery(description: "this hub has no federation identity") }
             guard let peer = try await database.read({ try PeerStore.peer($0, id: name) }) else {
                 throw UnroutableDelivery(description: "'\(name)' is not a known peer")
@@ -118,11 +119,5 @@ public struct DestinationResolver: Sendable {
         default:
             throw UnroutableDelivery(description: "no route to destination '\(delivery.destination)'")
         }
-    }
-
-    /// `webhook:wh-xiehe` → ("webhook", "wh-xiehe").
-    static func split(_ destination: String) -> (String, String) {
-        guard let colon = destination.firstIndex(of: ":") else { return (destination, "") }
-        return (String(destination[..<colon]), String(destination[destination.index(after: colon)...]))
     }
 }

@@ -18,11 +18,12 @@ public struct Deliveries: Sendable {
     /// repeats of the same message.
     @discardableResult
     public func enqueue(
-        _ db: Database, destination: String, kind: String, subject: String?, path: String? = nil,
+        _ db: Database, to destination: Destination, kind: String, subject: String?, path: String? = nil,
         idempotencyKey: String? = nil, body: some Encodable, now: Timestamp
     ) throws -> OutboxDelivery {
         try OutboxStore.enqueue(
-            db, destination: destination, kind: kind, subject: subject, path: path, body: try HubJSON.encode(body),
+            db, destination: destination.description, kind: kind, subject: subject, path: path,
+            body: try HubJSON.encode(body),
             idempotencyKey: idempotencyKey, policy: policy, now: now, signal: signal)
     }
 }

@@ -110,7 +110,7 @@ public struct Peers: Sendable {
     }
 
     private func status(of id: String) async throws -> Status {
-        let destination = "peer:\(id)"
+        let destination = Destination.peer(hubId: id).description
         let (peer, state, backlog, dead) = try await database.read { db -> (Peer, PeerState, Int, Int) in
             guard let peer = try PeerStore.peer(db, id: id) else { throw HubError.notFound("peer", id) }
             return (

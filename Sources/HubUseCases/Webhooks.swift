@@ -146,7 +146,7 @@ public struct Webhooks: Sendable {
                 throw HubError.conflict("institution '\(id)' has no webhook registered")
             }
             let delivery = try deliveries.enqueue(
-                db, destination: "webhook:\(id)", kind: "webhook.ping", subject: id,
+                db, to: .webhook(institutionId: id), kind: "webhook.ping", subject: id,
                 body: Ping(institutionId: id, hubId: hubId, sentAt: now), now: now)
             try AuditLog.append(db, caller.audit("webhook.test", "institution", id), at: now)
             return delivery
