@@ -98,7 +98,7 @@ public enum RecognitionRules {
     public static func evaluate(
         _ result: ResultRecord, hubId: String, catalog: CatalogIndex?, requester: Institution,
         performerLevel: InstitutionLevel?,
-        regions: RegionGroups, now: Timestamp, utcOffsetMinutes: Int = 480
+        regions: RegionGroups, now: Timestamp, utcOffsetMinutes: Int
     ) -> RecognitionCandidate {
         var reasons: [RecognitionReason] = []
         let item = catalog?.item(result.itemCode)

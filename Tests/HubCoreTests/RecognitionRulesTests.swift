@@ -76,8 +76,11 @@ import Testing
         RecognitionRules.evaluate(
             result, hubId: "hub", catalog: Self.catalog, requester: requester, performerLevel: .tertiary,
             regions: RegionGroups(),
-            now: result.performedAt.adding(days: dayOffset))
+            now: result.performedAt.adding(days: dayOffset), utcOffsetMinutes: Self.chinaStandardTime)
     }
+
+    /// UTC+8, the civil time of the hubs these rules are written for.
+    static let chinaStandardTime = 480
 
     @Test func potassiumAtDayEightIsExpiredUnderASevenDayWindow() {
         var fresh = Self.result("K")
@@ -168,7 +171,8 @@ import Testing
         let candidate = RecognitionRules.evaluate(
             Self.result("HBA1C"), hubId: "hub", catalog: Self.catalog,
             requester: Self.requester("420103", level: .tertiary),
-            performerLevel: .primary, regions: RegionGroups(), now: Self.performed.adding(days: 1))
+            performerLevel: .primary, regions: RegionGroups(), now: Self.performed.adding(days: 1),
+            utcOffsetMinutes: Self.chinaStandardTime)
         #expect(candidate.reasons.map(\.code) == [.outOfScope])
     }
 
