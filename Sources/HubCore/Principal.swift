@@ -35,6 +35,11 @@ public struct Principal: Sendable, Equatable {
 
     /// Passes when the principal holds at least one of `roles`; otherwise a 403 naming what is needed.
     public func require(_ roles: Role...) throws(HubError) {
+        try requireAny(of: roles)
+    }
+
+    /// Passes when the principal holds at least one of `roles`; otherwise a 403 naming what is needed.
+    public func requireAny(of roles: [Role]) throws(HubError) {
         guard !self.roles.isDisjoint(with: roles) else {
             throw HubError.forbidden("this operation needs the role \(roles.map(\.rawValue).joined(separator: " or "))")
         }

@@ -197,12 +197,12 @@ public enum RecognitionRules {
 /// The six national re-test reasons (plus provincial ones from configuration).
 public enum RetestReasons {
     public static let national: [Int: String] = [
-        1: "the condition changed and the result no longer reflects it",
-        2: "the value changes fast as the disease evolves",
-        3: "the item is critical before a major intervention (surgery, transfusion)",
-        4: "emergency or rescue",
-        5: "forensic, disability or sick-retirement appraisal",
-        6: "other cases that truly need a re-test (note required)",
+        RetestReason.conditionChanged.code: "the condition changed and the result no longer reflects it",
+        RetestReason.changesFast.code: "the value changes fast as the disease evolves",
+        RetestReason.beforeIntervention.code: "the item is critical before a major intervention (surgery, transfusion)",
+        RetestReason.emergency.code: "emergency or rescue",
+        RetestReason.appraisal.code: "forensic, disability or sick-retirement appraisal",
+        RetestReason.other.code: "other cases that truly need a re-test (note required)",
     ]
 }
 
@@ -251,5 +251,35 @@ extension PeerOutcome: JSONWritable {
             json.member("status", status)
             json.member("via", via)
         }
+    }
+}
+
+/// Why a test is done again although a recognizable result exists: one of the six national re-test reasons, or one a
+/// province adds (`recognition.retest_reasons`). Written as its number.
+public struct RetestReason: Sendable, Hashable, Codable {
+    public var code: Int
+
+    public init(code: Int) { self.code = code }
+
+    /// The condition changed and the result no longer reflects it.
+    public static let conditionChanged = RetestReason(code: 1)
+    /// The value changes fast as the disease evolves.
+    public static let changesFast = RetestReason(code: 2)
+    /// The item is critical before a major intervention (surgery, transfusion).
+    public static let beforeIntervention = RetestReason(code: 3)
+    /// An emergency or a rescue: never blocked.
+    public static let emergency = RetestReason(code: 4)
+    /// A forensic, disability or sick-retirement appraisal.
+    public static let appraisal = RetestReason(code: 5)
+    /// Another case that truly needs a re-test; it says why in free text.
+    public static let other = RetestReason(code: 6)
+
+    public init(from decoder: any Decoder) throws {
+        code = try decoder.singleValueContainer().decode(Int.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(code)
     }
 }

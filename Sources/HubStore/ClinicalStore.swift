@@ -126,6 +126,15 @@ public enum ResultStore {
     }
 
     /// Every earlier version of a result, oldest first.
+    /// Every current result of the patient a keyed identifier names, latest performed first.
+    public static func results(_ db: Database, patientKey: String) throws -> [ResultRecord] {
+        try String.fetchAll(
+            db,
+            sql: "SELECT body FROM results WHERE id IN (SELECT result_id FROM result_patients WHERE patient_key = ?)",
+            arguments: [patientKey]
+        ).map(decode).sorted { $0.performedAt > $1.performedAt }
+    }
+
     public static func history(_ db: Database, id: String) throws -> [ResultRecord] {
         try String.fetchAll(
             db, sql: "SELECT body FROM result_history WHERE result_id = ? ORDER BY version", arguments: [id]

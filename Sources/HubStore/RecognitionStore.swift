@@ -71,11 +71,16 @@ extension RecognitionCheck: JSONWritable {
 
 /// A clinician's decision on a check: adopt a result, or retest with a reason.
 public struct RecognitionDecision: Sendable, Codable, Equatable {
+    /// Adopt a recognizable result, or do the test again.
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case adopt, retest
+    }
+
     public var id: String
     public var checkId: String
     public var resultId: String?
-    public var decision: String
-    public var reasonCode: Int?
+    public var decision: Kind
+    public var reasonCode: RetestReason?
     public var note: String?
     public var institutionId: String
     public var department: String?
@@ -87,7 +92,7 @@ public struct RecognitionDecision: Sendable, Codable, Equatable {
     public var createdAt: Timestamp
 
     public init(
-        id: String, checkId: String, resultId: String?, decision: String, reasonCode: Int?, note: String?,
+        id: String, checkId: String, resultId: String?, decision: Kind, reasonCode: RetestReason?, note: String?,
         institutionId: String, department: String?, practitionerId: String?, itemCode: String, category: ItemCategory?,
         price: Money, crossInstitution: Bool, createdAt: Timestamp
     ) {
@@ -168,7 +173,7 @@ public enum RecognitionStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                decision.id, decision.checkId, decision.resultId, decision.decision, decision.reasonCode,
+                decision.id, decision.checkId, decision.resultId, decision.decision.rawValue, decision.reasonCode?.code,
                 decision.institutionId, decision.department, decision.practitionerId, decision.itemCode,
                 decision.category?.rawValue, decision.price.fen, decision.crossInstitution,
                 decision.createdAt.millisecondsSinceEpoch, try HubJSON.encodeString(decision),

@@ -92,3 +92,12 @@ extension HubEnvironment {
             timeoutMilliseconds: config.federationPeerTimeoutMilliseconds, clock: clock, logger: logger)
     }
 }
+
+extension HubEnvironment {
+    /// The peer hubs asked during a recognition check.
+    public var federatedRecognition: FederatedRecognition {
+        FederatedRecognition(
+            database: database, client: peerClient, latencies: peerLatencies, identity: identity,
+            peerTimeoutMilliseconds: config.federationPeerTimeoutMilliseconds, logger: logger)
+    }
+}

@@ -16,6 +16,7 @@ struct FederationController {
     let env: HubEnvironment
     var peerRequests: PeerRequests { PeerRequests(env) }
     var federationDirectory: FederationDirectory { FederationDirectory(env) }
+    var recognitionForPeers: RecognitionForPeers { RecognitionForPeers(env) }
 
     func register(_ routes: Routes) {
         routes.add(.get, "/federation/v1/identity", public: true, identity)
@@ -201,68 +202,21 @@ struct FederationController {
     /// peers answer when the hop limit allows relaying (peers already asked upstream are not asked again).
     @Sendable func recognitionQuery(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let body = try await JSONIO.body(request, limit: env.config.maxBodyBytes)
-        let (peer, envelope) = try await env.verifyPeerRequest(request, body: body, context: context)
+        let (peer, envelope) = try await peerRequests.verify(request, body: body, context: context)
         try JSONIO.requireJSON(request)
         let query = try JSONIO.decode(RecognitionQuery.self, from: body)
-        if let (field, detail) = query.problem() { throw HubError.validation(field, detail) }
-        let now = env.clock()
-        let relay = envelope.hops + 1 <= env.config.federationMaxHops
-        let (held, targets) = try await env.database.write { db in
-            let held = try env.heldResults(db, query: query, now: now)
-            let targets =
-                relay
-                ? try env.recognitionTargets(
-                    db, scope: query.requesterRegion == nil ? nil : query.scope,
-                    requesterRegion: query.requesterRegion ?? "",
-                    excluding: Set(query.asked + [peer.id, envelope.origin, env.config.hubId]))
-                : (ask: [], skipped: [])
-            try AuditLog.append(
-                db,
-                AuditEvent(
-                    actor: "peer:\(peer.id)", institutionId: nil, action: "federation.recognition.query",
-                    targetType: "patient", targetId: query.itemCode,
-                    patientKey: query.patient.first.map(env.patientKeys.key(for:)),
-                    remoteAddress: context.remoteAddress,
-                    requestId: context.id,
-                    detail:
-                        "origin=\(envelope.origin) request=\(envelope.requestId) hops=\(envelope.hops) results=\(held.count)"
-                ),
-                at: now)
-            return (held, targets)
-        }
-        // Peers this hub skips are its own business: only those it asked are reported upstream.
-        var answer = RecognitionQueryAnswer(hubId: env.config.hubId, results: held, peers: [])
-        if !targets.ask.isEmpty {
-            let budget = query.deadlineMs - min(query.deadlineMs / 5, 200)
-            let (relayed, outcomes) = await env.askPeers(
-                targets.ask, query: query, origin: envelope.origin, requestId: envelope.requestId,
-                hops: envelope.hops + 1, deadline: .milliseconds(max(1, budget)))
-            answer.results = HubEnvironment.unique(held + relayed)
-            answer.peers = outcomes
-        }
-        return try env.answer(answer, to: peer, envelope)
+        let answer = try await recognitionForPeers.answer(
+            query, from: peer, envelope: envelope, caller: context.caller)
+        return try peerRequests.answer(answer, to: peer, envelope)
     }
 
     /// One result, fetched by a peer from the hub that holds it: the record keeps this hub's identity and its
     /// recognition metadata as derived here.
     @Sendable func result(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let (peer, envelope) = try await env.verifyPeerRequest(request, body: Data(), context: context)
-        let id = try context.parameter("id")
-        let now = env.clock()
-        let answer = try await env.database.write { db -> FederatedResult in
-            guard let result = try ResultStore.result(db, id: id) else { throw HubError.notFound("result", id) }
-            try AuditLog.append(
-                db,
-                AuditEvent(
-                    actor: "peer:\(peer.id)", institutionId: nil, action: "federation.result.read",
-                    targetType: "result", targetId: id, patientKey: env.patientKeys.keys(for: result.patient).first,
-                    remoteAddress: context.remoteAddress, requestId: context.id), at: now)
-            return env.identity.seal(
-                FederatedResult(
-                    hubId: env.config.hubId,
-                    performerLevel: try RegistryStore.institution(db, id: result.institutionId)?.level, result: result))
-        }
-        return try env.answer(answer, to: peer, envelope)
+        let (peer, envelope) = try await peerRequests.verify(request, body: Data(), context: context)
+        let answer = try await recognitionForPeers.result(
+            try context.parameter("id"), for: peer, caller: context.caller)
+        return try peerRequests.answer(answer, to: peer, envelope)
     }
 
     struct Identity: Encodable {

@@ -318,7 +318,7 @@ struct FHIRController {
         let parsed = try parse(request, statuses: statuses, businessStatus: businessStatus, code: code)
         let env = self.env
         let now = env.clock()
-        let readsResults = results != nil && !caller.roles.isDisjoint(with: ResultController.readers)
+        let readsResults = results != nil && !caller.roles.isDisjoint(with: Results.readers)
         let (found, next) = try await env.database.write { db -> ([R], String?) in
             var query = parsed
             query.itemCodes = try Self.itemCodes(query.code, env, db, now: now)

@@ -1,50 +1,41 @@
 import CurlHTTP
 import Foundation
 import GRDB
-import HubConfig
 import HubCore
-import HubFederation
 import HubStore
-import HubUseCases
 import Logging
 import Metrics
 
-/// The cross-community part of a recognition check: this hub's own results for a query, and the parallel fan-out
-/// to peer hubs with a per-peer timeout inside an overall deadline.
-extension HubEnvironment {
-    static let recognitionQueryPath = "/federation/v1/recognition/query"
+/// The cross-community part of a recognition check: which peer hubs to ask, and the parallel fan-out to them with a
+/// per-peer timeout inside an overall deadline. Only evidence comes back: a peer's own results, and those it relays
+/// with a valid seal of their hub.
+public struct FederatedRecognition: Sendable {
+    let database: AppDatabase
+    let client: PeerClient
+    let latencies: PeerLatencies
+    let hubId: String
+    let ownPublicKey: String
+    let peerTimeoutMilliseconds: Int
+    let logger: Logger
 
-    /// The results this hub holds for the patient and item (equivalent codes included), with their origin's identity
-    /// and recognition metadata.
-    func heldResults(_ db: Database, query: RecognitionQuery, now: Timestamp) throws -> [FederatedResult] {
-        let catalog = try catalog.inForce(db, on: today(at: now))
-        var codes: [String] = []
-        for code in [query.itemCode] + query.equivalentCodes {
-            let canonical = catalog?.item(code)?.code ?? code
-            if !codes.contains(canonical) { codes.append(canonical) }
-        }
-        let keys = query.patient.map(patientKeys.key(for:))
-        var seen = Set<String>()
-        var held: [FederatedResult] = []
-        var levels: [String: InstitutionLevel] = [:]
-        for code in codes {
-            for result in try RecognitionStore.results(db, patientKeys: keys, itemCode: code)
-            where seen.insert(result.id).inserted {
-                if levels[result.institutionId] == nil {
-                    levels[result.institutionId] = try RegistryStore.institution(db, id: result.institutionId)?.level
-                }
-                // Sealed, so the hub that asked can relay it on as evidence.
-                held.append(
-                    identity.seal(
-                        FederatedResult(
-                            hubId: config.hubId, performerLevel: levels[result.institutionId], result: result)))
-            }
-        }
-        return held
+    public init(
+        database: AppDatabase, client: PeerClient, latencies: PeerLatencies, identity: HubIdentity,
+        peerTimeoutMilliseconds: Int, logger: Logger
+    ) {
+        self.database = database
+        self.client = client
+        self.latencies = latencies
+        self.hubId = identity.hubId
+        self.ownPublicKey = identity.publicKey
+        self.peerTimeoutMilliseconds = peerTimeoutMilliseconds
+        self.logger = logger
     }
 
+    /// Where peers take recognition queries.
+    public static let queryPath = "/federation/v1/recognition/query"
+
     /// The peers a check asks, and those it skips with the reason.
-    func recognitionTargets(
+    public func targets(
         _ db: Database, scope: RecognitionScope?, requesterRegion: String, excluding: Set<String>
     ) throws -> (ask: [Peer], skipped: [PeerOutcome]) {
         var ask: [Peer] = []
@@ -64,13 +55,13 @@ extension HubEnvironment {
     /// answer, the results the peer holds itself are kept, and those it relays only with a valid seal of their hub
     /// (checked with that hub's key as this hub's peer list has it); the others are dropped and counted in the
     /// peer's outcome. Never throws: a federated answer degrades, it does not fail.
-    func askPeers(
+    public func ask(
         _ peers: [Peer], query: RecognitionQuery, origin: String, requestId: String, hops: Int, deadline: Duration
     ) async -> (results: [FederatedResult], outcomes: [PeerOutcome]) {
         guard !peers.isEmpty else { return ([], []) }
-        let perPeer = min(.milliseconds(config.federationPeerTimeoutMilliseconds), deadline)
+        let perPeer = min(.milliseconds(peerTimeoutMilliseconds), deadline)
         var forward = query
-        forward.asked = Array(Set(query.asked + peers.map(\.id) + [config.hubId])).sorted()
+        forward.asked = Array(Set(query.asked + peers.map(\.id) + [hubId])).sorted()
         // Each peer is told how long it has, less a margin for the way back, so a relaying peer answers in time.
         let budget = Int(perPeer.wholeMilliseconds)
         forward.deadlineMs = max(1, budget - min(budget / 5, 200))
@@ -80,12 +71,10 @@ extension HubEnvironment {
             (try? await database.read { db in
                 try PeerStore.peers(db).filter { $0.status == .active }.map { ($0.id, $0.publicKey) }
             }).map { Dictionary($0, uniquingKeysWith: { first, _ in first }) } ?? [:]
-        keys[config.hubId] = identity.publicKey
+        keys[hubId] = ownPublicKey
         let sealKeys = keys
-        let ownId = config.hubId
-        let client = peerClient
-        let logger = self.logger
-        let latencies = peerLatencies
+        let ownId = hubId
+        let (client, logger, latencies) = (client, logger, latencies)
         return await withTaskGroup(of: (PeerOutcome, RecognitionQueryAnswer?).self) { group in
             for peer in peers {
                 group.addTask {
@@ -93,18 +82,17 @@ extension HubEnvironment {
                     func elapsed() -> Int { Int((ContinuousClock.now - started).wholeMilliseconds) }
                     do {
                         let response = try await client.send(
-                            peer, method: "POST", path: Self.recognitionQueryPath, body: body, requestId: requestId,
+                            peer, method: "POST", path: Self.queryPath, body: body, requestId: requestId,
                             origin: origin, hops: hops, timeout: perPeer)
                         let latency = elapsed()
                         Metrics.Timer(label: "hub.federation.peer_latency", dimensions: [("peer", peer.id)])
                             .recordMilliseconds(latency)
                         latencies.record(peer.id, milliseconds: latency)
                         guard response.status == 200 else {
-                            let detail = Self.problemDetail(response.body)
                             return (
                                 PeerOutcome(
                                     hubId: peer.id, status: .error, latencyMs: latency,
-                                    detail: "HTTP \(response.status)\(detail.map { ": \($0)" } ?? "")"), nil
+                                    detail: PeerFailure.status(response.status, body: response.body)), nil
                             )
                         }
                         if let problem = FederationAnswer.problem(
@@ -141,7 +129,8 @@ extension HubEnvironment {
                             "peer query failed", metadata: ["hub.peer": "\(peer.id)", "error.message": "\(error)"])
                         return (
                             PeerOutcome(
-                                hubId: peer.id, status: .error, latencyMs: elapsed(), detail: Self.describe(error)), nil
+                                hubId: peer.id, status: .error, latencyMs: elapsed(),
+                                detail: PeerFailure.describe(error, expected: "a recognition query answer")), nil
                         )
                     }
                 }
@@ -168,7 +157,7 @@ extension HubEnvironment {
 
     /// The results of `peer`'s answer that are evidence: those labelled with its own id (its answer is signed), and
     /// those of another hub carrying that hub's valid seal; how many others there were, and why the first was dropped.
-    static func evidence(
+    public static func evidence(
         _ results: [FederatedResult], from peer: Peer, keys: [String: String]
     ) -> (kept: [FederatedResult], dropped: Int, reason: String?) {
         var kept: [FederatedResult] = []
@@ -201,19 +190,8 @@ extension HubEnvironment {
     }
 
     /// Results by origin hub and id, each once.
-    static func unique(_ results: [FederatedResult]) -> [FederatedResult] {
+    public static func unique(_ results: [FederatedResult]) -> [FederatedResult] {
         var seen = Set<String>()
         return results.filter { seen.insert($0.hubId + "\u{1F}" + $0.result.id).inserted }
-    }
-
-    static func problemDetail(_ body: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
-        return object["detail"] as? String
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if let curl = error as? CurlHTTPError { return "\(curl)" }
-        if error is DecodingError { return "the answer is not a recognition query answer" }
-        return "\(error)"
     }
 }
