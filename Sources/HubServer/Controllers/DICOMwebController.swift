@@ -334,9 +334,9 @@ struct DICOMwebController {
     ) throws {
         let attachment = Attachment(
             examId: exam.id, sha256: sha256, mediaType: "application/dicom", kind: "dicom", size: size,
-            uploadedBy: actor, uploadedAt: now, dicom: AttachmentController.tags(summary),
-            patientMismatch: AttachmentController.patientMismatch(summary, exam: exam))
-        _ = try env.record(
+            uploadedBy: actor, uploadedAt: now, dicom: Attachments.tags(summary),
+            patientMismatch: Attachments.patientMismatch(summary, exam: exam))
+        _ = try Attachments(env).record(
             attachment,
             audit: { action, detail, key in
                 context.audit(action, "exam", exam.id, patientKey: key, detail: detail)

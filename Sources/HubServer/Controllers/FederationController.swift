@@ -28,19 +28,7 @@ struct FederationController {
         routes.add(.post, "/federation/v1/critical-values/{id}/ack", public: true, acknowledgeCriticalValue)
     }
 
-    struct Received: Encodable {
-        var examId: String
-        var step: ExamStep
-        var accessionNumber: String
-        var centerId: String?
-
-        enum CodingKeys: String, CodingKey {
-            case step
-            case examId = "exam_id"
-            case accessionNumber = "accession_number"
-            case centerId = "center_id"
-        }
-    }
+    var forwardedExams: ForwardedExams { ForwardedExams(env) }
 
     /// An exam a peer forwards to be read at one of this hub's centers. A retried forward finds the exam the first
     /// one created (200) instead of creating another (201).
@@ -49,24 +37,9 @@ struct FederationController {
         let (peer, envelope) = try await env.verifyPeerRequest(request, body: body, context: context)
         try JSONIO.requireJSON(request)
         let message = try JSONIO.decode(ForwardedExam.self, from: body)
-        let now = env.clock()
-        let (exam, created) = try await env.database.write { db in
-            let (exam, created) = try env.receiveForwarded(db, message, from: peer, now: now)
-            try AuditLog.append(
-                db,
-                AuditEvent(
-                    actor: "peer:\(peer.id)", institutionId: nil,
-                    action: created ? "federation.exam.receive" : "federation.exam.receive.repeat", targetType: "exam",
-                    targetId: exam.id, patientKey: env.patientKeys.keys(for: exam.patient).first,
-                    remoteAddress: context.remoteAddress, requestId: context.id,
-                    detail:
-                        "origin exam \(message.originExamId) request \(envelope.requestId) center \(message.centerId)"),
-                at: now)
-            return (exam, created)
-        }
-        return try env.answer(
-            Received(examId: exam.id, step: exam.step, accessionNumber: exam.accessionNumber, centerId: exam.centerId),
-            status: created ? .created : .ok, to: peer, envelope)
+        let (receipt, created) = try await forwardedExams.receive(
+            message, from: peer, requestId: envelope.requestId, by: context.caller)
+        return try env.answer(receipt, status: created ? .created : .ok, to: peer, envelope)
     }
 
     /// An attachment of a forwarded exam, streamed from the submitting hub. The signature covers the path's SHA-256;
@@ -81,30 +54,9 @@ struct FederationController {
         let mediaType =
             request.headers[.contentType]?.split(separator: ";").first
             .map { $0.trimmingASCIIWhitespace().lowercased() } ?? ""
-        guard let kind = AttachmentController.kinds[mediaType] else {
-            throw HubError.unsupportedMediaType("'\(mediaType)' is not an attachment type")
-        }
-        guard
-            let exam = try await env.database.read({
-                try ExamStore.exam($0, originHub: peer.id, originExamId: originId)
-            })
-        else {
-            // The exam's own forward may still be on its way: the sender retries.
-            throw HubError(
-                code: "too_early", status: 425, title: "Exam not received yet",
-                detail: "exam \(originId) from \(peer.id) has not arrived here yet")
-        }
-        let examId = exam.id
-        let remote = context.remoteAddress
-        let requestId = context.id
-        let (stored, created) = try await AttachmentController(env: env).ingest(
-            request.body, mediaType: mediaType, kind: kind, exam: exam, uploadedBy: "peer:\(peer.id)",
-            expectedSHA256: sha256
-        ) { action, detail, key in
-            AuditEvent(
-                actor: "peer:\(peer.id)", institutionId: nil, action: action, targetType: "exam", targetId: examId,
-                patientKey: key, remoteAddress: remote, requestId: requestId, detail: detail)
-        }
+        let (stored, created) = try await forwardedExams.receiveAttachment(
+            originExamId: originId, sha256: sha256, mediaType: mediaType, body: request.body.map(\.readableBytesView),
+            from: peer, by: context.caller)
         return try env.answer(stored, status: created ? .created : .ok, to: peer, envelope)
     }
 
@@ -115,23 +67,8 @@ struct FederationController {
         let (peer, envelope) = try await env.verifyPeerRequest(request, body: body, context: context)
         try JSONIO.requireJSON(request)
         let event = try JSONIO.decode(ForwardedExamEvent.self, from: body)
-        let now = env.clock()
-        let applied = try await env.database.write { db -> Bool in
-            let exam = try env.applyForwardedEvent(db, examId: id, event, from: peer, now: now)
-            try AuditLog.append(
-                db,
-                AuditEvent(
-                    actor: "peer:\(peer.id)", institutionId: nil, action: "federation.exam.event", targetType: "exam",
-                    targetId: id, remoteAddress: context.remoteAddress, requestId: context.id,
-                    detail: "\(event.event) revision \(event.revision)\(exam == nil ? " (already applied)" : "")"),
-                at: now)
-            return exam != nil
-        }
+        let applied = try await forwardedExams.apply(event, to: id, from: peer, by: context.caller)
         return try env.answer(["applied": applied], to: peer, envelope)
-    }
-
-    struct CancelInput: Decodable {
-        var reason: String?
     }
 
     /// The submitting hub withdrew an exam it forwarded here.
@@ -139,31 +76,9 @@ struct FederationController {
         let originId = try context.parameter("id")
         let body = try await JSONIO.body(request, limit: env.config.maxBodyBytes)
         let (peer, envelope) = try await env.verifyPeerRequest(request, body: body, context: context)
-        let input = try JSONIO.decode(CancelInput.self, from: body)
-        let now = env.clock()
-        let exam = try await env.database.write { db -> Exam in
-            guard let exam = try ExamStore.exam(db, originHub: peer.id, originExamId: originId) else {
-                // The exam's own forward may still be on its way: the sender retries.
-                throw HubError(
-                    code: "too_early", status: 425, title: "Exam not received yet",
-                    detail: "exam \(originId) from \(peer.id) has not arrived here yet")
-            }
-            if exam.step == .cancelled { return exam }
-            let action = ExamAction.cancel(reason: input.reason ?? "withdrawn by \(peer.id)")
-            var next = try ExamWorkflow.apply(action, to: exam, at: now)
-            next = try env.effects(of: action, before: exam, after: next, db, now: now)
-            try ExamStore.update(db, next)
-            try AuditLog.append(
-                db,
-                AuditEvent(
-                    actor: "peer:\(peer.id)", institutionId: nil, action: "exam.cancel", targetType: "exam",
-                    targetId: exam.id, remoteAddress: context.remoteAddress, requestId: context.id,
-                    detail: input.reason), at: now)
-            return next
-        }
-        return try env.answer(
-            Received(examId: exam.id, step: exam.step, accessionNumber: exam.accessionNumber, centerId: exam.centerId),
-            to: peer, envelope)
+        let input = try JSONIO.decode(ReasonInput.self, from: body)
+        let receipt = try await forwardedExams.cancel(originExamId: originId, input, from: peer, by: context.caller)
+        return try env.answer(receipt, to: peer, envelope)
     }
 
     /// The submitting hub's clinic acknowledged a critical value flagged here.
@@ -172,26 +87,8 @@ struct FederationController {
         let body = try await JSONIO.body(request, limit: env.config.maxBodyBytes)
         let (peer, envelope) = try await env.verifyPeerRequest(request, body: body, context: context)
         let acknowledgement = try JSONIO.decode(Acknowledgement.self, from: body)
-        let now = env.clock()
-        let notice = try await env.database.write { db -> CriticalValueNotice in
-            guard var notice = try CriticalValueStore.notice(db, id: id),
-                let exam = try ExamStore.exam(db, id: notice.examId), exam.origin?.hubId == peer.id
-            else {
-                throw HubError.notFound("critical value", id)
-            }
-            guard notice.acknowledgement == nil else { return notice }
-            notice.acknowledgement = acknowledgement
-            try CriticalValueStore.update(db, notice)
-            try AuditLog.append(
-                db,
-                AuditEvent(
-                    actor: "peer:\(peer.id)", institutionId: nil, action: "critical_value.ack",
-                    targetType: "critical_value", targetId: id, remoteAddress: context.remoteAddress,
-                    requestId: context.id,
-                    detail: "exam=\(notice.examId) acknowledged at \(peer.id)"), at: now
-            )
-            return notice
-        }
+        let notice = try await forwardedExams.acknowledgeCriticalValue(
+            id, acknowledgement, from: peer, by: context.caller)
         return try env.answer(notice, to: peer, envelope)
     }
 

@@ -222,7 +222,7 @@ struct FHIRController {
         let now = env.clock()
         let resource = try await env.database.write { db in
             guard let exam = try ExamStore.exam(db, id: examId) else { throw HubError.notFound(type, fhirID) }
-            _ = try env.side(of: caller, for: exam, db)
+            _ = try ExamAccess().side(of: caller, for: exam, db)
             let resource = try render(exam, db)
             try AuditLog.append(
                 db,
@@ -349,7 +349,7 @@ struct FHIRController {
                 let resources = try render(exam, query, db)
                 if resources.isEmpty { return true }
                 do {
-                    _ = try env.side(of: caller, for: exam, db)
+                    _ = try ExamAccess().side(of: caller, for: exam, db)
                 } catch let error as HubError where error.status == 403 {
                     return true
                 }
