@@ -31,6 +31,12 @@ public struct FederatedRecognition: Sendable {
         self.logger = logger
     }
 
+    /// A time to answer in, in milliseconds, less a margin for the answer's way back (a fifth, at most 200 ms), so
+    /// that a peer told it, or relaying with it, answers in time.
+    public static func lessTheWayBack(_ milliseconds: Int) -> Int {
+        max(1, milliseconds - min(milliseconds / 5, 200))
+    }
+
     /// Where peers take recognition queries.
     public static let queryPath = "/federation/v1/recognition/query"
 
@@ -63,8 +69,7 @@ public struct FederatedRecognition: Sendable {
         var forward = query
         forward.asked = Array(Set(query.asked + peers.map(\.id) + [hubId])).sorted()
         // Each peer is told how long it has, less a margin for the way back, so a relaying peer answers in time.
-        let budget = Int(perPeer.wholeMilliseconds)
-        forward.deadlineMs = max(1, budget - min(budget / 5, 200))
+        forward.deadlineMs = Self.lessTheWayBack(Int(perPeer.wholeMilliseconds))
         let body = (try? HubJSON.encode(forward)) ?? Data()
         // The keys results may be sealed with: this hub's peers', and its own.
         var keys =

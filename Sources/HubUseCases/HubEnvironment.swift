@@ -8,7 +8,8 @@ import HubFederation
 import HubStore
 import Logging
 
-/// What every controller needs: configuration, the database, the catalog, and the clock.
+/// The hub's shared dependencies, and nothing else: wiring. Each use case is made from it (`init(_ env:)`) and keeps
+/// only the few it needs.
 public struct HubEnvironment: Sendable {
     public let config: HubConfiguration
     public let database: AppDatabase
@@ -66,24 +67,6 @@ public struct HubEnvironment: Sendable {
             outbound: outbound)
     }
 
-    /// Adds a delivery to the outbox inside the caller's transaction.
-    /// `path` is appended to a peer's address; `idempotencyKey` (default: the delivery's id) lets the receiver
-    /// drop repeats of the same message.
-    @discardableResult
-    public func enqueue(
-        _ db: Database, destination: String, kind: String, subject: String?, path: String? = nil,
-        idempotencyKey: String? = nil, body: some Encodable, now: Timestamp
-    ) throws -> OutboxDelivery {
-        try OutboxStore.enqueue(
-            db, destination: destination, kind: kind, subject: subject, path: path, body: try HubJSON.encode(body),
-            idempotencyKey: idempotencyKey, policy: config.retryPolicy, now: now, signal: outbox)
-    }
-
-    /// Today's date in the hub's civil time.
-    public func today(at time: Timestamp) -> CivilDate { time.civilDate(utcOffsetMinutes: config.utcOffsetMinutes) }
-}
-
-extension HubEnvironment {
     /// The peers' directories, as this hub fetches them.
     public var peerDirectory: PeerDirectory {
         PeerDirectory(
@@ -91,9 +74,7 @@ extension HubEnvironment {
             refreshSeconds: config.federationDirectoryRefreshSeconds,
             timeoutMilliseconds: config.federationPeerTimeoutMilliseconds, clock: clock, logger: logger)
     }
-}
 
-extension HubEnvironment {
     /// The peer hubs asked during a recognition check.
     public var federatedRecognition: FederatedRecognition {
         FederatedRecognition(

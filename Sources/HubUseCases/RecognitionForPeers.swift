@@ -64,10 +64,10 @@ public struct RecognitionForPeers: Sendable {
         }
         var answer = RecognitionQueryAnswer(hubId: hubId, results: held, peers: [])
         if !targets.ask.isEmpty {
-            let budget = query.deadlineMs - min(query.deadlineMs / 5, 200)
+            let budget = FederatedRecognition.lessTheWayBack(query.deadlineMs)
             let (relayed, outcomes) = await federation.ask(
                 targets.ask, query: query, origin: envelope.origin, requestId: envelope.requestId,
-                hops: envelope.hops + 1, deadline: .milliseconds(max(1, budget)))
+                hops: envelope.hops + 1, deadline: .milliseconds(budget))
             answer.results = FederatedRecognition.unique(held + relayed)
             answer.peers = outcomes
         }

@@ -1,17 +1,15 @@
-import DICOM
-import Foundation
-import GRDB
-import HTTPTypes
-import HubConfig
 import HubCore
 import HubStore
 import HubUseCases
 import Hummingbird
-import NIOCore
 
 /// `/v1/exams/{id}/attachments`: files streamed to the content-addressed blob store, checked by kind.
 struct AttachmentController {
-    let env: HubEnvironment
+    let attachments: Attachments
+
+    init(env: HubEnvironment) {
+        attachments = Attachments(env)
+    }
 
     func register(_ routes: Routes) {
         routes.add(.post, "/v1/exams/{id}/attachments", upload)
@@ -19,198 +17,29 @@ struct AttachmentController {
         routes.add(.get, "/v1/exams/{id}/attachments/{sha256}", download)
     }
 
-    /// Media types accepted, and the kind each is filed as.
-    static let kinds: [String: String] = [
-        "application/dicom": "dicom", "application/hl7-aecg+xml": "ecg-aecg", "application/xml": "ecg-aecg",
-        "text/xml": "ecg-aecg", "application/pdf": "pdf", "image/jpeg": "image", "image/png": "image",
-    ]
-
     @Sendable func upload(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let caller = try context.authenticated()
         let mediaType =
             request.headers[.contentType]?.split(separator: ";").first
             .map { $0.trimmingASCIIWhitespace().lowercased() } ?? ""
-        guard let kind = Self.kinds[mediaType] else {
-            throw HubError.unsupportedMediaType(
-                "attachments are \(Self.kinds.keys.sorted().joined(separator: ", ")); got '\(mediaType)'")
-        }
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > env.config.maxAttachmentBytes {
-            throw HubError.payloadTooLarge(limit: env.config.maxAttachmentBytes)
-        }
-        let exam = try await env.database.read { db -> Exam in
-            guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
-            _ = try env.side(of: caller, for: exam, db)
-            return exam
-        }
-        let (stored, created) = try await ingest(
-            request.body, mediaType: mediaType, kind: kind, exam: exam, uploadedBy: caller.actor
-        ) { action, detail, key in
-            context.audit(action, "exam", id, patientKey: key, detail: detail)
-        }
+        let (stored, created) = try await attachments.upload(
+            id, mediaType: mediaType, declaredLength: request.headers[.contentLength].flatMap(Int.init),
+            body: request.body.map(\.readableBytesView), by: context.caller)
         return try JSONIO.response(stored, status: created ? .created : .ok)
-    }
-
-    /// Streams a file into the blob store, checks it against its kind and the exam, and records it, with its audit
-    /// records (`audit` builds them: action, detail, patient key). When `expectedSHA256` is given (a peer's
-    /// signed promise), bytes that do not match it are refused. A new attachment of a forwarded exam follows the
-    /// exam to the reading hub. Returns the record and whether it is new.
-    func ingest(
-        _ body: RequestBody, mediaType: String, kind: String, exam: Exam, uploadedBy: String,
-        expectedSHA256: String? = nil, audit: @escaping @Sendable (String, String?, String?) -> AuditEvent
-    ) async throws -> (Attachment, Bool) {
-        guard exam.step != .cancelled && exam.step != .final else {
-            throw HubError.invalidTransition("attachments cannot be added to an exam that is \(exam.step.rawValue)")
-        }
-        let limit = env.config.maxAttachmentBytes
-        // Streamed chunk by chunk to a temporary file: memory stays flat whatever the size.
-        let writer = try env.blobs.writer(limit: limit)
-        let sha256: String
-        do {
-            for try await chunk in body {
-                try chunk.withUnsafeReadableBytes { try writer.write($0) }
-            }
-            if writer.size == 0 { throw HubError.validation("body", "the attachment is empty") }
-            sha256 = try await writer.finish()
-            if let expectedSHA256, expectedSHA256 != sha256 {
-                throw HubError.validation(
-                    "body", "the bytes' SHA-256 is \(sha256), not the \(expectedSHA256) signed for")
-            }
-        } catch {
-            writer.abort()
-            throw error
-        }
-        let checked: (dicom: [String: String]?, mismatch: String?)
-        do {
-            checked = try Self.check(path: writer.temporaryPath, kind: kind, exam: exam)
-            try await writer.commit(sha256: sha256)
-        } catch {
-            writer.abort()
-            throw error
-        }
-        let now = env.clock()
-        let id = exam.id
-        let attachment = Attachment(
-            examId: id, sha256: sha256, mediaType: mediaType, kind: kind, size: writer.size,
-            uploadedBy: uploadedBy, uploadedAt: now, dicom: checked.dicom, patientMismatch: checked.mismatch)
-        return try await env.database.write { db -> (Attachment, Bool) in
-            guard try env.record(attachment, audit: audit, db, now: now) else {
-                // The same bytes were attached before: answer with the record as it was first stored.
-                return (try ExamStore.attachment(db, examId: id, sha256: sha256) ?? attachment, false)
-            }
-            return (attachment, true)
-        }
-    }
-
-    /// Checks that a file is what its media type claims, and extracts what the hub needs from it.
-    static func check(path: String, kind: String, exam: Exam) throws -> ([String: String]?, String?) {
-        switch kind {
-        case "dicom":
-            let file: DICOMFile
-            do {
-                file = try DICOMFile.parseHeader(fileAt: path)
-            } catch {
-                throw HubError(
-                    code: "invalid_dicom", status: 422, title: "Not a valid DICOM file",
-                    detail: "\(error.code): \(error.detail)", fields: [.init(field: "body", detail: error.detail)])
-            }
-            return (Self.tags(file.summary), Self.patientMismatch(file.summary, exam: exam))
-        case "ecg-aecg":
-            let head = try prefix(path, 65_536)
-            let text = String(decoding: head, as: UTF8.self)
-            guard text.contains("<AnnotatedECG") || text.contains(":AnnotatedECG") else {
-                throw HubError(
-                    code: "invalid_ecg", status: 422, title: "Not an HL7 aECG document",
-                    detail: "the XML's root element is not AnnotatedECG (HL7 v3 annotated ECG)",
-                    fields: [.init(field: "body", detail: "expected an HL7 aECG document")])
-            }
-            return (nil, nil)
-        case "pdf":
-            guard try prefix(path, 5) == Data("%PDF-".utf8) else { throw magic("a PDF", "%PDF-") }
-            return (nil, nil)
-        default:
-            let head = try prefix(path, 8)
-            let jpeg = head.starts(with: [0xFF, 0xD8, 0xFF])
-            let png = head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-            guard jpeg || png else { throw magic("a JPEG or PNG image", "its signature bytes") }
-            return (nil, nil)
-        }
-    }
-
-    /// The DICOM attributes an attachment record keeps.
-    static func tags(_ s: DICOMSummary) -> [String: String] {
-        var tags: [String: String] = ["transfer_syntax_uid": s.transferSyntaxUID]
-        tags["sop_class_uid"] = s.sopClassUID
-        tags["sop_instance_uid"] = s.sopInstanceUID
-        tags["study_instance_uid"] = s.studyInstanceUID
-        tags["series_instance_uid"] = s.seriesInstanceUID
-        tags["patient_id"] = s.patientID
-        tags["patient_name"] = s.patientName
-        tags["modality"] = s.modality
-        tags["study_date"] = s.studyDate
-        tags["accession_number"] = s.accessionNumber
-        tags["number_of_frames"] = s.numberOfFrames.map(String.init)
-        tags["specific_character_set"] = s.specificCharacterSet?.joined(separator: "\\")
-        if let ecg = s.ecg {
-            tags["ecg_channels"] = ecg.channelCount.map(String.init)
-            tags["ecg_sampling_frequency"] = ecg.samplingFrequency.map { String($0) }
-        }
-        return tags
-    }
-
-    /// Why the file's patient is not the exam's, or nil when it is (or the file names none).
-    static func patientMismatch(_ s: DICOMSummary, exam: Exam) -> String? {
-        guard let patientID = s.patientID.map({ String($0.trimmingASCIIWhitespace()) }), !patientID.isEmpty,
-            !exam.patient.identifiers.contains(where: { PatientIdentifier(system: $0.system, value: patientID) == $0 })
-        else { return nil }
-        return "the file's PatientID '\(patientID)' matches none of the exam's patient identifiers"
-    }
-
-    static func prefix(_ path: String, _ count: Int) throws -> Data {
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        return try handle.read(upToCount: count) ?? Data()
-    }
-
-    static func magic(_ what: String, _ signature: String) -> HubError {
-        HubError(
-            code: "invalid_attachment", status: 422, title: "The file is not what its media type says",
-            detail: "the body is not \(what): it does not start with \(signature)",
-            fields: [.init(field: "body", detail: "does not match its Content-Type")])
     }
 
     @Sendable func list(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let caller = try context.authenticated()
-        let attachments = try await env.database.read { db in
-            guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
-            _ = try env.side(of: caller, for: exam, db)
-            return try ExamStore.attachments(db, examId: id)
-        }
-        return try JSONIO.response(ListResponse(Page(items: attachments, next: nil)))
+        let items = try await attachments.list(id, for: context.caller)
+        return try JSONIO.response(ListResponse(Page(items: items, next: nil)))
     }
 
     /// Streams the stored bytes back, exactly as uploaded.
     @Sendable func download(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
         let sha256 = try context.parameter("sha256")
-        let caller = try context.authenticated()
-        let now = env.clock()
-        let attachment = try await env.database.write { db -> Attachment in
-            guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
-            _ = try env.side(of: caller, for: exam, db)
-            guard let attachment = try ExamStore.attachment(db, examId: id, sha256: sha256) else {
-                throw HubError.notFound("attachment", sha256)
-            }
-            try AuditLog.append(
-                db,
-                context.audit(
-                    "attachment.read", "exam", id, patientKey: env.patientKeys.keys(for: exam.patient).first,
-                    detail: "sha256=\(sha256)"),
-                at: now)
-            return attachment
-        }
-        let reader = try await InlineBlobs.content(env.database, sha256: attachment.sha256, files: env.blobs).open()
+        let (attachment, content) = try await attachments.download(id, sha256: sha256, for: context.caller)
+        let reader = try content.open()
         let body = ResponseBody { writer in
             try await reader.write(to: &writer)
             try await writer.finish(nil)
@@ -221,25 +50,5 @@ struct AttachmentController {
                 .contentType: attachment.mediaType, .contentLength: String(attachment.size), .eTag: "\"\(sha256)\"",
             ],
             body: body)
-    }
-}
-
-extension HubEnvironment {
-    /// Files an attachment of an exam once, with its audit records (`audit` builds them: action, detail, patient
-    /// key); a new attachment of a forwarded exam follows the exam to the reading hub. False when it was filed before.
-    func record(
-        _ attachment: Attachment, audit: (String, String?, String?) -> AuditEvent, _ db: Database, now: Timestamp
-    ) throws -> Bool {
-        guard try ExamStore.attach(db, attachment) else { return false }
-        let exam = try ExamStore.exam(db, id: attachment.examId)
-        let key = exam.flatMap { patientKeys.keys(for: $0.patient).first }
-        try AuditLog.append(
-            db, audit("attachment.add", "sha256=\(attachment.sha256) kind=\(attachment.kind)", key), at: now)
-        if attachment.patientMismatch != nil {
-            // The file's PatientID is kept with the attachment; the log carries ids only.
-            try AuditLog.append(db, audit("attachment.patient_mismatch", "sha256=\(attachment.sha256)", key), at: now)
-        }
-        if let forward = exam?.forward { try forwardAttachment(db, attachment, to: forward.hubId, now: now) }
-        return true
     }
 }

@@ -1,6 +1,5 @@
 import DICOM
 import Foundation
-import GRDB
 import HTTPTypes
 import HubConfig
 import HubCore
@@ -15,14 +14,22 @@ import NIOCore
 /// answers from the SQLite index; WADO-RS returns the stored bytes unchanged. Clinics store into and read their own
 /// studies; center staff read the studies of exams routed to them.
 struct DICOMwebController {
-    let env: HubEnvironment
     let archive: DICOMArchive
+    let ingest: DICOMIngest
+    let uploadMemory: UploadMemory
     let config: HubConfiguration
+    let maxParts: Int
+    let maxBodyBytes: Int
+    let clock: @Sendable () -> Timestamp
 
     init(env: HubEnvironment) {
-        self.env = env
         archive = DICOMArchive(env)
+        ingest = DICOMIngest(env)
+        uploadMemory = env.uploadMemory
         config = env.config
+        maxParts = env.config.dicomwebMaxParts
+        maxBodyBytes = env.config.maxBodyBytes
+        clock = env.clock
     }
 
     func register(_ routes: Routes) {
@@ -44,43 +51,11 @@ struct DICOMwebController {
     }
 
     static let dicomJSON = "application/dicom+json"
-    /// Parts up to this size are held and checked in memory before they go to disk; those up to
-    /// `InlineBlobs.limit` are kept in the database with their index rows and never become files.
-    static let inMemoryPart = 4 << 20
 
     // MARK: STOW-RS
 
-    /// Failure reasons of the FailedSOPSequence (PS3.4 Annex GG, PS3.18 Table 10.5.3-1).
-    enum Failure: Int {
-        case processing = 0x0110
-        case duplicateInstance = 0x0111
-        case cannotUnderstand = 0xC000
-        case studyMismatch = 0xA900
-        case refused = 0xA700
-    }
-
-    struct StoredPart: Sendable {
-        var instance: IndexedInstance
-        var summary: DICOMSummary
-        /// The instance's bytes, for one kept in the database rather than as a file.
-        var inline: [UInt8]?
-    }
-
-    struct FailedPart: Error, Sendable {
-        var sopClassUID: String?
-        var sopInstanceUID: String?
-        var reason: Failure
-        var detail: String
-        /// A failure that refuses the whole request (a deflate bomb), rather than this part alone.
-        var refusal: HubError?
-    }
-
     @Sendable func store(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.authenticated()
-        try caller.require(.clinic)
-        guard let owner = caller.institutionId else {
-            throw HubError.forbidden("studies are stored by the staff of an institution")
-        }
+        let owner = try ingest.authorize(context.caller)
         let pathStudy = context.parameters.get("study")
         let (type, parameters) = MultipartReader.parameters(of: request.headers[.contentType] ?? "")
         guard type == "multipart/related",
@@ -90,19 +65,19 @@ struct DICOMwebController {
             throw HubError.unsupportedMediaType(
                 "STOW-RS takes multipart/related; type=\"application/dicom\" with a boundary")
         }
-        let now = env.clock()
-        let explicitExam = try await requestedExam(request, owner: owner)
-        let limit = env.config.maxAttachmentBytes
+        let now = clock()
+        // `?exam_id=`: every instance goes to this exam of the caller's clinic.
+        var explicitExam: Exam?
+        if let examId = request.query("exam_id") { explicitExam = try await ingest.exam(examId, owner: owner) }
         // Admitted with room for one part in memory, or 503 when the uploads in progress fill the hub's budget.
-        let lease = try env.uploadMemory.admit(Self.inMemoryPart)
+        let lease = try uploadMemory.admit(DICOMIngest.inMemoryInstance)
         defer { lease.end() }
-        let maxParts = env.config.dicomwebMaxParts
         var parts = 0
         var reader = MultipartReader(boundary: boundary)
         var writer: BlobWriter?
         var partType = "application/dicom"
-        var stored: [StoredPart] = []
-        var failed: [FailedPart] = []
+        var stored: [DICOMIngest.Checked] = []
+        var failed: [DICOMIngest.Refused] = []
         var inlineBytes = 0
         defer { writer?.abort() }
         do {
@@ -119,20 +94,23 @@ struct DICOMwebController {
                         partType =
                             headers["content-type"].map { MultipartReader.parameters(of: $0).type }
                             ?? "application/dicom"
-                        writer = try env.blobs.writer(limit: limit, keepInMemory: Self.inMemoryPart)
+                        writer = try ingest.writer()
                     case .content(let bytes):
                         try bytes.withUnsafeBytes { try writer?.write($0) }
                     case .end:
                         guard let finished = writer else { continue }
                         writer = nil
+                        guard partType == "application/dicom" else {
+                            finished.abort()
+                            failed.append(.init(reason: .cannotUnderstand, detail: "a part of type \(partType)"))
+                            continue
+                        }
                         // An instance kept in memory for the database takes its bytes from the shared budget;
                         // without room there it becomes a file like a large one.
                         let mayInline =
                             finished.isWhollyInMemory && finished.size <= InlineBlobs.limit
                             && inlineBytes + finished.size <= InlineBlobs.requestBudget && lease.extend(finished.size)
-                        let outcome = await ingestPart(
-                            finished, type: partType, pathStudy: pathStudy, mayInline: mayInline)
-                        switch outcome {
+                        switch await ingest.check(finished, study: pathStudy, mayInline: mayInline) {
                         case .success(let part):
                             stored.append(part)
                             inlineBytes += part.inline?.count ?? 0
@@ -149,211 +127,21 @@ struct DICOMwebController {
             throw HubError.validation("body", error.description)
         }
         if !reader.isComplete {
-            if reader.inPart { failed.append(FailedPart(reason: .processing, detail: "the body ended inside a part")) }
+            if reader.inPart { failed.append(.init(reason: .processing, detail: "the body ended inside a part")) }
             if stored.isEmpty && failed.isEmpty {
                 throw HubError.validation("body", "the multipart body has no complete part")
             }
         }
-        let (referenced, refused) = try await index(
-            stored, owner: owner, explicitExam: explicitExam, caller: caller, context: context, now: now)
-        failed += refused
-        Counter(label: "hub.dicomweb.instances_stored").increment(by: referenced.count)
-        return try storeResponse(referenced: referenced, failed: failed, request: request)
-    }
-
-    /// `?exam_id=`: every instance goes to this exam of the caller's clinic.
-    func requestedExam(_ request: Request, owner: String) async throws -> Exam? {
-        guard let examId = request.query("exam_id") else { return nil }
-        guard let exam = try await env.database.shortRead({ try ExamStore.exam($0, id: examId) }) else {
-            throw HubError.validation("exam_id", "exam '\(examId)' does not exist")
-        }
-        guard exam.clinicId == owner else {
-            throw HubError.forbidden("studies are stored into the exams of the caller's own clinic")
-        }
-        guard exam.step != .final && exam.step != .cancelled else {
-            throw HubError.invalidTransition("instances cannot be added to an exam that is \(exam.step.rawValue)")
-        }
-        return exam
-    }
-
-    /// Checks one received part and moves its bytes into the blob store, or, when it is small and `mayInline`, keeps
-    /// them to be written into the database with its index rows.
-    func ingestPart(
-        _ writer: BlobWriter, type: String, pathStudy: String?, mayInline: Bool
-    ) async -> Result<StoredPart, FailedPart> {
-        guard type == "application/dicom" else {
-            writer.abort()
-            return .failure(FailedPart(reason: .cannotUnderstand, detail: "a part of type \(type)"))
-        }
-        do {
-            // A small part is checked from memory; a large one is flushed first and its header read back from disk.
-            let inMemory = writer.isWhollyInMemory
-            let sha256 = inMemory ? nil : try await writer.finish()
-            let file: DICOMFile
-            do {
-                // A deflated dataset is inflated as a stream to measure it, never held whole: a few megabytes may
-                // inflate to gigabytes.
-                let maxInflated = min(env.config.dicomwebMaxInflatedBytes, env.config.maxAttachmentBytes)
-                do {
-                    if inMemory {
-                        try DICOMFile.checkInflatedSize(writer.head, limit: maxInflated)
-                    } else {
-                        try DICOMFile.checkInflatedSize(fileAt: writer.temporaryPath, limit: maxInflated)
-                    }
-                } catch  where error.code == DICOMError.inflatedTooLarge {
-                    writer.abort()
-                    return .failure(
-                        FailedPart(
-                            reason: .processing, detail: error.detail,
-                            refusal: HubError(
-                                code: "payload_too_large", kind: .tooLarge, title: "Request body too large",
-                                detail:
-                                    "a deflated instance inflates to more than \(maxInflated) bytes "
-                                    + "(dicomweb.max_inflated_bytes)")))
-                }
-                file =
-                    inMemory
-                    ? try DICOMFile.parseHeader(writer.head) : try DICOMFile.parseHeader(fileAt: writer.temporaryPath)
-            } catch {
-                writer.abort()
-                return .failure(FailedPart(reason: .cannotUnderstand, detail: "\(error.code): \(error.detail)"))
-            }
-            let s = file.summary
-            guard let sop = s.sopInstanceUID, let study = s.studyInstanceUID, let series = s.seriesInstanceUID else {
-                writer.abort()
-                return .failure(
-                    FailedPart(
-                        sopClassUID: s.sopClassUID, sopInstanceUID: s.sopInstanceUID, reason: .cannotUnderstand,
-                        detail: "the instance lacks a SOP Instance, Study Instance or Series Instance UID"))
-            }
-            if let pathStudy, pathStudy != study {
-                writer.abort()
-                return .failure(
-                    FailedPart(
-                        sopClassUID: s.sopClassUID, sopInstanceUID: sop, reason: .studyMismatch,
-                        detail: "the instance belongs to study \(study), not \(pathStudy)"))
-            }
-            // The index documents are made while the file is flushed into place, off the request's path.
-            let dataset = file.dataset
-            async let documents = (
-                metadata: DICOMJSON.encode(dataset), study: DICOMJSON.encode(dataset, only: DICOMQuery.studyLevel),
-                series: DICOMJSON.encode(dataset, only: DICOMQuery.seriesLevel),
-                instance: DICOMJSON.encode(dataset, only: DICOMQuery.instanceLevel)
-            )
-            let digest: String
-            var inline: [UInt8]?
-            if let sha256 {
-                try await writer.commit(sha256: sha256)
-                digest = sha256
-            } else if inMemory && mayInline && writer.size <= InlineBlobs.limit {
-                digest = writer.finishInMemory()
-                inline = writer.head
-            } else {
-                digest = try await writer.finishAndCommit()
-            }
-            let encoded = await documents
-            return .success(
-                StoredPart(
-                    instance: IndexedInstance(
-                        sopInstanceUID: sop, seriesUID: series, studyUID: study, sopClassUID: s.sopClassUID,
-                        instanceNumber: s.instanceNumber, seriesNumber: s.seriesNumber, modality: s.modality,
-                        patientID: s.patientID, patientName: s.patientName, studyDate: s.studyDate,
-                        accessionNumber: s.accessionNumber, sha256: digest, size: writer.size,
-                        transferSyntax: s.transferSyntaxUID,
-                        studyAttributes: encoded.study, seriesAttributes: encoded.series,
-                        instanceAttributes: encoded.instance, metadata: encoded.metadata),
-                    summary: s, inline: inline))
-        } catch {
-            writer.abort()
-            return .failure(FailedPart(reason: .processing, detail: "\(error)"))
-        }
-    }
-
-    /// Indexes the stored parts in one transaction, attaching them to their exam (named by `exam_id`, or by the
-    /// accession number of a clinic's own open exam); studies with no exam wait to be attached.
-    func index(
-        _ parts: [StoredPart], owner: String, explicitExam: Exam?, caller: Principal, context: HubRequestContext,
-        now: Timestamp
-    ) async throws -> ([StoredPart], [FailedPart]) {
-        guard !parts.isEmpty else { return ([], []) }
-        return try await env.database.write { db in
-            var referenced: [StoredPart] = []
-            var failed: [FailedPart] = []
-            var exams: [String: Exam?] = [:]
-            // The exam as it is now: it may have been forwarded, finished or cancelled during the upload.
-            let current = try explicitExam.flatMap { try ExamStore.exam(db, id: $0.id) }
-            if let current, current.step == .final || current.step == .cancelled {
-                throw HubError.invalidTransition(
-                    "instances cannot be added to an exam that is \(current.step.rawValue)")
-            }
-            for part in parts {
-                var exam = current
-                if exam == nil, let accession = part.summary.accessionNumber, !accession.isEmpty {
-                    if exams[accession] == nil {
-                        let found = try ExamStore.exam(db, accessionNumber: accession)
-                        exams[accession] = found.flatMap {
-                            $0.clinicId == owner && $0.step != .final && $0.step != .cancelled ? $0 : nil
-                        }
-                    }
-                    exam = exams[accession] ?? nil
-                }
-                if exam == nil, let study = try DICOMStore.study(db, uid: part.instance.studyUID),
-                    let examId = study.examId
-                {
-                    exam = try ExamStore.exam(db, id: examId).flatMap {
-                        $0.step != .final && $0.step != .cancelled ? $0 : nil
-                    }
-                }
-                switch try DICOMStore.store(db, part.instance, owner: owner, examId: exam?.id, now: now) {
-                case .stored, .alreadyStored:
-                    if let bytes = part.inline {
-                        try InlineBlobs.insert(db, sha256: part.instance.sha256, bytes: bytes)
-                    }
-                    referenced.append(part)
-                    if let exam {
-                        try attach(
-                            sha256: part.instance.sha256, size: part.instance.size, part.summary, to: exam,
-                            by: caller.actor, db, context: context, now: now)
-                    }
-                case .conflict(let reason):
-                    failed.append(
-                        FailedPart(
-                            sopClassUID: part.instance.sopClassUID, sopInstanceUID: part.instance.sopInstanceUID,
-                            reason: reason.hasPrefix("another instance") ? .duplicateInstance : .refused,
-                            detail: reason))
-                }
-            }
-            let studies = Set(referenced.map(\.instance.studyUID)).sorted()
-            try AuditLog.append(
-                db,
-                context.audit(
-                    "dicomweb.store", "study", studies.first ?? "-",
-                    detail:
-                        "stored=\(referenced.count) failed=\(failed.count) studies=\(studies.joined(separator: ","))"),
-                at: now)
-            return (referenced, failed)
-        }
-    }
-
-    /// Files an instance among its exam's attachments (once), and sends it on when the exam was forwarded.
-    func attach(
-        sha256: String, size: Int, _ summary: DICOMSummary, to exam: Exam, by actor: String, _ db: Database,
-        context: HubRequestContext, now: Timestamp
-    ) throws {
-        let attachment = Attachment(
-            examId: exam.id, sha256: sha256, mediaType: "application/dicom", kind: "dicom", size: size,
-            uploadedBy: actor, uploadedAt: now, dicom: AttachmentController.tags(summary),
-            patientMismatch: AttachmentController.patientMismatch(summary, exam: exam))
-        _ = try env.record(
-            attachment,
-            audit: { action, detail, key in
-                context.audit(action, "exam", exam.id, patientKey: key, detail: detail)
-            }, db, now: now)
+        let (referenced, refused) = try await ingest.index(
+            stored, owner: owner, exam: explicitExam, by: context.caller, at: now)
+        return try storeResponse(referenced: referenced, failed: failed + refused, request: request)
     }
 
     /// The STOW-RS answer: 200 all stored, 202 some failed, 409 none stored.
-    func storeResponse(referenced: [StoredPart], failed: [FailedPart], request: Request) throws -> Response {
-        let base = Self.baseURL(request, env.config)
+    func storeResponse(
+        referenced: [DICOMIngest.Checked], failed: [DICOMIngest.Refused], request: Request
+    ) throws -> Response {
+        let base = Self.baseURL(request, config)
         let attribute = Self.attribute
         var members: [String] = []
         let studies = Set(referenced.map(\.instance.studyUID))
@@ -549,52 +337,12 @@ struct DICOMwebController {
 
     // MARK: Pending studies
 
-    struct AttachInput: Decodable {
-        var studyInstanceUID: String?
-
-        enum CodingKeys: String, CodingKey {
-            case studyInstanceUID = "study_instance_uid"
-        }
-    }
-
     /// A clinic attaches a study it stored without an exam (no matching accession number) to one of its exams.
     @Sendable func attachStudy(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.authenticated()
-        try caller.require(.clinic)
+        try context.authenticated().require(.clinic)
         let examId = try context.parameter("id")
-        let (input, _) = try await JSONIO.decode(AttachInput.self, from: request, limit: env.config.maxBodyBytes)
-        var v = Validator()
-        let studyUID = v.text(input.studyInstanceUID, "study_instance_uid", maxLength: 64)
-        try v.check()
-        let now = env.clock()
-        let attachments = try await env.database.write { db -> [Attachment] in
-            guard let exam = try ExamStore.exam(db, id: examId) else { throw HubError.notFound("exam", examId) }
-            guard exam.clinicId == caller.institutionId else {
-                throw HubError.forbidden("studies are attached to the exams of the caller's own clinic")
-            }
-            guard exam.step != .final && exam.step != .cancelled else {
-                throw HubError.invalidTransition("studies cannot be attached to an exam that is \(exam.step.rawValue)")
-            }
-            guard let study = try DICOMStore.study(db, uid: studyUID!), study.owner == caller.institutionId else {
-                throw HubError.validation("study_instance_uid", "no study '\(studyUID!)' stored by this clinic")
-            }
-            if let other = study.examId, other != exam.id {
-                throw HubError.conflict("the study is attached to exam \(other)", field: "study_instance_uid")
-            }
-            try DICOMStore.attach(db, studyUID: studyUID!, examId: exam.id)
-            let access = DICOMAccess(owner: caller.institutionId, readingInstitution: nil)
-            for file in try DICOMStore.files(db, studyUID: studyUID!, access: access) {
-                let summary =
-                    switch try InlineBlobs.content(db, sha256: file.sha256, files: env.blobs) {
-                    case .bytes(let bytes): try DICOMFile.parseHeader(bytes).summary
-                    case .file(let path): try DICOMFile.parseHeader(fileAt: path).summary
-                    }
-                try attach(
-                    sha256: file.sha256, size: file.size, summary, to: exam, by: caller.actor, db, context: context,
-                    now: now)
-            }
-            return try ExamStore.attachments(db, examId: exam.id)
-        }
+        let (input, _) = try await JSONIO.decode(DICOMIngest.AttachInput.self, from: request, limit: maxBodyBytes)
+        let attachments = try await ingest.attachStudy(input, to: examId, by: context.caller)
         return try JSONIO.response(ListResponse(Page(items: attachments, next: nil)))
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HTTPTypes
 import HubConfig
 import HubCore
@@ -12,10 +11,9 @@ import NIOCore
 /// `/fhir/R4`: read-only FHIR R4 views of remote-reading exams (`ServiceRequest`, `Task`, `DiagnosticReport`) and the
 /// server's `CapabilityStatement`.
 ///
-/// Access is the REST API's: a read is allowed exactly when `GET /v1/exams/{id}` is (`HubEnvironment.side`), and a
-/// search covers what `GET /v1/exams` lists (clinic staff: their institution's exams; readers and verifiers: the
-/// exams of their institution's centers), leaving out any exam the caller may not see. Every read and search appends
-/// an audit record in the same transaction.
+/// Access is the REST API's (`ClinicalRecords`): a read is allowed exactly when `GET /v1/exams/{id}` is, and a search
+/// covers what `GET /v1/exams` lists, leaving out any exam the caller may not see. Every read and search appends an
+/// audit record in the same transaction.
 ///
 /// Every answer, errors included, is `application/fhir+json`: errors are an `OperationOutcome` with the HTTP status
 /// the REST API would give. So that a missing or bad token is an `OperationOutcome` too, these routes are registered
@@ -34,7 +32,17 @@ import NIOCore
 /// returns every version whose status matches (so `status=final` still finds a final version that was later
 /// corrected). `Bundle.total` is given when the whole answer fits in one page, and left out otherwise.
 struct FHIRController {
-    let env: HubEnvironment
+    let records: ClinicalRecords
+    let authentication: AuthMiddleware
+    let config: HubConfiguration
+    let clock: @Sendable () -> Timestamp
+
+    init(env: HubEnvironment) {
+        records = ClinicalRecords(env)
+        authentication = AuthMiddleware(env: env)
+        config = env.config
+        clock = env.clock
+    }
 
     static let mediaType = "application/fhir+json"
     static let base = "/fhir/R4"
@@ -57,7 +65,7 @@ struct FHIRController {
 
     @Sendable func metadata(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         try Self.response(
-            FHIRViews.capabilityStatement(hubId: env.config.hubId, hubName: env.config.hubName, date: env.clock()))
+            FHIRViews.capabilityStatement(hubId: config.hubId, hubName: config.hubName, date: clock()))
     }
 
     @Sendable func readServiceRequest(_ request: Request, _ context: HubRequestContext) async throws -> Response {
@@ -82,9 +90,9 @@ struct FHIRController {
             }
         }
         let wanted = FHIRID.reportVersion(id)
-        return try await read(context, "DiagnosticReport", id, examId: wanted?.examId) { exam, db in
+        return try await read(context, "DiagnosticReport", id, examId: wanted?.examId) { exam, records in
             guard let version = wanted?.version,
-                let report = FHIRViews.diagnosticReport(exam, version: version, result: try Self.result(of: exam, db))
+                let report = FHIRViews.diagnosticReport(exam, version: version, result: try records.result(of: exam))
             else {
                 throw HubError.notFound("DiagnosticReport", id)
             }
@@ -95,23 +103,22 @@ struct FHIRController {
     @Sendable func readObservation(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
         let wanted = FHIRID.observation(id)
-        let env = self.env
-        return try await readResult(context, "Observation", id, resultId: wanted?.resultId) { result, db in
+        return try await readResult(context, "Observation", id, resultId: wanted?.resultId) { result, records in
             guard let index = wanted?.index, result.values.indices.contains(index) else {
                 throw HubError.notFound("Observation", id)
             }
-            return FHIRViews.observation(result, index: index, itemLOINC: try Self.itemLOINC(result, env, db))
+            return FHIRViews.observation(result, index: index, itemLOINC: try records.itemLOINC(of: result))
         }
     }
 
     @Sendable func readImagingStudy(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        let base = PublicURL.base(request, env.config)
-        return try await read(context, "ImagingStudy", id, examId: FHIRID.examId(id)) { exam, db in
+        let base = PublicURL.base(request, config)
+        return try await read(context, "ImagingStudy", id, examId: FHIRID.examId(id)) { exam, records in
             guard
                 let study = FHIRViews.imagingStudy(
-                    exam, attachments: try ExamStore.attachments(db, examId: exam.id), base: base,
-                    recognition: try Self.result(of: exam, db)?.recognition)
+                    exam, attachments: try records.attachments(of: exam), base: base,
+                    recognition: try records.result(of: exam)?.recognition)
             else { throw HubError.notFound("ImagingStudy", id) }
             return study
         }
@@ -145,14 +152,14 @@ struct FHIRController {
                         && query.itemCodes.map { $0.contains(result.itemCode) } ?? true
                 }.map(FHIRViews.diagnosticReport)
             }
-        ) { (exam, query, db) -> [FHIRDiagnosticReport] in
+        ) { (exam, query, records) -> [FHIRDiagnosticReport] in
             guard query.itemCodes?.contains(exam.itemCode) ?? true else { return [] }
             let versions =
                 query.statuses.map { statuses in
                     exam.reports.filter { statuses.contains($0.status.rawValue) }.map(\.version)
                 } ?? exam.currentReport.map { [$0.version] } ?? []
             if versions.isEmpty { return [] }
-            let result = try Self.result(of: exam, db)
+            let result = try records.result(of: exam)
             return versions.compactMap { FHIRViews.diagnosticReport(exam, version: $0, result: result) }
         }
     }
@@ -160,50 +167,36 @@ struct FHIRController {
     /// Observations are searched by patient (required, as `GET /v1/results`), then `code` and `status`; a patient's
     /// matches are answered in one page.
     @Sendable func searchObservations(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let caller = try context.authenticated()
-        try caller.require(.clinician, .reader, .verifier, .clinic)
+        try records.authorizeResultReading(context.caller)
         let query = try parse(request, statuses: FHIRViews.observationStatuses, businessStatus: false, code: true)
-        guard let key = query.patientKey else {
-            throw HubError.validation("patient", "is required: system|value, or a bare resident ID")
-        }
-        let env = self.env
-        let now = env.clock()
-        let found = try await env.database.write { db -> [FHIRObservation] in
-            let itemCodes = try Self.itemCodes(query.code, env, db, now: now)
+        let found = try await records.patientResults(query, for: context.caller, type: "Observation") {
+            result, query, records -> [FHIRObservation] in
+            let loinc = try records.itemLOINC(of: result)
             var found: [FHIRObservation] = []
-            for result in try Self.results(db, patientKey: key) {
-                let loinc = try Self.itemLOINC(result, env, db)
-                for index in result.values.indices {
-                    let observation = FHIRViews.observation(result, index: index, itemLOINC: loinc)
-                    guard query.statuses?.contains(observation.status) ?? true else { continue }
-                    if let code = query.code, !(itemCodes ?? []).contains(result.itemCode),
-                        FHIRViews.observationLOINC(result, index: index, itemLOINC: loinc) != code
-                    {
-                        continue
-                    }
-                    found.append(observation)
+            for index in result.values.indices {
+                let observation = FHIRViews.observation(result, index: index, itemLOINC: loinc)
+                guard query.statuses?.contains(observation.status) ?? true else { continue }
+                if let code = query.code, !(query.itemCodes ?? []).contains(result.itemCode),
+                    FHIRViews.observationLOINC(result, index: index, itemLOINC: loinc) != code
+                {
+                    continue
                 }
+                found.append(observation)
             }
-            try AuditLog.append(
-                db,
-                context.audit(
-                    "fhir.search", "Observation", caller.institutionId ?? "-", patientKey: key,
-                    detail: "count=\(found.count)"),
-                at: now)
             return found
         }
         return try Self.response(bundle(request, "Observation", found, next: nil, cursor: nil))
     }
 
     @Sendable func searchImagingStudies(_ request: Request, _ context: HubRequestContext) async throws -> Response {
-        let base = PublicURL.base(request, env.config)
+        let base = PublicURL.base(request, config)
         return try await search(
             request, context, "ImagingStudy", statuses: FHIRViews.imagingStudyStatuses, code: true
-        ) { (exam, query, db) -> [FHIRImagingStudy] in
+        ) { (exam, query, records) -> [FHIRImagingStudy] in
             guard query.statuses?.contains("available") ?? true, query.itemCodes?.contains(exam.itemCode) ?? true,
                 let study = FHIRViews.imagingStudy(
-                    exam, attachments: try ExamStore.attachments(db, examId: exam.id), base: base,
-                    recognition: try Self.result(of: exam, db)?.recognition)
+                    exam, attachments: try records.attachments(of: exam), base: base,
+                    recognition: try records.result(of: exam)?.recognition)
             else { return [] }
             return [study]
         }
@@ -214,22 +207,13 @@ struct FHIRController {
     /// Reads one exam's resource: 404 when there is no such exam, 403 when the caller may not see it.
     private func read<R: FHIRResource>(
         _ context: HubRequestContext, _ type: String, _ fhirID: String, examId: String?,
-        _ render: @escaping @Sendable (Exam, Database) throws -> R
+        _ render: @escaping @Sendable (Exam, ClinicalRecords.Reader) throws -> R
     ) async throws -> Response {
-        let caller = try context.authenticated()
-        guard let examId else { throw HubError.notFound(type, fhirID) }
-        let env = self.env
-        let now = env.clock()
-        let resource = try await env.database.write { db in
-            guard let exam = try ExamStore.exam(db, id: examId) else { throw HubError.notFound(type, fhirID) }
-            _ = try env.side(of: caller, for: exam, db)
-            let resource = try render(exam, db)
-            try AuditLog.append(
-                db,
-                context.audit(
-                    "fhir.read", "exam", exam.id, patientKey: env.patientKeys.keys(for: exam.patient).first,
-                    detail: "\(type)/\(resource.id)"), at: now)
-            return resource
+        let resource = try await records.exam(
+            examId, notFound: HubError.notFound(type, fhirID), for: context.caller, type: type
+        ) { exam, records in
+            let resource = try render(exam, records)
+            return (resource, resource.id)
         }
         return try Self.response(resource)
     }
@@ -238,158 +222,27 @@ struct FHIRController {
     /// a role that reads results, 404 when there is no such result.
     private func readResult<R: FHIRResource>(
         _ context: HubRequestContext, _ type: String, _ fhirID: String, resultId: String?,
-        _ render: @escaping @Sendable (ResultRecord, Database) throws -> R
+        _ render: @escaping @Sendable (ResultRecord, ClinicalRecords.Reader) throws -> R
     ) async throws -> Response {
-        let caller = try context.authenticated()
-        try caller.require(.clinician, .reader, .verifier, .clinic)
-        guard let resultId else { throw HubError.notFound(type, fhirID) }
-        let env = self.env
-        let now = env.clock()
-        let resource = try await env.database.write { db in
-            guard let result = try ResultStore.result(db, id: resultId) else { throw HubError.notFound(type, fhirID) }
-            let resource = try render(result, db)
-            try AuditLog.append(
-                db,
-                context.audit(
-                    "fhir.read", "result", result.id, patientKey: env.patientKeys.keys(for: result.patient).first,
-                    detail: "\(type)/\(resource.id)"), at: now)
-            return resource
+        let resource = try await records.result(
+            resultId, notFound: HubError.notFound(type, fhirID), for: context.caller, type: type
+        ) { result, records in
+            let resource = try render(result, records)
+            return (resource, resource.id)
         }
         return try Self.response(resource)
-    }
-
-    /// The registry result of an exam (registered when its report was verified), if any.
-    static func result(of exam: Exam, _ db: Database) throws -> ResultRecord? {
-        try exam.resultId.flatMap { try ResultStore.result(db, id: $0) }
-    }
-
-    /// Every registry result of a patient, latest performed first.
-    static func results(_ db: Database, patientKey: String) throws -> [ResultRecord] {
-        try String.fetchAll(
-            db,
-            sql: "SELECT body FROM results WHERE id IN (SELECT result_id FROM result_patients WHERE patient_key = ?)",
-            arguments: [patientKey]
-        ).map(ResultStore.decode).sorted { $0.performedAt > $1.performedAt }
-    }
-
-    /// The LOINC code of a result's catalog item, in the catalog in force on the performed date.
-    static func itemLOINC(_ result: ResultRecord, _ env: HubEnvironment, _ db: Database) throws -> String? {
-        try env.catalog.inForce(db, on: env.today(at: result.performedAt))?.item(result.itemCode)?.loinc
-    }
-
-    /// The item codes a `code` search parameter names: the code itself and, when it is an item code or an equivalent
-    /// code (such as a LOINC code) of the catalog in force, that item's code.
-    static func itemCodes(
-        _ code: String?, _ env: HubEnvironment, _ db: Database, now: Timestamp
-    ) throws -> Set<
-        String
-    >? {
-        guard let code else { return nil }
-        var codes: Set<String> = [code]
-        if let item = try env.catalog.inForce(db, on: env.today(at: now))?.item(code) { codes.insert(item.code) }
-        return codes
-    }
-
-    /// What a search asks for.
-    struct SearchQuery: Sendable {
-        var patientKey: String?
-        var accession: String?
-        /// An identifier of another system was asked for: nothing matches.
-        var foreignIdentifier = false
-        var statuses: Set<String>?
-        var businessStatuses: Set<String>?
-        /// `code`: an item code or an equivalent code (LOINC); `itemCodes` are the item codes it names.
-        var code: String?
-        var itemCodes: Set<String>?
-        var count = 50
-        var cursor: String?
     }
 
     private func search<R: FHIRResource>(
         _ request: Request, _ context: HubRequestContext, _ type: String, statuses: Set<String>,
         businessStatus: Bool = false, code: Bool = false,
-        results: (@Sendable ([ResultRecord], SearchQuery) -> [R])? = nil,
-        _ render: @escaping @Sendable (Exam, SearchQuery, Database) throws -> [R]
+        results: (@Sendable ([ResultRecord], ClinicalRecords.Search) -> [R])? = nil,
+        _ render: @escaping @Sendable (Exam, ClinicalRecords.Search, ClinicalRecords.Reader) throws -> [R]
     ) async throws -> Response {
-        let caller = try context.authenticated()
-        guard let institutionId = caller.institutionId else {
-            throw HubError.forbidden("exams are searched by the staff of an institution")
-        }
+        try records.authorizeSearch(context.caller)
         let parsed = try parse(request, statuses: statuses, businessStatus: businessStatus, code: code)
-        let env = self.env
-        let now = env.clock()
-        let readsResults = results != nil && !caller.roles.isDisjoint(with: Results.readers)
-        let (found, next) = try await env.database.write { db -> ([R], String?) in
-            var query = parsed
-            query.itemCodes = try Self.itemCodes(query.code, env, db, now: now)
-            var clinicId: String?
-            var centerIds: [String]?
-            var scanExams = true
-            if caller.roles.contains(.clinic) {
-                clinicId = institutionId
-            } else if !caller.roles.isDisjoint(with: [.reader, .verifier]) {
-                centerIds = try RegistryStore.centers(db, institutionId: institutionId, after: nil, limit: 500).items
-                    .map(\.id)
-            } else if readsResults {
-                scanExams = false
-            } else {
-                throw HubError.forbidden("exams are searched by clinic staff, readers and verifiers")
-            }
-            var found: [R] = []
-            // A patient's registry results (those not from an exam) come first, all on the first page.
-            if readsResults, let results, let key = query.patientKey, query.cursor == nil, query.accession == nil,
-                !query.foreignIdentifier
-            {
-                found += results(try Self.results(db, patientKey: key), query)
-            }
-            var lastIncluded: String?
-            var more = false
-            /// Adds the exam's matching resources; false once the page is full and another match exists.
-            func consider(_ exam: Exam) throws -> Bool {
-                let resources = try render(exam, query, db)
-                if resources.isEmpty { return true }
-                do {
-                    _ = try env.side(of: caller, for: exam, db)
-                } catch let error as HubError where error.status == 403 {
-                    return true
-                }
-                if found.count >= query.count {
-                    more = true
-                    return false
-                }
-                found += resources
-                lastIncluded = exam.id
-                return true
-            }
-            if !scanExams {
-                // Only registry results: the caller reads no exams.
-            } else if let accession = query.accession {
-                if !query.foreignIdentifier, let exam = try ExamStore.exam(db, accessionNumber: accession),
-                    query.patientKey.map({ env.patientKeys.keys(for: exam.patient).contains($0) }) ?? true,
-                    query.cursor.flatMap(Cursor.decode).map({ exam.id > $0 }) ?? true
-                {
-                    _ = try consider(exam)
-                }
-            } else {
-                var cursor = query.cursor
-                scan: while true {
-                    let page = try ExamStore.exams(
-                        db, clinicId: clinicId, centerIds: centerIds, patientKeys: query.patientKey.map { [$0] },
-                        after: cursor, limit: 500)
-                    for exam in page.items {
-                        if try !consider(exam) { break scan }
-                    }
-                    guard let next = page.next else { break }
-                    cursor = next
-                }
-            }
-            try AuditLog.append(
-                db,
-                context.audit(
-                    "fhir.search", type, institutionId, patientKey: query.patientKey, detail: "count=\(found.count)"),
-                at: now)
-            return (found, more ? lastIncluded.map(Cursor.encode) : nil)
-        }
+        let (found, next) = try await records.search(
+            parsed, for: context.caller, type: type, results: results, render)
         return try Self.response(bundle(request, type, found, next: next, cursor: parsed.cursor))
     }
 
@@ -397,7 +250,7 @@ struct FHIRController {
     private func bundle<R: FHIRResource>(
         _ request: Request, _ type: String, _ found: [R], next: String?, cursor: String?
     ) -> FHIRBundle<R> {
-        let base = PublicURL.base(request, env.config)
+        let base = PublicURL.base(request, config)
         var bundle = FHIRBundle<R>()
         if cursor == nil && next == nil { bundle.total = found.count }
         let path = base + Self.base + "/" + type
@@ -420,15 +273,14 @@ struct FHIRController {
     /// Reads and checks the search parameters.
     private func parse(
         _ request: Request, statuses allowed: Set<String>, businessStatus: Bool, code: Bool = false
-    ) throws -> SearchQuery {
-        var query = SearchQuery()
+    ) throws -> ClinicalRecords.Search {
+        var query = ClinicalRecords.Search()
         if let patient = request.query("patient") {
             guard let identifier = PatientIdentifier(query: patient) else {
                 throw HubError.validation("patient", "use system|value, or a bare resident ID")
             }
-            let hubIdentifier = PatientIdentifier(
+            query.patient = PatientIdentifier(
                 system: FHIRSystem.hub(fromFHIR: identifier.system), value: identifier.value)
-            query.patientKey = env.patientKeys.key(for: hubIdentifier)
         }
         if let identifier = request.query("identifier") {
             var value = identifier[...]
@@ -498,7 +350,7 @@ struct FHIRController {
     /// Wraps a handler: authenticates the caller as every authenticated route does (unless `authenticated` is false),
     /// and turns every error into an `OperationOutcome`.
     private func fhir(authenticated: Bool = true, _ handler: @escaping Routes.Handler) -> Routes.Handler {
-        let auth = AuthMiddleware(env: env)
+        let auth = authentication
         return { request, context in
             do {
                 guard authenticated else { return try await handler(request, context) }

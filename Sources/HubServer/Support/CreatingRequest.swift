@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HTTPTypes
 import HubCore
 import HubStore
@@ -24,16 +23,5 @@ extension Created {
         var headers = HTTPFields()
         if replayed { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
         return JSONIO.response(data: body, status: .init(code: status), headers: headers)
-    }
-}
-
-extension HubEnvironment {
-    /// Runs a creating write with `Idempotency-Key` support (see `AppDatabase.create`).
-    func create<T: Encodable & Sendable>(
-        _ request: Request, _ context: HubRequestContext, body: Data, status: HTTPResponse.Status = .created,
-        _ perform: @escaping @Sendable (Database, Timestamp) throws -> T
-    ) async throws -> Response {
-        let idempotency = try Idempotency.of(request, context, body: body)
-        return try await database.create(idempotency: idempotency, status: status.code, now: clock(), perform).response
     }
 }

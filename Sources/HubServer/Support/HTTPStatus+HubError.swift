@@ -30,8 +30,4 @@ extension HubError.Kind {
 extension HubError {
     /// The HTTP status of this failure.
     var status: Int { kind.httpStatus }
-
-    init(code: String, status: Int, title: String, detail: String, fields: [FieldProblem] = []) {
-        self.init(code: code, kind: Kind(httpStatus: status), title: title, detail: detail, fields: fields)
-    }
 }

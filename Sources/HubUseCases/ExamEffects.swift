@@ -1,9 +1,7 @@
-import Foundation
 import GRDB
 import HubConfig
 import HubCore
 import HubStore
-import HubUseCases
 import Metrics
 
 /// What a notice to a clinic says about an exam.
@@ -34,8 +32,29 @@ struct ExamNotice: Encodable, Sendable {
     }
 }
 
-extension HubEnvironment {
-    /// The consequences of a transition, inside its transaction: critical-value notices, results, outbox deliveries.
+/// The consequences of an exam's transition, inside its transaction: critical-value notices, results, notices to
+/// the clinic, and the messages to a peer hub the exam came from or went to.
+public struct ExamEffects: Sendable {
+    let hubId: String
+    let catalog: CatalogInForce
+    let patientKeys: PatientKeys
+    let deliveries: Deliveries
+    let routing: ExamRouting
+    let forwarding: ExamForwarding
+    let criticalValues: CriticalValues
+
+    public init(_ env: HubEnvironment) {
+        hubId = env.config.hubId
+        catalog = CatalogInForce(env)
+        patientKeys = env.patientKeys
+        deliveries = Deliveries(env)
+        routing = ExamRouting(env)
+        forwarding = ExamForwarding(env)
+        criticalValues = CriticalValues(env)
+    }
+
+    /// Applies what follows from `action`, which took the exam from `before` to `after`; returns the exam as it is
+    /// then (a result id, a new route).
     func effects(of action: ExamAction, before: Exam, after: Exam, _ db: Database, now: Timestamp) throws -> Exam {
         var exam = after
         switch action {
@@ -44,13 +63,13 @@ extension HubEnvironment {
                 (before.step == .awaitingVerification ? before.reports.last?.criticalValues : nil)?.map(\.description)
                     ?? [])
             let new = exam.reports.last?.criticalValues.filter { !previous.contains($0.description) } ?? []
-            if !new.isEmpty { try flagCriticalValues(db, exam, new, by: author, now: now) }
+            if !new.isEmpty { try criticalValues.flag(db, exam, new, by: author, now: now) }
         case .releasePreliminary:
             try notify(db, exam, "exam.report.preliminary", report: exam.reports.last, now: now)
         case .verify:
             exam = try registerResult(db, exam, now: now)
             try notify(db, exam, "exam.report.final", report: exam.reports.last, now: now)
-            recordTurnaround(exam)
+            Self.recordTurnaround(exam)
         case .amend:
             exam = try registerResult(db, exam, now: now)
             try notify(
@@ -58,24 +77,17 @@ extension HubEnvironment {
         case .returnToClinic(_, let reason):
             try notify(db, exam, "exam.returned", reason: reason, now: now)
         case .resubmit:
-            guard let catalog = try catalog.inForce(db, on: today(at: now)), let item = catalog.item(exam.itemCode),
-                let clinic = try RegistryStore.institution(db, id: exam.clinicId)
-            else { break }
-            exam = try route(db, exam, item: item, clinic: clinic, requested: nil, now: now)
+            exam = try routing.reroute(db, exam, now: now)
         case .cancel(let reason):
             // The clinic withdrew an exam it had forwarded: the reading hub is told to stop.
-            if let forward = exam.forward {
-                try enqueue(
-                    db, destination: "peer:\(forward.hubId)", kind: "exam.cancel", subject: exam.id,
-                    path: "\(Self.forwardPath)/\(exam.id)/cancel", idempotencyKey: "cancel-\(exam.id)",
-                    body: ["reason": reason], now: now)
-            }
+            try forwarding.cancel(db, exam, reason: reason, now: now)
         case .route, .claim, .release:
             break
         }
         // An exam received from a peer hub: every change goes back to it, with the whole state.
         if exam.origin != nil {
-            try reportBack(db, exam, event: Self.eventName(action, exam), reason: Self.reason(action), now: now)
+            try forwarding.reportBack(
+                db, exam, event: Self.eventName(action, exam), reason: Self.reason(action), now: now)
         }
         return exam
     }
@@ -111,51 +123,12 @@ extension HubEnvironment {
         // The clinic of an exam received from a peer hub is that hub's: it hears through the peer's events.
         guard exam.origin == nil else { return }
         let notice = ExamNotice(
-            event: event, hubId: config.hubId, examId: exam.id, accessionNumber: exam.accessionNumber,
+            event: event, hubId: hubId, examId: exam.id, accessionNumber: exam.accessionNumber,
             status: exam.step.taskStatus, businessStatus: exam.step.rawValue, itemCode: exam.itemCode,
             priority: exam.priority, reason: reason, report: report, resultId: exam.resultId,
             readingHubId: exam.forward?.hubId)
-        try enqueue(db, destination: "webhook:\(exam.clinicId)", kind: event, subject: exam.id, body: notice, now: now)
-    }
-
-    /// Creates a critical-value notice and sends it to the clinic at once.
-    func flagCriticalValues(
-        _ db: Database, _ exam: Exam, _ findings: [CriticalFinding], by: Signer, now: Timestamp
-    ) throws {
-        let notice = CriticalValueNotice(
-            id: GeneratedID.make("crv", at: now), examId: exam.id, clinicId: exam.clinicId, centerId: exam.centerId,
-            patientName: exam.patient.name, itemCode: exam.itemCode, priority: exam.priority, findings: findings,
-            flaggedBy: by, flaggedAt: now, ackDueAt: config.ackMinutes.due(after: now, priority: exam.priority))
-        try record(notice, of: exam, actor: by.practitionerId, institutionId: by.institutionId, db, now: now)
-    }
-
-    /// Stores a critical-value notice and sends it, with its audit record: to the clinic's webhook, or for an exam
-    /// received from a peer hub, to that hub (its clinic is notified, and escalated, there).
-    func record(
-        _ notice: CriticalValueNotice, of exam: Exam, actor: String, institutionId: String?, _ db: Database,
-        now: Timestamp
-    ) throws {
-        var notice = notice
-        if exam.origin != nil {
-            try reportBack(db, exam, event: "critical_value.notice", criticalValue: notice, now: now)
-        } else {
-            let delivery = try enqueue(
-                db, destination: "webhook:\(exam.clinicId)", kind: "critical_value.notice", subject: notice.id,
-                body: CriticalNoticeMessage(
-                    notice: notice, event: "critical_value.notice", accessionNumber: exam.accessionNumber),
-                now: now)
-            notice.deliveryId = delivery.id
-        }
-        try CriticalValueStore.insert(db, notice)
-        try AuditLog.append(
-            db,
-            AuditEvent(
-                actor: actor, institutionId: institutionId, action: "critical_value.flag",
-                targetType: "critical_value", targetId: notice.id,
-                patientKey: patientKeys.keys(for: exam.patient).first,
-                // The findings are the notice's; the log carries ids and counts only.
-                detail: "exam=\(exam.id) findings=\(notice.findings.count)"), at: now)
-        Counter(label: "hub.critical_values.flagged").increment()
+        try deliveries.enqueue(
+            db, to: .webhook(institutionId: exam.clinicId), kind: event, subject: exam.id, body: notice, now: now)
     }
 
     /// Registers the current report as a result, with recognition metadata derived as of the exam date; a later
@@ -165,9 +138,9 @@ extension HubEnvironment {
             let center = try RegistryStore.center(db, id: centerId),
             let host = try RegistryStore.institution(db, id: center.institutionId)
         else { return exam }
-        let performedOn = today(at: exam.milestones.submittedAt)
-        let catalog = try catalog.inForce(db, on: performedOn)
-        let item = catalog?.item(exam.itemCode)
+        let performedOn = catalog.today(at: exam.milestones.submittedAt)
+        let index = try catalog.index(db, at: exam.milestones.submittedAt)
+        let item = index?.item(exam.itemCode)
         let attachments = try ExamStore.attachments(db, examId: exam.id).map(\.sha256)
         var result = ResultRecord(
             id: exam.resultId ?? GeneratedID.make("res", at: now), patient: exam.patient, itemCode: exam.itemCode,
@@ -176,7 +149,7 @@ extension HubEnvironment {
             reportVersion: report.version, findings: report.findings, conclusion: report.conclusion,
             values: report.values, attachments: attachments,
             recognition: ResultRecord.recognition(
-                item: exam.itemCode, catalog: catalog, center: center, host: host, performedOn: performedOn),
+                item: exam.itemCode, catalog: index, center: center, host: host, performedOn: performedOn),
             createdAt: now)
         var exam = exam
         if let id = exam.resultId, let existing = try ResultStore.result(db, id: id) {
@@ -190,7 +163,7 @@ extension HubEnvironment {
     }
 
     /// Turnaround of a verified exam, per center and priority.
-    func recordTurnaround(_ exam: Exam) {
+    static func recordTurnaround(_ exam: Exam) {
         guard let verified = exam.milestones.verifiedAt else { return }
         let millis = verified.millisecondsSinceEpoch - exam.milestones.submittedAt.millisecondsSinceEpoch
         Metrics.Timer(
@@ -198,24 +171,5 @@ extension HubEnvironment {
             dimensions: [("center", exam.centerId ?? "-"), ("priority", exam.priority.rawValue)],
             preferredDisplayUnit: .seconds
         ).recordMilliseconds(millis)
-    }
-}
-
-/// The message a clinic receives for a critical value.
-struct CriticalNoticeMessage: Encodable, Sendable {
-    var notice: CriticalValueNotice
-    var event: String
-    var accessionNumber: String
-
-    func encode(to encoder: any Encoder) throws {
-        try notice.encode(to: encoder)
-        var container = encoder.container(keyedBy: Keys.self)
-        try container.encode(event, forKey: .event)
-        try container.encode(accessionNumber, forKey: .accessionNumber)
-    }
-
-    enum Keys: String, CodingKey {
-        case event
-        case accessionNumber = "accession_number"
     }
 }
