@@ -131,7 +131,19 @@ struct DatabaseService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         do {
-            try database.close()
+            // Closing waits for the reads and the write in progress: on a thread of its own, so that it never holds
+            // one of the few threads the rest of the process runs on.
+            let database = database
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                Thread {
+                    do {
+                        try database.close()
+                        done.resume()
+                    } catch {
+                        done.resume(throwing: error)
+                    }
+                }.start()
+            }
             logger.info("database closed")
         } catch {
             logger.error("database did not close cleanly", metadata: ["error.message": "\(error)"])
