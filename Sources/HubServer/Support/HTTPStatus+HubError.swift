@@ -19,12 +19,6 @@ extension HubError.Kind {
         case .internal: 500
         }
     }
-
-    /// The kind an HTTP status stands for (a peer's answer, a framework's refusal); statuses with no kind of their
-    /// own are internal failures.
-    init(httpStatus: Int) {
-        self = Self.allCases.first { $0.httpStatus == httpStatus } ?? .internal
-    }
 }
 
 extension HubError {

@@ -1,6 +1,5 @@
 import Foundation
 import HubCore
-import HubStore
 import HubUseCases
 import Hummingbird
 import NIOCore
@@ -25,12 +24,5 @@ public struct HubRequestContext: RequestContext {
     /// The authenticated principal; routes behind `AuthMiddleware` always have one.
     public func authenticated() throws(HubError) -> Principal {
         try caller.authenticated()
-    }
-
-    /// An audit event for this request, filled with the caller, institution, address and request id.
-    public func audit(
-        _ action: String, _ targetType: String, _ targetId: String, patientKey: String? = nil, detail: String? = nil
-    ) -> AuditEvent {
-        caller.audit(action, targetType, targetId, patientKey: patientKey, detail: detail)
     }
 }
