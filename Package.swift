@@ -68,9 +68,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HubStorage",
+            dependencies: [
+                "HubCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HubStore",
             dependencies: [
                 "HubCore",
+                "HubStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,7 +94,7 @@ let package = Package(
             name: "HubConfig",
             dependencies: [
                 "HubCore",
-                "HubStore",
+                "HubStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -95,13 +104,12 @@ let package = Package(
             name: "HubFederation",
             dependencies: [
                 "HubCore",
-                "HubStore",
+                "HubStorage",
                 "CurlHTTP",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -112,11 +120,10 @@ let package = Package(
             dependencies: [
                 "HubConfig",
                 "HubCore",
-                "HubStore",
+                "HubStorage",
                 "HubFederation",
                 "CurlHTTP",
                 "DICOM",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

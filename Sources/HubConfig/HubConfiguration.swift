@@ -1,6 +1,6 @@
 import Foundation
 import HubCore
-import HubStore
+import HubStorage
 import Logging
 import Yams
 

@@ -1,15 +1,14 @@
 import Crypto
 import CurlHTTP
 import Foundation
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// The peers that witness this hub's audit chain: each keeps the last signed head it saw in this hub's directory,
 /// and shows it back on `GET /federation/v1/audit-head`. A chain cut back or rewritten behind a head a peer
 /// witnessed no longer matches it.
 public struct AuditWitnesses: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let client: PeerClient
     let hubId: String
     let signingKey: Curve25519.Signing.PublicKey
@@ -17,7 +16,7 @@ public struct AuditWitnesses: Sendable {
     let clock: @Sendable () -> Timestamp
 
     public init(
-        database: AppDatabase, client: PeerClient, identity: HubIdentity, timeout: Duration,
+        database: any Storage, client: PeerClient, identity: HubIdentity, timeout: Duration,
         clock: @escaping @Sendable () -> Timestamp
     ) {
         self.database = database
@@ -80,7 +79,7 @@ public struct AuditWitnesses: Sendable {
                         }
                         let witnessed = try HubJSON.decode(Answer.self, from: Data(response.body)).auditHead
                         let check = try await database.read {
-                            try AuditHead.check($0, against: witnessed, key: signingKey)
+                            try $0.checkAudit(against: witnessed, key: signingKey)
                         }
                         return Witness(
                             peerId: peer.id, status: check.status.rawValue, seq: witnessed?.seq,

@@ -1,7 +1,7 @@
 import CurlHTTP
 import Foundation
 import HubCore
-import HubStore
+import HubStorage
 
 /// Where one attempt goes and the headers that authenticate it.
 public struct ResolvedDestination: Sendable {
@@ -38,7 +38,7 @@ public struct PeerInactive: Error, CustomStringConvertible {
 /// Looks up a destination's current address at each attempt, so a corrected webhook URL or rotated secret applies to
 /// deliveries that were already waiting.
 public struct DestinationResolver: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let clock: @Sendable () -> Timestamp
     let identity: HubIdentity?
     let blobs: BlobStore?
@@ -47,7 +47,7 @@ public struct DestinationResolver: Sendable {
     /// `identity` signs deliveries to peer hubs; `blobs` holds the files of deliveries sent from a stored blob;
     /// `allowPlainHTTP` (`federation.allow_plain_http`) lets webhooks and peers be reached over plain `http://`.
     public init(
-        database: AppDatabase, clock: @escaping @Sendable () -> Timestamp, identity: HubIdentity? = nil,
+        database: any Storage, clock: @escaping @Sendable () -> Timestamp, identity: HubIdentity? = nil,
         blobs: BlobStore? = nil, allowPlainHTTP: Bool = false
     ) {
         self.database = database
@@ -72,7 +72,7 @@ public struct DestinationResolver: Sendable {
             guard let url = delivery.url else { throw UnroutableDelivery(description: "the delivery has no URL") }
             return ResolvedDestination(url: url)
         case .webhook(let name), .escalation(let name):
-            guard let webhook = try await database.read({ try WebhookStore.webhook($0, institutionId: name) }) else {
+            guard let webhook = try await database.read({ try $0.webhook(institutionId: name) }) else {
                 throw UnroutableDelivery(description: "institution '\(name)' has no webhook registered")
             }
             let escalating = destination == .escalation(institutionId: name)
@@ -83,7 +83,7 @@ public struct DestinationResolver: Sendable {
             return ResolvedDestination(url: url, headers: [(WebhookSignature.header, signature)])
         case .peer(let name):
             guard let identity else { throw UnroutableDelivery(description: "this hub has no federation identity") }
-            guard let peer = try await database.read({ try PeerStore.peer($0, id: name) }) else {
+            guard let peer = try await database.read({ try $0.peer(id: name) }) else {
                 throw UnroutableDelivery(description: "'\(name)' is not a known peer")
             }
             // A suspended peer's deliveries wait (retried with backoff) rather than die: it may come back.
@@ -95,7 +95,7 @@ public struct DestinationResolver: Sendable {
             if let sha = delivery.bodyFile {
                 let missing = UnroutableDelivery(description: "blob \(sha) is not in the blob store")
                 guard let blobs else { throw missing }
-                let content = try await InlineBlobs.content(database, sha256: sha, files: blobs)
+                let content = try await database.blobContent(sha256: sha, files: blobs)
                 if case .file(let path) = content, !FileManager.default.fileExists(atPath: path) { throw missing }
                 blob = content
                 digest = sha

@@ -1,8 +1,7 @@
 import CurlHTTP
 import Foundation
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 import Logging
 import Metrics
 
@@ -10,7 +9,7 @@ import Metrics
 /// per-peer timeout inside an overall deadline. Only evidence comes back: a peer's own results, and those it relays
 /// with a valid seal of their hub.
 public struct FederatedRecognition: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let client: PeerClient
     let latencies: PeerLatencies
     let hubId: String
@@ -19,7 +18,7 @@ public struct FederatedRecognition: Sendable {
     let logger: Logger
 
     public init(
-        database: AppDatabase, client: PeerClient, latencies: PeerLatencies, identity: HubIdentity,
+        database: any Storage, client: PeerClient, latencies: PeerLatencies, identity: HubIdentity,
         peerTimeoutMilliseconds: Int, logger: Logger
     ) {
         self.database = database
@@ -42,11 +41,11 @@ public struct FederatedRecognition: Sendable {
 
     /// The peers a check asks, and those it skips with the reason.
     public func targets(
-        _ db: Database, scope: RecognitionScope?, requesterRegion: String, excluding: Set<String>
+        _ db: any StoreReader, scope: RecognitionScope?, requesterRegion: String, excluding: Set<String>
     ) throws -> (ask: [Peer], skipped: [PeerOutcome]) {
         var ask: [Peer] = []
         var skipped: [PeerOutcome] = []
-        for peer in try PeerStore.peers(db) where !excluding.contains(peer.id) {
+        for peer in try db.peers() where !excluding.contains(peer.id) {
             if let reason = PeerSelection.skipReason(peer, scope: scope, requesterRegion: requesterRegion) {
                 skipped.append(PeerOutcome(hubId: peer.id, status: .skipped, detail: reason))
             } else {
@@ -74,7 +73,7 @@ public struct FederatedRecognition: Sendable {
         // The keys results may be sealed with: this hub's peers', and its own.
         var keys =
             (try? await database.read { db in
-                try PeerStore.peers(db).filter { $0.status == .active }.map { ($0.id, $0.publicKey) }
+                try db.peers().filter { $0.status == .active }.map { ($0.id, $0.publicKey) }
             }).map { Dictionary($0, uniquingKeysWith: { first, _ in first }) } ?? [:]
         keys[hubId] = ownPublicKey
         let sealKeys = keys

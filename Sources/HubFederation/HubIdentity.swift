@@ -2,7 +2,7 @@ import Crypto
 import CurlHTTP
 import Foundation
 import HubCore
-import HubStore
+import HubStorage
 
 /// This hub's identity among its peers: its id, region and Ed25519 key pair. The private key lives in a file of the
 /// data directory (mode 0600), created on first start; the public key is what peers configure.

@@ -1,7 +1,7 @@
 import CurlHTTP
 import Foundation
 import HubCore
-import HubStore
+import HubStorage
 import Logging
 import Metrics
 import ServiceLifecycle
@@ -23,7 +23,7 @@ public final class OutboxWorker: Service, Sendable {
         public init() {}
     }
 
-    private let database: AppDatabase
+    private let database: any Storage
     private let client: CurlHTTPClient
     private let signal: OutboxSignal
     private let resolver: DestinationResolver
@@ -35,7 +35,7 @@ public final class OutboxWorker: Service, Sendable {
 
     /// `isReady` gates the start: the worker touches the outbox only once migrations have run.
     public init(
-        database: AppDatabase, client: CurlHTTPClient, signal: OutboxSignal, resolver: DestinationResolver,
+        database: any Storage, client: CurlHTTPClient, signal: OutboxSignal, resolver: DestinationResolver,
         settings: Settings, clock: @escaping @Sendable () -> Timestamp, logger: Logger,
         isReady: @escaping @Sendable () -> Bool = { true }
     ) {
@@ -59,7 +59,7 @@ public final class OutboxWorker: Service, Sendable {
             try await Task.sleep(for: .milliseconds(20))
             if Task.isShuttingDownGracefully { return }
         }
-        let resumed = try await database.write { [clock] in try OutboxStore.resumeInFlight($0, now: clock()) }
+        let resumed = try await database.write { [clock] in try $0.resumeDeliveriesInFlight(now: clock()) }
         if resumed > 0 {
             logger.notice("resuming deliveries interrupted by a stop", metadata: ["hub.count": "\(resumed)"])
         }
@@ -98,10 +98,10 @@ public final class OutboxWorker: Service, Sendable {
     /// Due deliveries that their destination may take now, claimed for sending.
     func dispatchable() async throws -> [OutboxDelivery] {
         let now = clock()
-        let due = try await database.read { try OutboxStore.due($0, now: now, limit: 256) }
+        let due = try await database.read { try $0.dueDeliveries(now: now, limit: 256) }
         var claimed: [OutboxDelivery] = []
         for delivery in due where state.reserve(delivery.destination, at: now.millisecondsSinceEpoch) {
-            if try await database.write({ try OutboxStore.claim($0, id: delivery.id, now: now) }) {
+            if try await database.write({ try $0.claimDelivery(id: delivery.id, now: now) }) {
                 claimed.append(delivery)
             } else {
                 state.release(delivery.destination)
@@ -111,7 +111,7 @@ public final class OutboxWorker: Service, Sendable {
     }
 
     func sleepTime() async throws -> Duration {
-        guard let next = try await database.read({ try OutboxStore.nextDue($0) }) else { return settings.pollInterval }
+        guard let next = try await database.read({ try $0.nextDeliveryDue() }) else { return settings.pollInterval }
         let wait = next.millisecondsSinceEpoch - clock().millisecondsSinceEpoch
         return .milliseconds(max(5, min(wait, Int64(settings.pollInterval.components.seconds * 1000) + 1)))
     }
@@ -168,14 +168,14 @@ public final class OutboxWorker: Service, Sendable {
         let now = clock()
         if interrupted {
             // Not an attempt: the hub is stopping. It goes back to pending, and is sent at the next start.
-            _ = try? await database.write { try OutboxStore.resumeInFlight($0, now: now) }
+            _ = try? await database.write { try $0.resumeDeliveriesInFlight(now: now) }
         } else {
             do {
                 let jitter = Double.random(in: 0...1)
                 let (verdict, status, failure) = (verdict, status, failure)
                 let outcome = try await database.write { [settings] db in
-                    try OutboxStore.record(
-                        db, id: delivery.id, verdict: verdict, status: status, error: failure, policy: settings.policy,
+                    try db.recordAttempt(
+                        id: delivery.id, verdict: verdict, status: status, error: failure, policy: settings.policy,
                         jitter: jitter, now: now)
                 }
                 Counter(label: "hub.outbox.deliveries", dimensions: [("outcome", Self.outcome(verdict, outcome))])
@@ -200,7 +200,7 @@ public final class OutboxWorker: Service, Sendable {
     }
 
     func publishBacklog() async throws {
-        let backlog = try await database.read { try OutboxStore.backlog($0) }
+        let backlog = try await database.read { try $0.outboxBacklog() }
         for destination in state.knownDestinations.union(backlog.keys) {
             Gauge(label: "hub.outbox.backlog", dimensions: [("destination", destination)])
                 .record(backlog[destination] ?? 0)

@@ -1,16 +1,15 @@
 import Crypto
 import CurlHTTP
 import Foundation
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 import Logging
 
 /// Every active peer's directory: the centers it hosts and its signed audit head, fetched every
 /// `federation.directory_refresh_seconds`, and at once when asked (a peer added or changed, an operator's refresh). A
 /// peer that cannot be reached keeps the centers last known; a signed audit head it shows is witnessed.
 public struct PeerDirectory: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let client: PeerClient
     let latencies: PeerLatencies
     let hubId: String
@@ -20,7 +19,7 @@ public struct PeerDirectory: Sendable {
     let logger: Logger
 
     public init(
-        database: AppDatabase, client: PeerClient, latencies: PeerLatencies, hubId: String, refreshSeconds: Int,
+        database: any Storage, client: PeerClient, latencies: PeerLatencies, hubId: String, refreshSeconds: Int,
         timeoutMilliseconds: Int, clock: @escaping @Sendable () -> Timestamp, logger: Logger
     ) {
         self.database = database
@@ -41,8 +40,8 @@ public struct PeerDirectory: Sendable {
         let (due, next) = try await database.read { db -> ([Peer], Int64) in
             var due: [Peer] = []
             var next = interval
-            for peer in try PeerStore.peers(db) where peer.status == .active {
-                let last = try PeerStore.state(db, peerId: peer.id).lastAttemptAt?.millisecondsSinceEpoch
+            for peer in try db.peers() where peer.status == .active {
+                let last = try db.peerState(peerId: peer.id).lastAttemptAt?.millisecondsSinceEpoch
                 let wait = last.map { $0 + interval - now } ?? 0
                 if wait <= 0 { due.append(peer) } else { next = min(next, wait) }
             }
@@ -91,12 +90,12 @@ public struct PeerDirectory: Sendable {
         let (state, regressed) = try await database.write { [failure, centers] db in
             var regressed: SignedAuditHead?
             if let failure {
-                try PeerStore.recordRefreshFailure(db, peerId: peer.id, error: failure, now: now)
+                try db.recordRefreshFailure(peerId: peer.id, error: failure, now: now)
             } else {
-                try PeerStore.replaceDirectory(db, peerId: peer.id, centers: centers, now: now)
-                if let witnessed { regressed = try WitnessedAuditHeads.witness(db, witnessed, now: now) }
+                try db.replaceDirectory(peerId: peer.id, centers: centers, now: now)
+                if let witnessed { regressed = try db.witness(witnessed, now: now) }
             }
-            return (try PeerStore.state(db, peerId: peer.id), regressed)
+            return (try db.peerState(peerId: peer.id), regressed)
         }
         if let regressed, let witnessed {
             logger.warning(

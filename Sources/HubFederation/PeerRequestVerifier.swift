@@ -1,19 +1,18 @@
 import Foundation
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// Checks a hub-to-hub request: signed by a known, active peer, for this hub, over the method, the whole request
 /// target and the body; signed recently; within the hop limit; not a loop back to this hub; never seen before.
 public struct PeerRequestVerifier: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let hubId: String
     let maxSkewSeconds: Int
     let maxHops: Int
     let clock: @Sendable () -> Timestamp
 
     public init(
-        database: AppDatabase, hubId: String, maxSkewSeconds: Int, maxHops: Int,
+        database: any Storage, hubId: String, maxSkewSeconds: Int, maxHops: Int,
         clock: @escaping @Sendable () -> Timestamp
     ) {
         self.database = database
@@ -48,7 +47,7 @@ public struct PeerRequestVerifier: Sendable {
         let claimed = header("X-Hub-Id")
         let peer = try await database.read { db -> Peer? in
             guard let claimed, ResourceID.isValid(claimed) else { return nil }
-            return try PeerStore.peer(db, id: claimed)
+            return try db.peer(id: claimed)
         }
         func refuse(
             _ reason: String, _ detail: String, kind: HubError.Kind = .unauthenticated, code: String = "unauthorized"
@@ -95,9 +94,9 @@ public struct PeerRequestVerifier: Sendable {
         }
         let lifetime = sightingLifetime
         let first = try await database.write { db in
-            let first = try PeerStore.firstSighting(
-                db, hubId: envelope.origin, requestId: envelope.requestId, now: now)
-            try PeerStore.forgetSightings(db, before: now.adding(milliseconds: -lifetime))
+            let first = try db.firstSighting(
+                hubId: envelope.origin, requestId: envelope.requestId, now: now)
+            try db.forgetSightings(before: now.adding(milliseconds: -lifetime))
             return first
         }
         guard first else {

@@ -1,7 +1,7 @@
 import CurlHTTP
 import Foundation
 import HubCore
-import HubStore
+import HubStorage
 
 /// A result held by a peer hub, fetched from it with a signed request: the record keeps its origin's identity and
 /// recognition metadata. Any answer but the peer's own, signed, for this very result is a `peerFailed` error.

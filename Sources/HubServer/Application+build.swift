@@ -22,6 +22,8 @@ public struct BuiltHub: Sendable {
     /// The libcurl client every outgoing request goes through.
     public let http: CurlHTTPClient
     public let outboxWorker: OutboxWorker
+    /// The SQLite store behind `env.database`, for what works on the file itself (operators' tools, tests).
+    public let database: AppDatabase
 }
 
 /// Assembles the whole hub from a configuration. `hubd` calls this, and so do the tests.
@@ -42,6 +44,7 @@ public func buildHub(
     let database = try AppDatabase(
         path: config.databasePath, busyTimeout: .milliseconds(config.busyTimeoutMilliseconds),
         durability: config.durability)
+    let storage = SQLiteStorage(database)
     let http = CurlHTTPClient(
         configuration: .init(
             tls: .init(
@@ -50,7 +53,7 @@ public func buildHub(
             userAgent: "AllianceHub/\(config.hubId)"),
         logger: logger)
     let env = HubEnvironment(
-        config: config, database: database, patientKeys: try PatientKeys.loadOrCreate(path: config.identifierKeyPath),
+        config: config, database: storage, patientKeys: try PatientKeys.loadOrCreate(path: config.identifierKeyPath),
         blobs: try BlobStore(root: config.blobPath),
         identity: try HubIdentity.loadOrCreate(
             hubId: config.hubId, region: config.region, keyPath: config.federationKeyPath),
@@ -79,9 +82,9 @@ public func buildHub(
     settings.pollInterval = .milliseconds(config.outboxPollIntervalMilliseconds)
     settings.outbound = env.outbound
     let worker = OutboxWorker(
-        database: database, client: http, signal: env.outbox,
+        database: storage, client: http, signal: env.outbox,
         resolver: DestinationResolver(
-            database: database, clock: clock, identity: env.identity, blobs: env.blobs,
+            database: storage, clock: clock, identity: env.identity, blobs: env.blobs,
             allowPlainHTTP: config.federationAllowPlainHTTP),
         settings: settings, clock: clock,
         logger: logger, isReady: { readiness.isReady })
@@ -119,7 +122,9 @@ public func buildHub(
             "hub ready",
             metadata: ["hub.id": "\(config.hubId)", "hub.database": "\(config.databasePath)"])
     }
-    return BuiltHub(app: app, env: env, readiness: readiness, routes: routes.all, http: http, outboxWorker: worker)
+    return BuiltHub(
+        app: app, env: env, readiness: readiness, routes: routes.all, http: http, outboxWorker: worker,
+        database: database)
 }
 
 /// Keeps the database open while the server runs and closes it after the server has drained at shutdown

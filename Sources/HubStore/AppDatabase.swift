@@ -5,15 +5,7 @@ import Logging
 import Metrics
 import Synchronization
 
-/// How far a commit reaches before the write that made it returns.
-public enum Durability: String, Sendable, CaseIterable {
-    /// Each commit is flushed to disk (SQLite `synchronous = FULL`) before the write returns: a write that was
-    /// answered survives a power loss. Group commit flushes once per batch of writes, not once per write.
-    case full
-    /// The write-ahead log is flushed only at checkpoints (`synchronous = NORMAL`): an application crash loses
-    /// nothing, but a power loss or kernel crash may lose the last writes, already answered. Never corrupts the file.
-    case normal
-
+extension Durability {
     var pragma: String {
         switch self {
         case .full: "PRAGMA synchronous = FULL"
@@ -258,17 +250,8 @@ public final class AppDatabase: Sendable {
     }
 }
 
-extension Timestamp {
-    /// The current time from the system clock.
-    public static func now() -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
-    }
-}
-
-extension DatabaseError {
-    /// Whether the write may succeed when tried again: the disk full or failing, the store busy or locked, memory
-    /// short, the statement interrupted, or the transaction rolled back for one of those. Other errors (a constraint,
-    /// a misuse) will fail the same way again.
+extension DatabaseError: StoreFailure {
+    /// Also true when the transaction was rolled back for one of those.
     public var mayPass: Bool {
         switch resultCode {
         case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_NOMEM, .SQLITE_CANTOPEN,

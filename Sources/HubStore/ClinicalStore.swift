@@ -63,20 +63,6 @@ public enum CriticalValueStore {
     }
 }
 
-/// A result ready to be inserted: the record, its stored document and its keyed patient identifiers. Made before the
-/// write, so the encoding need not happen in the writer.
-public struct StorableResult: Sendable {
-    public let record: ResultRecord
-    public let body: String
-    public let patientKeys: [String]
-
-    public init(_ record: ResultRecord, patientKeys: [String]) {
-        self.record = record
-        self.body = record.jsonDocument
-        self.patientKeys = patientKeys
-    }
-}
-
 /// Results in the registry, indexed by keyed patient identifiers and item.
 public enum ResultStore {
     public static func insert(_ db: Database, _ result: ResultRecord, patientKeys: [String]) throws {

@@ -4,16 +4,7 @@ import HubCore
 
 /// Remembers the answer to every write sent with an `Idempotency-Key`, so a retried request gets the same answer
 /// and creates nothing twice. The lookup and the save run in the same transaction as the write itself.
-public enum IdempotencyStore {
-    /// The answer given the first time.
-    public struct Replay: Sendable, Equatable {
-        public var status: Int
-        public var body: Data
-    }
-
-    /// How long a key is remembered.
-    public static let retention: Int64 = 24 * 3600 * 1000
-
+extension IdempotencyStore {
     /// The stored answer for `key`, nil when the key is new. The same key with another method, path or body is an
     /// error: the client reused a key for a different request.
     public static func replay(

@@ -10,13 +10,7 @@ import HubCore
 /// Kept in the database, its bytes are written in the same transaction as its index rows, and one commit (shared with
 /// the writes beside it) makes both durable at once; nothing can refer to a file a crash lost. SQLite reads and
 /// writes blobs of this size faster than the file system does (sqlite.org/intern-v-extern-blob.html).
-public enum InlineBlobs {
-    /// The largest blob kept in the database; larger ones are files in the blob store.
-    public static let limit = 64 * 1024
-    /// The most bytes one request holds in memory to keep in the database with its rows (and so the most one
-    /// transaction writes of them); a request's small blobs past it are files, like large ones.
-    public static let requestBudget = 16 << 20
-
+extension InlineBlobs {
     /// Keeps a blob's bytes. The same digest is the same bytes, so a blob kept already is left alone, unless its bytes
     /// were damaged: storing it again repairs them.
     public static func insert(_ db: Database, sha256: String, bytes: [UInt8]) throws {
@@ -71,12 +65,4 @@ public enum InlineBlobs {
         }
         return damaged
     }
-}
-
-/// Where a blob's bytes are.
-public enum BlobContent: Sendable, Equatable {
-    /// A file of the blob store.
-    case file(String)
-    /// Bytes kept in the database.
-    case bytes([UInt8])
 }

@@ -10,17 +10,10 @@ import HubCore
 /// page, each page in a transaction of its own; the task's row in `maintenance_tasks` goes when every page is done,
 /// so an interrupted run starts again and redoes nothing twice. Audit records keep the keys they were written with:
 /// the chain is never rewritten.
-public enum PatientRekey {
+extension PatientRekey {
     /// The task's name in `maintenance_tasks`, inserted by the migration that brought canonical identifiers.
     public static let task = "rekey_patient_identifiers"
     static let pageSize = 500
-
-    /// What a run changed.
-    public struct Outcome: Sendable, Equatable {
-        public var exams = 0
-        public var results = 0
-        public var ran = false
-    }
 
     /// Runs the task if it is still to do; answers what it rewrote.
     public static func runIfPending(_ database: AppDatabase, keys: PatientKeys) async throws -> Outcome {

@@ -1,9 +1,8 @@
 import DICOM
 import Foundation
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 
 /// Attachments of an exam (`/v1/exams/{id}/attachments`): files streamed to the content-addressed blob store,
 /// checked against their kind and the exam, filed once, and sent on with a forwarded exam.
@@ -14,7 +13,7 @@ public struct Attachments: Sendable {
         "text/xml": "ecg-aecg", "application/pdf": "pdf", "image/jpeg": "image", "image/png": "image",
     ]
 
-    let database: AppDatabase
+    let database: any Storage
     let blobs: BlobStore
     let patientKeys: PatientKeys
     let forwarding: ExamForwarding
@@ -97,7 +96,7 @@ public struct Attachments: Sendable {
         return try await database.write { db -> (Attachment, created: Bool) in
             guard try record(attachment, audit: audit, db, now: now) else {
                 // The same bytes were attached before: answer with the record as it was first stored.
-                return (try ExamStore.attachment(db, examId: id, sha256: sha256) ?? attachment, false)
+                return (try db.attachment(examId: id, sha256: sha256) ?? attachment, false)
             }
             return (attachment, true)
         }
@@ -107,16 +106,16 @@ public struct Attachments: Sendable {
     /// builds them: action, detail, patient key); a new attachment of a forwarded exam follows the exam to the
     /// reading hub. False when it was filed before.
     public func record(
-        _ attachment: Attachment, audit: (String, String?, String?) -> AuditEvent, _ db: Database, now: Timestamp
+        _ attachment: Attachment, audit: (String, String?, String?) -> AuditEvent, _ db: any StoreWriter, now: Timestamp
     ) throws -> Bool {
-        guard try ExamStore.attach(db, attachment) else { return false }
-        let exam = try ExamStore.exam(db, id: attachment.examId)
+        guard try db.attach(attachment) else { return false }
+        let exam = try db.exam(id: attachment.examId)
         let key = exam.flatMap { patientKeys.keys(for: $0.patient).first }
-        try AuditLog.append(
-            db, audit("attachment.add", "sha256=\(attachment.sha256) kind=\(attachment.kind)", key), at: now)
+        try db.appendAudit(
+            audit("attachment.add", "sha256=\(attachment.sha256) kind=\(attachment.kind)", key), at: now)
         if attachment.patientMismatch != nil {
             // The file's PatientID is kept with the attachment; the log carries ids only.
-            try AuditLog.append(db, audit("attachment.patient_mismatch", "sha256=\(attachment.sha256)", key), at: now)
+            try db.appendAudit(audit("attachment.patient_mismatch", "sha256=\(attachment.sha256)", key), at: now)
         }
         if let forward = exam?.forward {
             try forwarding.forwardAttachment(db, attachment, to: forward.hubId, now: now)
@@ -129,7 +128,7 @@ public struct Attachments: Sendable {
         let principal = try caller.authenticated()
         return try await database.read { db in
             _ = try access.exam(examId, for: principal, db)
-            return try ExamStore.attachments(db, examId: examId)
+            return try db.attachments(examId: examId)
         }
     }
 
@@ -141,18 +140,17 @@ public struct Attachments: Sendable {
         let now = clock()
         let attachment = try await database.write { db -> Attachment in
             let exam = try access.exam(examId, for: principal, db)
-            guard let attachment = try ExamStore.attachment(db, examId: examId, sha256: sha256) else {
+            guard let attachment = try db.attachment(examId: examId, sha256: sha256) else {
                 throw HubError.notFound("attachment", sha256)
             }
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "attachment.read", "exam", examId, patientKey: patientKeys.keys(for: exam.patient).first,
                     detail: "sha256=\(sha256)"),
                 at: now)
             return attachment
         }
-        return (attachment, try await InlineBlobs.content(database, sha256: attachment.sha256, files: blobs))
+        return (attachment, try await database.blobContent(sha256: attachment.sha256, files: blobs))
     }
 
     /// Checks that a file is what its media type claims, and extracts what the hub needs from it.

@@ -2,7 +2,7 @@ import Foundation
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -55,7 +55,7 @@ public final class AuditHeadKeeper: Service, Sendable {
         let old = try AuditHead.read(path: path)
         let key = env.identity.signingKey
         let (check, current) = try await env.database.read { db in
-            (try AuditHead.check(db, against: old, key: key), try AuditHead.current(db))
+            (try db.checkAudit(against: old, key: key), try db.auditHead())
         }
         guard check.holds else {
             let first = refused.withLock { state in

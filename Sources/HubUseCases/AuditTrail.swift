@@ -1,13 +1,12 @@
-import GRDB
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 
 /// The hash-chained audit log, for auditors: its records, and whether the chain is intact against its last signed
 /// head and against the heads the peers witnessed.
 public struct AuditTrail: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let headPath: String
     let identity: HubIdentity
     let witnesses: AuditWitnesses
@@ -92,8 +91,8 @@ public struct AuditTrail: Sendable {
     public func records(_ query: Query, for caller: Caller) async throws -> Page<AuditRecord> {
         try authorize(caller)
         return try await database.read { db in
-            try AuditLog.records(
-                db, actor: query.actor, patientKey: query.patient, targetId: query.target, from: query.from,
+            try db.auditRecords(
+                actor: query.actor, patientKey: query.patient, targetId: query.target, from: query.from,
                 to: query.to, after: query.after, limit: query.limit)
         }
     }
@@ -106,8 +105,8 @@ public struct AuditTrail: Sendable {
         let key = identity.signingKey
         let (chain, check, peers) = try await database.read { db in
             (
-                try AuditLog.verify(db), try AuditHead.check(db, against: head, key: key),
-                try PeerStore.peers(db).filter { $0.status == .active }
+                try db.verifyAudit(), try db.checkAudit(against: head, key: key),
+                try db.peers().filter { $0.status == .active }
             )
         }
         let witnessed = await witnesses.ask(peers)

@@ -1,13 +1,12 @@
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// Resolves a bearer token's secret to the principal it stands for. Unknown, revoked, expired or suspended tokens
 /// are refused (counted and written down by `Refusals`). A token's roles are those it was issued with that its
 /// practitioner holds now. Resolved tokens are cached: changes made through this hub clear the cache at commit, and
-/// changes made by another process on the same file within `AppDatabase.otherWritersStaleness` (1 s).
+/// changes made by another process within about a second (`Storage.noticeOtherWriters`).
 public struct Authentication: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let refusals: Refusals
     let clock: @Sendable () -> Timestamp
 
@@ -29,7 +28,7 @@ public struct Authentication: Sendable {
         let (cached, generation) = database.principals.lookup(digest)
         var resolved = cached
         if resolved == nil {
-            resolved = try await database.shortRead { try TokenStore.resolve($0, secret: secret) }
+            resolved = try await database.shortRead { try $0.resolveToken(secret: secret) }
             if let resolved { database.principals.store(resolved, for: digest, generation: generation) }
         }
         guard let principal = resolved else {

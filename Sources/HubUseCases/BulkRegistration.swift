@@ -1,7 +1,6 @@
 import Foundation
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 import Logging
 
 /// Results registered in bulk (NDJSON: one result a line), read as they arrive, 1,000 lines a chunk, each chunk one
@@ -9,7 +8,7 @@ import Logging
 /// others. When the store fails during a chunk after earlier chunks were stored, the lines of that chunk and of the
 /// later ones are answered as not stored (`unavailable`), so the client knows exactly which lines to send again.
 public struct BulkRegistration: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let catalog: CatalogInForce
     let patientKeys: PatientKeys
     let logger: Logger
@@ -128,7 +127,7 @@ public struct BulkRegistration: Sendable {
         if error is CancellationError {
             return .unavailable("not stored: the request was cancelled before this line's batch was stored; \(again)")
         }
-        if let error = error as? DatabaseError, error.mayPass {
+        if let error = error as? any StoreFailure, error.mayPass {
             return .unavailable(
                 "not stored: the store failed in this line's batch of 1,000 or an earlier one; \(again)")
         }
@@ -148,15 +147,14 @@ public struct BulkRegistration: Sendable {
             for (line, outcome) in ready {
                 switch outcome {
                 case .success(let result):
-                    try ResultStore.insert(db, result)
+                    try db.insert(result)
                     out.append(Line(line, created: result.record.id))
                     count += 1
                 case .failure(let error):
                     out.append(Line(line, error))
                 }
             }
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "result.bulk", "results", institutionId ?? "-", detail: "lines=\(ready.count) created=\(count)"),
                 at: now)

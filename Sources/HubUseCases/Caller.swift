@@ -1,5 +1,5 @@
 import HubCore
-import HubStore
+import HubStorage
 
 /// Who asks a use case for something, and from where: the authenticated principal (none on the routes peers and
 /// probes call), the network address and the request id. Every audit record a use case writes is filled from it.

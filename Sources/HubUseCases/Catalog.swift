@@ -1,11 +1,10 @@
 import Foundation
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// The versioned recognition catalog: the version in force, every version, publishing one, and one item.
 public struct Catalog: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let catalog: CatalogStore
     let inForce: CatalogInForce
     let clock: @Sendable () -> Timestamp
@@ -59,7 +58,7 @@ public struct Catalog: Sendable {
 
     /// The version named, or the one in force today.
     private func selected(
-        _ db: Database, version asked: String?, at now: Timestamp
+        _ db: any StoreReader, version asked: String?, at now: Timestamp
     ) throws
         -> (CatalogIndex, VersionSummary)
     {
@@ -119,8 +118,7 @@ public struct Catalog: Sendable {
         try authorizePublication(by: caller)
         return try await database.create(idempotency: idempotency, now: clock()) { db, now in
             let info = try catalog.publish(db, version, publishedBy: caller.principal?.actor, now: now)
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "catalog.publish", "catalog_version", info.version,
                     detail: "items=\(info.itemCount) effective_from=\(info.effectiveFrom)"), at: now)

@@ -1,7 +1,6 @@
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 
 /// The recognition catalog in force on the hub's civil date (`hub.utc_offset_minutes`).
 public struct CatalogInForce: Sendable {
@@ -17,13 +16,13 @@ public struct CatalogInForce: Sendable {
     func today(at time: Timestamp) -> CivilDate { time.civilDate(utcOffsetMinutes: utcOffsetMinutes) }
 
     /// The version in force at `time`, if one is.
-    func index(_ db: Database, at time: Timestamp) throws -> CatalogIndex? {
+    func index(_ db: any StoreReader, at time: Timestamp) throws -> CatalogIndex? {
         try catalog.inForce(db, on: today(at: time))
     }
 
     /// The version in force at `time`; without one, a conflict that says so.
     func required(
-        _ db: Database, at time: Timestamp, _ detail: String = "no recognition catalog is in force"
+        _ db: any StoreReader, at time: Timestamp, _ detail: String = "no recognition catalog is in force"
     )
         throws -> CatalogIndex
     {

@@ -1,12 +1,11 @@
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 
 /// The shared diagnostic centers, their services and qualifications; a listing may add the centers peer hubs
 /// publish in their directories.
 public struct Centers: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let catalog: CatalogInForce
     let hubId: String
     let clock: @Sendable () -> Timestamp
@@ -94,14 +93,14 @@ public struct Centers: Sendable {
             let index = try catalog.required(db, at: now, Self.noCatalog)
             let center = try input.validatedNew(
                 generatedID: GeneratedID.make("ctr", at: now), catalog: index.item, now: now)
-            guard let host = try RegistryStore.institution(db, id: center.institutionId) else {
+            guard let host = try db.institution(id: center.institutionId) else {
                 throw HubError.validation("institution_id", "institution '\(center.institutionId)' does not exist")
             }
             if host.status != .active {
                 throw HubError.validation("institution_id", "institution '\(host.id)' is suspended")
             }
-            try RegistryStore.insert(db, center)
-            try AuditLog.append(db, caller.audit("center.create", "center", center.id), at: now)
+            try db.insert(center)
+            try db.appendAudit(caller.audit("center.create", "center", center.id), at: now)
             return center
         }
     }
@@ -116,13 +115,13 @@ public struct Centers: Sendable {
         let (page, remote) = try await database.read { db in
             // An equivalent code (a LOINC code, a local alias) finds the centers offering the catalog item.
             let code = try query.item.map { try catalog.index(db, at: now)?.item($0)?.code ?? $0 }
-            let page = try RegistryStore.centers(
-                db, kind: query.kind, item: code, institutionId: query.institutionId, status: query.status,
+            let page = try db.centers(
+                kind: query.kind, item: code, institutionId: query.institutionId, status: query.status,
                 after: query.after, limit: query.limit)
             // Peers' centers follow the last page of local ones; they are active by definition of a directory.
             let remote =
                 withPeers && page.next == nil && query.institutionId == nil && (query.status ?? .active) == .active
-                ? try PeerStore.remoteCenters(db, kind: query.kind, item: code) : []
+                ? try db.remoteCenters(kind: query.kind, item: code) : []
             return (page, remote)
         }
         guard withPeers else { return .local(page) }
@@ -132,7 +131,7 @@ public struct Centers: Sendable {
 
     public func center(_ id: String, for caller: Caller) async throws -> Center {
         _ = try caller.authenticated()
-        guard let center = try await database.read({ try RegistryStore.center($0, id: id) }) else {
+        guard let center = try await database.read({ try $0.center(id: id) }) else {
             throw HubError.notFound("center", id)
         }
         return center
@@ -142,12 +141,12 @@ public struct Centers: Sendable {
         try authorizeChange(by: caller)
         let now = clock()
         return try await database.write { db in
-            guard let current = try RegistryStore.center(db, id: id) else { throw HubError.notFound("center", id) }
+            guard let current = try db.center(id: id) else { throw HubError.notFound("center", id) }
             let index = try catalog.required(db, at: now, Self.noCatalog)
             let next = try input.applied(to: current, catalog: index.item, now: now)
-            try RegistryStore.update(db, next)
+            try db.update(next)
             let action = RegistryChange.action("center", from: current.status, to: next.status)
-            try AuditLog.append(db, caller.audit(action, "center", id), at: now)
+            try db.appendAudit(caller.audit(action, "center", id), at: now)
             return next
         }
     }

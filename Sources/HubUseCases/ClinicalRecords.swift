@@ -1,7 +1,6 @@
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 
 /// The records the read-only views (FHIR R4) are made of: exams and registry results, with the REST API's access
 /// rules. A read is allowed exactly when `GET /v1/exams/{id}` (or `GET /v1/results/{id}`) is, and a search covers what
@@ -9,7 +8,7 @@ import HubStore
 /// institution's centers), leaving out any exam the caller may not see. Every read and search appends an audit record
 /// in the same transaction.
 public struct ClinicalRecords: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let catalog: CatalogInForce
     let patientKeys: PatientKeys
     let access = ExamAccess()
@@ -24,17 +23,17 @@ public struct ClinicalRecords: Sendable {
 
     /// What a view may read beside the record it renders, inside the read's transaction.
     public struct Reader {
-        let db: Database
+        let db: any StoreReader
         let catalog: CatalogInForce
 
         /// The exam's attachments.
         public func attachments(of exam: Exam) throws -> [Attachment] {
-            try ExamStore.attachments(db, examId: exam.id)
+            try db.attachments(examId: exam.id)
         }
 
         /// The registry result of an exam (registered when its report was verified), if any.
         public func result(of exam: Exam) throws -> ResultRecord? {
-            try exam.resultId.flatMap { try ResultStore.result(db, id: $0) }
+            try exam.resultId.flatMap { try db.result(id: $0) }
         }
 
         /// The LOINC code of a result's catalog item, in the catalog in force on the performed date.
@@ -95,11 +94,10 @@ public struct ClinicalRecords: Sendable {
         let now = clock()
         let (access, catalog, patientKeys) = (access, catalog, patientKeys)
         return try await database.write { db in
-            guard let exam = try ExamStore.exam(db, id: examId) else { throw notFound }
+            guard let exam = try db.exam(id: examId) else { throw notFound }
             _ = try access.side(of: principal, for: exam, db)
             let (view, id) = try render(exam, Reader(db: db, catalog: catalog))
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "fhir.read", "exam", exam.id, patientKey: patientKeys.keys(for: exam.patient).first,
                     detail: "\(type)/\(id)"), at: now)
@@ -118,10 +116,9 @@ public struct ClinicalRecords: Sendable {
         let now = clock()
         let (catalog, patientKeys) = (catalog, patientKeys)
         return try await database.write { db in
-            guard let result = try ResultStore.result(db, id: resultId) else { throw notFound }
+            guard let result = try db.result(id: resultId) else { throw notFound }
             let (view, id) = try render(result, Reader(db: db, catalog: catalog))
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "fhir.read", "result", result.id, patientKey: patientKeys.keys(for: result.patient).first,
                     detail: "\(type)/\(id)"), at: now)
@@ -147,11 +144,10 @@ public struct ClinicalRecords: Sendable {
             var search = search
             search.itemCodes = try reader.itemCodes(search.code, at: now)
             var found: [View] = []
-            for result in try ResultStore.results(db, patientKey: key) {
+            for result in try db.results(patientKey: key) {
                 found += try render(result, search, reader)
             }
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "fhir.search", type, principal.institutionId ?? "-", patientKey: key,
                     detail: "count=\(found.count)"),
@@ -185,7 +181,7 @@ public struct ClinicalRecords: Sendable {
             if principal.roles.contains(.clinic) {
                 clinicId = institutionId
             } else if !principal.roles.isDisjoint(with: [.reader, .verifier]) {
-                centerIds = try RegistryStore.centers(db, institutionId: institutionId, after: nil, limit: 500).items
+                centerIds = try db.centers(institutionId: institutionId, after: nil, limit: 500).items
                     .map(\.id)
             } else if readsResults {
                 scanExams = false
@@ -197,7 +193,7 @@ public struct ClinicalRecords: Sendable {
             if readsResults, let results, let key = patientKey, query.cursor == nil, query.accession == nil,
                 !query.foreignIdentifier
             {
-                found += results(try ResultStore.results(db, patientKey: key), query)
+                found += results(try db.results(patientKey: key), query)
             }
             var lastIncluded: String?
             var more = false
@@ -221,7 +217,7 @@ public struct ClinicalRecords: Sendable {
             if !scanExams {
                 // Only registry results: the caller reads no exams.
             } else if let accession = query.accession {
-                if !query.foreignIdentifier, let exam = try ExamStore.exam(db, accessionNumber: accession),
+                if !query.foreignIdentifier, let exam = try db.exam(accessionNumber: accession),
                     patientKey.map({ patientKeys.keys(for: exam.patient).contains($0) }) ?? true,
                     query.cursor.flatMap(Cursor.decode).map({ exam.id > $0 }) ?? true
                 {
@@ -230,8 +226,8 @@ public struct ClinicalRecords: Sendable {
             } else {
                 var cursor = query.cursor
                 scan: while true {
-                    let page = try ExamStore.exams(
-                        db, clinicId: clinicId, centerIds: centerIds, patientKeys: patientKey.map { [$0] },
+                    let page = try db.exams(
+                        clinicId: clinicId, centerIds: centerIds, patientKeys: patientKey.map { [$0] },
                         after: cursor, limit: 500)
                     for exam in page.items {
                         if try !consider(exam) { break scan }
@@ -240,8 +236,7 @@ public struct ClinicalRecords: Sendable {
                     cursor = next
                 }
             }
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "fhir.search", type, institutionId, patientKey: patientKey, detail: "count=\(found.count)"),
                 at: now)

@@ -1,8 +1,7 @@
 import Crypto
 import Foundation
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// A creating request's `Idempotency-Key`, with what identifies the request it came with: the same key and the
 /// same body replay the first answer; the same key with another body is refused.
@@ -51,17 +50,17 @@ public struct Created: Sendable {
     public var replayed: Bool
 }
 
-extension AppDatabase {
+extension Storage {
     /// Runs a creating write: the replay lookup, `perform` (the write and its audit record), and the remembered
     /// answer all commit in one transaction. Like every write, `perform` may run more than once (group commit).
     public func create<T: Encodable & Sendable>(
         idempotency: Idempotency?, status: Int = 201, now: Timestamp,
-        _ perform: @escaping @Sendable (Database, Timestamp) throws -> T
+        _ perform: @escaping @Sendable (any StoreWriter, Timestamp) throws -> T
     ) async throws -> Created {
         try await write { db -> Created in
             if let idempotency,
-                let replay = try IdempotencyStore.replay(
-                    db, scope: idempotency.scope, key: idempotency.key, method: idempotency.method,
+                let replay = try db.idempotentAnswer(
+                    scope: idempotency.scope, key: idempotency.key, method: idempotency.method,
                     path: idempotency.path, bodyDigest: idempotency.bodyDigest)
             {
                 return Created(status: replay.status, body: replay.body, replayed: true)
@@ -69,8 +68,8 @@ extension AppDatabase {
             let value = try perform(db, now)
             let data = try HubJSON.encode(value)
             if let idempotency {
-                try IdempotencyStore.save(
-                    db, scope: idempotency.scope, key: idempotency.key, method: idempotency.method,
+                try db.rememberAnswer(
+                    scope: idempotency.scope, key: idempotency.key, method: idempotency.method,
                     path: idempotency.path, bodyDigest: idempotency.bodyDigest, status: status, body: data, now: now)
             }
             return Created(status: status, body: data, replayed: false)

@@ -1,7 +1,6 @@
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 import Metrics
 
 /// Which critical-value notices a caller lists (`GET /v1/critical-values`).
@@ -33,7 +32,7 @@ public struct AcknowledgementInput: Decodable, Sendable {
 /// Critical values (`/v1/critical-values`): the notices a report's findings raise, sent to the clinic at once,
 /// seen by the clinic and the center, and acknowledged by the clinic with a read-back.
 public struct CriticalValues: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let deliveries: Deliveries
     let forwarding: ExamForwarding
     let patientKeys: PatientKeys
@@ -50,14 +49,14 @@ public struct CriticalValues: Sendable {
     }
 
     /// The clinics and centers whose notices the caller may see.
-    private func scope(_ caller: Principal, _ db: Database) throws -> (clinic: String?, centers: [String]?) {
+    private func scope(_ caller: Principal, _ db: any StoreReader) throws -> (clinic: String?, centers: [String]?) {
         guard let institutionId = caller.institutionId else {
             throw HubError.forbidden("critical values are seen by the staff of the clinic and the center")
         }
         let clinic = caller.roles.contains(.clinic) ? institutionId : nil
         let centers =
             caller.roles.isDisjoint(with: [.reader, .verifier])
-            ? nil : try RegistryStore.centers(db, institutionId: institutionId, after: nil, limit: 500).items.map(\.id)
+            ? nil : try db.centers(institutionId: institutionId, after: nil, limit: 500).items.map(\.id)
         guard clinic != nil || centers != nil else {
             throw HubError.forbidden("critical values are seen by clinic staff, readers and verifiers")
         }
@@ -69,8 +68,8 @@ public struct CriticalValues: Sendable {
         let principal = try caller.authenticated()
         return try await database.read { db in
             let (clinic, centers) = try scope(principal, db)
-            return try CriticalValueStore.notices(
-                db, clinicId: clinic, centerIds: centers, examId: query.examId, acknowledged: query.acknowledged,
+            return try db.notices(
+                clinicId: clinic, centerIds: centers, examId: query.examId, acknowledged: query.acknowledged,
                 after: query.cursor, limit: query.limit)
         }
     }
@@ -79,7 +78,7 @@ public struct CriticalValues: Sendable {
     public func notice(_ id: String, for caller: Caller) async throws -> CriticalValueNotice {
         let principal = try caller.authenticated()
         return try await database.read { db in
-            guard let notice = try CriticalValueStore.notice(db, id: id) else {
+            guard let notice = try db.notice(id: id) else {
                 throw HubError.notFound("critical value", id)
             }
             let (clinic, centers) = try scope(principal, db)
@@ -107,7 +106,7 @@ public struct CriticalValues: Sendable {
         try v.check()
         let now = clock()
         return try await database.write { db in
-            guard var notice = try CriticalValueStore.notice(db, id: id) else {
+            guard var notice = try db.notice(id: id) else {
                 throw HubError.notFound("critical value", id)
             }
             guard notice.clinicId == principal.institutionId else {
@@ -118,20 +117,19 @@ public struct CriticalValues: Sendable {
             }
             notice.acknowledgement = Acknowledgement(
                 name: name!, readBack: readBack!, practitionerId: principal.practitionerId, at: now)
-            try CriticalValueStore.update(db, notice)
-            try AuditLog.append(
-                db,
+            try db.update(notice)
+            try db.appendAudit(
                 // The name and the read-back are the notice's; the log carries ids only.
                 caller.audit("critical_value.ack", "critical_value", id, detail: "exam=\(notice.examId)"),
                 at: now)
             // A critical value of a forwarded exam was flagged at the reading hub: it hears of the acknowledgement.
-            try forwarding.acknowledge(db, notice, of: try ExamStore.exam(db, id: notice.examId), now: now)
+            try forwarding.acknowledge(db, notice, of: try db.exam(id: notice.examId), now: now)
             return notice
         }
     }
 
     /// Creates a critical-value notice for new findings of a report and sends it to the clinic at once.
-    func flag(_ db: Database, _ exam: Exam, _ findings: [CriticalFinding], by: Signer, now: Timestamp) throws {
+    func flag(_ db: any StoreWriter, _ exam: Exam, _ findings: [CriticalFinding], by: Signer, now: Timestamp) throws {
         let notice = CriticalValueNotice(
             id: GeneratedID.make("crv", at: now), examId: exam.id, clinicId: exam.clinicId, centerId: exam.centerId,
             patientName: exam.patient.name, itemCode: exam.itemCode, priority: exam.priority, findings: findings,
@@ -141,8 +139,10 @@ public struct CriticalValues: Sendable {
 
     /// A critical value flagged at the reading hub becomes a notice here, sent to the clinic at once and escalated
     /// here when nobody acknowledges it; the acknowledgement goes back to the reading hub.
-    func mirror(_ db: Database, _ remote: CriticalValueNotice, exam: Exam, from peer: Peer, now: Timestamp) throws {
-        guard try CriticalValueStore.notice(db, id: remote.id) == nil else { return }
+    func mirror(
+        _ db: any StoreWriter, _ remote: CriticalValueNotice, exam: Exam, from peer: Peer, now: Timestamp
+    ) throws {
+        guard try db.notice(id: remote.id) == nil else { return }
         let notice = CriticalValueNotice(
             id: remote.id, examId: exam.id, clinicId: exam.clinicId, centerId: remote.centerId,
             patientName: exam.patient.name, itemCode: exam.itemCode, priority: exam.priority,
@@ -154,7 +154,7 @@ public struct CriticalValues: Sendable {
     /// Stores a critical-value notice and sends it, with its audit record: to the clinic's webhook, or for an exam
     /// received from a peer hub, to that hub (its clinic is notified, and escalated, there).
     private func record(
-        _ notice: CriticalValueNotice, of exam: Exam, actor: String, institutionId: String?, _ db: Database,
+        _ notice: CriticalValueNotice, of exam: Exam, actor: String, institutionId: String?, _ db: any StoreWriter,
         now: Timestamp
     ) throws {
         var notice = notice
@@ -168,9 +168,8 @@ public struct CriticalValues: Sendable {
                 now: now)
             notice.deliveryId = delivery.id
         }
-        try CriticalValueStore.insert(db, notice)
-        try AuditLog.append(
-            db,
+        try db.insert(notice)
+        try db.appendAudit(
             AuditEvent(
                 actor: actor, institutionId: institutionId, action: "critical_value.flag",
                 targetType: "critical_value", targetId: notice.id,

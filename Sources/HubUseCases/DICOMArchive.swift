@@ -1,14 +1,13 @@
 import DICOM
 import Foundation
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// The DICOM archive as its users see it: searching the index, retrieving the stored instances byte for byte, and
 /// their metadata. Clinics read their own studies; center staff read the studies of exams routed to them. Every
 /// search and retrieval is audited.
 public struct DICOMArchive: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let blobs: BlobStore
     let clock: @Sendable () -> Timestamp
 
@@ -37,16 +36,15 @@ public struct DICOMArchive: Sendable {
         let access = try Self.access(for: caller)
         let full = query.needsFullMetadata
         let (level, matches, limit, offset) = (query.level, query.matches, query.limit, query.offset)
-        let search: @Sendable (Database) throws -> [DICOMRow] = { db in
-            try DICOMStore.search(
-                db, level: level, matches: matches, access: access, limit: limit, offset: offset, fullMetadata: full)
+        let search: @Sendable (any StoreReader) throws -> [DICOMRow] = { db in
+            try db.search(
+                level: level, matches: matches, access: access, limit: limit, offset: offset, fullMetadata: full)
         }
         // A pinned search reads a handful of rows: on the calling thread. Others may read many and go to a reader.
         let rows = query.isPinned ? try await database.shortRead(search) : try await database.read(search)
         let now = clock()
         try await database.write { db -> Void in
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "dicomweb.search", "dicomweb", target,
                     detail: "matches=\(matches.map(\.0).joined(separator: ",")) results=\(rows.count)"), at: now)
@@ -64,10 +62,9 @@ public struct DICOMArchive: Sendable {
         let access = try Self.access(for: caller)
         let now = clock()
         let files = try await database.write { db in
-            let files = try DICOMStore.files(
-                db, studyUID: study, seriesUID: series, sopInstanceUID: instance, access: access)
-            try AuditLog.append(
-                db,
+            let files = try db.instanceFiles(
+                studyUID: study, seriesUID: series, sopInstanceUID: instance, access: access)
+            try db.appendAudit(
                 caller.audit(
                     "dicomweb.retrieve", "study", study,
                     detail: "series=\(series ?? "*") instance=\(instance ?? "*") instances=\(files.count)"), at: now)
@@ -79,6 +76,6 @@ public struct DICOMArchive: Sendable {
 
     /// Where an instance's bytes are: in the database (small instances) or a file of the blob store.
     public func content(of file: StoredInstanceFile) async throws -> BlobContent {
-        try await InlineBlobs.content(database, sha256: file.sha256, files: blobs)
+        try await database.blobContent(sha256: file.sha256, files: blobs)
     }
 }

@@ -1,9 +1,8 @@
 import DICOM
 import Foundation
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 import Metrics
 
 /// DICOM instances coming into the archive, whatever door they come through (a STOW-RS part today): each one
@@ -12,7 +11,7 @@ import Metrics
 /// among the attachments of its exam: the one named, or the clinic's open exam with its accession number, or the
 /// exam its study already belongs to. Studies with no exam wait to be attached.
 public struct DICOMIngest: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let blobs: BlobStore
     let attachments: Attachments
     let maxInstanceBytes: Int
@@ -82,7 +81,7 @@ public struct DICOMIngest: Sendable {
 
     /// The exam every instance of a request goes to, named by the caller: one of its clinic's open exams.
     public func exam(_ examId: String, owner: String) async throws -> Exam {
-        guard let exam = try await database.shortRead({ try ExamStore.exam($0, id: examId) }) else {
+        guard let exam = try await database.shortRead({ try $0.exam(id: examId) }) else {
             throw HubError.validation("exam_id", "exam '\(examId)' does not exist")
         }
         guard exam.clinicId == owner else {
@@ -205,7 +204,7 @@ public struct DICOMIngest: Sendable {
             var failed: [Refused] = []
             var exams: [String: Exam?] = [:]
             // The exam as it is now: it may have been forwarded, finished or cancelled during the upload.
-            let current = try explicitExam.flatMap { try ExamStore.exam(db, id: $0.id) }
+            let current = try explicitExam.flatMap { try db.exam(id: $0.id) }
             if let current, current.step == .final || current.step == .cancelled {
                 throw HubError.invalidTransition(
                     "instances cannot be added to an exam that is \(current.step.rawValue)")
@@ -214,24 +213,24 @@ public struct DICOMIngest: Sendable {
                 var exam = current
                 if exam == nil, let accession = part.summary.accessionNumber, !accession.isEmpty {
                     if exams[accession] == nil {
-                        let found = try ExamStore.exam(db, accessionNumber: accession)
+                        let found = try db.exam(accessionNumber: accession)
                         exams[accession] = found.flatMap {
                             $0.clinicId == owner && $0.step != .final && $0.step != .cancelled ? $0 : nil
                         }
                     }
                     exam = exams[accession] ?? nil
                 }
-                if exam == nil, let study = try DICOMStore.study(db, uid: part.instance.studyUID),
+                if exam == nil, let study = try db.study(uid: part.instance.studyUID),
                     let examId = study.examId
                 {
-                    exam = try ExamStore.exam(db, id: examId).flatMap {
+                    exam = try db.exam(id: examId).flatMap {
                         $0.step != .final && $0.step != .cancelled ? $0 : nil
                     }
                 }
-                switch try DICOMStore.store(db, part.instance, owner: owner, examId: exam?.id, now: now) {
+                switch try db.index(part.instance, owner: owner, examId: exam?.id, now: now) {
                 case .stored, .alreadyStored:
                     if let bytes = part.inline {
-                        try InlineBlobs.insert(db, sha256: part.instance.sha256, bytes: bytes)
+                        try db.insertInlineBlob(sha256: part.instance.sha256, bytes: bytes)
                     }
                     referenced.append(part)
                     if let exam {
@@ -248,8 +247,7 @@ public struct DICOMIngest: Sendable {
                 }
             }
             let studies = Set(referenced.map(\.instance.studyUID)).sorted()
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "dicomweb.store", "study", studies.first ?? "-",
                     detail:
@@ -264,7 +262,7 @@ public struct DICOMIngest: Sendable {
     /// Files an instance among its exam's attachments (once); one of a forwarded exam follows it to the reading hub.
     static func file(
         sha256: String, size: Int, _ summary: DICOMSummary, in exam: Exam, by actor: String, caller: Caller,
-        _ attachments: Attachments, _ db: Database, now: Timestamp
+        _ attachments: Attachments, _ db: any StoreWriter, now: Timestamp
     ) throws {
         let attachment = Attachment(
             examId: exam.id, sha256: sha256, mediaType: "application/dicom", kind: "dicom", size: size,
@@ -297,24 +295,24 @@ public struct DICOMIngest: Sendable {
         let now = clock()
         let (attachments, blobs) = (attachments, blobs)
         return try await database.write { db -> [Attachment] in
-            guard let exam = try ExamStore.exam(db, id: examId) else { throw HubError.notFound("exam", examId) }
+            guard let exam = try db.exam(id: examId) else { throw HubError.notFound("exam", examId) }
             guard exam.clinicId == principal.institutionId else {
                 throw HubError.forbidden("studies are attached to the exams of the caller's own clinic")
             }
             guard exam.step != .final && exam.step != .cancelled else {
                 throw HubError.invalidTransition("studies cannot be attached to an exam that is \(exam.step.rawValue)")
             }
-            guard let study = try DICOMStore.study(db, uid: studyUID), study.owner == principal.institutionId else {
+            guard let study = try db.study(uid: studyUID), study.owner == principal.institutionId else {
                 throw HubError.validation("study_instance_uid", "no study '\(studyUID)' stored by this clinic")
             }
             if let other = study.examId, other != exam.id {
                 throw HubError.conflict("the study is attached to exam \(other)", field: "study_instance_uid")
             }
-            try DICOMStore.attach(db, studyUID: studyUID, examId: exam.id)
+            try db.attach(studyUID: studyUID, examId: exam.id)
             let access = DICOMAccess(owner: principal.institutionId, readingInstitution: nil)
-            for file in try DICOMStore.files(db, studyUID: studyUID, access: access) {
+            for file in try db.instanceFiles(studyUID: studyUID, access: access) {
                 let summary =
-                    switch try InlineBlobs.content(db, sha256: file.sha256, files: blobs) {
+                    switch try db.blobContent(sha256: file.sha256, files: blobs) {
                     case .bytes(let bytes): try DICOMFile.parseHeader(bytes).summary
                     case .file(let path): try DICOMFile.parseHeader(fileAt: path).summary
                     }
@@ -322,7 +320,7 @@ public struct DICOMIngest: Sendable {
                     sha256: file.sha256, size: file.size, summary, in: exam, by: principal.actor, caller: caller,
                     attachments, db, now: now)
             }
-            return try ExamStore.attachments(db, examId: exam.id)
+            return try db.attachments(examId: exam.id)
         }
     }
 }

@@ -1,7 +1,7 @@
 import DICOM
 import Foundation
 import HubCore
-import HubStore
+import HubStorage
 
 /// A search of the DICOM archive (QIDO-RS, PS3.18 10.6): matching attributes, the extra attributes asked for, and
 /// the page. Built from the query's parameters, whichever door they came through.

@@ -1,7 +1,6 @@
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 
 /// Adds deliveries to the outbox inside the caller's transaction, with the hub's retry policy, and wakes the outbox
 /// worker once the transaction commits.
@@ -18,11 +17,11 @@ public struct Deliveries: Sendable {
     /// repeats of the same message.
     @discardableResult
     public func enqueue(
-        _ db: Database, to destination: Destination, kind: String, subject: String?, path: String? = nil,
+        _ db: any StoreWriter, to destination: Destination, kind: String, subject: String?, path: String? = nil,
         idempotencyKey: String? = nil, body: some Encodable, now: Timestamp
     ) throws -> OutboxDelivery {
-        try OutboxStore.enqueue(
-            db, destination: destination.description, kind: kind, subject: subject, path: path,
+        try db.enqueue(
+            destination: destination.description, kind: kind, subject: subject, path: path,
             body: try HubJSON.encode(body),
             idempotencyKey: idempotencyKey, policy: policy, now: now, signal: signal)
     }

@@ -1,6 +1,5 @@
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// Which side of the exam the caller is on.
 public enum ExamSide: Sendable {
@@ -14,12 +13,12 @@ public struct ExamAccess: Sendable {
     /// Whether the caller sees the exam as its clinic or as staff of its center; neither is a 403. Staff who are
     /// both (a hospital that submits to a center it hosts) are on the side `preferred` asks for.
     public func side(
-        of principal: Principal, for exam: Exam, _ db: Database, preferring preferred: ExamSide = .clinic
+        of principal: Principal, for exam: Exam, _ db: any StoreReader, preferring preferred: ExamSide = .clinic
     ) throws -> ExamSide {
         let clinic = principal.institutionId == exam.clinicId && principal.roles.contains(.clinic)
         var center = false
         if let centerId = exam.centerId, !principal.roles.isDisjoint(with: [.reader, .verifier]),
-            let host = try RegistryStore.center(db, id: centerId), host.institutionId == principal.institutionId
+            let host = try db.center(id: centerId), host.institutionId == principal.institutionId
         {
             center = true
         }
@@ -33,8 +32,8 @@ public struct ExamAccess: Sendable {
     }
 
     /// The exam, when it exists (else a 404) and the caller is on one of its sides (else a 403).
-    func exam(_ id: String, for principal: Principal, _ db: Database) throws -> Exam {
-        guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
+    func exam(_ id: String, for principal: Principal, _ db: any StoreReader) throws -> Exam {
+        guard let exam = try db.exam(id: id) else { throw HubError.notFound("exam", id) }
         _ = try side(of: principal, for: exam, db)
         return exam
     }

@@ -1,7 +1,6 @@
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 import Metrics
 
 /// What a notice to a clinic says about an exam.
@@ -55,7 +54,8 @@ public struct ExamEffects: Sendable {
 
     /// Applies what follows from `action`, which took the exam from `before` to `after`; returns the exam as it is
     /// then (a result id, a new route).
-    func effects(of action: ExamAction, before: Exam, after: Exam, _ db: Database, now: Timestamp) throws -> Exam {
+    func effects(of action: ExamAction, before: Exam, after: Exam, _ db: any StoreWriter, now: Timestamp) throws -> Exam
+    {
         var exam = after
         switch action {
         case .report(let author, _):
@@ -117,7 +117,7 @@ public struct ExamEffects: Sendable {
 
     /// POSTs a notice about the exam to the clinic's webhook, through the outbox.
     func notify(
-        _ db: Database, _ exam: Exam, _ event: String, report: ReportVersion? = nil, reason: String? = nil,
+        _ db: any StoreWriter, _ exam: Exam, _ event: String, report: ReportVersion? = nil, reason: String? = nil,
         now: Timestamp
     ) throws {
         // The clinic of an exam received from a peer hub is that hub's: it hears through the peer's events.
@@ -133,15 +133,15 @@ public struct ExamEffects: Sendable {
 
     /// Registers the current report as a result, with recognition metadata derived as of the exam date; a later
     /// version updates the same result.
-    func registerResult(_ db: Database, _ exam: Exam, now: Timestamp) throws -> Exam {
+    func registerResult(_ db: any StoreWriter, _ exam: Exam, now: Timestamp) throws -> Exam {
         guard let report = exam.reports.last, let centerId = exam.centerId,
-            let center = try RegistryStore.center(db, id: centerId),
-            let host = try RegistryStore.institution(db, id: center.institutionId)
+            let center = try db.center(id: centerId),
+            let host = try db.institution(id: center.institutionId)
         else { return exam }
         let performedOn = catalog.today(at: exam.milestones.submittedAt)
         let index = try catalog.index(db, at: exam.milestones.submittedAt)
         let item = index?.item(exam.itemCode)
-        let attachments = try ExamStore.attachments(db, examId: exam.id).map(\.sha256)
+        let attachments = try db.attachments(examId: exam.id).map(\.sha256)
         var result = ResultRecord(
             id: exam.resultId ?? GeneratedID.make("res", at: now), patient: exam.patient, itemCode: exam.itemCode,
             itemName: exam.itemName, category: item?.category, institutionId: host.id, centerId: center.id,
@@ -152,11 +152,11 @@ public struct ExamEffects: Sendable {
                 item: exam.itemCode, catalog: index, center: center, host: host, performedOn: performedOn),
             createdAt: now)
         var exam = exam
-        if let id = exam.resultId, let existing = try ResultStore.result(db, id: id) {
+        if let id = exam.resultId, let existing = try db.result(id: id) {
             result.createdAt = existing.createdAt
-            try ResultStore.update(db, result)
+            try db.update(result)
         } else {
-            try ResultStore.insert(db, result, patientKeys: patientKeys.keys(for: exam.patient))
+            try db.insert(result, patientKeys: patientKeys.keys(for: exam.patient))
             exam.resultId = result.id
         }
         return exam

@@ -1,7 +1,6 @@
 import Foundation
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 import Metrics
 
 /// The clinic of a forwarded exam, as the reading hub needs it for its routing rules.
@@ -82,7 +81,7 @@ public struct ExamForwarding: Sendable {
     /// Forwards an exam to a peer's center: the exam counts as routed there, and the peer's answers (status,
     /// report) come back as events. Attachments already stored follow.
     func forward(
-        _ db: Database, _ exam: Exam, to center: RemoteCenter, clinic: Institution, now: Timestamp
+        _ db: any StoreWriter, _ exam: Exam, to center: RemoteCenter, clinic: Institution, now: Timestamp
     ) throws -> Exam {
         var next = try ExamWorkflow.apply(.route(centerId: center.centerId), to: exam, at: now)
         next.forward = ExamForward(hubId: center.hubId, centerId: center.centerId, forwardedAt: now)
@@ -98,7 +97,7 @@ public struct ExamForwarding: Sendable {
         try deliveries.enqueue(
             db, to: .peer(hubId: center.hubId), kind: "exam.forward", subject: exam.id, path: Self.path,
             idempotencyKey: "forward-\(exam.id)-r\(next.revision)", body: message, now: now)
-        for attachment in try ExamStore.attachments(db, examId: exam.id) {
+        for attachment in try db.attachments(examId: exam.id) {
             try forwardAttachment(db, attachment, to: center.hubId, now: now)
         }
         Counter(label: "hub.federation.exams_forwarded", dimensions: [("peer", center.hubId)]).increment()
@@ -107,13 +106,13 @@ public struct ExamForwarding: Sendable {
 
     /// Sends a stored attachment of a forwarded exam to the reading hub, from the blob store (or the
     /// database, for a small DICOM instance).
-    func forwardAttachment(_ db: Database, _ attachment: Attachment, to hubId: String, now: Timestamp) throws {
+    func forwardAttachment(_ db: any StoreWriter, _ attachment: Attachment, to hubId: String, now: Timestamp) throws {
         let key = "attach-\(hubId)-\(attachment.examId)-\(attachment.sha256)"
         // Sent once to each hub: a forward after a return to the same hub finds it already sent (the reading hub
         // keeps its attachments); another hub gets its own copy.
-        guard try !OutboxStore.exists(db, idempotencyKey: key) else { return }
-        try OutboxStore.enqueue(
-            db, destination: Destination.peer(hubId: hubId).description, kind: "exam.attachment",
+        guard try !db.deliveryExists(idempotencyKey: key) else { return }
+        try db.enqueue(
+            destination: Destination.peer(hubId: hubId).description, kind: "exam.attachment",
             subject: attachment.examId, method: "PUT",
             path: "\(Self.path)/\(attachment.examId)/attachments/\(attachment.sha256)",
             contentType: attachment.mediaType, body: Data(), bodyFile: attachment.sha256,
@@ -123,7 +122,8 @@ public struct ExamForwarding: Sendable {
 
     /// At the reading hub: tells the submitting hub about a change of an exam it forwarded.
     func reportBack(
-        _ db: Database, _ exam: Exam, event: String, reason: String? = nil, criticalValue: CriticalValueNotice? = nil,
+        _ db: any StoreWriter, _ exam: Exam, event: String, reason: String? = nil,
+        criticalValue: CriticalValueNotice? = nil,
         now: Timestamp
     ) throws {
         guard let origin = exam.origin else { return }
@@ -139,7 +139,7 @@ public struct ExamForwarding: Sendable {
     }
 
     /// Tells the reading hub of a forwarded exam that the clinic withdrew it.
-    func cancel(_ db: Database, _ exam: Exam, reason: String, now: Timestamp) throws {
+    func cancel(_ db: any StoreWriter, _ exam: Exam, reason: String, now: Timestamp) throws {
         guard let forward = exam.forward else { return }
         try deliveries.enqueue(
             db, to: .peer(hubId: forward.hubId), kind: "exam.cancel", subject: exam.id,
@@ -148,7 +148,7 @@ public struct ExamForwarding: Sendable {
     }
 
     /// Tells the reading hub of a forwarded exam that the clinic acknowledged a critical value flagged there.
-    func acknowledge(_ db: Database, _ notice: CriticalValueNotice, of exam: Exam?, now: Timestamp) throws {
+    func acknowledge(_ db: any StoreWriter, _ notice: CriticalValueNotice, of exam: Exam?, now: Timestamp) throws {
         guard let forward = exam?.forward else { return }
         try deliveries.enqueue(
             db, to: .peer(hubId: forward.hubId), kind: "critical_value.ack", subject: notice.id,

@@ -1,6 +1,5 @@
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// Where an exam is read: a center of this hub that fits it, or a peer hub's center it is forwarded to.
 public struct ExamRouting: Sendable {
@@ -16,12 +15,12 @@ public struct ExamRouting: Sendable {
     /// least-loaded fitting center of the clinic's alliances, otherwise to a peer hub's center that offers the item;
     /// with none, the exam waits with the reason.
     func route(
-        _ db: Database, _ exam: Exam, item: CatalogItem, clinic: Institution, requested: String?, now: Timestamp
+        _ db: any StoreWriter, _ exam: Exam, item: CatalogItem, clinic: Institution, requested: String?, now: Timestamp
     ) throws -> Exam {
         let today = catalog.today(at: now)
         if let requested {
-            if try RegistryStore.center(db, id: requested) == nil,
-                let remote = try PeerStore.remoteCenter(db, centerId: requested)
+            if try db.center(id: requested) == nil,
+                let remote = try db.remoteCenter(centerId: requested)
             {
                 // A peer hub's center, as its directory lists it: the exam is forwarded there.
                 guard remote.items.contains(item.code) else {
@@ -30,23 +29,23 @@ public struct ExamRouting: Sendable {
                 }
                 return try forwarding.forward(db, exam, to: remote, clinic: clinic, now: now)
             }
-            guard let center = try RegistryStore.center(db, id: requested),
-                let host = try RegistryStore.institution(db, id: center.institutionId)
+            guard let center = try db.center(id: requested),
+                let host = try db.institution(id: center.institutionId)
             else {
                 throw HubError.validation("center_id", "center '\(requested)' does not exist")
             }
-            let load = try ExamStore.openWork(db, centerIds: [center.id])
+            let load = try db.openWork(centerIds: [center.id])
             let candidate = RoutingCandidate(center: center, host: host, openWork: load[center.id] ?? 0)
             if let reason = Routing.refusal(candidate, item: item, clinic: clinic, on: today, requireAlliance: false) {
                 throw HubError.validation("center_id", reason)
             }
             return try ExamWorkflow.apply(.route(centerId: center.id), to: exam, at: now)
         }
-        let offering = try RegistryStore.centers(db, kind: nil, item: item.code, after: nil, limit: 500).items
-        let load = try ExamStore.openWork(db, centerIds: offering.map(\.id))
+        let offering = try db.centers(kind: nil, item: item.code, after: nil, limit: 500).items
+        let load = try db.openWork(centerIds: offering.map(\.id))
         var candidates: [RoutingCandidate] = []
         for center in offering {
-            if let host = try RegistryStore.institution(db, id: center.institutionId) {
+            if let host = try db.institution(id: center.institutionId) {
                 candidates.append(RoutingCandidate(center: center, host: host, openWork: load[center.id] ?? 0))
             }
         }
@@ -66,27 +65,26 @@ public struct ExamRouting: Sendable {
 
     /// Routes an exam again with the catalog in force (a resubmission); unchanged when its item or its clinic is
     /// gone.
-    func reroute(_ db: Database, _ exam: Exam, now: Timestamp) throws -> Exam {
+    func reroute(_ db: any StoreWriter, _ exam: Exam, now: Timestamp) throws -> Exam {
         guard let catalog = try catalog.index(db, at: now), let item = catalog.item(exam.itemCode),
-            let clinic = try RegistryStore.institution(db, id: exam.clinicId)
+            let clinic = try db.institution(id: exam.clinicId)
         else { return exam }
         return try route(db, exam, item: item, clinic: clinic, requested: nil, now: now)
     }
 
     /// Exams that found no center wait; once a center opens, regains its qualification or is reactivated, they are
     /// routed without anyone resubmitting them.
-    func retryWaiting(_ db: Database, now: Timestamp) throws {
-        let waiting = try ExamStore.exams(db, step: .awaitingRouting, after: nil, limit: 200).items
+    func retryWaiting(_ db: any StoreWriter, now: Timestamp) throws {
+        let waiting = try db.exams(step: .awaitingRouting, after: nil, limit: 200).items
         guard !waiting.isEmpty, let catalog = try catalog.index(db, at: now) else { return }
         for exam in waiting {
             guard let item = catalog.item(exam.itemCode),
-                let clinic = try RegistryStore.institution(db, id: exam.clinicId)
+                let clinic = try db.institution(id: exam.clinicId)
             else { continue }
             let routed = try route(db, exam, item: item, clinic: clinic, requested: nil, now: now)
             guard routed.step == .waiting else { continue }
-            try ExamStore.update(db, routed)
-            try AuditLog.append(
-                db,
+            try db.update(routed)
+            try db.appendAudit(
                 AuditEvent(
                     actor: "system", institutionId: exam.clinicId, action: "exam.route", targetType: "exam",
                     targetId: exam.id, detail: "routed to \(routed.centerId ?? "-") after waiting"), at: now)
@@ -95,9 +93,9 @@ public struct ExamRouting: Sendable {
 
     /// The peer center an exam with no fitting local center goes to: active peers that serve the center's kind,
     /// centers offering the item, the shortest turnaround target for the exam's priority first.
-    func forwardTarget(_ db: Database, item: CatalogItem, priority: Priority) throws -> RemoteCenter? {
-        let peers = Dictionary(uniqueKeysWithValues: try PeerStore.peers(db).map { ($0.id, $0) })
-        return try PeerStore.remoteCenters(db, item: item.code)
+    func forwardTarget(_ db: any StoreWriter, item: CatalogItem, priority: Priority) throws -> RemoteCenter? {
+        let peers = Dictionary(uniqueKeysWithValues: try db.peers().map { ($0.id, $0) })
+        return try db.remoteCenters(item: item.code)
             .filter { center in
                 guard let peer = peers[center.hubId], peer.status == .active else { return false }
                 return peer.serves.contains(center.kind.rawValue)

@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 
 /// What a clinic sends to submit an exam.
 public struct ExamInput: Decodable, Sendable {
@@ -65,7 +64,7 @@ public struct ExamQuery: Sendable {
 /// Exams (`/v1/exams`): a clinic submits one and it is routed at once; the clinic and the reading center read it
 /// back and list theirs.
 public struct Exams: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let catalog: CatalogInForce
     let patientKeys: PatientKeys
     let routing: ExamRouting
@@ -116,7 +115,7 @@ public struct Exams: Sendable {
             let item = code.flatMap { catalog.item($0) }
             if let code, item == nil { v.fail("item_code", "'\(code)' is not in the catalog in force") }
             try v.check()
-            guard let clinic = try RegistryStore.institution(db, id: clinicId) else {
+            guard let clinic = try db.institution(id: clinicId) else {
                 throw HubError.notFound("institution", clinicId)
             }
             var consent = input.consent!
@@ -131,9 +130,8 @@ public struct Exams: Sendable {
                 cancelReason: nil, resultId: nil, milestones: Milestones(submittedAt: now), updatedAt: now)
             exam = try routing.route(db, exam, item: item!, clinic: clinic, requested: input.centerId, now: now)
             let keys = patientKeys.keys(for: exam.patient)
-            try ExamStore.insert(db, exam, patientKeys: keys)
-            try AuditLog.append(
-                db,
+            try db.insert(exam, patientKeys: keys)
+            try db.appendAudit(
                 caller.audit(
                     "exam.submit", "exam", exam.id, patientKey: keys.first,
                     detail: exam.centerId.map { "routed to \($0)" } ?? exam.routingNote), at: now)
@@ -147,10 +145,10 @@ public struct Exams: Sendable {
         let now = clock()
         return try await database.write { db in
             let exam = try access.exam(id, for: principal, db)
-            try AuditLog.append(
-                db, caller.audit("exam.read", "exam", id, patientKey: patientKeys.keys(for: exam.patient).first),
+            try db.appendAudit(
+                caller.audit("exam.read", "exam", id, patientKey: patientKeys.keys(for: exam.patient).first),
                 at: now)
-            return ExamView(exam: exam, attachments: try ExamStore.attachments(db, examId: id))
+            return ExamView(exam: exam, attachments: try db.attachments(examId: id))
         }
     }
 
@@ -175,17 +173,16 @@ public struct Exams: Sendable {
             if principal.roles.contains(.clinic) && query.centerId == nil {
                 clinicId = institutionId
             } else if !principal.roles.isDisjoint(with: [.reader, .verifier]) {
-                let own = try RegistryStore.centers(db, institutionId: institutionId, after: nil, limit: 500).items.map(
+                let own = try db.centers(institutionId: institutionId, after: nil, limit: 500).items.map(
                     \.id)
                 centerIds = query.centerId.map { own.contains($0) ? [$0] : [] } ?? own
             } else {
                 throw HubError.forbidden("exams are listed by clinic staff, readers and verifiers")
             }
-            let page = try ExamStore.exams(
-                db, clinicId: clinicId, centerIds: centerIds, step: query.step, patientKeys: patientKeys,
+            let page = try db.exams(
+                clinicId: clinicId, centerIds: centerIds, step: query.step, patientKeys: patientKeys,
                 after: query.cursor, limit: query.limit)
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "exam.list", "exams", institutionId, patientKey: patientKeys?.first,
                     detail: "count=\(page.items.count)"),

@@ -1,14 +1,13 @@
-import GRDB
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 
 /// What this hub shows its peers about itself: the active centers it offers (with the audit chain's last signed
 /// head, so every peer that refreshes the directory witnesses the chain's end), and a peer's own audit head as this
 /// hub last witnessed it.
 public struct FederationDirectory: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let hubId: String
     let auditHeadPath: String
 
@@ -33,7 +32,7 @@ public struct FederationDirectory: Sendable {
     /// The directory as `peer` sees it.
     public func directory(for peer: Peer) async throws -> Answer {
         let centers = try await database.read { db in
-            try RegistryStore.centers(db, status: .active, after: nil, limit: 500).items
+            try db.centers(status: .active, after: nil, limit: 500).items
         }
         let entries = centers.map {
             RemoteCenter(
@@ -46,6 +45,6 @@ public struct FederationDirectory: Sendable {
     /// `peer`'s own audit head, as this hub last witnessed it.
     public func witnessedHead(of peer: Peer) async throws -> AuditWitnesses.Answer {
         AuditWitnesses.Answer(
-            auditHead: try await database.read { try WitnessedAuditHeads.witnessed($0, hubId: peer.id) })
+            auditHead: try await database.read { try $0.witnessedHead(hubId: peer.id) })
     }
 }

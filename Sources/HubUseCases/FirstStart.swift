@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 import Logging
 import Yams
 
@@ -10,8 +9,8 @@ import Yams
 /// first admin token.
 public enum FirstStart {
     public static func run(_ env: HubEnvironment) async throws {
-        try env.database.migrate()
-        let rekeyed = try await PatientRekey.runIfPending(env.database, keys: env.patientKeys)
+        try await env.database.migrate()
+        let rekeyed = try await env.database.rekeyPatientsIfPending(keys: env.patientKeys)
         if rekeyed.exams + rekeyed.results > 0 {
             env.logger.notice(
                 "stored patient identifiers moved to their canonical spelling",
@@ -21,7 +20,7 @@ public enum FirstStart {
         try await seedCatalog(env, now: now)
         try await ensureAdminToken(env, now: now)
         try await savePeers(env, now: now)
-        let purged = try await env.database.write { try IdempotencyStore.purge($0, now: now) }
+        let purged = try await env.database.write { try $0.purgeAnswers(now: now) }
         if purged > 0 { env.logger.info("forgot expired idempotency keys", metadata: ["hub.count": "\(purged)"]) }
     }
 
@@ -44,8 +43,7 @@ public enum FirstStart {
             let version = try loadCatalog(path: path)
             let info = try await env.database.write { db in
                 let info = try env.catalog.publish(db, version, publishedBy: "bootstrap", now: now)
-                try AuditLog.append(
-                    db,
+                try db.appendAudit(
                     AuditEvent(
                         actor: "system", institutionId: nil, action: "catalog.publish", targetType: "catalog_version",
                         targetId: info.version, detail: "items=\(info.itemCount) source=\(file)"), at: now)
@@ -71,16 +69,15 @@ public enum FirstStart {
         }
         try await env.database.write { db in
             for var peer in peers {
-                if let existing = try PeerStore.peer(db, id: peer.id) {
+                if let existing = try db.peer(id: peer.id) {
                     // Unchanged since the last start: nothing to write or audit.
                     peer.createdAt = existing.createdAt
                     peer.updatedAt = existing.updatedAt
                     if peer == existing { continue }
                     peer.updatedAt = now
                 }
-                try PeerStore.save(db, peer)
-                try AuditLog.append(
-                    db,
+                try db.save(peer)
+                try db.appendAudit(
                     AuditEvent(
                         actor: "system", institutionId: nil, action: "peer.save", targetType: "peer", targetId: peer.id,
                         detail: "from federation.peers: \(peer.url)"), at: now)
@@ -116,7 +113,7 @@ public enum FirstStart {
                 metadata: ["hub.admin_token.file": "\(path)"])
         }
         let issued = try await env.database.write { db -> Bool in
-            guard try !TokenStore.hasActiveAdmin(db, now: now) else { return false }
+            guard try !db.hasActiveAdmin(now: now) else { return false }
             try AdminTokenFile.issue(db, path: path, actor: "system", detail: "first-start admin token", now: now)
             return true
         }

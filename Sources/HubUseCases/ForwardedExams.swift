@@ -1,7 +1,6 @@
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 import Metrics
 
 /// What the reading hub answers when it receives (or is told to cancel) a forwarded exam.
@@ -31,7 +30,7 @@ public struct ForwardedExamReceipt: Encodable, Sendable {
 /// and critical values; and the clinic's acknowledgements back to where the value was flagged. The calling peer is
 /// already verified; every step is audited under its name.
 public struct ForwardedExams: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let catalog: CatalogInForce
     let patientKeys: PatientKeys
     let forwarding: ExamForwarding
@@ -65,8 +64,8 @@ public struct ForwardedExams: Sendable {
 
     /// The exam of `peer` with its own id `originExamId`; a 425 while its forward has not arrived (the sender
     /// retries).
-    private func received(_ db: Database, _ originExamId: String, from peer: Peer) throws -> Exam {
-        guard let exam = try ExamStore.exam(db, originHub: peer.id, originExamId: originExamId) else {
+    private func received(_ db: any StoreReader, _ originExamId: String, from peer: Peer) throws -> Exam {
+        guard let exam = try db.exam(originHub: peer.id, originExamId: originExamId) else {
             throw HubError(
                 code: "too_early", kind: .notYet, title: "Exam not received yet",
                 detail: "exam \(originExamId) from \(peer.id) has not arrived here yet")
@@ -83,8 +82,7 @@ public struct ForwardedExams: Sendable {
         let now = clock()
         return try await database.write { db in
             let (exam, created) = try take(db, message, from: peer, now: now)
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 audit(
                     peer, caller, created ? "federation.exam.receive" : "federation.exam.receive.repeat", "exam",
                     exam.id, patientKey: patientKeys.keys(for: exam.patient).first,
@@ -96,17 +94,17 @@ public struct ForwardedExams: Sendable {
 
     /// Takes an exam forwarded by `peer`, or finds the one a retried forward created before.
     private func take(
-        _ db: Database, _ message: ForwardedExam, from peer: Peer, now: Timestamp
+        _ db: any StoreWriter, _ message: ForwardedExam, from peer: Peer, now: Timestamp
     ) throws -> (Exam, Bool) {
-        if var existing = try ExamStore.exam(db, originHub: peer.id, originExamId: message.originExamId) {
+        if var existing = try db.exam(originHub: peer.id, originExamId: message.originExamId) {
             // A retried forward: nothing new. A forward after the exam was returned: the clinic resubmitted it.
             guard existing.step == .returned else { return (existing, false) }
-            guard try RegistryStore.center(db, id: message.centerId) != nil else {
+            guard try db.center(id: message.centerId) != nil else {
                 throw HubError.validation("center_id", "center '\(message.centerId)' is not a center of this hub")
             }
             existing = try ExamWorkflow.apply(.resubmit, to: existing, at: now)
             existing = try ExamWorkflow.apply(.route(centerId: message.centerId), to: existing, at: now)
-            try ExamStore.update(db, existing)
+            try db.update(existing)
             try forwarding.reportBack(db, existing, event: "exam.received", now: now)
             return (existing, false)
         }
@@ -122,8 +120,8 @@ public struct ForwardedExams: Sendable {
         guard let catalog = try catalog.index(db, at: now), let item = catalog.item(message.itemCode) else {
             throw HubError.validation("item_code", "'\(message.itemCode)' is not in this hub's catalog in force")
         }
-        guard let center = try RegistryStore.center(db, id: message.centerId),
-            let host = try RegistryStore.institution(db, id: center.institutionId)
+        guard let center = try db.center(id: message.centerId),
+            let host = try db.institution(id: center.institutionId)
         else {
             throw HubError.validation("center_id", "center '\(message.centerId)' is not a center of this hub")
         }
@@ -131,7 +129,7 @@ public struct ForwardedExams: Sendable {
             id: message.clinic.id, name: message.clinic.name, level: message.clinic.level,
             region: RegionCode(message.clinic.region)!, alliances: message.clinic.alliances, createdAt: now,
             updatedAt: now)
-        let load = try ExamStore.openWork(db, centerIds: [center.id])
+        let load = try db.openWork(centerIds: [center.id])
         let candidate = RoutingCandidate(center: center, host: host, openWork: load[center.id] ?? 0)
         if let reason = Routing.refusal(
             candidate, item: item, clinic: clinic, on: self.catalog.today(at: now), requireAlliance: false)
@@ -141,7 +139,7 @@ public struct ForwardedExams: Sendable {
         // The submitting hub's accession number names the study in its modality worklist; keep it unless it is
         // already taken here.
         var accession = message.accessionNumber
-        if try ExamStore.exam(db, accessionNumber: accession) != nil {
+        if try db.exam(accessionNumber: accession) != nil {
             accession = Exams.accessionNumber(at: now, utcOffsetMinutes: utcOffsetMinutes)
         }
         var exam = Exam(
@@ -154,7 +152,7 @@ public struct ForwardedExams: Sendable {
                 hubId: peer.id, examId: message.originExamId, clinicId: message.clinic.id,
                 clinicName: message.clinic.name))
         exam = try ExamWorkflow.apply(.route(centerId: center.id), to: exam, at: now)
-        try ExamStore.insert(db, exam, patientKeys: patientKeys.keys(for: exam.patient))
+        try db.insert(exam, patientKeys: patientKeys.keys(for: exam.patient))
         try forwarding.reportBack(db, exam, event: "exam.received", now: now)
         Counter(label: "hub.federation.exams_received", dimensions: [("peer", peer.id)]).increment()
         return (exam, true)
@@ -186,8 +184,7 @@ public struct ForwardedExams: Sendable {
         let now = clock()
         return try await database.write { db -> Bool in
             let exam = try applyEvent(db, examId: examId, event, from: peer, now: now)
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 audit(
                     peer, caller, "federation.exam.event", "exam", examId,
                     detail: "\(event.event) revision \(event.revision)\(exam == nil ? " (already applied)" : "")"),
@@ -199,9 +196,9 @@ public struct ForwardedExams: Sendable {
     /// Applies an event of a forwarded exam; only a newer revision changes anything. Nil when the event was
     /// already applied.
     private func applyEvent(
-        _ db: Database, examId: String, _ event: ForwardedExamEvent, from peer: Peer, now: Timestamp
+        _ db: any StoreWriter, examId: String, _ event: ForwardedExamEvent, from peer: Peer, now: Timestamp
     ) throws -> Exam? {
-        guard var exam = try ExamStore.exam(db, id: examId), var forward = exam.forward, forward.hubId == peer.id
+        guard var exam = try db.exam(id: examId), var forward = exam.forward, forward.hubId == peer.id
         else {
             throw HubError.notFound("forwarded exam", examId)
         }
@@ -211,7 +208,7 @@ public struct ForwardedExams: Sendable {
         if exam.step == .cancelled {
             forward.remoteRevision = event.revision
             exam.forward = forward
-            try ExamStore.update(db, exam)
+            try db.update(exam)
             return nil
         }
         forward.remoteRevision = event.revision
@@ -229,7 +226,7 @@ public struct ForwardedExams: Sendable {
         exam.milestones.verifiedAt = event.milestones.verifiedAt
         exam.updatedAt = now
         exam.revision += 1
-        try ExamStore.update(db, exam)
+        try db.update(exam)
         if Self.clinicEvents.contains(event.event) {
             try effects.notify(
                 db, exam, event.event, report: event.event.hasPrefix("exam.report") ? exam.reports.last : nil,
@@ -256,9 +253,9 @@ public struct ForwardedExams: Sendable {
             let action = ExamAction.cancel(reason: input.reason ?? "withdrawn by \(peer.id)")
             var next = try ExamWorkflow.apply(action, to: exam, at: now)
             next = try effects.effects(of: action, before: exam, after: next, db, now: now)
-            try ExamStore.update(db, next)
-            try AuditLog.append(
-                db, audit(peer, caller, "exam.cancel", "exam", exam.id, detail: input.reason), at: now)
+            try db.update(next)
+            try db.appendAudit(
+                audit(peer, caller, "exam.cancel", "exam", exam.id, detail: input.reason), at: now)
             return ForwardedExamReceipt(next)
         }
     }
@@ -269,16 +266,15 @@ public struct ForwardedExams: Sendable {
     ) async throws -> CriticalValueNotice {
         let now = clock()
         return try await database.write { db -> CriticalValueNotice in
-            guard var notice = try CriticalValueStore.notice(db, id: id),
-                let exam = try ExamStore.exam(db, id: notice.examId), exam.origin?.hubId == peer.id
+            guard var notice = try db.notice(id: id),
+                let exam = try db.exam(id: notice.examId), exam.origin?.hubId == peer.id
             else {
                 throw HubError.notFound("critical value", id)
             }
             guard notice.acknowledgement == nil else { return notice }
             notice.acknowledgement = acknowledgement
-            try CriticalValueStore.update(db, notice)
-            try AuditLog.append(
-                db,
+            try db.update(notice)
+            try db.appendAudit(
                 audit(
                     peer, caller, "critical_value.ack", "critical_value", id,
                     detail: "exam=\(notice.examId) acknowledged at \(peer.id)"), at: now)

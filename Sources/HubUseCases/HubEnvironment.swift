@@ -1,18 +1,17 @@
 import Crypto
 import CurlHTTP
 import Foundation
-import GRDB
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 import Logging
 
 /// The hub's shared dependencies, and nothing else: wiring. Each use case is made from it (`init(_ env:)`) and keeps
 /// only the few it needs.
 public struct HubEnvironment: Sendable {
     public let config: HubConfiguration
-    public let database: AppDatabase
+    public let database: any Storage
     public let catalog: CatalogStore
     public let clock: @Sendable () -> Timestamp
     public let logger: Logger
@@ -39,7 +38,7 @@ public struct HubEnvironment: Sendable {
     public let uploadMemory: UploadMemory
 
     public init(
-        config: HubConfiguration, database: AppDatabase, catalog: CatalogStore = CatalogStore(),
+        config: HubConfiguration, database: any Storage, catalog: CatalogStore = CatalogStore(),
         outbox: OutboxSignal = OutboxSignal(), patientKeys: PatientKeys, blobs: BlobStore, identity: HubIdentity,
         http: CurlHTTPClient, clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }, logger: Logger,
         outboundResolver: OutboundAddressPolicy.Resolver? = nil

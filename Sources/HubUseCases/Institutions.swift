@@ -1,10 +1,9 @@
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// The registry of member institutions: registering one, reading, listing, changing and suspending them.
 public struct Institutions: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let clock: @Sendable () -> Timestamp
 
     public init(_ env: HubEnvironment) {
@@ -48,8 +47,8 @@ public struct Institutions: Sendable {
         try authorizeChange(by: caller)
         return try await database.create(idempotency: idempotency, now: clock()) { db, now in
             let institution = try input.validatedNew(generatedID: GeneratedID.make("ins", at: now), now: now)
-            try RegistryStore.insert(db, institution)
-            try AuditLog.append(db, caller.audit("institution.create", "institution", institution.id), at: now)
+            try db.insert(institution)
+            try db.appendAudit(caller.audit("institution.create", "institution", institution.id), at: now)
             return institution
         }
     }
@@ -61,8 +60,8 @@ public struct Institutions: Sendable {
                 "region", "must be 2 to 6 digits of a division code (a prefix selects a province or city)")
         }
         return try await database.read { db in
-            try RegistryStore.institutions(
-                db, level: query.level, region: query.region, alliance: query.alliance, status: query.status,
+            try db.institutions(
+                level: query.level, region: query.region, alliance: query.alliance, status: query.status,
                 after: query.after, limit: query.limit)
         }
     }
@@ -80,14 +79,14 @@ public struct Institutions: Sendable {
         try authorizeChange(by: caller)
         let now = clock()
         return try await database.write { db in
-            guard let current = try RegistryStore.institution(db, id: id) else {
+            guard let current = try db.institution(id: id) else {
                 throw HubError.notFound("institution", id)
             }
             let next = try input.applied(to: current, now: now)
-            try RegistryStore.update(db, next)
-            database.invalidatePrincipals(after: db)
+            try db.update(next)
+            db.invalidateCachedPrincipals()
             let action = RegistryChange.action("institution", from: current.status, to: next.status)
-            try AuditLog.append(db, caller.audit(action, "institution", id), at: now)
+            try db.appendAudit(caller.audit(action, "institution", id), at: now)
             return next
         }
     }

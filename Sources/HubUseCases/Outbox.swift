@@ -1,11 +1,10 @@
 import Foundation
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// What is waiting to leave the hub, what failed for good, and replaying it, for operators.
 public struct Outbox: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let signal: OutboxSignal
     let clock: @Sendable () -> Timestamp
 
@@ -43,7 +42,7 @@ public struct Outbox: Sendable {
     ) async throws -> Page<DeliveryView> {
         try caller.authenticated().require(.admin)
         let page = try await database.read {
-            try OutboxStore.list($0, state: state, destination: destination, after: after, limit: limit)
+            try $0.deliveries(state: state, destination: destination, after: after, limit: limit)
         }
         return Page(items: page.items.map { DeliveryView(delivery: $0, includeBody: false) }, next: page.next)
     }
@@ -54,9 +53,8 @@ public struct Outbox: Sendable {
         try caller.authenticated().require(.admin)
         let now = clock()
         let delivery = try await database.write { db in
-            guard let delivery = try OutboxStore.delivery(db, id: id) else { throw HubError.notFound("delivery", id) }
-            try AuditLog.append(
-                db,
+            guard let delivery = try db.delivery(id: id) else { throw HubError.notFound("delivery", id) }
+            try db.appendAudit(
                 caller.audit(
                     "outbox.read_body", "delivery", id,
                     detail: "kind=\(delivery.kind) destination=\(delivery.destination) bytes=\(delivery.body.count)"),
@@ -72,9 +70,9 @@ public struct Outbox: Sendable {
         let now = clock()
         let signal = signal
         let delivery = try await database.write { db in
-            let delivery = try OutboxStore.replay(db, id: id, now: now)
-            try AuditLog.append(db, caller.audit("outbox.replay", "delivery", id), at: now)
-            db.afterNextTransaction { _ in signal.signal() }
+            let delivery = try db.replayDelivery(id: id, now: now)
+            try db.appendAudit(caller.audit("outbox.replay", "delivery", id), at: now)
+            db.whenCommitted { signal.signal() }
             return delivery
         }
         return DeliveryView(delivery: delivery, includeBody: false)

@@ -1,12 +1,11 @@
-import GRDB
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 
 /// The hubs this one federates with, as operators configure and watch them.
 public struct Peers: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let directory: PeerDirectory
     let directorySignal: OutboxSignal
     let latencies: PeerLatencies
@@ -73,7 +72,7 @@ public struct Peers: Sendable {
 
     public func list(for caller: Caller) async throws -> [Peer] {
         try authorize(caller)
-        return try await database.read { try PeerStore.peers($0) }
+        return try await database.read { try $0.peers() }
     }
 
     /// Adds a peer, or replaces one with the same id (a rotated key, a new address); its directory is fetched at
@@ -85,9 +84,9 @@ public struct Peers: Sendable {
         if let problem = await outbound.problem(peer.url) { throw HubError.validation("url", problem) }
         let saved = try await database.write { db -> Peer in
             var peer = peer
-            if let existing = try PeerStore.peer(db, id: peer.id) { peer.createdAt = existing.createdAt }
-            try PeerStore.save(db, peer)
-            try AuditLog.append(db, caller.audit("peer.save", "peer", peer.id, detail: peer.url), at: now)
+            if let existing = try db.peer(id: peer.id) { peer.createdAt = existing.createdAt }
+            try db.save(peer)
+            try db.appendAudit(caller.audit("peer.save", "peer", peer.id, detail: peer.url), at: now)
             return peer
         }
         directorySignal.signal()
@@ -102,7 +101,7 @@ public struct Peers: Sendable {
     /// Fetches the peer's directory now, and answers with its status.
     public func refresh(_ id: String, by caller: Caller) async throws -> Status {
         try authorize(caller)
-        guard let peer = try await database.read({ try PeerStore.peer($0, id: id) }) else {
+        guard let peer = try await database.read({ try $0.peer(id: id) }) else {
             throw HubError.notFound("peer", id)
         }
         try await directory.refresh(peer)
@@ -112,10 +111,10 @@ public struct Peers: Sendable {
     private func status(of id: String) async throws -> Status {
         let destination = Destination.peer(hubId: id).description
         let (peer, state, backlog, dead) = try await database.read { db -> (Peer, PeerState, Int, Int) in
-            guard let peer = try PeerStore.peer(db, id: id) else { throw HubError.notFound("peer", id) }
+            guard let peer = try db.peer(id: id) else { throw HubError.notFound("peer", id) }
             return (
-                peer, try PeerStore.state(db, peerId: id), try OutboxStore.backlog(db)[destination] ?? 0,
-                try OutboxStore.deadCount(db, destination: destination)
+                peer, try db.peerState(peerId: id), try db.outboxBacklog()[destination] ?? 0,
+                try db.deadDeliveries(destination: destination)
             )
         }
         let circuit = worker.circuits()[destination]?.rawValue ?? CircuitBreaker.State.closed.rawValue

@@ -1,10 +1,9 @@
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// The practitioners of member institutions: registering them, reading, listing and changing them.
 public struct Practitioners: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let clock: @Sendable () -> Timestamp
 
     public init(_ env: HubEnvironment) {
@@ -23,13 +22,13 @@ public struct Practitioners: Sendable {
     ) async throws -> Created {
         try authorizeChange(by: caller)
         return try await database.create(idempotency: idempotency, now: clock()) { db, now in
-            guard try RegistryStore.institution(db, id: institutionId) != nil else {
+            guard try db.institution(id: institutionId) != nil else {
                 throw HubError.notFound("institution", institutionId)
             }
             let practitioner = try input.validatedNew(
                 id: GeneratedID.make("prc", at: now), institutionId: institutionId, now: now)
-            try RegistryStore.insert(db, practitioner)
-            try AuditLog.append(db, caller.audit("practitioner.create", "practitioner", practitioner.id), at: now)
+            try db.insert(practitioner)
+            try db.appendAudit(caller.audit("practitioner.create", "practitioner", practitioner.id), at: now)
             return practitioner
         }
     }
@@ -42,17 +41,17 @@ public struct Practitioners: Sendable {
     {
         try caller.authenticated().requireAdminOrMember(of: institutionId)
         return try await database.read { db in
-            guard try RegistryStore.institution(db, id: institutionId) != nil else {
+            guard try db.institution(id: institutionId) != nil else {
                 throw HubError.notFound("institution", institutionId)
             }
-            return try RegistryStore.practitioners(db, institutionId: institutionId, after: after, limit: limit)
+            return try db.practitioners(institutionId: institutionId, after: after, limit: limit)
         }
     }
 
     /// One practitioner, for an admin or the staff of the practitioner's institution.
     public func practitioner(_ id: String, for caller: Caller) async throws -> Practitioner {
         let principal = try caller.authenticated()
-        guard let practitioner = try await database.read({ try RegistryStore.practitioner($0, id: id) }) else {
+        guard let practitioner = try await database.read({ try $0.practitioner(id: id) }) else {
             throw HubError.notFound("practitioner", id)
         }
         try principal.requireAdminOrMember(of: practitioner.institutionId)
@@ -64,13 +63,13 @@ public struct Practitioners: Sendable {
         try authorizeChange(by: caller)
         let now = clock()
         return try await database.write { db in
-            guard let current = try RegistryStore.practitioner(db, id: id) else {
+            guard let current = try db.practitioner(id: id) else {
                 throw HubError.notFound("practitioner", id)
             }
             let next = try input.applied(to: current, now: now)
-            try RegistryStore.update(db, next)
-            database.invalidatePrincipals(after: db)
-            try AuditLog.append(db, caller.audit("practitioner.update", "practitioner", id), at: now)
+            try db.update(next)
+            db.invalidateCachedPrincipals()
+            try db.appendAudit(caller.audit("practitioner.update", "practitioner", id), at: now)
             return next
         }
     }

@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 
 /// A reason given with a step (a return to the clinic, a cancellation).
 public struct ReasonInput: Decodable, Sendable {
@@ -50,7 +49,7 @@ public struct Reading: Sendable {
         }
     }
 
-    let database: AppDatabase
+    let database: any Storage
     let patientKeys: PatientKeys
     let effects: ExamEffects
     let access = ExamAccess()
@@ -76,15 +75,15 @@ public struct Reading: Sendable {
         let principal = try caller.authenticated()
         let now = clock()
         let exams = try await database.write { db in
-            guard let center = try RegistryStore.center(db, id: centerId) else {
+            guard let center = try db.center(id: centerId) else {
                 throw HubError.notFound("center", centerId)
             }
             guard center.institutionId == principal.institutionId else {
                 throw HubError.forbidden("only staff of the center's host institution see its worklist")
             }
-            let exams = try ExamStore.worklist(db, centerId: centerId, now: now, limit: limit)
-            try AuditLog.append(
-                db, caller.audit("worklist.read", "center", centerId, detail: "count=\(exams.count)"), at: now)
+            let exams = try db.worklist(centerId: centerId, now: now, limit: limit)
+            try db.appendAudit(
+                caller.audit("worklist.read", "center", centerId, detail: "count=\(exams.count)"), at: now)
             return exams
         }
         return exams.map { ExamView(exam: $0, attachments: []) }
@@ -173,7 +172,7 @@ public struct Reading: Sendable {
         let principal = try caller.authenticated()
         let now = clock()
         return try await database.write { db in
-            guard let exam = try ExamStore.exam(db, id: id) else { throw HubError.notFound("exam", id) }
+            guard let exam = try db.exam(id: id) else { throw HubError.notFound("exam", id) }
             guard try access.side(of: principal, for: exam, db, preferring: step.side) == step.side else {
                 throw HubError.forbidden(
                     step.side == .clinic
@@ -182,13 +181,12 @@ public struct Reading: Sendable {
             let change = try action(signer)
             var next = try ExamWorkflow.apply(change, to: exam, at: now)
             next = try effects.effects(of: change, before: exam, after: next, db, now: now)
-            try ExamStore.update(db, next)
-            try AuditLog.append(
-                db,
+            try db.update(next)
+            try db.appendAudit(
                 caller.audit(
                     step.auditAction, "exam", id, patientKey: patientKeys.keys(for: exam.patient).first,
                     detail: "\(exam.step.rawValue) -> \(next.step.rawValue)"), at: now)
-            return ExamView(exam: next, attachments: try ExamStore.attachments(db, examId: id))
+            return ExamView(exam: next, attachments: try db.attachments(examId: id))
         }
     }
 }

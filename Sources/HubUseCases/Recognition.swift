@@ -1,16 +1,15 @@
 import Foundation
-import GRDB
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 import Metrics
 
 /// Mutual recognition (检查检验结果互认): which prior results a hospital may accept instead of repeating the test,
 /// here and at the peer hubs, each with the reasons it may or may not; the clinician's decision, with the national
 /// re-test reasons; and the statistics regulators read.
 public struct Recognition: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let catalog: CatalogInForce
     let catalogs: CatalogStore
     let candidates: RecognitionCandidates
@@ -137,11 +136,10 @@ public struct Recognition: Sendable {
         let federated = input.federated ?? true
         // The local part first, in one read: the requester, the catalog in force, this hub's candidates and which
         // peers to ask.
-        let generation = database.institutions.generation
         let (local, judged, targets) = try await database.shortRead { db in
             let (check, judged) = try localCheck(
                 db, identifiers: identifiers, code: code, emergency: input.emergency ?? false, caller: principal,
-                department: department, now: now, generation: generation)
+                department: department, now: now)
             let targets =
                 federated
                 ? try federation.targets(
@@ -171,9 +169,8 @@ public struct Recognition: Sendable {
         let body = Data(check.jsonBytes)
         let patientKey = patientKeys.key(for: identifiers[0])
         try await database.write { [check] db in
-            try RecognitionStore.insert(db, check, body: body)
-            try AuditLog.append(
-                db,
+            try db.insert(check, body: body)
+            try db.appendAudit(
                 caller.audit(
                     "recognition.check", "recognition_check", check.id, patientKey: patientKey,
                     detail:
@@ -187,17 +184,17 @@ public struct Recognition: Sendable {
 
     /// Judges every prior result of the patient held here against the catalog in force now.
     private func localCheck(
-        _ db: Database, identifiers: [PatientIdentifier], code: String, emergency: Bool, caller: Principal,
-        department: String?, now: Timestamp, generation: Int
+        _ db: any StoreReader, identifiers: [PatientIdentifier], code: String, emergency: Bool, caller: Principal,
+        department: String?, now: Timestamp
     ) throws -> (RecognitionCheck, CheckContext) {
         guard let institutionId = caller.institutionId,
-            let requester = try database.institution(db, id: institutionId, generation: generation)
+            let requester = try db.cachedInstitution(id: institutionId)
         else {
             throw HubError.forbidden("recognition checks are made by the clinicians of an institution")
         }
         let index = try catalog.index(db, at: now)
         let canonical = index?.item(code)?.code ?? code
-        let found = try candidates.results(db, patient: identifiers, codes: [canonical], generation: generation)
+        let found = try candidates.results(db, patient: identifiers, codes: [canonical])
         let judged = found.map { result, level in
             RecognitionRules.evaluate(
                 result, hubId: hubId, catalog: index, requester: requester, performerLevel: level,
@@ -217,14 +214,13 @@ public struct Recognition: Sendable {
         try principal.require(.clinician, .auditor)
         let now = clock()
         return try await database.write { db -> RecognitionCheck in
-            guard let check = try RecognitionStore.check(db, id: id) else {
+            guard let check = try db.recognitionCheck(id: id) else {
                 throw HubError.notFound("recognition check", id)
             }
             guard principal.roles.contains(.auditor) || check.institutionId == principal.institutionId else {
                 throw HubError.forbidden("a check is read by the institution that made it, or by auditors")
             }
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "recognition.check.read", "recognition_check", id, patientKey: patientKeys.key(for: check.patient)),
                 at: now)
@@ -253,13 +249,13 @@ public struct Recognition: Sendable {
         let codes = reasons.keys.sorted().map(String.init).joined(separator: ", ")
         let (hubId, catalogs, patientKeys) = (hubId, catalogs, patientKeys)
         return try await database.create(idempotency: idempotency, now: clock()) { db, now -> RecognitionDecision in
-            guard let check = try RecognitionStore.check(db, id: checkId) else {
+            guard let check = try db.recognitionCheck(id: checkId) else {
                 throw HubError.validation("check_id", "recognition check '\(checkId)' does not exist")
             }
             guard check.institutionId == principal.institutionId else {
                 throw HubError.forbidden("a decision is made by the institution that ran the check")
             }
-            if !(try RecognitionStore.decisions(db, checkId: check.id)).isEmpty {
+            if !(try db.decisions(checkId: check.id)).isEmpty {
                 throw HubError.conflict(
                     "this check already has a decision; decisions are never changed", field: "check_id")
             }
@@ -304,9 +300,8 @@ public struct Recognition: Sendable {
                 crossInstitution: candidate.map { $0.institutionId != check.institutionId || $0.hubId != hubId }
                     ?? false,
                 createdAt: now)
-            try RecognitionStore.insert(db, record)
-            try AuditLog.append(
-                db,
+            try db.insert(record)
+            try db.appendAudit(
                 caller.audit(
                     "recognition.\(record.decision.rawValue)", "recognition_check", check.id,
                     patientKey: patientKeys.key(for: check.patient),
@@ -326,7 +321,7 @@ public struct Recognition: Sendable {
         let filter = StatsFilter(
             from: from, to: to, institutionId: institutionId, department: department, itemCode: itemCode,
             category: category)
-        let stats = try await database.read { try RecognitionStats.compute($0, filter) }
+        let stats = try await database.read { try $0.recognitionStats(filter) }
         return StatsAnswer(from: from, to: to, stats: stats)
     }
 }

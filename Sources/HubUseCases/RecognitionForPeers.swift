@@ -1,14 +1,13 @@
-import GRDB
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 
 /// What this hub answers peer hubs about its results: a recognition query (the results it holds for the patient and
 /// item, plus what its own peers answer when the hop limit allows relaying), and one result by id. Every result
 /// leaves sealed by this hub, so the hub that asked can relay it on as evidence; every answer is audited.
 public struct RecognitionForPeers: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let catalog: CatalogInForce
     let candidates: RecognitionCandidates
     let federation: FederatedRecognition
@@ -38,10 +37,9 @@ public struct RecognitionForPeers: Sendable {
         if let (field, detail) = query.problem() { throw HubError.validation(field, detail) }
         let now = clock()
         let relay = envelope.hops + 1 <= maxHops
-        let generation = database.institutions.generation
         let hubId = hubId
         let (held, targets) = try await database.write { db in
-            let held = try heldResults(db, query: query, now: now, generation: generation)
+            let held = try heldResults(db, query: query, now: now)
             let targets =
                 relay
                 ? try federation.targets(
@@ -49,8 +47,7 @@ public struct RecognitionForPeers: Sendable {
                     requesterRegion: query.requesterRegion ?? "",
                     excluding: Set(query.asked + [peer.id, envelope.origin, hubId]))
                 : (ask: [], skipped: [])
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 AuditEvent(
                     actor: "peer:\(peer.id)", institutionId: nil, action: "federation.recognition.query",
                     targetType: "patient", targetId: query.itemCode,
@@ -77,7 +74,7 @@ public struct RecognitionForPeers: Sendable {
     /// The results this hub holds for the patient and item (equivalent codes included), sealed, with their
     /// performer's level and this hub's recognition metadata.
     private func heldResults(
-        _ db: Database, query: RecognitionQuery, now: Timestamp, generation: Int
+        _ db: any StoreReader, query: RecognitionQuery, now: Timestamp
     ) throws -> [FederatedResult] {
         let index = try catalog.index(db, at: now)
         var codes: [String] = []
@@ -85,7 +82,7 @@ public struct RecognitionForPeers: Sendable {
             let canonical = index?.item(code)?.code ?? code
             if !codes.contains(canonical) { codes.append(canonical) }
         }
-        return try candidates.results(db, patient: query.patient, codes: codes, generation: generation).map {
+        return try candidates.results(db, patient: query.patient, codes: codes).map {
             identity.seal(FederatedResult(hubId: hubId, performerLevel: $0.performerLevel, result: $0.result))
         }
     }
@@ -95,16 +92,15 @@ public struct RecognitionForPeers: Sendable {
         let now = clock()
         let (identity, hubId, patientKeys) = (identity, hubId, patientKeys)
         return try await database.write { db -> FederatedResult in
-            guard let result = try ResultStore.result(db, id: id) else { throw HubError.notFound("result", id) }
-            try AuditLog.append(
-                db,
+            guard let result = try db.result(id: id) else { throw HubError.notFound("result", id) }
+            try db.appendAudit(
                 AuditEvent(
                     actor: "peer:\(peer.id)", institutionId: nil, action: "federation.result.read",
                     targetType: "result", targetId: id, patientKey: patientKeys.keys(for: result.patient).first,
                     remoteAddress: caller.remoteAddress, requestId: caller.requestId), at: now)
             return identity.seal(
                 FederatedResult(
-                    hubId: hubId, performerLevel: try RegistryStore.institution(db, id: result.institutionId)?.level,
+                    hubId: hubId, performerLevel: try db.institution(id: result.institutionId)?.level,
                     result: result))
         }
     }

@@ -1,13 +1,12 @@
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 import Logging
 
 /// Refused federation requests and bearer tokens, written down: a warning in the log, and for federation an audit
 /// row `federation.refused` whose detail carries how many refusals it stands for (see `RefusalLog`).
 public struct Refusals: Sendable {
     let log: RefusalLog
-    let database: AppDatabase
+    let database: any Storage
     let logger: Logger
     let clock: @Sendable () -> Timestamp
 
@@ -52,8 +51,7 @@ public struct Refusals: Sendable {
         do {
             try await database.write { db in
                 for item in rows {
-                    try AuditLog.append(
-                        db,
+                    try db.appendAudit(
                         AuditEvent(
                             actor: "peer:\(item.key.origin)", institutionId: nil, action: "federation.refused",
                             targetType: "federation", targetId: String(item.target.prefix(200)),

@@ -1,21 +1,22 @@
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// Registers results for one institution; what every line would otherwise read again (the host, the catalog in force,
 /// the institution's centers) is read once per batch.
 final class ResultRegistrar {
     let catalog: CatalogInForce
     let patientKeys: PatientKeys
-    let db: Database
+    let db: any StoreReader
     let host: Institution
     let now: Timestamp
     private let catalogToday: CatalogIndex?
     private var catalogsByDate: [CivilDate: CatalogIndex?] = [:]
     private var centersByItem: [String: [Center]] = [:]
 
-    init(catalog: CatalogInForce, patientKeys: PatientKeys, db: Database, caller: Principal, now: Timestamp) throws {
-        guard let institutionId = caller.institutionId, let host = try RegistryStore.institution(db, id: institutionId)
+    init(
+        catalog: CatalogInForce, patientKeys: PatientKeys, db: any StoreReader, caller: Principal, now: Timestamp
+    ) throws {
+        guard let institutionId = caller.institutionId, let host = try db.institution(id: institutionId)
         else {
             throw HubError.forbidden("results are registered by the staff of the performing institution")
         }
@@ -27,11 +28,11 @@ final class ResultRegistrar {
         self.catalogToday = try catalog.index(db, at: now)
     }
 
-    /// Validates and stores one result; recognition metadata is derived here, never taken from the input. `db` must be
-    /// the writer's.
-    func register(_ input: Results.Input) throws -> ResultRecord {
+    /// Validates and stores one result in `store` (the transaction the registrar reads in); recognition metadata is
+    /// derived here, never taken from the input.
+    func register(_ input: Results.Input, in store: any StoreWriter) throws -> ResultRecord {
         let result = try prepare(input)
-        try ResultStore.insert(db, result)
+        try store.insert(result)
         return result.record
     }
 
@@ -58,15 +59,15 @@ final class ResultRegistrar {
         let performedOn = catalog.today(at: performedAt!)
         var center: Center?
         if let centerId = input.centerId {
-            guard let named = try RegistryStore.center(db, id: centerId), named.institutionId == host.id else {
+            guard let named = try db.center(id: centerId), named.institutionId == host.id else {
                 throw HubError.validation("center_id", "'\(centerId)' is not a center of institution \(host.id)")
             }
             center = named
         } else {
             // The institution's own center for the item, preferring one qualified on the performed date.
             if centersByItem[item!.code] == nil {
-                centersByItem[item!.code] = try RegistryStore.centers(
-                    db, item: item!.code, institutionId: host.id, after: nil, limit: 50
+                centersByItem[item!.code] = try db.centers(
+                    item: item!.code, institutionId: host.id, after: nil, limit: 50
                 ).items
             }
             let own = centersByItem[item!.code]!

@@ -1,14 +1,13 @@
-import GRDB
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 
 /// The registry of results that other institutions may recognize: registering a result performed outside the
 /// workflow (a lab's LIS, a hospital's own exam), reading one (here or at the peer hub that holds it), a patient's
 /// results, and corrections. Recognition metadata is derived here, never taken from the input.
 public struct Results: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let catalog: CatalogInForce
     let patientKeys: PatientKeys
     let peers: RemoteResults
@@ -118,9 +117,8 @@ public struct Results: Sendable {
         return try await database.create(idempotency: idempotency, now: clock()) { db, now in
             let result = try ResultRegistrar(
                 catalog: catalog, patientKeys: patientKeys, db: db, caller: principal, now: now
-            ).register(input)
-            try AuditLog.append(
-                db,
+            ).register(input, in: db)
+            try db.appendAudit(
                 caller.audit(
                     "result.register", "result", result.id, patientKey: patientKeys.keys(for: result.patient).first),
                 at: now)
@@ -135,12 +133,11 @@ public struct Results: Sendable {
         let now = clock()
         let patientKeys = patientKeys
         if let hubId, hubId != self.hubId {
-            guard let peer = try await database.read({ try PeerStore.peer($0, id: hubId) }), peer.status == .active
+            guard let peer = try await database.read({ try $0.peer(id: hubId) }), peer.status == .active
             else { throw HubError.notFound("peer", hubId) }
             let remote = try await peers.result(id, at: peer)
             try await database.write { db -> Void in
-                try AuditLog.append(
-                    db,
+                try db.appendAudit(
                     caller.audit(
                         "result.read.remote", "result", id,
                         patientKey: patientKeys.keys(for: remote.result.patient).first, detail: "hub=\(hubId)"),
@@ -150,13 +147,12 @@ public struct Results: Sendable {
         }
         return .local(
             try await database.write { db -> View in
-                guard let result = try ResultStore.result(db, id: id) else { throw HubError.notFound("result", id) }
-                try AuditLog.append(
-                    db,
+                guard let result = try db.result(id: id) else { throw HubError.notFound("result", id) }
+                try db.appendAudit(
                     caller.audit(
                         "result.read", "result", id, patientKey: patientKeys.keys(for: result.patient).first),
                     at: now)
-                return View(result: result, history: try ResultStore.history(db, id: id))
+                return View(result: result, history: try db.resultHistory(id: id))
             })
     }
 
@@ -174,13 +170,12 @@ public struct Results: Sendable {
             var results: [ResultRecord]
             if let itemCode {
                 let canonical = try catalog.index(db, at: now)?.item(itemCode)?.code ?? itemCode
-                results = try RecognitionStore.results(db, patientKeys: [key], itemCode: canonical)
+                results = try db.candidates(patientKeys: [key], itemCode: canonical)
                     .sorted { $0.performedAt > $1.performedAt }
             } else {
-                results = try ResultStore.results(db, patientKey: key)
+                results = try db.results(patientKey: key)
             }
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 caller.audit(
                     "result.search", "results", itemCode ?? "*", patientKey: key, detail: "count=\(results.count)"),
                 at: now)
@@ -207,7 +202,7 @@ public struct Results: Sendable {
         let now = clock()
         let patientKeys = patientKeys
         return try await database.write { db -> ResultRecord in
-            guard let old = try ResultStore.result(db, id: id) else { throw HubError.notFound("result", id) }
+            guard let old = try db.result(id: id) else { throw HubError.notFound("result", id) }
             guard old.institutionId == principal.institutionId else {
                 throw HubError.forbidden("only the performing institution corrects its results")
             }
@@ -221,9 +216,8 @@ public struct Results: Sendable {
             if let conclusion = input.conclusion { new.conclusion = conclusion }
             if let values = input.values { new.values = values }
             new.createdAt = now
-            try ResultStore.supersede(db, old: old, new: new, now: now)
-            try AuditLog.append(
-                db,
+            try db.supersede(old: old, new: new, now: now)
+            try db.appendAudit(
                 caller.audit(
                     "result.correct", "result", id, patientKey: patientKeys.keys(for: old.patient).first,
                     detail: "\(new.reportStatus.rawValue): \(reason ?? "")"),

@@ -1,11 +1,10 @@
-import GRDB
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 
 /// Practitioners' bearer tokens: issuing one (its secret shown once), listing and revoking them.
 public struct Tokens: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let defaultLifetimeDays: Int?
     let clock: @Sendable () -> Timestamp
 
@@ -66,7 +65,7 @@ public struct Tokens: Sendable {
         let now = clock()
         let id = practitionerId
         return try await database.write { db in
-            guard let practitioner = try RegistryStore.practitioner(db, id: id) else {
+            guard let practitioner = try db.practitioner(id: id) else {
                 throw HubError.notFound("practitioner", id)
             }
             guard practitioner.status == .active else {
@@ -77,11 +76,11 @@ public struct Tokens: Sendable {
             for (i, role) in roles.enumerated() where !practitioner.roles.contains(role) {
                 throw HubError.validation("roles[\(i)]", "'\(role.rawValue)' is not one of the practitioner's roles")
             }
-            let (record, secret) = try TokenStore.issue(
-                db, practitionerId: id, institutionId: practitioner.institutionId, roles: roles, label: label,
+            let (record, secret) = try db.issueToken(
+                practitionerId: id, institutionId: practitioner.institutionId, roles: roles, label: label,
                 createdBy: caller.principal?.actor, lifetimeDays: lifetimeDays, now: now)
-            try AuditLog.append(
-                db, caller.audit("token.issue", "token", record.id, detail: "practitioner=\(id)"), at: now)
+            try db.appendAudit(
+                caller.audit("token.issue", "token", record.id, detail: "practitioner=\(id)"), at: now)
             return Issued(token: secret, record: record)
         }
     }
@@ -93,10 +92,10 @@ public struct Tokens: Sendable {
             throw HubError.forbidden("only an admin or the practitioner may list these tokens")
         }
         return try await database.read { db in
-            guard try RegistryStore.practitioner(db, id: practitionerId) != nil else {
+            guard try db.practitioner(id: practitionerId) != nil else {
                 throw HubError.notFound("practitioner", practitionerId)
             }
-            return try TokenStore.tokens(db, practitionerId: practitionerId)
+            return try db.tokens(practitionerId: practitionerId)
         }
     }
 
@@ -105,17 +104,17 @@ public struct Tokens: Sendable {
         let principal = try caller.authenticated()
         let now = clock()
         return try await database.write { db in
-            guard let token = try TokenStore.token(db, id: id) else { throw HubError.notFound("token", id) }
+            guard let token = try db.token(id: id) else { throw HubError.notFound("token", id) }
             guard
                 principal.isAdmin
                     || (principal.practitionerId != nil && principal.practitionerId == token.practitionerId)
             else {
                 throw HubError.forbidden("only an admin or the token's practitioner may revoke it")
             }
-            try TokenStore.revoke(db, id: id, now: now)
-            database.invalidatePrincipals(after: db)
-            try AuditLog.append(db, caller.audit("token.revoke", "token", id), at: now)
-            guard let revoked = try TokenStore.token(db, id: id) else { throw HubError.notFound("token", id) }
+            try db.revokeToken(id: id, now: now)
+            db.invalidateCachedPrincipals()
+            try db.appendAudit(caller.audit("token.revoke", "token", id), at: now)
+            guard let revoked = try db.token(id: id) else { throw HubError.notFound("token", id) }
             return revoked
         }
     }

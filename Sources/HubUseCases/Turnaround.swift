@@ -1,6 +1,5 @@
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 
 /// How long a center takes (`GET /v1/centers/{id}/turnaround`): per priority, from submission to claim, report
 /// and verification, against the center's targets.
@@ -61,7 +60,7 @@ public struct Turnaround: Sendable {
         }
     }
 
-    let database: AppDatabase
+    let database: any Storage
     let clock: @Sendable () -> Timestamp
 
     public init(_ env: HubEnvironment) {
@@ -79,7 +78,7 @@ public struct Turnaround: Sendable {
         let to = to ?? now
         let from = from ?? to.adding(days: -30)
         let (center, exams) = try await database.read { db in
-            guard let center = try RegistryStore.center(db, id: centerId) else {
+            guard let center = try db.center(id: centerId) else {
                 throw HubError.notFound("center", centerId)
             }
             guard
@@ -88,7 +87,7 @@ public struct Turnaround: Sendable {
             else {
                 throw HubError.forbidden("turnaround is seen by the center's staff, admins and auditors")
             }
-            return (center, try ExamStore.exams(db, centerId: centerId, from: from, to: to))
+            return (center, try db.exams(centerId: centerId, from: from, to: to))
         }
         func minutes(_ a: Timestamp, _ b: Timestamp?) -> Double? {
             b.map { Double($0.millisecondsSinceEpoch - a.millisecondsSinceEpoch) / 60_000 }

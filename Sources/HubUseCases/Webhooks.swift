@@ -1,13 +1,12 @@
-import GRDB
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 
 /// Where the hub sends an institution's notices (reports, critical values, escalations), and the secret that signs
 /// them.
 public struct Webhooks: Sendable {
-    let database: AppDatabase
+    let database: any Storage
     let deliveries: Deliveries
     let outbound: OutboundAddressPolicy
     let hubId: String
@@ -94,17 +93,16 @@ public struct Webhooks: Sendable {
         let now = clock()
         let allowPlainHTTP = allowPlainHTTP
         let saved = try await database.write { db in
-            guard try RegistryStore.institution(db, id: id) != nil else { throw HubError.notFound("institution", id) }
-            let current = try WebhookStore.webhook(db, institutionId: id)
+            guard try db.institution(id: id) != nil else { throw HubError.notFound("institution", id) }
+            let current = try db.webhook(institutionId: id)
             try input.validate(hasSecret: current != nil, allowPlainHTTP: allowPlainHTTP)
             guard let url = input.url, let secret = input.secret ?? current?.secret else {
                 throw HubError.validation("url", "is required")
             }
             let webhook = Webhook(
                 institutionId: id, url: url, escalationURL: input.escalationURL, secret: secret, updatedAt: now)
-            try WebhookStore.save(db, webhook)
-            try AuditLog.append(
-                db,
+            try db.save(webhook)
+            try db.appendAudit(
                 caller.audit("webhook.save", "institution", id, detail: input.secret != nil ? "secret changed" : nil),
                 at: now)
             return webhook
@@ -118,17 +116,17 @@ public struct Webhooks: Sendable {
         try authorizeChange(by: caller, of: id)
         let now = clock()
         try await database.write { db in
-            guard try WebhookStore.delete(db, institutionId: id) else {
+            guard try db.deleteWebhook(institutionId: id) else {
                 throw HubError.notFound("webhook of institution", id)
             }
-            try AuditLog.append(db, caller.audit("webhook.delete", "institution", id), at: now)
+            try db.appendAudit(caller.audit("webhook.delete", "institution", id), at: now)
         }
     }
 
     public func webhook(of institutionId: String, for caller: Caller) async throws -> View {
         try authorize(caller, institutionId)
         guard
-            let webhook = try await database.read({ try WebhookStore.webhook($0, institutionId: institutionId) })
+            let webhook = try await database.read({ try $0.webhook(institutionId: institutionId) })
         else {
             throw HubError.notFound("webhook of institution", institutionId)
         }
@@ -141,14 +139,14 @@ public struct Webhooks: Sendable {
         try authorize(caller, id)
         let now = clock()
         let delivery = try await database.write { db in
-            guard try RegistryStore.institution(db, id: id) != nil else { throw HubError.notFound("institution", id) }
-            guard try WebhookStore.webhook(db, institutionId: id) != nil else {
+            guard try db.institution(id: id) != nil else { throw HubError.notFound("institution", id) }
+            guard try db.webhook(institutionId: id) != nil else {
                 throw HubError.conflict("institution '\(id)' has no webhook registered")
             }
             let delivery = try deliveries.enqueue(
                 db, to: .webhook(institutionId: id), kind: "webhook.ping", subject: id,
                 body: Ping(institutionId: id, hubId: hubId, sentAt: now), now: now)
-            try AuditLog.append(db, caller.audit("webhook.test", "institution", id), at: now)
+            try db.appendAudit(caller.audit("webhook.test", "institution", id), at: now)
             return delivery
         }
         return Outbox.DeliveryView(delivery: delivery, includeBody: false)

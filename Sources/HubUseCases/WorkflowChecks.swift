@@ -1,6 +1,5 @@
-import GRDB
 import HubCore
-import HubStore
+import HubStorage
 import Metrics
 
 /// The hub's deadlines, checked on every tick of the workflow monitor: critical values nobody acknowledged in time
@@ -35,7 +34,7 @@ public struct WorkflowChecks: Sendable {
         }
     }
 
-    let database: AppDatabase
+    let database: any Storage
     let deliveries: Deliveries
     let routing: ExamRouting
     let clock: @Sendable () -> Timestamp
@@ -58,17 +57,16 @@ public struct WorkflowChecks: Sendable {
     }
 
     /// Critical values past their acknowledgement deadline go to the clinic's escalation contact.
-    private func escalateUnacknowledged(_ db: Database, now: Timestamp) throws {
-        for var notice in try CriticalValueStore.overdue(db, now: now) {
+    private func escalateUnacknowledged(_ db: any StoreWriter, now: Timestamp) throws {
+        for var notice in try db.overdueNotices(now: now) {
             let late = Int((now.millisecondsSinceEpoch - notice.ackDueAt.millisecondsSinceEpoch) / 60_000)
             let delivery = try deliveries.enqueue(
                 db, to: .escalation(institutionId: notice.clinicId), kind: "critical_value.escalation",
                 subject: notice.id, body: Escalation(notice: notice, minutesOverdue: late), now: now)
             notice.escalatedAt = now
             notice.escalationDeliveryId = delivery.id
-            try CriticalValueStore.update(db, notice)
-            try AuditLog.append(
-                db,
+            try db.update(notice)
+            try db.appendAudit(
                 AuditEvent(
                     actor: "system", institutionId: notice.clinicId, action: "critical_value.escalate",
                     targetType: "critical_value", targetId: notice.id, detail: "unacknowledged \(late) min past due"
@@ -79,16 +77,16 @@ public struct WorkflowChecks: Sendable {
     }
 
     /// Open exams past their center's target for their priority are marked once, and the center hears of it.
-    private func flagOverdue(_ db: Database, now: Timestamp) throws {
+    private func flagOverdue(_ db: any StoreWriter, now: Timestamp) throws {
         // Only the exams past their center's target for their priority are read, not the whole open work.
         var late: [(Exam, Center, Int)] = []
-        for centerId in try ExamStore.centersWithOpenWork(db) {
-            guard let center = try RegistryStore.center(db, id: centerId) else { continue }
+        for centerId in try db.centersWithOpenWork() {
+            guard let center = try db.center(id: centerId) else { continue }
             for priority in Priority.allCases {
                 guard let target = center.turnaroundMinutes[priority] else { continue }
                 let submittedBy = now.adding(milliseconds: -Int64(target) * 60_000)
-                for exam in try ExamStore.overdueCandidates(
-                    db, centerId: centerId, priority: priority, submittedBy: submittedBy)
+                for exam in try db.overdueCandidates(
+                    centerId: centerId, priority: priority, submittedBy: submittedBy)
                 where exam.milestones.overdueAt == nil {
                     late.append((exam, center, target))
                 }
@@ -97,14 +95,13 @@ public struct WorkflowChecks: Sendable {
         for (var exam, center, target) in late {
             let centerId = center.id
             exam.milestones.overdueAt = now
-            try ExamStore.update(db, exam)
+            try db.update(exam)
             try deliveries.enqueue(
                 db, to: .webhook(institutionId: center.institutionId), kind: "turnaround.overdue", subject: exam.id,
                 body: Overdue(
                     examId: exam.id, centerId: centerId, priority: exam.priority, targetMinutes: target,
                     submittedAt: exam.milestones.submittedAt), now: now)
-            try AuditLog.append(
-                db,
+            try db.appendAudit(
                 AuditEvent(
                     actor: "system", institutionId: center.institutionId, action: "exam.overdue",
                     targetType: "exam",

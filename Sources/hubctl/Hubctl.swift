@@ -106,7 +106,7 @@ struct Token: AsyncParsableCommand {
             let database = try DataDirectory.open(configuration)
             try database.migrate()
             let (record, revoked) = try await AdminTokenFile.rotate(
-                path: configuration.adminTokenPath, database: database, actor: "hubctl", now: .now())
+                path: configuration.adminTokenPath, database: SQLiteStorage(database), actor: "hubctl", now: .now())
             print("wrote \(record.id) to \(configuration.adminTokenPath)")
             print(revoked.map { "revoked \($0)" } ?? "the file held no live token: nothing revoked")
         }
@@ -123,7 +123,7 @@ struct Token: AsyncParsableCommand {
             let configuration = try location.configuration()
             let database = try location.open()
             let path = configuration.adminTokenPath
-            if try await AdminTokenFile.removeIfStale(path: path, database: database, now: .now()) {
+            if try await AdminTokenFile.removeIfStale(path: path, database: SQLiteStorage(database), now: .now()) {
                 print("removed \(path): its token no longer works")
             } else {
                 print("kept \(path): absent, or its token still works")

@@ -12,17 +12,19 @@ import Testing
         "HubCore": [],
         "DICOM": ["CZlib"],
         "CurlHTTP": ["CCurl", "CCurlShim", "Logging", "ServiceLifecycle"],
-        "HubStore": ["HubCore", "GRDB", "Crypto", "Logging", "Metrics"],
-        "HubConfig": ["HubCore", "HubStore", "Logging", "Yams"],
+        "HubStorage": ["HubCore", "Crypto"],
+        "HubStore": ["HubCore", "HubStorage", "GRDB", "Crypto", "Logging", "Metrics"],
+        "HubConfig": ["HubCore", "HubStorage", "Logging", "Yams"],
         "HubFederation": [
-            "HubCore", "HubStore", "CurlHTTP", "GRDB", "Crypto", "Logging", "Metrics", "ServiceLifecycle",
+            "HubCore", "HubStorage", "CurlHTTP", "Crypto", "Logging", "Metrics", "ServiceLifecycle",
         ],
         "HubUseCases": [
-            "HubCore", "HubStore", "HubConfig", "HubFederation", "CurlHTTP", "DICOM", "GRDB", "Crypto", "Logging",
+            "HubCore", "HubStorage", "HubConfig", "HubFederation", "CurlHTTP", "DICOM", "Crypto", "Logging",
             "Metrics", "ServiceLifecycle", "Yams",
         ],
         "HubServer": [
-            "HubCore", "HubStore", "HubConfig", "HubFederation", "HubUseCases", "CurlHTTP", "DICOM", "Crypto",
+            "HubCore", "HubStorage", "HubStore", "HubConfig", "HubFederation", "HubUseCases", "CurlHTTP", "DICOM",
+            "Crypto",
             "Logging", "Metrics", "Prometheus", "ServiceLifecycle", "Hummingbird", "HTTPTypes", "NIOCore",
         ],
         "hubd": ["HubConfig", "HubServer", "Hummingbird", "ArgumentParser", "Logging"],
@@ -60,6 +62,14 @@ import Testing
         for (file, imported) in imports where !allowed.contains(imported) {
             Issue.record("Sources/\(module)/\(file) imports \(imported), which \(module) may not import")
         }
+    }
+
+    /// The one file of the server that chooses the store: everything else speaks `HubStorage`'s protocols, so another
+    /// backend plugs in there.
+    @Test func onlyTheWiringNamesTheSQLiteStore() throws {
+        let wiring = "Application+build.swift"
+        let naming = try Self.imports(of: "HubServer").filter { $0.module == "HubStore" }.map(\.file)
+        #expect(naming == [wiring], "HubServer files importing HubStore: \(naming.sorted())")
     }
 
     @Test func everyModuleHasItsRules() throws {

@@ -92,7 +92,7 @@ import Testing
                 try await hubA.institution("clinic-\(i)", level: "primary", region: "420115", alliances: ["wh-east"])
             }
             // The head covers those writes before the city first reads the county's directory.
-            let last = try #require(try await hubA.env.database.read { try AuditHead.current($0) })
+            let last = try #require(try await hubA.database.read { try AuditHead.current($0) })
             try await waitFor("the county's head to reach record \(last.seq)") {
                 (try AuditHead.read(path: county.config.auditHeadPath)?.seq ?? 0) >= last.seq
             }
@@ -105,7 +105,7 @@ import Testing
                 var seen: Int64 = 0
                 try await waitFor("the city to witness the county's head") {
                     seen =
-                        try await hubB.env.database.read {
+                        try await hubB.database.read {
                             try WitnessedAuditHeads.witnessed($0, hubId: "hub-county")
                         }?.seq ?? 0
                     return seen >= last.seq

@@ -132,7 +132,7 @@ enum Multipart {
                 .post, "/dicomweb/studies", token: people.clinicToken, raw: Multipart.body(files),
                 contentType: Multipart.contentType)
             #expect(again.status == 200, "\(again.text)")
-            let count = try await hub.env.database.read { db in
+            let count = try await hub.database.read { db in
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dicom_instances") ?? 0
             }
             #expect(count == files.count + 1)
@@ -141,7 +141,7 @@ enum Multipart {
             #expect(all.contains { $0.count > InlineBlobs.limit } && all.contains { $0.count <= InlineBlobs.limit })
             for (name, data) in zip([Self.ctSmall] + Self.pending, all) {
                 let sha = SHA256.hash(data: data).withUnsafeBytes(Hex.encode)
-                let inline = try await hub.env.database.read { try InlineBlobs.bytes($0, sha256: sha) }
+                let inline = try await hub.database.read { try InlineBlobs.bytes($0, sha256: sha) }
                 let file = FileManager.default.contents(atPath: hub.env.blobs.path(for: sha))
                 if data.count <= InlineBlobs.limit {
                     #expect(inline == Array(data) && file == nil, "\(name) is kept in the database")
@@ -289,7 +289,7 @@ enum Multipart {
             let reason = ((duplicate.json["00081198"] as? [String: Any])?["Value"] as? [[String: Any]])?.first
             #expect(reason.flatMap { Self.value($0, "00081197") as? Int } == 0x0111)
             let refusedSHA = SHA256.hash(data: implicit).withUnsafeBytes(Hex.encode)
-            #expect(try await hub.env.database.read { try InlineBlobs.bytes($0, sha256: refusedSHA) } == nil)
+            #expect(try await hub.database.read { try InlineBlobs.bytes($0, sha256: refusedSHA) } == nil)
             #expect(!FileManager.default.fileExists(atPath: hub.env.blobs.path(for: refusedSHA)))
             // An instance of a new study claiming a series stored under another study is refused, and leaves no
             // study behind.
@@ -367,7 +367,7 @@ enum Multipart {
                     contentType: Multipart.contentType)
             }
             #expect(stored.status == 200, "\(stored.text.prefix(300))")
-            let (inline, inlineBytes) = try await hub.env.database.read { db in
+            let (inline, inlineBytes) = try await hub.database.read { db in
                 (
                     try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blob_data") ?? 0,
                     try Int.fetchOne(db, sql: "SELECT SUM(LENGTH(bytes)) FROM blob_data") ?? 0

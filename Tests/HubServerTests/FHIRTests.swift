@@ -468,7 +468,7 @@ fileprivate extension HubClient {
             #expect(try await hub.get("/fhir/R4/DiagnosticReport/\(id)-1", token: people.clinicToken).status == 200)
             #expect(try await hub.get("/fhir/R4/Task?patient=\(patient)", token: people.residentToken).status == 200)
             #expect(try await hub.get("/fhir/R4/metadata").status == 200)
-            let records = try await hub.env.database.read {
+            let records = try await hub.database.read {
                 try AuditLog.records($0, after: nil, limit: 500).items
             }
             let fhir = records.filter { $0.action.hasPrefix("fhir.") }

@@ -136,7 +136,7 @@ struct Federation {
             #expect(adopt.json["cross_institution"] as? Bool == true)
 
             // The peer audited the query under the asking hub's name.
-            let audited = try await hubs[1].env.database.read { db in
+            let audited = try await hubs[1].database.read { db in
                 try String.fetchAll(
                     db, sql: "SELECT actor FROM audit_log WHERE action = 'federation.recognition.query'")
             }
@@ -206,7 +206,7 @@ struct Federation {
                         && $0["via"] == nil
                 })
             for hub in hubs.dropFirst() {
-                let queries = try await hub.env.database.read { db in
+                let queries = try await hub.database.read { db in
                     try Int.fetchOne(
                         db, sql: "SELECT COUNT(*) FROM audit_log WHERE action = 'federation.recognition.query'") ?? 0
                 }
@@ -215,7 +215,7 @@ struct Federation {
             // A hub that ignores the list of hubs already asked is stopped at the origin: its own request is refused.
             let origin = hubs[0]
             let relayed = try await hubs[2].env.peerClient.send(
-                try #require(try await hubs[2].env.database.read { try PeerStore.peer($0, id: "hub-county") }),
+                try #require(try await hubs[2].database.read { try PeerStore.peer($0, id: "hub-county") }),
                 method: "POST", path: "/federation/v1/recognition/query",
                 body: try HubJSON.encode(
                     RecognitionQuery(

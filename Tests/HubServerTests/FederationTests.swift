@@ -46,7 +46,7 @@ import Testing
     }
 
     func peerB(_ hubA: HubClient) async throws -> Peer {
-        try await hubA.env.database.read { try #require(try PeerStore.peer($0, id: "hub-city")) }
+        try await hubA.database.read { try #require(try PeerStore.peer($0, id: "hub-city")) }
     }
 
     @Test func aSignedRequestReadsThePeersDirectory() async throws {
@@ -121,7 +121,7 @@ import Testing
             // Each reason is audited (the directory refresh hub-county starts as soon as it knows hub-city may reach
             // hub-city before hub-city knows hub-county, an `unknown_hub` refusal too). The forged and the moved
             // request are both `bad_signature` from hub-county within a minute: one row stands for both.
-            let refused = try await hubB.env.database.read { db in
+            let refused = try await hubB.database.read { db in
                 try Row.fetchAll(
                     db, sql: "SELECT actor, detail FROM audit_log WHERE action = 'federation.refused' ORDER BY seq"
                 ).map { (actor: $0["actor"] as String, detail: $0["detail"] as String) }

@@ -84,7 +84,7 @@ final class StubPeer: Sendable {
     /// The first K result of `patient` that `hub` holds, as it would answer a peer for it: sealed with its key.
     static func sealedResult(_ hub: HubClient, patient: String) async throws -> FederatedResult {
         let key = hub.env.patientKeys.key(for: PatientIdentifier(system: "cn-resident-id", value: patient))
-        let record = try await hub.env.database.read { db in
+        let record = try await hub.database.read { db in
             try #require(try RecognitionStore.results(db, patientKeys: [key], itemCode: "K").first)
         }
         return hub.env.identity.seal(
@@ -170,7 +170,7 @@ final class StubPeer: Sendable {
                     patient: patient, item: "K", performedAt: Timestamp.now().adding(days: -2)))
             try #require(stored.status == 201)
             let storedId = try #require(stored["id"])
-            let record = try await county.env.database.read { db in
+            let record = try await county.database.read { db in
                 try #require(try ResultStore.result(db, id: storedId))
             }
             var own = FederatedResult(hubId: "hub-relay", performerLevel: .tertiary, result: record)
@@ -230,7 +230,7 @@ final class StubPeer: Sendable {
             let oldReply = try await http.execute(CurlRequest(url: try url(city, target), headers: old))
             #expect(oldReply.status == 401)
             #expect(String(decoding: oldReply.body, as: UTF8.self).contains("older hub-to-hub signature"))
-            let reasons = try await province.env.database.read { db in
+            let reasons = try await province.database.read { db in
                 try String.fetchAll(db, sql: "SELECT detail FROM audit_log WHERE action = 'federation.refused'")
             }
             #expect(reasons.contains { $0.hasPrefix("reason=wrong_destination count=1") }, "\(reasons)")
@@ -320,7 +320,7 @@ final class StubPeer: Sendable {
             // Other suites in this process may refuse an unsigned request or two meanwhile.
             #expect((200...210).contains(counted), "\(counted)")
             #expect(Self.refusedCount("hub_auth_refused", reason: "unknown") - bearerBefore >= 20)
-            let database = flooded.env.database
+            let database = flooded.database
             @Sendable func rows() async throws -> [String] {
                 try await database.read { db in
                     try String.fetchAll(
@@ -363,7 +363,7 @@ final class StubPeer: Sendable {
             #expect(hook.status == 422, "\(hook.text)")
             // A peer stored over plain HTTP before the rule (here written straight to the database) is not called.
             let now = Timestamp.now()
-            try await strict.env.database.write { db in
+            try await strict.database.write { db in
                 try PeerStore.save(
                     db,
                     Peer(

@@ -60,7 +60,7 @@ import Testing
                 contentType: Multipart.contentType)
             #expect(stored.status == 200, "\(stored.text)")
             let stowedSHA = SHA256.hash(data: stowed).withUnsafeBytes(Hex.encode)
-            let inline = try await county.env.database.read { try InlineBlobs.bytes($0, sha256: stowedSHA) }
+            let inline = try await county.database.read { try InlineBlobs.bytes($0, sha256: stowedSHA) }
             #expect(inline == Array(stowed))
             #expect(!FileManager.default.fileExists(atPath: county.env.blobs.path(for: stowedSHA)))
 
@@ -146,7 +146,7 @@ import Testing
         ) { hubs in
             let (county, city) = (hubs[0], hubs[1])
             _ = try await Self.setUp(county, city, webhook: "http://127.0.0.1:9/hook")
-            let peer = try #require(try await county.env.database.read { try PeerStore.peer($0, id: "hub-city") })
+            let peer = try #require(try await county.database.read { try PeerStore.peer($0, id: "hub-city") })
             let patient = residentID(region: "420115", birth: "19750505", sequence: "062")
             var message: [String: Any] = [
                 "origin_exam_id": "exm_county_1", "accession_number": "A2611220000TEST",
@@ -172,7 +172,7 @@ import Testing
             let (again, repeated) = try await send()
             #expect(again == 200)
             #expect(repeated["exam_id"] as? String == created["exam_id"] as? String)
-            let count = try await city.env.database.read { db in
+            let count = try await city.database.read { db in
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM exams WHERE origin_exam_id = 'exm_county_1'") ?? 0
             }
             #expect(count == 1)

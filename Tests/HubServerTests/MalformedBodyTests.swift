@@ -151,7 +151,7 @@ struct WriteRoute {
                     shapes: ["version": .string, "effective_from": .date, "items": .array, "title": .string],
                     everyFieldOptional: false),
             ]
-            let before = try await Self.fingerprint(hub.env.database)
+            let before = try await Self.fingerprint(hub.database)
             for (index, route) in routes.enumerated() {
                 var rng = SplitMix64(state: 0xC0FFEE + UInt64(index))
                 var statuses: [Int: Int] = [:]
@@ -173,7 +173,7 @@ struct WriteRoute {
                 }
                 #expect(statuses.keys.allSatisfy { (400..<500).contains($0) })
             }
-            let after = try await Self.fingerprint(hub.env.database)
+            let after = try await Self.fingerprint(hub.database)
             #expect(after == before, "malformed bodies changed the database")
         }
     }

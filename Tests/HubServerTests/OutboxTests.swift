@@ -35,7 +35,7 @@ extension HubAPI {
 
 extension HubClient {
     func delivery(_ id: String) async throws -> OutboxDelivery {
-        try await env.database.read { try OutboxStore.delivery($0, id: id)! }
+        try await database.read { try OutboxStore.delivery($0, id: id)! }
     }
 }
 
@@ -92,7 +92,7 @@ extension HubClient {
                 ])
             try #require(added.status == 201, "\(added.text)")
             let (env, policy) = (hub.env, hub.env.config.retryPolicy)
-            let id = try await env.database.write { db in
+            let id = try await hub.database.write { db in
                 try OutboxStore.enqueue(
                     db, destination: "peer:hub-city", kind: "exam.event", subject: nil,
                     path: "/federation/v1/exams/exm_1/events", body: Data(#"{"event":"exam.reported"}"#.utf8),

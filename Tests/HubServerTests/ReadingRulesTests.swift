@@ -87,7 +87,7 @@ private enum Desk {
     }
 
     static func auditActions(_ hub: HubClient, target: String) async throws -> [String] {
-        try await hub.env.database.read {
+        try await hub.database.read {
             try AuditLog.records($0, targetId: target, after: nil, limit: 500).items.map(\.action)
         }
     }
@@ -151,7 +151,7 @@ private enum Desk {
             try await Desk.secondCenter(hub)
             let centers = ["wh-imaging", "tj-imaging"]
             func agrees(_ moment: String) async throws {
-                let (kept, counted) = try await hub.env.database.read { db in
+                let (kept, counted) = try await hub.database.read { db in
                     (
                         try ExamStore.openWork(db, centerIds: centers),
                         try Dictionary(
@@ -179,7 +179,7 @@ private enum Desk {
             try #require(exams.count >= 5, "\(exams.count) exams at wh-imaging")
             try await agrees("submitted")
             #expect(
-                try await hub.env.database.read { try ExamStore.openWork($0, centerIds: centers) }.values.reduce(0, +)
+                try await hub.database.read { try ExamStore.openWork($0, centerIds: centers) }.values.reduce(0, +)
                     == 12)
             try await Desk.reported(hub, exams[0], by: people.residentToken)
             #expect(try await Desk.post(hub, exams[0], "verify", people.attendingToken).status == 200)
@@ -195,7 +195,7 @@ private enum Desk {
                 try await Desk.post(hub, exams[4], "cancel", people.clinicToken, json: ["reason": "重复申请"]).status
                     == 200)
             try await agrees("resubmitted and cancelled")
-            let left = try await hub.env.database.read { try ExamStore.openWork($0, centerIds: centers) }
+            let left = try await hub.database.read { try ExamStore.openWork($0, centerIds: centers) }
             #expect(left.values.reduce(0, +) == 10, "one verified and one cancelled of twelve: \(left)")
         }
     }
@@ -656,7 +656,7 @@ private func gb18030(_ text: String) async throws -> [UInt8] {
             let mismatch = try #require(uploaded["patient_mismatch"])
             #expect(mismatch.contains(stranger))
             #expect(try await Desk.auditActions(hub, target: exam).contains("attachment.patient_mismatch"))
-            let logged = try await hub.env.database.read {
+            let logged = try await hub.database.read {
                 try AuditLog.records($0, targetId: exam, after: nil, limit: 500).items
             }
             #expect(!logged.contains { ($0.detail ?? "").contains(stranger) }, "no raw patient identifier in the log")
@@ -853,7 +853,7 @@ private func gb18030(_ text: String) async throws -> [UInt8] {
                 (try await hub.get("/v1/critical-values/\(ignoredId)", token: people.clinicToken)
                     .json["acknowledgement"] as? [String: Any])?["name"] as? String == "王护士")
             // The acknowledgement is in the log by ids: the read-back text stays on the notice.
-            let logged = try await hub.env.database.read {
+            let logged = try await hub.database.read {
                 try AuditLog.records($0, targetId: ignoredId, after: nil, limit: 500).items
             }
             #expect(logged.map(\.action).contains("critical_value.ack"))

@@ -83,7 +83,7 @@ import Testing
             let created = answers.filter { $0.status == 201 }.count
             #expect(created == total - bad.count)
             #expect(reply.headers["X-Results-Created"] == String(total - bad.count))
-            let stored = try await hub.env.database.read {
+            let stored = try await hub.database.read {
                 try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM results") ?? 0
             }
             #expect(stored == total - bad.count, "bad lines are never half-stored")
@@ -112,7 +112,7 @@ import Testing
                 }
             }
             func stored() async throws -> (results: Int, audits: Int) {
-                try await hub.env.database.read { db in
+                try await hub.database.read { db in
                     (
                         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM results") ?? -1,
                         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_log WHERE action = 'result.bulk'") ?? -1
@@ -121,7 +121,7 @@ import Testing
             }
             // On the writer's connection, where every batch is stored.
             func onTheWriter(_ sql: String) async throws -> Int {
-                try await hub.env.database.write { db in
+                try await hub.database.write { db in
                     try db.execute(sql: sql)
                     return try Int.fetchOne(db, sql: "PRAGMA page_count") ?? -1
                 }

@@ -250,7 +250,7 @@ final class RawConnection {
             #expect(answers.first?.contains(#""line":1,"#) == true)
             #expect(answers.last?.contains(#""line":\#(total),"#) == true)
             #expect(answers.allSatisfy { $0.contains(#""status":201"#) })
-            let stored = try await hub.env.database.read {
+            let stored = try await hub.database.read {
                 try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM results") ?? -1
             }
             #expect(stored == total)

@@ -35,7 +35,7 @@ import Testing
                 $0["version"] as? String
             }
             #expect(versions == ["2026.1", "2031.1"], "the starting catalog is not published twice")
-            let audit = try await hub.env.database.read { try AuditLog.verify($0) }
+            let audit = try await hub.database.read { try AuditLog.verify($0) }
             #expect(audit.isIntact)
             #expect(audit.checked >= 6)
         }
@@ -66,12 +66,12 @@ import Testing
 
     @Test func failedWritesLeaveNoAuditRecord() async throws {
         try await withHub { hub in
-            let before = try await hub.env.database.read { try AuditLog.count($0) }
+            let before = try await hub.database.read { try AuditLog.count($0) }
             _ = try await hub.call(
                 .post, "/v1/institutions", token: hub.admin, json: ["name": "A", "level": "primary", "region": "99"])
             _ = try await hub.call(
                 .post, "/v1/centers", token: hub.admin, json: hub.centerBody(id: "c", institution: "ghost"))
-            let after = try await hub.env.database.read { try AuditLog.count($0) }
+            let after = try await hub.database.read { try AuditLog.count($0) }
             #expect(after == before)
         }
     }

@@ -103,6 +103,8 @@ struct HubClient: HubAPI {
     let hub: BuiltHub
 
     var env: HubEnvironment { hub.env }
+    /// The SQLite store behind `env.database`.
+    var database: AppDatabase { hub.database }
 
     func send(
         _ method: HTTPRequest.Method, _ path: String, token: String?, json: Any?, raw: Data?, contentType: String?,

@@ -50,7 +50,7 @@ import Testing
             try #require(reported.status == 200, "\(reported.text)")
             let notices = try await hub.get("/v1/critical-values?exam_id=\(examId)", token: people.clinicToken)
             let notice = try #require(notices.items.first)
-            let audit = try await hub.env.database.read { try AuditLog.verify($0) }
+            let audit = try await hub.database.read { try AuditLog.verify($0) }
             #expect(audit.isIntact)
             return Midway(
                 people: people, examId: examId, exam: reported.body, noticeId: try #require(notice["id"] as? String),
@@ -108,10 +108,10 @@ import Testing
                 json: ["name": "王护士", "read_back": "右侧大量气胸，立即处理"])
             #expect(ack.status == 200, "\(ack.text)")
 
-            let audit = try await hub.env.database.read { try AuditLog.verify($0) }
+            let audit = try await hub.database.read { try AuditLog.verify($0) }
             #expect(audit.isIntact, "\(audit.reason ?? "")")
             #expect(audit.checked > midway.auditRecords, "the second run extends the same chain")
-            let actions = try await hub.env.database.read {
+            let actions = try await hub.database.read {
                 try AuditLog.records($0, targetId: midway.examId, after: nil, limit: 500).items.map(\.action)
             }
             let steps = actions.filter { ["exam.submit", "exam.claim", "exam.report", "exam.verify"].contains($0) }

@@ -1,5 +1,5 @@
 import HubCore
-import HubStore
+import HubStorage
 import HubUseCases
 import Hummingbird
 

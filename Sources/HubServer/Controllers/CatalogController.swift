@@ -1,6 +1,6 @@
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 import HubUseCases
 import Hummingbird
 

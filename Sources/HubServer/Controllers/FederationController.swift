@@ -3,7 +3,7 @@ import HTTPTypes
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 import HubUseCases
 import Hummingbird
 import Logging

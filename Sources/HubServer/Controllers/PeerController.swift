@@ -2,7 +2,7 @@ import Foundation
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 import HubUseCases
 import Hummingbird
 

@@ -1,7 +1,7 @@
 import Foundation
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 import HubUseCases
 import Hummingbird
 

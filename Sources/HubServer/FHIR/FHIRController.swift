@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import HubConfig
 import HubCore
-import HubStore
+import HubStorage
 import HubUseCases
 import Hummingbird
 import Logging

@@ -1,6 +1,6 @@
 import Foundation
 import HubCore
-import HubStore
+import HubStorage
 
 // FHIR R4 (4.0.1) views of the results registry (`ResultRecord`) and of an exam's DICOM study: pure functions, no
 // database and no clock (what they need from elsewhere, the catalog item's LOINC code or the hub's base URL, is

@@ -1,5 +1,5 @@
 import Foundation
-import HubStore
+import HubStorage
 import Hummingbird
 import NIOCore
 

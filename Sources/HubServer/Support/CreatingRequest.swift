@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 import HubCore
-import HubStore
+import HubStorage
 import HubUseCases
 import Hummingbird
 

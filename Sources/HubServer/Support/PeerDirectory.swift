@@ -4,7 +4,7 @@ import Foundation
 import HubConfig
 import HubCore
 import HubFederation
-import HubStore
+import HubStorage
 import HubUseCases
 import Logging
 import ServiceLifecycle

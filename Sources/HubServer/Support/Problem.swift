@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 import HubCore
-import HubStore
+import HubStorage
 import Hummingbird
 import Logging
 import NIOCore

@@ -7,7 +7,7 @@ public typealias PrincipalCache = RecordCache<Principal>
 /// Registry records by key, read often and changed rarely (principals by token digest, institutions by id). Any change
 /// to tokens, practitioners or institutions clears the caches after its transaction commits; a lookup that raced with
 /// such a change is not cached (the generation moved on). Changes made by another process are noticed by
-/// `AppDatabase.noticeOtherWriters()` within a second; entries also age out, as a last bound.
+/// `Storage.noticeOtherWriters()` within a second; entries also age out, as a last bound.
 public final class RecordCache<Value: Sendable>: Sendable {
     private struct State {
         var generation = 0

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HubCore
 
 /// `<data-dir>/admin.token`: the secret of the first-start admin token, mode 0600.
@@ -16,15 +15,14 @@ public enum AdminTokenFile {
     /// cannot be written, no token is left behind that nobody can read.
     @discardableResult
     public static func issue(
-        _ db: Database, path: String, actor: String, detail: String, now: Timestamp
+        _ db: any StoreWriter, path: String, actor: String, detail: String, now: Timestamp
     ) throws
         -> TokenRecord
     {
-        let (record, secret) = try TokenStore.issue(
-            db, practitionerId: nil, institutionId: nil, roles: [.admin], label: label, createdBy: actor,
+        let (record, secret) = try db.issueToken(
+            practitionerId: nil, institutionId: nil, roles: [.admin], label: label, createdBy: actor,
             lifetimeDays: nil, now: now)
-        try AuditLog.append(
-            db,
+        try db.appendAudit(
             AuditEvent(
                 actor: actor, institutionId: nil, action: "token.issue", targetType: "token", targetId: record.id,
                 detail: detail), at: now)
@@ -33,9 +31,9 @@ public enum AdminTokenFile {
     }
 
     /// Removes the file when the token in it no longer works (unknown, revoked or expired); true when it did.
-    public static func removeIfStale(path: String, database: AppDatabase, now: Timestamp) async throws -> Bool {
+    public static func removeIfStale(path: String, database: any Storage, now: Timestamp) async throws -> Bool {
         guard let secret = try secret(path: path) else { return false }
-        let record = try await database.read { try TokenStore.token($0, secret: secret) }
+        let record = try await database.read { try $0.token(secret: secret) }
         if let record, record.revokedAt == nil, record.expiresAt.map({ $0 > now }) ?? true { return false }
         try FileManager.default.removeItem(atPath: path)
         return true
@@ -44,23 +42,22 @@ public enum AdminTokenFile {
     /// A new first-start admin token in the file, and the one the file held before revoked, in one transaction.
     /// Returns the new token and the revoked one's id (nil when the file held none that was still live).
     public static func rotate(
-        path: String, database: AppDatabase, actor: String, now: Timestamp
+        path: String, database: any Storage, actor: String, now: Timestamp
     ) async throws -> (
         TokenRecord, revoked: String?
     ) {
         let old = try secret(path: path)
         return try await database.write { db in
             var revoked: String?
-            if let old, let record = try TokenStore.token(db, secret: old), record.revokedAt == nil {
-                try TokenStore.revoke(db, id: record.id, now: now)
-                try AuditLog.append(
-                    db,
+            if let old, let record = try db.token(secret: old), record.revokedAt == nil {
+                try db.revokeToken(id: record.id, now: now)
+                try db.appendAudit(
                     AuditEvent(
                         actor: actor, institutionId: nil, action: "token.revoke", targetType: "token",
                         targetId: record.id, detail: "admin token rotated"), at: now)
                 revoked = record.id
             }
-            database.invalidatePrincipals(after: db)
+            db.invalidateCachedPrincipals()
             let record = try issue(db, path: path, actor: actor, detail: "admin token rotated", now: now)
             return (record, revoked)
         }
