@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.86.0"),
     ],
     targets: [
         .systemLibrary(
@@ -62,6 +63,29 @@ let package = Package(
             swiftSettings: swiftSettings,
             // glibc bundles iconv; Darwin ships it as a separate libiconv.
             linkerSettings: [.linkedLibrary("iconv", .when(platforms: [.macOS]))]
+        ),
+        // The DICOM upper layer and DIMSE messages (PS3.7, PS3.8) as values and bytes; no sockets.
+        .target(
+            name: "DIMSE",
+            swiftSettings: swiftSettings
+        ),
+        // The DIMSE door: an SCP on SwiftNIO for modalities, archives and workstations, on the use cases.
+        .target(
+            name: "DICOMDoor",
+            dependencies: [
+                "DIMSE",
+                "DICOM",
+                "HubCore",
+                "HubConfig",
+                "HubStorage",
+                "HubFederation",
+                "HubUseCases",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "HubCore",
@@ -136,6 +160,7 @@ let package = Package(
         .target(
             name: "HubServer",
             dependencies: [
+                "DICOMDoor",
                 "HubUseCases",
                 "HubConfig",
                 "HubCore",
@@ -199,6 +224,7 @@ let package = Package(
         // What several test targets share: starting child processes without Foundation's Process, seeded randomness.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"], swiftSettings: testSettings),
+        .testTarget(name: "DIMSETests", dependencies: ["DIMSE"], swiftSettings: testSettings),
         .testTarget(
             name: "CurlHTTPTests",
             dependencies: [
@@ -222,7 +248,7 @@ let package = Package(
             name: "HubServerTests",
             dependencies: [
                 "HubServer", "HubUseCases", "HubConfig", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM",
-                "TestSupport",
+                "DICOMDoor", "DIMSE", "TestSupport",
                 "CZlib",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -73,14 +73,30 @@ public enum DICOMWriter {
             }
             return ""
         }
-        let metaElements: [Element] = [
+        var out = try fileMetaInformation(
+            sopClassUID: uidValue(.sopClassUID), sopInstanceUID: uidValue(.sopInstanceUID),
+            transferSyntaxUID: syntax.uid)
+        for e in sorted { try encode(e, explicitVR: syntax.explicitVR, into: &out) }
+        return out
+    }
+
+    /// The 128-byte preamble, `DICM` and the file meta information group (PS3.10 7.1) of a file holding a data set
+    /// of `sopClassUID` / `sopInstanceUID` encoded in `transferSyntaxUID`: what a data set received over the network
+    /// needs before it to be a Part 10 file. `sourceAETitle` names who sent it, (0002,0016).
+    public static func fileMetaInformation(
+        sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String, sourceAETitle: String? = nil
+    ) throws(DICOMError) -> [UInt8] {
+        var metaElements: [Element] = [
             Element(.fileMetaInformationVersion, .OB, .bytes([0x00, 0x01])),
-            .string(.mediaStorageSOPClassUID, .UI, uidValue(.sopClassUID)),
-            .string(.mediaStorageSOPInstanceUID, .UI, uidValue(.sopInstanceUID)),
-            .string(.transferSyntaxUID, .UI, syntax.uid),
+            .string(.mediaStorageSOPClassUID, .UI, sopClassUID),
+            .string(.mediaStorageSOPInstanceUID, .UI, sopInstanceUID),
+            .string(.transferSyntaxUID, .UI, transferSyntaxUID),
             .string(.implementationClassUID, .UI, implementationClassUID),
             .string(.implementationVersionName, .SH, "SWIFTDICOM_1"),
         ]
+        if let sourceAETitle {
+            metaElements.append(.string(DICOMTag(0x0002, 0x0016), .AE, sourceAETitle))
+        }
         var metaBody: [UInt8] = []
         for e in metaElements { try encode(e, explicitVR: true, into: &metaBody) }
         var out = [UInt8](repeating: 0, count: 128)
@@ -89,7 +105,6 @@ public enum DICOMWriter {
             Element(.fileMetaInformationGroupLength, .UL, .uint32s([UInt32(metaBody.count)])),
             explicitVR: true, into: &out)
         out += metaBody
-        for e in sorted { try encode(e, explicitVR: syntax.explicitVR, into: &out) }
         return out
     }
 

@@ -76,6 +76,19 @@ public struct HubConfiguration: Sendable, Equatable {
     /// `dicomweb.max_inflated_bytes`: largest size a Deflated Explicit VR Little Endian instance may inflate to; it
     /// is inflated as a stream to check, never held whole, and a larger one (a deflate bomb) is refused with `413`.
     public var dicomwebMaxInflatedBytes = 256 * 1_048_576
+    /// `dicom.port`: the DIMSE door's listen port (modalities, PACS, workstations), on `http.host`; `0` turns the door
+    /// off. Env `HUB_DICOM_PORT`, flag `--dicom-port`.
+    public var dicomPort = 0
+    /// `dicom.ae_title`: the hub's AE title; an association calling another is rejected. Env `HUB_DICOM_AE_TITLE`.
+    public var dicomAETitle = "ALLIANCEHUB"
+    /// `dicom.max_pdu_bytes`: the largest P-DATA-TF PDU the door receives, as it tells each caller.
+    public var dicomMaxPDUBytes = 262_144
+    /// `dicom.max_associations`: associations served at once; one more is rejected as "local limit exceeded"
+    /// (transient: the caller tries again later).
+    public var dicomMaxAssociations = 32
+    /// `dicom.idle_timeout_ms`: an association that sends nothing for this long (the A-ASSOCIATE-RQ included, PS3.8's
+    /// ARTIM) is aborted.
+    public var dicomIdleTimeoutMilliseconds = 60_000
     /// `uploads.memory_budget_bytes`: bytes that all uploads in progress together may hold in memory (parts checked
     /// before they go to disk, small instances kept for the database); when it is full a new upload is answered
     /// `503 unavailable` with `Retry-After` instead of growing the hub's memory.
@@ -177,10 +190,12 @@ public struct HubConfiguration: Sendable, Equatable {
         public var hubId: String?
         public var region: String?
         public var logLevel: String?
+        public var dicomPort: Int?
         public init(
             host: String? = nil, port: Int? = nil, dataDir: String? = nil, hubId: String? = nil, region: String? = nil,
-            logLevel: String? = nil
+            logLevel: String? = nil, dicomPort: Int? = nil
         ) {
+            self.dicomPort = dicomPort
             self.host = host
             self.port = port
             self.dataDir = dataDir
@@ -238,6 +253,7 @@ public struct HubConfiguration: Sendable, Equatable {
         "tls": ["ca_file", "client_certificate", "client_key"],
         "outbound": ["allow_internal_addresses"],
         "dicomweb": ["max_parts", "max_inflated_bytes"],
+        "dicom": ["port", "ae_title", "max_pdu_bytes", "max_associations", "idle_timeout_ms"],
         "uploads": ["memory_budget_bytes"],
         "reading": ["claim_lease_minutes", "max_attachment_bytes", "monitor_interval_ms"],
         "critical_values": ["ack_minutes_routine", "ack_minutes_urgent", "ack_minutes_asap", "ack_minutes_stat"],
@@ -324,7 +340,8 @@ public struct HubConfiguration: Sendable, Equatable {
     /// Environment variable → key.
     static let environmentKeys: [(String, String)] = [
         ("HUB_ID", "hub.id"), ("HUB_REGION", "hub.region"), ("HUB_HOST", "http.host"), ("HUB_PORT", "http.port"),
-        ("HUB_MAX_BODY_BYTES", "http.max_body_bytes"), ("HUB_DATA_DIR", "storage.data_dir"),
+        ("HUB_MAX_BODY_BYTES", "http.max_body_bytes"), ("HUB_DICOM_PORT", "dicom.port"),
+        ("HUB_DICOM_AE_TITLE", "dicom.ae_title"), ("HUB_DATA_DIR", "storage.data_dir"),
         ("HUB_DATABASE", "storage.database"), ("HUB_BLOB_DIR", "storage.blob_dir"),
         ("HUB_DURABILITY", "storage.durability"),
         ("HUB_CATALOG_DIR", "catalog.dir"), ("HUB_LOG_LEVEL", "log.level"), ("HUB_TLS_CA_FILE", "tls.ca_file"),
@@ -341,6 +358,7 @@ public struct HubConfiguration: Sendable, Equatable {
     mutating func apply(_ o: Overrides) throws {
         if let v = o.host { try set("http.host", v, base: nil) }
         if let v = o.port { try set("http.port", String(v), base: nil) }
+        if let v = o.dicomPort { try set("dicom.port", String(v), base: nil) }
         if let v = o.dataDir { try set("storage.data_dir", v, base: nil) }
         if let v = o.hubId { try set("hub.id", v, base: nil) }
         if let v = o.region { try set("hub.region", v, base: nil) }
@@ -402,6 +420,13 @@ public struct HubConfiguration: Sendable, Equatable {
             default: throw Problem(key: key, detail: "must be true or false")
             }
         case "dicomweb.max_parts": dicomwebMaxParts = try int(1...1_000_000)
+        case "dicom.port": dicomPort = try int(0...65535)
+        case "dicom.ae_title":
+            if let problem = AETitleRules.problem(value) { throw Problem(key: key, detail: problem) }
+            dicomAETitle = AETitleRules.normalized(value)
+        case "dicom.max_pdu_bytes": dicomMaxPDUBytes = try int(4096...16_777_216)
+        case "dicom.max_associations": dicomMaxAssociations = try int(1...4096)
+        case "dicom.idle_timeout_ms": dicomIdleTimeoutMilliseconds = try int(100...3_600_000)
         case "dicomweb.max_inflated_bytes": dicomwebMaxInflatedBytes = try int(1024...Int.max)
         case "uploads.memory_budget_bytes": uploadMemoryBudgetBytes = try int(65536...Int.max)
         case "reading.claim_lease_minutes": claimLeaseMinutes = try int(1...1440)

@@ -1,4 +1,5 @@
 import CurlHTTP
+import DICOMDoor
 import Foundation
 import HubConfig
 import HubCore
@@ -22,6 +23,8 @@ public struct BuiltHub: Sendable {
     /// The libcurl client every outgoing request goes through.
     public let http: CurlHTTPClient
     public let outboxWorker: OutboxWorker
+    /// The DIMSE door (`dicom.port`; it does not listen when that is 0).
+    public let dicom: DIMSEDoor
     /// The SQLite store behind `env.database`, for what works on the file itself (operators' tools, tests).
     public let database: AppDatabase
 }
@@ -90,6 +93,7 @@ public func buildHub(
         logger: logger, isReady: { readiness.isReady })
     OutboxController(env: env).register(routes)
     WebhookController(env: env).register(routes)
+    DICOMNodeController(env: env).register(routes)
     ExamController(env: env).register(routes)
     ReadingController(env: env).register(routes)
     AttachmentController(env: env).register(routes)
@@ -103,6 +107,7 @@ public func buildHub(
     DICOMwebController(env: env).register(routes)
     ConsoleController(files: .bundled).register(routes)
 
+    let dicom = DIMSEDoor(env: env)
     // Services stop in reverse order: the server drains first, then the outbox worker finishes its attempts,
     // then the libcurl driver stops, and the database closes last.
     var app = Application(
@@ -112,7 +117,7 @@ public func buildHub(
             DatabaseService(database: database, logger: logger), RefusalAuditService(refusals: Refusals(env)), http,
             worker,
             WorkflowMonitor(env: env, readiness: readiness), PeerDirectoryService(env: env, readiness: readiness),
-            AuditHeadKeeper(env: env, readiness: readiness),
+            AuditHeadKeeper(env: env, readiness: readiness), dicom,
         ],
         logger: logger)
     app.beforeServerStarts {
@@ -124,7 +129,7 @@ public func buildHub(
     }
     return BuiltHub(
         app: app, env: env, readiness: readiness, routes: routes.all, http: http, outboxWorker: worker,
-        database: database)
+        dicom: dicom, database: database)
 }
 
 /// Keeps the database open while the server runs and closes it after the server has drained at shutdown

@@ -479,3 +479,22 @@ extension AuditReads {
             actor: actor, patientKey: patientKey, targetId: targetId, from: from, to: to, after: cursor, limit: limit)
     }
 }
+
+/// The DICOM nodes of institutions (modalities, archives, workstations), by id and by AE title.
+public protocol DICOMNodeReads {
+    func dicomNode(id: String) throws -> DICOMNode?
+    /// The node with this AE title (compared without leading and trailing spaces).
+    func dicomNode(aeTitle: String) throws -> DICOMNode?
+    /// An institution's nodes, by id.
+    func dicomNodes(institutionId: String) throws -> [DICOMNode]
+}
+
+/// The DICOM nodes of institutions. What a write may change.
+public protocol DICOMNodeWrites: DICOMNodeReads {
+    /// Stores a new node; a conflict naming `ae_title` when another node has its AE title.
+    func insert(_ node: DICOMNode) throws
+    /// Stores a changed node; a conflict naming `ae_title` when another node has its AE title.
+    func update(_ node: DICOMNode) throws
+    /// Removes a node; false when there was none.
+    func deleteDICOMNode(id: String) throws -> Bool
+}

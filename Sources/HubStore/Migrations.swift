@@ -499,6 +499,20 @@ extension AppDatabase {
                     );
                     """)
         }
+        migrator.registerMigration("v15_dicom_nodes") { db in
+            // The DICOM application entities of institutions: the DIMSE door knows a caller by its AE title, which
+            // is unique in the hub, and by the address it comes from.
+            try db.execute(
+                sql: """
+                    CREATE TABLE dicom_nodes (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        institution_id TEXT NOT NULL REFERENCES institutions(id),
+                        ae_title TEXT NOT NULL UNIQUE,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX dicom_nodes_institution ON dicom_nodes(institution_id, id);
+                    """)
+        }
         return migrator
     }
 

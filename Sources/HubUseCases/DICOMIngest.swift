@@ -31,6 +31,14 @@ public struct DICOMIngest: Sendable {
     /// `InlineBlobs.limit` are kept in the database with their index rows and never become files.
     public static let inMemoryInstance = 4 << 20
 
+    /// The door instances came through, as audit records and metrics name it.
+    public enum Door: String, Sendable {
+        /// STOW-RS.
+        case dicomweb
+        /// C-STORE.
+        case dimse
+    }
+
     /// Why an instance was not stored: the failure reasons of PS3.4 Annex GG (PS3.18 Table 10.5.3-1).
     public enum Failure: Int, Sendable {
         case processing = 0x0110
@@ -194,7 +202,8 @@ public struct DICOMIngest: Sendable {
     /// its exam (`exam`, the one the request named, or found by accession number or study); answers those indexed
     /// and those refused (a UID already used by another instance, a study of another clinic).
     public func index(
-        _ parts: [Checked], owner: String, exam explicitExam: Exam?, by caller: Caller, at now: Timestamp
+        _ parts: [Checked], owner: String, exam explicitExam: Exam?, by caller: Caller, at now: Timestamp,
+        door: Door = .dicomweb
     ) async throws -> (indexed: [Checked], refused: [Refused]) {
         guard !parts.isEmpty else { return ([], []) }
         let principal = try caller.authenticated()
@@ -249,13 +258,13 @@ public struct DICOMIngest: Sendable {
             let studies = Set(referenced.map(\.instance.studyUID)).sorted()
             try db.appendAudit(
                 caller.audit(
-                    "dicomweb.store", "study", studies.first ?? "-",
+                    "\(door.rawValue).store", "study", studies.first ?? "-",
                     detail:
                         "stored=\(referenced.count) failed=\(failed.count) studies=\(studies.joined(separator: ","))"),
                 at: now)
             return (referenced, failed)
         }
-        Counter(label: "hub.dicomweb.instances_stored").increment(by: indexed.0.count)
+        Counter(label: "hub.\(door.rawValue).instances_stored").increment(by: indexed.0.count)
         return indexed
     }
 

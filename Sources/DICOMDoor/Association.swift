@@ -1,0 +1,284 @@
+import DICOM
+import DIMSE
+import Foundation
+import HubCore
+import HubStorage
+import HubUseCases
+import Logging
+import NIOCore
+
+/// The acceptor's side of one association: negotiation, then the DIMSE messages it carries, one at a time.
+struct Association {
+    let door: DIMSEDoor
+    let address: String
+    /// False when the door already serves as many associations as it may: the request is rejected (transient).
+    let admitted: Bool
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let allocator = ByteBufferAllocator()
+
+    private var state = State.awaitingRequest
+    private var assembler = MessageAssembler()
+    private var terms = AssociationTerms(contexts: [:], peerMaximumLength: 0)
+    private var caller: Caller?
+    private var node: DICOMNode?
+    private var lease: UploadMemory.Lease?
+    /// The C-STORE whose data set is arriving, with where its bytes go.
+    private var store: (command: Command, contextID: UInt8, writer: BlobWriter)?
+    /// A C-STORE refused before its data set arrived: the data set is read and dropped, then the status is sent.
+    private var refusedStore: (command: Command, contextID: UInt8, status: UInt16, comment: String)?
+    private var stored = 0
+
+    private enum State {
+        case awaitingRequest
+        case established
+        case released
+    }
+
+    init(door: DIMSEDoor, address: String, admitted: Bool, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        self.door = door
+        self.address = address
+        self.admitted = admitted
+        self.outbound = outbound
+    }
+
+    /// Takes one PDU; false when the association is over (released, rejected or aborted by the peer).
+    mutating func receive(_ pdu: PDU) async throws -> Bool {
+        switch (state, pdu) {
+        case (.awaitingRequest, .associateRequest(let request)):
+            return try await associate(request)
+        case (.established, .data(let values)):
+            for value in values {
+                guard let event = try assembler.feed(value) else { continue }
+                try await handle(event)
+            }
+            return true
+        case (.established, .releaseRequest):
+            guard assembler.isIdle else {
+                throw PDUError(.unexpectedPDU, "an A-RELEASE-RQ in the middle of a message")
+            }
+            try await send(.releaseResponse)
+            state = .released
+            door.logger.info(
+                "DIMSE association released",
+                metadata: [
+                    "dicom.peer": "\(address)", "dicom.calling": "\(node?.aeTitle ?? "-")",
+                    "dicom.stored": "\(stored)",
+                ])
+            return false
+        case (_, .abort):
+            return false
+        default:
+            throw PDUError(.unexpectedPDU, "a \(pdu.kind) PDU is not expected now")
+        }
+    }
+
+    /// Whatever the end, what the association held is given back.
+    mutating func ended() {
+        store?.writer.abort()
+        store = nil
+        lease?.end()
+        lease = nil
+    }
+
+    // MARK: Negotiation
+
+    private mutating func associate(_ request: AssociateRequest) async throws -> Bool {
+        func reject(
+            _ result: AssociateReject.Result, _ reason: AssociateReject.Reason, _ why: String
+        ) async throws
+            -> Bool
+        {
+            door.logger.notice(
+                "DIMSE association rejected",
+                metadata: [
+                    "dicom.peer": "\(address)", "dicom.calling": "\(request.callingAETitle)",
+                    "dicom.called": "\(request.calledAETitle)", "dicom.reason": "\(why)",
+                ])
+            try await send(.associateReject(AssociateReject(result: result, reason: reason)))
+            return false
+        }
+        guard request.applicationContext == dicomApplicationContext else {
+            return try await reject(
+                .permanent, .serviceUser(.applicationContextNotSupported),
+                "application context \(request.applicationContext)")
+        }
+        guard AETitleRules.normalized(request.calledAETitle) == door.settings.aeTitle else {
+            return try await reject(
+                .permanent, .serviceUser(.calledAETitleNotRecognized),
+                "called AE title '\(request.calledAETitle)' is not the hub's '\(door.settings.aeTitle)'")
+        }
+        let node: DICOMNode
+        do {
+            node = try await door.nodes.caller(
+                callingTitle: request.callingAETitle, address: address, hostAddresses: HostAddresses.of)
+        } catch let refusal as DICOMNodes.Refusal {
+            guard case .callingTitleNotRecognized(let why) = refusal else { return false }
+            return try await reject(.permanent, .serviceUser(.callingAETitleNotRecognized), why)
+        }
+        guard admitted else {
+            return try await reject(
+                .transient, .localLimitExceeded,
+                "\(door.settings.maximumAssociations) associations are open (dicom.max_associations)")
+        }
+        do {
+            lease = try door.uploadMemory.admit(DICOMIngest.inMemoryInstance)
+        } catch {
+            return try await reject(.transient, .temporaryCongestion, "the memory for uploads is in use")
+        }
+        let storesInto = node.kind != .workstation
+        let negotiation = Negotiation(
+            aeTitle: door.settings.aeTitle, implementationClassUID: DICOMWriter.implementationClassUID,
+            implementationVersionName: "ALLIANCEHUB", maximumLength: UInt32(door.settings.maximumPDULength),
+            supports: { abstract in abstract == SOPClass.verification || (storesInto && SOPClass.isStorage(abstract)) },
+            takes: { abstract, syntax in
+                abstract == SOPClass.verification
+                    ? Self.uncompressed.contains(syntax) : TransferSyntax(uid: syntax) != nil
+            })
+        let (accept, terms) = negotiation.accept(request)
+        self.terms = terms
+        self.node = node
+        caller = Caller(
+            principal: node.principal, remoteAddress: address, requestId: "dimse-" + UUID().uuidString.lowercased())
+        state = .established
+        try await send(.associateAccept(accept))
+        door.logger.info(
+            "DIMSE association accepted",
+            metadata: [
+                "dicom.peer": "\(address)", "dicom.calling": "\(node.aeTitle)", "dicom.node": "\(node.id)",
+                "dicom.contexts": "\(terms.contexts.count) of \(request.presentationContexts.count)",
+            ])
+        return true
+    }
+
+    /// The uncompressed transfer syntaxes, which verification takes; a storage context takes every transfer syntax the
+    /// parser reads, and a data set is stored as it is sent, never transcoded.
+    static let uncompressed: Set<String> = [
+        TransferSyntax.implicitVRLittleEndian, TransferSyntax.explicitVRLittleEndian,
+    ]
+
+    // MARK: Messages
+
+    private mutating func handle(_ event: MessageAssembler.Event) async throws {
+        switch event {
+        case .command(let contextID, let command):
+            guard let context = terms.contexts[contextID] else {
+                throw PDUError(.unexpectedPDU, "a message on presentation context \(contextID), which was not accepted")
+            }
+            try await begin(
+                command, contextID: contextID, abstractSyntax: context.abstractSyntax,
+                transferSyntax: context.transferSyntax)
+        case .dataSet(let contextID, let bytes, let isLast):
+            if let current = store {
+                try bytes.withUnsafeBytes { try current.writer.write($0) }
+                if isLast { try await finishStore() }
+            } else if let refused = refusedStore, isLast {
+                refusedStore = nil
+                var response = Command.response(to: refused.command, field: .cStoreResponse, status: refused.status)
+                response.errorComment = refused.comment
+                try await send(response, contextID: contextID)
+            }
+        }
+    }
+
+    private mutating func begin(
+        _ command: Command, contextID: UInt8, abstractSyntax: String, transferSyntax: String
+    ) async throws {
+        switch command.field {
+        case .cEchoRequest:
+            try await send(
+                Command.response(to: command, field: .cEchoResponse, status: Status.success), contextID: contextID)
+        case .cStoreRequest:
+            guard command.hasDataSet else {
+                var response = Command.response(to: command, field: .cStoreResponse, status: Status.cannotUnderstand)
+                response.errorComment = "a C-STORE-RQ without a data set"
+                return try await send(response, contextID: contextID)
+            }
+            guard let sopClass = command.affectedSOPClassUID, let sop = command.affectedSOPInstanceUID,
+                SOPClass.isStorage(abstractSyntax), sopClass == abstractSyntax
+            else {
+                refusedStore = (
+                    command, contextID, Status.sopClassNotSupported,
+                    "the SOP class is not the presentation context's (\(abstractSyntax))"
+                )
+                return
+            }
+            do {
+                let writer = try door.ingest.writer()
+                let meta = try DICOMWriter.fileMetaInformation(
+                    sopClassUID: sopClass, sopInstanceUID: sop, transferSyntaxUID: transferSyntax,
+                    sourceAETitle: node?.aeTitle)
+                try meta.withUnsafeBytes { try writer.write($0) }
+                store = (command, contextID, writer)
+            } catch {
+                refusedStore = (command, contextID, Status.outOfResources, "the hub cannot store now: \(error)")
+            }
+        default:
+            guard command.field.isRequest, command.field != .cCancelRequest else { return }
+            let answer = Command.Field(rawValue: command.field.rawValue | 0x8000) ?? .cEchoResponse
+            var response = Command.response(to: command, field: answer, status: Status.unrecognizedOperation)
+            response.errorComment = "the hub does not perform this operation on this presentation context"
+            if command.hasDataSet {
+                // Its data set is read and dropped: answered once it has arrived.
+                refusedStore = (command, contextID, Status.unrecognizedOperation, response.errorComment ?? "")
+            } else {
+                try await send(response, contextID: contextID)
+            }
+        }
+    }
+
+    /// The whole data set of a C-STORE has arrived: it is checked, stored and filed like a STOW-RS part.
+    private mutating func finishStore() async throws {
+        guard let (command, contextID, writer) = store, let caller, let node else { return }
+        store = nil
+        let mayInline =
+            writer.isWhollyInMemory && writer.size <= InlineBlobs.limit && (lease?.extend(writer.size) ?? false)
+        defer { if mayInline { lease?.shrink(writer.size) } }
+        let status: UInt16
+        var comment: String?
+        switch await door.ingest.check(writer, study: nil, mayInline: mayInline) {
+        case .failure(let refused):
+            status = UInt16(refused.reason.rawValue)
+            comment = refused.detail
+        case .success(let part):
+            if part.instance.sopInstanceUID != command.affectedSOPInstanceUID {
+                status = Status.cannotUnderstand
+                comment = "the data set's SOP Instance UID is not the one the command names"
+                break
+            }
+            do {
+                let (indexed, refused) = try await door.ingest.index(
+                    [part], owner: node.institutionId, exam: nil, by: caller, at: door.clock(), door: .dimse)
+                if let refusal = refused.first {
+                    status = UInt16(refusal.reason.rawValue)
+                    comment = refusal.detail
+                } else {
+                    status = indexed.isEmpty ? Status.processingFailure : Status.success
+                    if status == Status.success { stored += 1 }
+                }
+            } catch let error as HubError {
+                status = error.kind == .forbidden ? Status.notAuthorized : Status.processingFailure
+                comment = error.detail
+            } catch {
+                status = Status.outOfResources
+                comment = "the hub could not store the instance; send it again"
+            }
+        }
+        var response = Command.response(to: command, field: .cStoreResponse, status: status)
+        response.errorComment = comment
+        try await send(response, contextID: contextID)
+    }
+
+    // MARK: Sending
+
+    private func send(_ pdu: PDU) async throws {
+        try await outbound.write(pdu.buffer(allocator))
+    }
+
+    private func send(_ command: Command, contextID: UInt8) async throws {
+        for pdu in MessageAssembler.fragments(
+            of: command.encoded(), contextID: contextID, isCommand: true, maximumLength: terms.peerMaximumLength)
+        {
+            try await send(pdu)
+        }
+    }
+}

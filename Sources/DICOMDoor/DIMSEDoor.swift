@@ -1,0 +1,149 @@
+import DICOM
+import DIMSE
+import Foundation
+import HubConfig
+import HubCore
+import HubFederation
+import HubStorage
+import HubUseCases
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// The DICOM network door (PS3.7, PS3.8): modalities, archives and workstations open associations to the hub's AE
+/// title and store (C-STORE) and verify (C-ECHO) as registered DICOM nodes of their institutions. A C-STORE goes
+/// through `DICOMIngest`, the same path as a STOW-RS part.
+public final class DIMSEDoor: Service, Sendable {
+    let settings: Settings
+    let nodes: DICOMNodes
+    let ingest: DICOMIngest
+    let uploadMemory: UploadMemory
+    let clock: @Sendable () -> Timestamp
+    let logger: Logger
+    private let bound = Mutex<(port: Int?, waiting: [CheckedContinuation<Int, any Error>])>((nil, []))
+    private let open = Atomic<Int>(0)
+
+    /// What the door is told by the configuration.
+    public struct Settings: Sendable {
+        public var host: String
+        public var port: Int
+        public var aeTitle: String
+        public var maximumPDULength: Int
+        public var maximumAssociations: Int
+        public var idleTimeout: Duration
+
+        public init(_ config: HubConfiguration) {
+            host = config.host
+            port = config.dicomPort
+            aeTitle = config.dicomAETitle
+            maximumPDULength = config.dicomMaxPDUBytes
+            maximumAssociations = config.dicomMaxAssociations
+            idleTimeout = .milliseconds(config.dicomIdleTimeoutMilliseconds)
+        }
+    }
+
+    public init(env: HubEnvironment, settings: Settings? = nil) {
+        self.settings = settings ?? Settings(env.config)
+        nodes = DICOMNodes(env)
+        ingest = DICOMIngest(env)
+        uploadMemory = env.uploadMemory
+        clock = env.clock
+        logger = env.logger
+    }
+
+    /// The port the door listens on, once it does.
+    public func port() async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready = bound.withLock { state -> Int? in
+                if let port = state.port { return port }
+                state.waiting.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    public func run() async throws {
+        guard settings.port != 0 else {
+            // The door is off; a service that returned would stop the hub with it.
+            try? await gracefulShutdown()
+            return
+        }
+        let idle = TimeAmount.nanoseconds(
+            Int64(settings.idleTimeout.components.seconds) * 1_000_000_000
+                + settings.idleTimeout.components.attoseconds / 1_000_000_000)
+        let maximumLength = UInt32(settings.maximumPDULength)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: settings.host, port: settings.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ReadTimeoutHandler(timeout: idle))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(PDUDecoder(maximumDataLength: maximumLength)))
+                    return try NIOAsyncChannel<PDU, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let port = server.channel.localAddress?.port ?? settings.port
+        for waiting in bound.withLock({ state in
+            state.port = port
+            defer { state.waiting = [] }
+            return state.waiting
+        }) {
+            waiting.resume(returning: port)
+        }
+        logger.info(
+            "DIMSE door listening", metadata: ["dicom.port": "\(port)", "dicom.ae_title": "\(settings.aeTitle)"])
+        try await withGracefulShutdownHandler {
+            try await server.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+    }
+
+    /// One association, from its A-ASSOCIATE-RQ to its release or abort.
+    func serve(_ connection: NIOAsyncChannel<PDU, ByteBuffer>) async {
+        let address = connection.channel.remoteAddress?.ipAddress ?? "unknown"
+        let admitted = open.wrappingAdd(1, ordering: .relaxed).newValue <= settings.maximumAssociations
+        defer { open.wrappingSubtract(1, ordering: .relaxed) }
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var association = Association(door: self, address: address, admitted: admitted, outbound: outbound)
+                do {
+                    for try await pdu in inbound {
+                        guard try await association.receive(pdu) else { break }
+                    }
+                    association.ended()
+                } catch let error as PDUError {
+                    logger.notice(
+                        "DIMSE association aborted",
+                        metadata: ["dicom.peer": "\(address)", "dicom.reason": "\(error.detail)"])
+                    try? await outbound.write(PDU.abort(error.abort).buffer(ByteBufferAllocator()))
+                    association.ended()
+                }
+            }
+        } catch {
+            logger.debug("DIMSE connection ended", metadata: ["dicom.peer": "\(address)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Resolves a node's host to the addresses it stands for: an IP address stands for itself, a name for every
+/// address it resolves to now.
+enum HostAddresses {
+    static func of(_ host: String) async -> Set<String> {
+        if let address = try? SocketAddress(ipAddress: host, port: 0), let text = address.ipAddress {
+            return [text]
+        }
+        return Set((try? await OutboundAddressPolicy.systemResolver(host)) ?? [])
+    }
+}

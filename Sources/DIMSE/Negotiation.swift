@@ -1,0 +1,92 @@
+/// Well-known SOP classes and the families of them an acceptor recognizes.
+public enum SOPClass {
+    public static let verification = "1.2.840.10008.1.1"
+    /// Every storage SOP class of PS3.4 Annex B is under this root (CT, MR, CR, DX, US, SR, KOS, ECG waveforms,
+    /// whole-slide images, encapsulated PDF, ...).
+    public static let storageRoot = "1.2.840.10008.5.1.4.1.1."
+
+    public static func isStorage(_ uid: String) -> Bool {
+        uid.hasPrefix(storageRoot) && uid.count > storageRoot.count
+            && uid.dropFirst(storageRoot.count).allSatisfy { $0 == "." || ($0.isASCII && $0.isNumber) }
+    }
+}
+
+/// What an acceptor agrees to on one association.
+public struct AssociationTerms: Sendable, Equatable {
+    /// The accepted presentation contexts: the abstract syntax and the transfer syntax chosen, by context id.
+    public var contexts: [UInt8: (abstractSyntax: String, transferSyntax: String)]
+    /// The largest P-DATA-TF PDU the requester can receive (0: no limit).
+    public var peerMaximumLength: UInt32
+
+    public init(contexts: [UInt8: (abstractSyntax: String, transferSyntax: String)], peerMaximumLength: UInt32) {
+        self.contexts = contexts
+        self.peerMaximumLength = peerMaximumLength
+    }
+
+    public static func == (a: AssociationTerms, b: AssociationTerms) -> Bool {
+        a.peerMaximumLength == b.peerMaximumLength && a.contexts.count == b.contexts.count
+            && a.contexts.allSatisfy { id, value in
+                b.contexts[id].map {
+                    $0.abstractSyntax == value.abstractSyntax && $0.transferSyntax == value.transferSyntax
+                }
+                    ?? false
+            }
+    }
+}
+
+/// The acceptor's side of presentation-context negotiation (PS3.8 section 7.1.1.13).
+public struct Negotiation: Sendable {
+    /// The hub's AE title and implementation, as the A-ASSOCIATE-AC names them.
+    public var aeTitle: String
+    public var implementationClassUID: String
+    public var implementationVersionName: String
+    /// The largest P-DATA-TF PDU this side receives.
+    public var maximumLength: UInt32
+    /// Whether this side takes an abstract syntax at all.
+    public var supports: @Sendable (String) -> Bool
+    /// Whether this side takes a transfer syntax for a supported abstract syntax.
+    public var takes: @Sendable (_ abstractSyntax: String, _ transferSyntax: String) -> Bool
+
+    public init(
+        aeTitle: String, implementationClassUID: String, implementationVersionName: String, maximumLength: UInt32,
+        supports: @escaping @Sendable (String) -> Bool,
+        takes: @escaping @Sendable (_ abstractSyntax: String, _ transferSyntax: String) -> Bool
+    ) {
+        self.aeTitle = aeTitle
+        self.implementationClassUID = implementationClassUID
+        self.implementationVersionName = implementationVersionName
+        self.maximumLength = maximumLength
+        self.supports = supports
+        self.takes = takes
+    }
+
+    /// Answers each proposed context: accepted with the first transfer syntax in the requester's order that this side
+    /// reads (compressed data is taken as sent, never transcoded), or refused with the reason.
+    public func accept(_ request: AssociateRequest) -> (AssociateAccept, AssociationTerms) {
+        var answers: [AcceptedContext] = []
+        var terms = AssociationTerms(contexts: [:], peerMaximumLength: request.userInformation.maximumLength)
+        for context in request.presentationContexts {
+            if !supports(context.abstractSyntax) {
+                answers.append(
+                    AcceptedContext(
+                        id: context.id, result: .abstractSyntaxNotSupported,
+                        transferSyntax: context.transferSyntaxes.first ?? ""))
+            } else if let chosen = context.transferSyntaxes.first(where: { takes(context.abstractSyntax, $0) }) {
+                answers.append(AcceptedContext(id: context.id, result: .acceptance, transferSyntax: chosen))
+                terms.contexts[context.id] = (context.abstractSyntax, chosen)
+            } else {
+                answers.append(
+                    AcceptedContext(
+                        id: context.id, result: .transferSyntaxesNotSupported,
+                        transferSyntax: context.transferSyntaxes.first ?? ""))
+            }
+        }
+        let accept = AssociateAccept(
+            calledAETitle: request.calledAETitle, callingAETitle: request.callingAETitle,
+            presentationContexts: answers,
+            userInformation: UserInformation(
+                maximumLength: maximumLength, implementationClassUID: implementationClassUID,
+                implementationVersionName: implementationVersionName))
+        return (accept, terms)
+    }
+}
