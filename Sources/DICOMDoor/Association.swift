@@ -24,8 +24,9 @@ struct Association {
     private var lease: UploadMemory.Lease?
     /// The C-STORE whose data set is arriving, with where its bytes go.
     private var store: (command: Command, contextID: UInt8, writer: BlobWriter)?
-    /// A C-STORE refused before its data set arrived: the data set is read and dropped, then the status is sent.
-    private var refusedStore: (command: Command, contextID: UInt8, status: UInt16, comment: String)?
+    /// The answer to a request refused before its data set arrived: the data set is read and dropped, then this is
+    /// sent.
+    private var answerAfterDataSet: Command?
     private var stored = 0
 
     private enum State {
@@ -112,8 +113,7 @@ struct Association {
             node = try await door.nodes.caller(
                 callingTitle: request.callingAETitle, address: address, hostAddresses: HostAddresses.of)
         } catch let refusal as DICOMNodes.Refusal {
-            guard case .callingTitleNotRecognized(let why) = refusal else { return false }
-            return try await reject(.permanent, .serviceUser(.callingAETitleNotRecognized), why)
+            return try await reject(.permanent, .serviceUser(.callingAETitleNotRecognized), refusal.reason)
         }
         guard admitted else {
             return try await reject(
@@ -127,7 +127,7 @@ struct Association {
         }
         let storesInto = node.kind != .workstation
         let negotiation = Negotiation(
-            aeTitle: door.settings.aeTitle, implementationClassUID: DICOMWriter.implementationClassUID,
+            implementationClassUID: DICOMWriter.implementationClassUID,
             implementationVersionName: "ALLIANCEHUB", maximumLength: UInt32(door.settings.maximumPDULength),
             supports: { abstract in abstract == SOPClass.verification || (storesInto && SOPClass.isStorage(abstract)) },
             takes: { abstract, syntax in
@@ -171,11 +171,9 @@ struct Association {
             if let current = store {
                 try bytes.withUnsafeBytes { try current.writer.write($0) }
                 if isLast { try await finishStore() }
-            } else if let refused = refusedStore, isLast {
-                refusedStore = nil
-                var response = Command.response(to: refused.command, field: .cStoreResponse, status: refused.status)
-                response.errorComment = refused.comment
-                try await send(response, contextID: contextID)
+            } else if let answer = answerAfterDataSet, isLast {
+                answerAfterDataSet = nil
+                try await send(answer, contextID: contextID)
             }
         }
     }
@@ -189,17 +187,17 @@ struct Association {
                 Command.response(to: command, field: .cEchoResponse, status: Status.success), contextID: contextID)
         case .cStoreRequest:
             guard command.hasDataSet else {
-                var response = Command.response(to: command, field: .cStoreResponse, status: Status.cannotUnderstand)
-                response.errorComment = "a C-STORE-RQ without a data set"
-                return try await send(response, contextID: contextID)
+                return try await send(
+                    Command.response(
+                        to: command, field: .cStoreResponse, status: Status.cannotUnderstand,
+                        errorComment: "a C-STORE-RQ without a data set"), contextID: contextID)
             }
             guard let sopClass = command.affectedSOPClassUID, let sop = command.affectedSOPInstanceUID,
                 SOPClass.isStorage(abstractSyntax), sopClass == abstractSyntax
             else {
-                refusedStore = (
-                    command, contextID, Status.sopClassNotSupported,
-                    "the SOP class is not the presentation context's (\(abstractSyntax))"
-                )
+                answerAfterDataSet = Command.response(
+                    to: command, field: .cStoreResponse, status: Status.sopClassNotSupported,
+                    errorComment: "the SOP class is not the presentation context's (\(abstractSyntax))")
                 return
             }
             do {
@@ -210,16 +208,18 @@ struct Association {
                 try meta.withUnsafeBytes { try writer.write($0) }
                 store = (command, contextID, writer)
             } catch {
-                refusedStore = (command, contextID, Status.outOfResources, "the hub cannot store now: \(error)")
+                answerAfterDataSet = Command.response(
+                    to: command, field: .cStoreResponse, status: Status.outOfResources,
+                    errorComment: "the hub cannot store now: \(error)")
             }
         default:
             guard command.field.isRequest, command.field != .cCancelRequest else { return }
             let answer = Command.Field(rawValue: command.field.rawValue | 0x8000) ?? .cEchoResponse
-            var response = Command.response(to: command, field: answer, status: Status.unrecognizedOperation)
-            response.errorComment = "the hub does not perform this operation on this presentation context"
+            let response = Command.response(
+                to: command, field: answer, status: Status.unrecognizedOperation,
+                errorComment: "the hub does not perform this operation on this presentation context")
             if command.hasDataSet {
-                // Its data set is read and dropped: answered once it has arrived.
-                refusedStore = (command, contextID, Status.unrecognizedOperation, response.errorComment ?? "")
+                answerAfterDataSet = response
             } else {
                 try await send(response, contextID: contextID)
             }
@@ -263,9 +263,9 @@ struct Association {
                 comment = "the hub could not store the instance; send it again"
             }
         }
-        var response = Command.response(to: command, field: .cStoreResponse, status: status)
-        response.errorComment = comment
-        try await send(response, contextID: contextID)
+        try await send(
+            Command.response(to: command, field: .cStoreResponse, status: status, errorComment: comment),
+            contextID: contextID)
     }
 
     // MARK: Sending

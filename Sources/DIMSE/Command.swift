@@ -85,13 +85,14 @@ public struct Command: Sendable, Equatable {
         self.status = status
     }
 
-    /// The response to `request` with `status`, naming what it affected.
+    /// The response to `request` with `status` (and why, for a failure), naming what it affected.
     public static func response(
-        to request: Command, field: Field, status: UInt16, hasDataSet: Bool = false
+        to request: Command, field: Field, status: UInt16, errorComment: String? = nil, hasDataSet: Bool = false
     ) -> Command {
         var response = Command(
             field: field, respondingTo: request.messageID, affectedSOPClassUID: request.affectedSOPClassUID,
             affectedSOPInstanceUID: request.affectedSOPInstanceUID, hasDataSet: hasDataSet, status: status)
+        response.errorComment = errorComment
         if field == .cFindResponse || field == .cMoveResponse || field == .cGetResponse {
             response.affectedSOPInstanceUID = nil
         }

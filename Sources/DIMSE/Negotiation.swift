@@ -13,31 +13,26 @@ public enum SOPClass {
 
 /// What an acceptor agrees to on one association.
 public struct AssociationTerms: Sendable, Equatable {
-    /// The accepted presentation contexts: the abstract syntax and the transfer syntax chosen, by context id.
-    public var contexts: [UInt8: (abstractSyntax: String, transferSyntax: String)]
+    /// An accepted presentation context: its abstract syntax and the transfer syntax chosen.
+    public struct Context: Sendable, Equatable {
+        public var abstractSyntax: String
+        public var transferSyntax: String
+    }
+
+    /// The accepted presentation contexts, by id.
+    public var contexts: [UInt8: Context]
     /// The largest P-DATA-TF PDU the requester can receive (0: no limit).
     public var peerMaximumLength: UInt32
 
-    public init(contexts: [UInt8: (abstractSyntax: String, transferSyntax: String)], peerMaximumLength: UInt32) {
+    public init(contexts: [UInt8: Context], peerMaximumLength: UInt32) {
         self.contexts = contexts
         self.peerMaximumLength = peerMaximumLength
-    }
-
-    public static func == (a: AssociationTerms, b: AssociationTerms) -> Bool {
-        a.peerMaximumLength == b.peerMaximumLength && a.contexts.count == b.contexts.count
-            && a.contexts.allSatisfy { id, value in
-                b.contexts[id].map {
-                    $0.abstractSyntax == value.abstractSyntax && $0.transferSyntax == value.transferSyntax
-                }
-                    ?? false
-            }
     }
 }
 
 /// The acceptor's side of presentation-context negotiation (PS3.8 section 7.1.1.13).
 public struct Negotiation: Sendable {
-    /// The hub's AE title and implementation, as the A-ASSOCIATE-AC names them.
-    public var aeTitle: String
+    /// This side's implementation, as the A-ASSOCIATE-AC names it.
     public var implementationClassUID: String
     public var implementationVersionName: String
     /// The largest P-DATA-TF PDU this side receives.
@@ -48,11 +43,10 @@ public struct Negotiation: Sendable {
     public var takes: @Sendable (_ abstractSyntax: String, _ transferSyntax: String) -> Bool
 
     public init(
-        aeTitle: String, implementationClassUID: String, implementationVersionName: String, maximumLength: UInt32,
+        implementationClassUID: String, implementationVersionName: String, maximumLength: UInt32,
         supports: @escaping @Sendable (String) -> Bool,
         takes: @escaping @Sendable (_ abstractSyntax: String, _ transferSyntax: String) -> Bool
     ) {
-        self.aeTitle = aeTitle
         self.implementationClassUID = implementationClassUID
         self.implementationVersionName = implementationVersionName
         self.maximumLength = maximumLength
@@ -73,7 +67,8 @@ public struct Negotiation: Sendable {
                         transferSyntax: context.transferSyntaxes.first ?? ""))
             } else if let chosen = context.transferSyntaxes.first(where: { takes(context.abstractSyntax, $0) }) {
                 answers.append(AcceptedContext(id: context.id, result: .acceptance, transferSyntax: chosen))
-                terms.contexts[context.id] = (context.abstractSyntax, chosen)
+                terms.contexts[context.id] = AssociationTerms.Context(
+                    abstractSyntax: context.abstractSyntax, transferSyntax: chosen)
             } else {
                 answers.append(
                     AcceptedContext(

@@ -119,7 +119,7 @@ public struct UserInformation: Sendable, Equatable {
     public var implementationClassUID: String
     public var implementationVersionName: String?
     /// Operations the sender may invoke and perform at once (PS3.7 D.3.3.3); nil when not negotiated (one each).
-    public var asynchronousOperations: (invoked: UInt16, performed: UInt16)?
+    public var asynchronousOperations: OperationsWindow?
     /// SCP/SCU role selections, by SOP class UID.
     public var roles: [RoleSelection]
     /// Sub-items this implementation does not interpret, kept as received (type and value).
@@ -127,7 +127,7 @@ public struct UserInformation: Sendable, Equatable {
 
     public init(
         maximumLength: UInt32, implementationClassUID: String, implementationVersionName: String? = nil,
-        asynchronousOperations: (invoked: UInt16, performed: UInt16)? = nil, roles: [RoleSelection] = [],
+        asynchronousOperations: OperationsWindow? = nil, roles: [RoleSelection] = [],
         other: [UnknownItem] = []
     ) {
         self.maximumLength = maximumLength
@@ -137,13 +137,16 @@ public struct UserInformation: Sendable, Equatable {
         self.roles = roles
         self.other = other
     }
+}
 
-    public static func == (a: UserInformation, b: UserInformation) -> Bool {
-        a.maximumLength == b.maximumLength && a.implementationClassUID == b.implementationClassUID
-            && a.implementationVersionName == b.implementationVersionName
-            && a.asynchronousOperations?.invoked == b.asynchronousOperations?.invoked
-            && a.asynchronousOperations?.performed == b.asynchronousOperations?.performed && a.roles == b.roles
-            && a.other == b.other
+/// The asynchronous operations window sub-item (PS3.7 D.3.3.3).
+public struct OperationsWindow: Sendable, Equatable {
+    public var invoked: UInt16
+    public var performed: UInt16
+
+    public init(invoked: UInt16, performed: UInt16) {
+        self.invoked = invoked
+        self.performed = performed
     }
 }
 

@@ -231,9 +231,8 @@ extension UserInformation {
             case 0x51: maximum = try v.uint32("maximum length")
             case 0x52: classUID = try v.asciiRest()
             case 0x53:
-                info.asynchronousOperations = (
-                    try v.uint16("operations invoked"), try v.uint16("operations performed")
-                )
+                info.asynchronousOperations = OperationsWindow(
+                    invoked: try v.uint16("operations invoked"), performed: try v.uint16("operations performed"))
             case 0x54:
                 let length = Int(try v.uint16("role UID length"))
                 let uid = String(decoding: try v.bytes(length, "role UID"), as: UTF8.self)

@@ -224,13 +224,6 @@ public final class AppDatabase: Sendable {
         return read
     }
 
-    /// The institution, from the cache when it is there, else by a short read.
-    public func institution(id: String) async throws -> Institution? {
-        let (cached, generation) = institutions.lookup(id)
-        if let cached { return cached }
-        return try await shortRead { try self.institution($0, id: id, generation: generation) }
-    }
-
     /// Closes every connection; later calls fail. Used at graceful shutdown.
     public func close() throws {
         for connection in shortReaders.withLock({ state in

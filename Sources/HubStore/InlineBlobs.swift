@@ -34,11 +34,6 @@ extension InlineBlobs {
         return .file(files.path(for: sha256))
     }
 
-    /// `content`, in a read of its own.
-    public static func content(_ database: AppDatabase, sha256: String, files: BlobStore) async throws -> BlobContent {
-        try await database.read { try content($0, sha256: sha256, files: files) }
-    }
-
     /// The digests of the blobs the database refers to (attachments and stored DICOM instances) that are not kept in
     /// it, and so must be files in the blob store. Works on databases of any schema version.
     public static func filesReferenced(_ db: Database) throws -> Set<String> {

@@ -89,13 +89,10 @@ public struct DICOMNodes: Sendable {
 
     // MARK: Associations
 
-    /// Why an association is refused, in the terms of A-ASSOCIATE-RJ.
-    public enum Refusal: Error, Sendable, Equatable {
-        /// The called AE title is not the hub's.
-        case calledTitleNotRecognized
-        /// The calling AE title names no node, or the node is of an institution that is not active, or the
-        /// association comes from another address than the node's.
-        case callingTitleNotRecognized(String)
+    /// Why an association is refused as "calling AE title not recognized": the title names no node, the node's
+    /// institution is not active, or the association comes from another address than the node's.
+    public struct Refusal: Error, Sendable, Equatable {
+        public var reason: String
     }
 
     /// The node an association calling from `callingTitle` at `address` is, or why it is refused. `hostAddresses`
@@ -109,15 +106,13 @@ public struct DICOMNodes: Sendable {
             return (node, try db.cachedInstitution(id: node.institutionId))
         }
         guard let (node, institution) = found else {
-            throw Refusal.callingTitleNotRecognized("AE title '\(callingTitle)' is not a registered DICOM node")
+            throw Refusal(reason: "AE title '\(callingTitle)' is not a registered DICOM node")
         }
         guard institution?.status == .active else {
-            throw Refusal.callingTitleNotRecognized(
-                "the institution of DICOM node '\(node.aeTitle)' is not active")
+            throw Refusal(reason: "the institution of DICOM node '\(node.aeTitle)' is not active")
         }
         guard await hostAddresses(node.host).contains(address) else {
-            throw Refusal.callingTitleNotRecognized(
-                "DICOM node '\(node.aeTitle)' is registered at \(node.host), not \(address)")
+            throw Refusal(reason: "DICOM node '\(node.aeTitle)' is registered at \(node.host), not \(address)")
         }
         return node
     }

@@ -16,7 +16,8 @@ import Testing
         ],
         userInformation: UserInformation(
             maximumLength: 16384, implementationClassUID: "1.2.276.0.7230010.3.0.3.6.7",
-            implementationVersionName: "OFFIS_DCMTK_367", asynchronousOperations: (1, 1),
+            implementationVersionName: "OFFIS_DCMTK_367",
+            asynchronousOperations: OperationsWindow(invoked: 1, performed: 1),
             roles: [RoleSelection(sopClassUID: "1.2.840.10008.5.1.4.1.1.2", scu: true, scp: false)],
             other: [UnknownItem(type: 0x58, value: [1, 0, 0, 4, 0x75, 0x73, 0x65, 0x72, 0, 0])]))
 
@@ -180,7 +181,7 @@ import Testing
 
     @Test func negotiationTakesTheRequestersFirstReadableSyntaxAndSaysWhyItRefuses() {
         let negotiation = Negotiation(
-            aeTitle: "ALLIANCEHUB", implementationClassUID: "2.25.1", implementationVersionName: "ALLIANCEHUB",
+            implementationClassUID: "2.25.1", implementationVersionName: "ALLIANCEHUB",
             maximumLength: 65536,
             supports: { abstract in abstract == SOPClass.verification || SOPClass.isStorage(abstract) },
             takes: { _, syntax in

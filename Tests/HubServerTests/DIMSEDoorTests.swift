@@ -270,11 +270,11 @@ enum DCMTK {
                         AssociateRequest(
                             calledAETitle: "ALLIANCEHUB", callingAETitle: "HS_CT_1", presentationContexts: [],
                             userInformation: UserInformation(maximumLength: 0, implementationClassUID: "1.2"))
-                    ).encoded().prefix(40)) + [UInt8](repeating: 0, count: 0),
+                    ).encoded().prefix(40)),
             ]
             for (index, bytes) in attempts.enumerated() {
-                let answer = try await RawDIMSEConnection.exchange(
-                    port: setup.port, send: bytes, closeAfterSending: index == 3)
+                let answer = try await RawConnection.exchange(
+                    port: setup.port, send: bytes, finish: index == 3)
                 if index < 3 {
                     // A-ABORT from the provider, then the connection closes.
                     #expect(answer.first == PDU.Kind.abort.rawValue, "attempt \(index): \(answer)")
@@ -294,7 +294,7 @@ enum DCMTK {
         try await hub.run { hub in
             let port = try await hub.hub.dicom.port()
             let start = ContinuousClock.now
-            let answer = try await RawDIMSEConnection.exchange(port: port, send: [], closeAfterSending: false)
+            let answer = try await RawConnection.exchange(port: port, send: [], finish: false)
             #expect(answer.isEmpty)
             #expect(ContinuousClock.now - start < .seconds(10))
         }
@@ -351,36 +351,16 @@ enum DCMTK {
     }
 }
 
-/// A plain TCP client, for bytes no DICOM tool would send.
-enum RawDIMSEConnection {
-    /// Sends `send`, then reads until the hub closes the connection (or 10 s pass); answers what it read.
-    static func exchange(port: Int, send bytes: [UInt8], closeAfterSending: Bool) async throws -> [UInt8] {
+extension RawConnection {
+    /// Sends `bytes` on a new connection (then says it sends nothing more, when `finish`), and answers what the hub
+    /// sends back until it closes the connection.
+    static func exchange(port: Int, send bytes: [UInt8], finish: Bool) async throws -> [UInt8] {
         try await offPool {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            try #require(fd >= 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(port).bigEndian
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            try #require(connected == 0)
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            if !bytes.isEmpty { _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
-            if closeAfterSending { shutdown(fd, Int32(SHUT_WR)) }
-            var received: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n <= 0 { break }
-                received += buffer[..<n]
-            }
-            return received
+            let connection = try RawConnection(port: port)
+            defer { connection.close() }
+            if !bytes.isEmpty { try connection.write(Data(bytes)) }
+            if finish { connection.finishSending() }
+            return connection.readUntilClosed()
         }
     }
 }

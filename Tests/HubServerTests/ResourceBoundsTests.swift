@@ -95,6 +95,24 @@ final class RawConnection {
         try #require(sent == data.count)
     }
 
+    /// Says the test sends nothing more (the hub reads the end of the stream).
+    func finishSending() {
+        _ = shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// Everything the hub sends until it closes the connection, or until `timeout` passes without a byte.
+    func readUntilClosed(timeout seconds: Int = 10) -> [UInt8] {
+        var limit = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { return received }
+            received += buffer[..<n]
+        }
+    }
+
     /// Closes the socket once: a second close of the same number could close another test's descriptor that the
     /// process has since been given that number for.
     func close() {

@@ -156,15 +156,16 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
 
     @Test func aCachedInstitutionIsReadOnceAndForgottenWhenAnInstitutionChanges() async throws {
         let (database, directory) = try temporaryDatabase()
+        let storage = SQLiteStorage(database)
         defer { try? FileManager.default.removeItem(at: directory) }
         let hospital = Self.institution("hospital", "县医院", .secondary)
         try await database.write { try RegistryStore.insert($0, hospital) }
-        #expect(try await database.institution(id: "hospital")?.level == .secondary)
+        #expect(try await storage.institution(id: "hospital")?.level == .secondary)
         var promoted = hospital
         promoted.level = .tertiary
         // Written behind the cache's back (no invalidation): the cached record is still served.
         try await database.write { [promoted] in try RegistryStore.update($0, promoted) }
-        #expect(try await database.institution(id: "hospital")?.level == .secondary)
+        #expect(try await storage.institution(id: "hospital")?.level == .secondary)
         // A change made the way the API makes it clears the cache when it commits.
         var renamed = promoted
         renamed.name = "县人民医院"
@@ -172,12 +173,13 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
             try RegistryStore.update(db, renamed)
             database.invalidatePrincipals(after: db)
         }
-        #expect(try await database.institution(id: "hospital") == renamed)
-        #expect(try await database.institution(id: "nowhere") == nil)
+        #expect(try await storage.institution(id: "hospital") == renamed)
+        #expect(try await storage.institution(id: "nowhere") == nil)
     }
 
     @Test func aRecordReadBeforeAChangeIsNotCachedAfterIt() async throws {
         let (database, directory) = try temporaryDatabase()
+        let storage = SQLiteStorage(database)
         defer { try? FileManager.default.removeItem(at: directory) }
         var clinic = Self.institution("clinic", "卫生院", .primary)
         try await database.write { [clinic] in try RegistryStore.insert($0, clinic) }
@@ -191,7 +193,7 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
         let stale = try await database.read { try database.institution($0, id: "clinic", generation: before) }
         #expect(stale == clinic, "this read began after the commit, so it sees the change")
         #expect(database.institutions.lookup("clinic").0 == nil, "read under an older generation: not cached")
-        #expect(try await database.institution(id: "clinic")?.status == .suspended)
+        #expect(try await storage.institution(id: "clinic")?.status == .suspended)
         // Reads on the writer may see uncommitted rows of other writes: they are never cached.
         _ = try await database.write { try database.institution($0, id: "other", generation: 0) }
         clinic.name = "中心卫生院"
@@ -200,6 +202,6 @@ func temporaryDatabase() throws -> (AppDatabase, URL) {
             database.invalidatePrincipals(after: db)
             _ = try database.institution(db, id: "clinic", generation: database.institutions.generation)
         }
-        #expect(try await database.institution(id: "clinic")?.name == "中心卫生院")
+        #expect(try await storage.institution(id: "clinic")?.name == "中心卫生院")
     }
 }
