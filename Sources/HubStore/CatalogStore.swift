@@ -61,11 +61,10 @@ public final class CatalogStore: Sendable {
             ])
         let statement = try db.cachedStatement(
             sql: "INSERT INTO catalog_items (version, code, position, kind, category, body) VALUES (?, ?, ?, ?, ?, ?)")
-        let encoder = HubJSON.encoder()
         for (position, item) in version.items.enumerated() {
             try statement.execute(arguments: [
                 version.version, item.code, position, item.kind.rawValue, item.category.rawValue,
-                String(decoding: try encoder.encode(item), as: UTF8.self),
+                try HubJSON.encodeString(item),
             ])
         }
         return info
@@ -130,8 +129,7 @@ public final class CatalogStore: Sendable {
         guard let info = try versions(db).first(where: { $0.version == version }) else { return nil }
         let bodies = try String.fetchAll(
             db, sql: "SELECT body FROM catalog_items WHERE version = ? ORDER BY position", arguments: [version])
-        let decoder = HubJSON.decoder()
-        let items = try bodies.map { try decoder.decode(CatalogItem.self, from: Data($0.utf8)) }
+        let items = try bodies.map { try HubJSON.decode(CatalogItem.self, from: $0) }
         let index = CatalogIndex(
             CatalogVersion(version: info.version, effectiveFrom: info.effectiveFrom, title: info.title, items: items))
         keep(db) { [self] in indexes.withLock { $0[version] = index } }
