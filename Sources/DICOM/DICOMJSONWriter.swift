@@ -14,21 +14,20 @@ public struct DICOMJSONWriter: Sendable {
 
     /// A DICOM JSON object (a dataset, or an item of a sequence): `members` writes its attributes.
     public mutating func object(_ members: (inout DICOMJSONWriter) -> Void) {
-        separate()
-        text += "{"
-        first = true
-        members(&self)
-        text += "}"
-        first = false
+        container("{", "}", members)
     }
 
     /// A JSON array of objects or values (a search answer, say).
     public mutating func array(_ elements: (inout DICOMJSONWriter) -> Void) {
+        container("[", "]", elements)
+    }
+
+    private mutating func container(_ open: String, _ close: String, _ contents: (inout DICOMJSONWriter) -> Void) {
         separate()
-        text += "["
+        text += open
         first = true
-        elements(&self)
-        text += "]"
+        contents(&self)
+        text += close
         first = false
     }
 

@@ -341,46 +341,29 @@ final class JSONReader {
         skipWhitespace(&index)
         guard index < bytes.count, depth < 512 else { return false }
         switch bytes[index] {
-        case 0x7B:
+        case 0x7B, 0x5B:
+            // An object's members are keys and values, an array's elements values.
+            let close: UInt8 = bytes[index] == 0x7B ? 0x7D : 0x5D
             index += 1
             skipWhitespace(&index)
-            if index < bytes.count, bytes[index] == 0x7D {
+            if index < bytes.count, bytes[index] == close {
                 index += 1
                 return true
             }
             while true {
-                skipWhitespace(&index)
-                guard index < bytes.count, bytes[index] == 0x22, validateString(&index) else { return false }
-                skipWhitespace(&index)
-                guard index < bytes.count, bytes[index] == 0x3A else { return false }
-                index += 1
+                if close == 0x7D {
+                    skipWhitespace(&index)
+                    guard index < bytes.count, bytes[index] == 0x22, validateString(&index) else { return false }
+                    skipWhitespace(&index)
+                    guard index < bytes.count, bytes[index] == 0x3A else { return false }
+                    index += 1
+                }
                 guard validate(&index, depth: depth + 1) else { return false }
                 skipWhitespace(&index)
                 guard index < bytes.count else { return false }
                 index += 1
-                switch bytes[index - 1] {
-                case 0x2C: continue
-                case 0x7D: return true
-                default: return false
-                }
-            }
-        case 0x5B:
-            index += 1
-            skipWhitespace(&index)
-            if index < bytes.count, bytes[index] == 0x5D {
-                index += 1
-                return true
-            }
-            while true {
-                guard validate(&index, depth: depth + 1) else { return false }
-                skipWhitespace(&index)
-                guard index < bytes.count else { return false }
-                index += 1
-                switch bytes[index - 1] {
-                case 0x2C: continue
-                case 0x5D: return true
-                default: return false
-                }
+                if bytes[index - 1] == close { return true }
+                guard bytes[index - 1] == 0x2C else { return false }
             }
         case 0x22:
             return validateString(&index)
