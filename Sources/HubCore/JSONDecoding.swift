@@ -165,10 +165,10 @@ final class JSONReader {
                 case UInt8(ascii: "r"): utf8.append(0x0D)
                 case UInt8(ascii: "t"): utf8.append(0x09)
                 case UInt8(ascii: "u"):
-                    var scalar = hex4(at: index)
+                    var scalar = validHex4(at: index)!
                     index += 4
                     if (0xD800..<0xDC00).contains(scalar) {
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (hex4(at: index + 2) - 0xDC00)
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (validHex4(at: index + 2)! - 0xDC00)
                         index += 6
                     }
                     utf8.append(contentsOf: String(Unicode.Scalar(scalar)!).utf8)
@@ -178,20 +178,6 @@ final class JSONReader {
                 utf8.append(byte)
             }
         }
-    }
-
-    private func hex4(at index: Int) -> UInt32 {
-        var value: UInt32 = 0
-        for byte in bytes[index..<index + 4] {
-            let digit: UInt8
-            switch byte {
-            case 0x30...0x39: digit = byte - 0x30
-            case 0x41...0x46: digit = byte - 0x41 + 10
-            default: digit = byte - 0x61 + 10
-            }
-            value = value << 4 | UInt32(digit)
-        }
-        return value
     }
 
     // MARK: containers
