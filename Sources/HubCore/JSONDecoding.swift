@@ -39,23 +39,35 @@ public struct StrictJSONDecoder: Sendable {
     }
 }
 
-/// The state of one decoding: the text, already checked to be well-formed, and the members of the objects read.
+/// The state of one decoding: the text, already checked to be well-formed, and the members of the objects read. One
+/// decoding runs on one thread and never holds two accesses to a property at once, so they are not checked at run
+/// time.
 final class JSONReader {
     struct Refused: Error {}
 
     let bytes: UnsafeBufferPointer<UInt8>
     private let refused: [ObjectIdentifier]
     /// Set at anything the decoder leaves to `JSONDecoder`, even when the type caught the error.
-    private(set) var failed = false
+    @exclusivity(unchecked) private(set) var failed = false
     /// The members of every object read so far, each object's together.
-    private var members: [Member] = []
+    @exclusivity(unchecked) private var members: [Member] = []
 
-    /// A member: its key's bytes, where its value starts, and whether the type read it.
+    /// A member: its key's bytes (and their first eight, big-endian, to tell most keys apart without reading them
+    /// again), where its value starts, and whether the type read it.
     struct Member {
         var keyStart: Int
         var keyEnd: Int
+        var prefix: UInt64
         var value: Int
         var read = false
+    }
+
+    /// The first eight bytes of a key, big-endian, zeros after a shorter one.
+    static func prefix(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var prefix: UInt64 = 0
+        let head = min(key.count, 8)
+        for index in 0..<head { prefix = prefix &<< 8 | UInt64(key[index]) }
+        return head < 8 ? prefix &<< UInt64(8 &* (8 &- head)) : prefix
     }
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, refused: [ObjectIdentifier]) {
@@ -199,14 +211,16 @@ final class JSONReader {
                 index += 1
             }
             let keyEnd = index
-            for earlier in members[base...] where earlier.keyEnd - earlier.keyStart == keyEnd - keyStart {
+            let prefix = Self.prefix(UnsafeBufferPointer(rebasing: bytes[keyStart..<keyEnd]))
+            for earlier in members[base...]
+            where earlier.prefix == prefix && earlier.keyEnd - earlier.keyStart == keyEnd - keyStart {
                 if sameBytes(earlier.keyStart, keyStart, keyEnd - keyStart) { throw refuse() }
             }
             index += 1
             skipWhitespace(&index)
             index += 1  // the colon
             skipWhitespace(&index)
-            members.append(Member(keyStart: keyStart, keyEnd: keyEnd, value: index))
+            members.append(Member(keyStart: keyStart, keyEnd: keyEnd, prefix: prefix, value: index))
             index = skip(from: index)
             skipWhitespace(&index)
             let separator = bytes[index]
@@ -219,10 +233,12 @@ final class JSONReader {
     func member(_ key: String, in object: Range<Int>) -> Int? {
         var key = key
         return key.withUTF8 { key in
-            for index in object where members[index].keyEnd - members[index].keyStart == key.count {
+            let prefix = Self.prefix(key)
+            for index in object {
                 let member = members[index]
+                guard member.prefix == prefix, member.keyEnd - member.keyStart == key.count else { continue }
                 var same = true
-                for offset in 0..<key.count where bytes[member.keyStart + offset] != key[offset] {
+                for offset in 8..<max(key.count, 8) where bytes[member.keyStart + offset] != key[offset] {
                     same = false
                     break
                 }
@@ -297,7 +313,11 @@ final class JSONReader {
             switch bytes[index] {
             case 0x22:
                 index += 1
-                while bytes[index] != 0x22 { index += bytes[index] == 0x5C ? 2 : 1 }
+                while true {
+                    let byte = bytes[index]
+                    if byte == 0x22 { break }
+                    index += byte == 0x5C ? 2 : 1
+                }
                 index += 1
             case 0x7B, 0x5B:
                 depth += 1
@@ -400,6 +420,16 @@ final class JSONReader {
     private func validateString(_ index: inout Int) -> Bool {
         index += 1
         while index < bytes.count {
+            // Plain ASCII, the most of any text, in a loop of its own.
+            var plain = index
+            let bytes = self.bytes
+            while plain < bytes.count {
+                let byte = bytes[plain]
+                guard byte >= 0x20, byte < 0x80, byte != 0x22, byte != 0x5C else { break }
+                plain &+= 1
+            }
+            index = plain
+            guard index < bytes.count else { return false }
             let byte = bytes[index]
             switch byte {
             case 0x22:

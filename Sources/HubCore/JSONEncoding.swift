@@ -21,36 +21,34 @@ public struct SortedJSONEncoder: Sendable {
 
     /// The JSON text of `value`, or nil when it is left to `JSONEncoder`.
     public func encode<Value: Encodable>(_ value: Value) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(1024)
-        return append(value, to: &bytes) ? bytes : nil
+        let writer = JSONWriter(refused: refused)
+        writer.value(value)
+        return writer.failed ? nil : Array(writer.bytes.written)
     }
 
     /// Appends the JSON text of `value` to `bytes`; false, with `bytes` as they were, when it is left to
     /// `JSONEncoder`.
     public func append<Value: Encodable>(_ value: Value, to bytes: inout [UInt8]) -> Bool {
         let writer = JSONWriter(refused: refused)
-        let start = bytes.count
-        swap(&writer.bytes, &bytes)
         writer.value(value)
-        swap(&writer.bytes, &bytes)
-        if writer.failed { bytes.removeSubrange(start...) }
+        if !writer.failed { bytes.append(contentsOf: writer.bytes.written) }
         return !writer.failed
     }
 }
 
-/// The state of one encoding: the bytes written so far, and the values being written, innermost last.
+/// The state of one encoding: the bytes written so far, and the values being written, innermost last. One encoding
+/// runs on one thread and never holds two accesses to a property at once, so they are not checked at run time.
 final class JSONWriter {
-    var bytes: [UInt8] = []
+    @exclusivity(unchecked) var bytes = OutputBytes(capacity: 1024)
     /// Set at anything the encoder leaves to `JSONEncoder`; nothing more is written after it.
-    var failed = false
+    @exclusivity(unchecked) var failed = false
     private let refused: [ObjectIdentifier]
     /// The values being written, innermost last; a container writes only while its value is the innermost.
-    private var frames: [Frame] = []
+    @exclusivity(unchecked) private var frames: [Frame] = []
     /// The members written so far of the objects being written, each object's after its outer object's.
-    private var members: [Member] = []
+    @exclusivity(unchecked) private var members: [Member] = []
     /// Where an object's members are moved while they are put in key order.
-    private var scratch: [UInt8] = []
+    @exclusivity(unchecked) private var scratch: [UInt8] = []
 
     struct Frame {
         var kind = Kind.empty
@@ -65,11 +63,13 @@ final class JSONWriter {
     enum Kind { case empty, object, array, single }
 
     /// One member of an object: `bytes[start]` is its key's opening quote, `bytes[keyEnd]` the closing one, and its
-    /// value ends before `end`.
+    /// value ends before `end`; `prefix` is its key's first eight bytes, big-endian (zeros after a shorter key), which
+    /// order most keys without reading them again.
     struct Member {
         var start: Int
         var keyEnd: Int
         var end: Int
+        var prefix: UInt64
     }
 
     init(refused: [ObjectIdentifier]) {
@@ -77,6 +77,8 @@ final class JSONWriter {
         frames.reserveCapacity(8)
         members.reserveCapacity(48)
     }
+
+    deinit { bytes.deallocate() }
 
     // MARK: values
 
@@ -100,15 +102,9 @@ final class JSONWriter {
         finish()
     }
 
-    func null() { bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
+    func null() { bytes.append("null") }
 
-    func bool(_ value: Bool) {
-        if value {
-            bytes.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
-        } else {
-            bytes.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
-        }
-    }
+    func bool(_ value: Bool) { bytes.append(value ? "true" : "false") }
 
     func integer<Value: FixedWidthInteger>(_ value: Value) {
         guard Value.bitWidth <= 64 else {
@@ -117,12 +113,20 @@ final class JSONWriter {
         }
         if value < 0 { bytes.append(0x2D) }
         var magnitude = UInt64(truncatingIfNeeded: value.magnitude)
-        let start = bytes.count
+        var digits = 1
+        var rest = magnitude
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        bytes.reserve(digits)
+        var index = bytes.count + digits
         repeat {
-            bytes.append(0x30 + UInt8(truncatingIfNeeded: magnitude % 10))
+            index -= 1
+            bytes.base[index] = 0x30 + UInt8(truncatingIfNeeded: magnitude % 10)
             magnitude /= 10
         } while magnitude > 0
-        bytes[start...].reverse()
+        bytes.count += digits
     }
 
     /// As `JSONEncoder` writes it: Swift's shortest form that reads back the same, less a trailing `.0`.
@@ -133,7 +137,7 @@ final class JSONWriter {
         }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
-        bytes.append(contentsOf: text.utf8)
+        text.withUTF8 { bytes.append($0) }
     }
 
     func string(_ value: String) {
@@ -142,11 +146,11 @@ final class JSONWriter {
         value.withUTF8 { utf8 in
             var start = 0
             for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
+                bytes.append(UnsafeBufferPointer(rebasing: utf8[start..<index]))
                 escape(byte)
                 start = index + 1
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
+            bytes.append(UnsafeBufferPointer(rebasing: utf8[start...]))
         }
         bytes.append(0x22)
     }
@@ -164,7 +168,9 @@ final class JSONWriter {
         case 0x0D: bytes.append(UInt8(ascii: "r"))
         default:
             let hex: (UInt8) -> UInt8 = { $0 < 10 ? 0x30 + $0 : 0x57 + $0 }
-            bytes.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex(byte >> 4), hex(byte & 0x0F)])
+            bytes.append("u00")
+            bytes.append(hex(byte >> 4))
+            bytes.append(hex(byte & 0x0F))
         }
     }
 
@@ -201,16 +207,20 @@ final class JSONWriter {
         let start = bytes.count
         bytes.append(0x22)
         var key = key
+        var prefix: UInt64 = 0
         let plain = key.withUTF8 { utf8 in
             for byte in utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
-            bytes.append(contentsOf: utf8)
+            let head = min(utf8.count, 8)
+            for index in 0..<head { prefix = prefix &<< 8 | UInt64(utf8[index]) }
+            if head < 8 { prefix = prefix &<< UInt64(8 &* (8 &- head)) }
+            bytes.append(utf8)
             return true
         }
         guard plain else {
             failed = true
             return false
         }
-        members.append(Member(start: start, keyEnd: bytes.count, end: 0))
+        members.append(Member(start: start, keyEnd: bytes.count, end: 0, prefix: prefix))
         bytes.append(0x22)
         bytes.append(0x3A)
         return true
@@ -262,9 +272,10 @@ final class JSONWriter {
     /// Puts the members of the object of `frame` in the byte order of their keys, as `JSONEncoder`'s `.sortedKeys`.
     private func order(_ frame: Frame) {
         let base = frame.membersBase
-        guard members.count - base > 1 else { return }
+        let count = members.count
+        guard count - base > 1 else { return }
         var ordered = true
-        for index in base + 1..<members.count {
+        for index in base + 1..<count {
             let order = compareKeys(members[index - 1], members[index])
             if order == 0 {
                 failed = true
@@ -273,33 +284,97 @@ final class JSONWriter {
             if order > 0 { ordered = false }
         }
         if ordered { return }
-        members[base...].sort { compareKeys($0, $1) < 0 }
-        for index in base + 1..<members.count where compareKeys(members[index - 1], members[index]) == 0 {
-            failed = true
-            return
+        // Insertion sort: objects have a few dozen members at most.
+        for index in base + 1..<count {
+            let member = members[index]
+            var slot = index
+            while slot > base {
+                let order = compareKeys(members[slot - 1], member)
+                if order == 0 {
+                    failed = true
+                    return
+                }
+                if order < 0 { break }
+                members[slot] = members[slot - 1]
+                slot -= 1
+            }
+            members[slot] = member
         }
         let contents = frame.start + 1
         scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: bytes[contents...])
-        bytes.removeSubrange(contents...)
-        for index in base..<members.count {
-            if index > base { bytes.append(0x2C) }
-            bytes.append(contentsOf: scratch[(members[index].start - contents)..<(members[index].end - contents)])
+        scratch.append(contentsOf: UnsafeBufferPointer(start: bytes.base + contents, count: bytes.count - contents))
+        bytes.count = contents
+        scratch.withUnsafeBufferPointer { scratch in
+            for index in base..<count {
+                if index > base { bytes.append(0x2C) }
+                let member = members[index]
+                bytes.append(
+                    UnsafeBufferPointer(rebasing: scratch[(member.start - contents)..<(member.end - contents)]))
+            }
         }
     }
 
     /// The order of two members' keys, by their UTF-8 bytes: negative, zero (the same key) or positive.
     private func compareKeys(_ a: Member, _ b: Member) -> Int {
-        bytes.withUnsafeBufferPointer { bytes in
-            let aLength = a.keyEnd - a.start - 1
-            let bLength = b.keyEnd - b.start - 1
-            for offset in 0..<min(aLength, bLength) {
-                let x = bytes[a.start + 1 + offset]
-                let y = bytes[b.start + 1 + offset]
-                if x != y { return Int(x) - Int(y) }
-            }
-            return aLength - bLength
+        if a.prefix != b.prefix { return a.prefix < b.prefix ? -1 : 1 }
+        let aLength = a.keyEnd - a.start - 1
+        let bLength = b.keyEnd - b.start - 1
+        if aLength <= 8 || bLength <= 8 { return aLength - bLength }
+        for offset in 8..<min(aLength, bLength) {
+            let x = bytes.base[a.start + 1 + offset]
+            let y = bytes.base[b.start + 1 + offset]
+            if x != y { return Int(x) - Int(y) }
         }
+        return aLength - bLength
+    }
+}
+
+/// The bytes written, at the end of a buffer that doubles when full: appending is a bounds check and a copy.
+struct OutputBytes {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    var count = 0
+
+    init(capacity: Int) {
+        base = .allocate(capacity: capacity)
+        self.capacity = capacity
+    }
+
+    func deallocate() { base.deallocate() }
+
+    var written: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    /// Makes room for `extra` more bytes.
+    @inline(__always)
+    mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(count + extra) }
+    }
+
+    private mutating func grow(_ needed: Int) {
+        let grown = max(needed, capacity * 2)
+        let new = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        new.update(from: base, count: count)
+        base.deallocate()
+        base = new
+        capacity = grown
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        (base + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { append($0) }
     }
 }
 
@@ -333,28 +408,54 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     var codingPath: [any CodingKey] { [] }
 
-    private func member(_ key: Key, _ write: () -> Void) {
+    mutating func encodeNil(forKey key: Key) throws {
         guard writer.key(key.stringValue, frame) else { return }
-        write()
+        writer.null()
         writer.endMember()
     }
 
-    mutating func encodeNil(forKey key: Key) throws { member(key) { writer.null() } }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { member(key) { writer.bool(value) } }
-    mutating func encode(_ value: String, forKey key: Key) throws { member(key) { writer.string(value) } }
-    mutating func encode(_ value: Double, forKey key: Key) throws { member(key) { writer.float(value) } }
-    mutating func encode(_ value: Float, forKey key: Key) throws { member(key) { writer.float(value) } }
-    mutating func encode(_ value: Int, forKey key: Key) throws { member(key) { writer.integer(value) } }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { member(key) { writer.integer(value) } }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { member(key) { writer.integer(value) } }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { member(key) { writer.integer(value) } }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { member(key) { writer.integer(value) } }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { member(key) { writer.integer(value) } }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { member(key) { writer.integer(value) } }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { member(key) { writer.integer(value) } }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { member(key) { writer.integer(value) } }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { member(key) { writer.integer(value) } }
-    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { member(key) { writer.value(value) } }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        guard writer.key(key.stringValue, frame) else { return }
+        writer.bool(value)
+        writer.endMember()
+    }
+
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        guard writer.key(key.stringValue, frame) else { return }
+        writer.string(value)
+        writer.endMember()
+    }
+
+    mutating func encode(_ value: Double, forKey key: Key) throws { try number(value, key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { try number(value, key) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { try integer(value, key) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { try integer(value, key) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { try integer(value, key) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { try integer(value, key) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { try integer(value, key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { try integer(value, key) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { try integer(value, key) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { try integer(value, key) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { try integer(value, key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { try integer(value, key) }
+
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        guard writer.key(key.stringValue, frame) else { return }
+        writer.value(value)
+        writer.endMember()
+    }
+
+    private func integer<T: FixedWidthInteger>(_ value: T, _ key: Key) throws {
+        guard writer.key(key.stringValue, frame) else { return }
+        writer.integer(value)
+        writer.endMember()
+    }
+
+    private func number<T: BinaryFloatingPoint & CustomStringConvertible>(_ value: T, _ key: Key) throws {
+        guard writer.key(key.stringValue, frame) else { return }
+        writer.float(value)
+        writer.endMember()
+    }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type, forKey key: Key
