@@ -13,110 +13,111 @@ public enum DICOMJSON {
         _ dataset: DataSet, includeBulkData: Bool = false,
         bulkDataBaseURI: String? = nil
     ) -> String {
-        var out = ""
-        var writer = Writer(includeBulkData: includeBulkData, base: bulkDataBaseURI)
-        writer.object(dataset, path: [], into: &out)
-        return out
+        var json = DICOMJSONWriter()
+        Encoding(includeBulkData: includeBulkData, base: bulkDataBaseURI).object(dataset, path: [], into: &json)
+        return json.text
     }
 
     /// The DICOM JSON object of only the top-level attributes in `tags` (nested sequences whole), e.g. the study-
     /// or series-level attributes of an instance.
     public static func encode(_ dataset: DataSet, only tags: Set<DICOMTag>) -> String {
-        var out = ""
-        var writer = Writer(includeBulkData: false, base: nil, only: tags)
-        writer.object(dataset, path: [], into: &out)
-        return out
+        var json = DICOMJSONWriter()
+        Encoding(includeBulkData: false, base: nil, only: tags).object(dataset, path: [], into: &json)
+        return json.text
     }
 
-    private struct Writer {
+    /// One value of an attribute, typed as DICOM JSON writes it.
+    private enum Value {
+        case string(String)
+        case integer(Int)
+        case number(Double)
+        case personName(PersonName)
+        case null
+
+        func write(to json: inout DICOMJSONWriter) {
+            switch self {
+            case .string(let value): json.string(value)
+            case .integer(let value): json.integer(value)
+            case .number(let value): json.number(value)
+            case .personName(let value): json.personName(value)
+            case .null: json.null()
+            }
+        }
+
+        var isNull: Bool {
+            if case .null = self { return true }
+            return false
+        }
+    }
+
+    private struct Encoding {
         let includeBulkData: Bool
         let base: String?
         /// When set, the top-level attributes written; nested datasets are written whole.
         var only: Set<DICOMTag>? = nil
 
-        mutating func object(_ dataset: DataSet, path: [String], into out: inout String) {
-            out += "{"
-            var first = true
-            var seen = Set<DICOMTag>()
-            let filter = path.isEmpty ? only : nil
-            for element in dataset.elements.sorted(by: { $0.tag < $1.tag })
-            where !element.tag.isGroupLength && (filter?.contains(element.tag) ?? true)
-                && seen.insert(element.tag).inserted
-            {
-                if !first { out += "," }
-                first = false
-                out += "\"\(element.tag.hex)\":"
-                attribute(element, in: dataset, path: path + [element.tag.hex], into: &out)
+        func object(_ dataset: DataSet, path: [String], into json: inout DICOMJSONWriter) {
+            json.object { json in
+                var seen = Set<DICOMTag>()
+                let filter = path.isEmpty ? only : nil
+                for element in dataset.elements.sorted(by: { $0.tag < $1.tag })
+                where !element.tag.isGroupLength && (filter?.contains(element.tag) ?? true)
+                    && seen.insert(element.tag).inserted
+                {
+                    attribute(element, in: dataset, path: path + [element.tag.hex], into: &json)
+                }
             }
-            out += "}"
         }
 
-        mutating func attribute(_ element: DataElement, in dataset: DataSet, path: [String], into out: inout String) {
+        func attribute(_ element: DataElement, in dataset: DataSet, path: [String], into json: inout DICOMJSONWriter) {
             let vr: VR = element.isSequence ? .SQ : element.vr
-            out += "{\"vr\":\"\(vr.rawValue)\""
-            defer { out += "}" }
-            if let items = element.items {
-                guard !items.isEmpty else { return }
-                out += ",\"Value\":["
-                for (i, item) in items.enumerated() {
-                    if i > 0 { out += "," }
-                    object(item, path: path + [String(i)], into: &out)
+            json.attribute(element.tag, vr) { json in
+                if let items = element.items {
+                    guard !items.isEmpty else { return }
+                    json.values { json in
+                        for (i, item) in items.enumerated() { object(item, path: path + [String(i)], into: &json) }
+                    }
+                    return
                 }
-                out += "]"
-                return
-            }
-            if vr.isBulkBinary {
-                if includeBulkData && !element.isEncapsulated, let raw = dataset.bytes(of: element), !raw.isEmpty {
-                    out += ",\"InlineBinary\":\"" + Base64.encode(raw) + "\""
-                } else if let base {
-                    out += ",\"BulkDataURI\":" + quoted(base + "/" + path.joined(separator: "/"))
+                if vr.isBulkBinary {
+                    if includeBulkData && !element.isEncapsulated, let raw = dataset.bytes(of: element), !raw.isEmpty {
+                        json.inlineBinary(Base64.encode(raw))
+                    } else if let base {
+                        json.bulkDataURI(base + "/" + path.joined(separator: "/"))
+                    }
+                    return
                 }
-                return
+                // A value that is only padding is empty (PS3.18 F.2.5): no "Value" at all.
+                guard element.length > 0, let values = values(element, vr: vr, in: dataset), !values.isEmpty,
+                    !(values.count == 1 && values[0].isNull)
+                else { return }
+                json.values { json in for value in values { value.write(to: &json) } }
             }
-            // A value that is only padding is empty (PS3.18 F.2.5): no "Value" at all.
-            guard element.length > 0, let values = values(element, vr: vr, in: dataset), !values.isEmpty,
-                values != ["null"]
-            else { return }
-            out += ",\"Value\":[" + values.joined(separator: ",") + "]"
         }
 
-        /// Each value already rendered as a JSON fragment.
-        func values(_ element: DataElement, vr: VR, in dataset: DataSet) -> [String]? {
+        func values(_ element: DataElement, vr: VR, in dataset: DataSet) -> [Value]? {
             switch vr {
             case .PN:
-                return dataset.personNames(of: element)?.map { name in
-                    if name.raw.isEmpty { return "null" }
-                    var parts: [String] = []
-                    if !name.alphabetic.isEmpty { parts.append("\"Alphabetic\":" + quoted(name.alphabetic)) }
-                    if !name.ideographic.isEmpty { parts.append("\"Ideographic\":" + quoted(name.ideographic)) }
-                    if !name.phonetic.isEmpty { parts.append("\"Phonetic\":" + quoted(name.phonetic)) }
-                    return "{" + parts.joined(separator: ",") + "}"
-                }
+                return dataset.personNames(of: element)?.map { $0.raw.isEmpty ? .null : .personName($0) }
             case .IS:
                 return dataset.strings(of: element)?.map { s in
-                    if s.isEmpty { return "null" }
-                    return DataSet.parseInt(s).map { String($0) } ?? quoted(s)
+                    if s.isEmpty { return .null }
+                    return DataSet.parseInt(s).map(Value.integer) ?? .string(s)
                 }
             case .DS:
                 return dataset.strings(of: element)?.map { s in
-                    if s.isEmpty { return "null" }
-                    return Double(s).map(number) ?? quoted(s)
+                    if s.isEmpty { return .null }
+                    return Double(s).map(Value.number) ?? .string(s)
                 }
             case .US, .SS, .UL, .SL, .SV, .UV:
-                return dataset.ints(of: element)?.map { String($0) }
+                return dataset.ints(of: element)?.map(Value.integer)
             case .FL, .FD:
-                return dataset.doubles(of: element)?.map(number)
+                return dataset.doubles(of: element)?.map(Value.number)
             case .AT:
-                return dataset.tagValues(element.tag)?.map { quoted($0.hex) }
+                return dataset.tagValues(element.tag)?.map { .string($0.hex) }
             default:
-                return dataset.strings(of: element)?.map { $0.isEmpty ? "null" : quoted($0) }
+                return dataset.strings(of: element)?.map { $0.isEmpty ? .null : .string($0) }
             }
-        }
-
-        func number(_ value: Double) -> String {
-            guard value.isFinite else { return "null" }  // JSON has no NaN/Infinity
-            if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
-            return String(value)
         }
     }
 

@@ -206,54 +206,6 @@ public enum RetestReasons {
     ]
 }
 
-// Written by hand for the answer of every recognition check; `RecognitionCheckDocumentTests` holds the bytes equal to
-// `JSONEncoder`'s.
-extension RecognitionCandidate: JSONWritable {
-    public func write(to json: inout JSONText) {
-        json.object { json in
-            json.member("category", category)
-            json.member("expires_at", described: expiresAt)
-            json.member("hub_id", hubId)
-            json.member("institution_id", institutionId)
-            json.member("item_code", itemCode)
-            json.member("mark", mark)
-            json.member("performed_at", described: performedAt)
-            json.member("price", price)
-            json.member("reasons", reasons)
-            json.member("recognizable", recognizable)
-            json.member("report_status", reportStatus)
-            json.member("result_id", resultId)
-            json.member("scope", scope)
-        }
-    }
-}
-
-extension RecognitionReason: JSONWritable {
-    public func write(to json: inout JSONText) {
-        json.object { json in
-            json.member("age_days", ageDays)
-            json.member("code", code)
-            json.member("detail", detail)
-            json.member("validity_days", validityDays)
-        }
-    }
-}
-
-extension PeerOutcome: JSONWritable {
-    public func write(to json: inout JSONText) {
-        json.object { json in
-            json.member("detail", detail)
-            json.member("dropped", dropped)
-            json.member("dropped_reason", droppedReason)
-            json.member("hub_id", hubId)
-            json.member("latency_ms", latencyMs)
-            json.member("results", results)
-            json.member("status", status)
-            json.member("via", via)
-        }
-    }
-}
-
 /// Why a test is done again although a recognizable result exists: one of the six national re-test reasons, or one a
 /// province adds (`recognition.retest_reasons`). Written as its number.
 public struct RetestReason: Sendable, Hashable, Codable {

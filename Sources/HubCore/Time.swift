@@ -18,9 +18,17 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// Parses exactly `YYYY-MM-DD`.
     public init?(_ text: some StringProtocol) {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-            let y = Digits.parse(bytes[0..<4]), let m = Digits.parse(bytes[5..<7]), let d = Digits.parse(bytes[8..<10])
+        var text = String(text)
+        guard let date = text.withUTF8({ CivilDate(utf8: $0[...]) }) else { return nil }
+        self = date
+    }
+
+    /// Parses exactly `YYYY-MM-DD` from its UTF-8.
+    init?(utf8 bytes: Slice<UnsafeBufferPointer<UInt8>>) {
+        let start = bytes.startIndex
+        guard bytes.count == 10, bytes[start + 4] == UInt8(ascii: "-"), bytes[start + 7] == UInt8(ascii: "-"),
+            let y = Digits.parse(bytes[start..<start + 4]), let m = Digits.parse(bytes[start + 5..<start + 7]),
+            let d = Digits.parse(bytes[start + 8..<start + 10])
         else { return nil }
         self.init(year: y, month: m, day: d)
     }
@@ -79,7 +87,23 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
     }
 
     public var description: String {
-        Digits.pad(year, 4) + "-" + Digits.pad(month, 2) + "-" + Digits.pad(day, 2)
+        // Every date these types make has a four-digit year; others are written as they come.
+        guard (0...9999).contains(year) else {
+            return Digits.pad(year, 4) + "-" + Digits.pad(month, 2) + "-" + Digits.pad(day, 2)
+        }
+        return String(unsafeUninitializedCapacity: 10) { text in
+            write(into: text)
+            return 10
+        }
+    }
+
+    /// `YYYY-MM-DD` in the first ten bytes of `text` (a year of four digits).
+    fileprivate func write(into text: UnsafeMutableBufferPointer<UInt8>) {
+        Digits.write(year, width: 4, into: text, at: 0)
+        text[4] = UInt8(ascii: "-")
+        Digits.write(month, width: 2, into: text, at: 5)
+        text[7] = UInt8(ascii: "-")
+        Digits.write(day, width: 2, into: text, at: 8)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -108,10 +132,16 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// Parses RFC 3339 (`2026-03-01T08:30:00Z`, fractional seconds and `+08:00` offsets accepted).
     public init?(rfc3339 text: some StringProtocol) {
-        let b = Array(text.utf8)
+        var text = String(text)
+        guard let milliseconds = text.withUTF8({ Self.milliseconds(rfc3339: $0) }) else { return nil }
+        self.millisecondsSinceEpoch = milliseconds
+    }
+
+    /// The instant RFC 3339 text names, in milliseconds since the epoch.
+    private static func milliseconds(rfc3339 b: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard b.count >= 20, b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
             b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-            let date = CivilDate(String(decoding: b[0..<10], as: UTF8.self)),
+            let date = CivilDate(utf8: b[0..<10]),
             let hh = Digits.parse(b[11..<13]), let mm = Digits.parse(b[14..<16]), let ss = Digits.parse(b[17..<19]),
             hh < 24, mm < 60, ss < 61
         else { return nil }
@@ -145,7 +175,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let seconds =
             Int64(date.daysSinceEpoch) * 86_400 + Int64(hh * 3600 + mm * 60 + min(ss, 59))
             - Int64(offsetMinutes * 60)
-        self.millisecondsSinceEpoch = seconds * 1000 + Int64(millis)
+        return seconds * 1000 + Int64(millis)
     }
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.millisecondsSinceEpoch < b.millisecondsSinceEpoch }
@@ -171,8 +201,24 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let m = msOfDay / 60_000 % 60
         let s = msOfDay / 1000 % 60
         let ms = msOfDay % 1000
-        return date.description + "T" + Digits.pad(h, 2) + ":" + Digits.pad(m, 2) + ":" + Digits.pad(s, 2) + "."
-            + Digits.pad(ms, 3) + "Z"
+        guard (0...9999).contains(date.year) else {
+            return date.description + "T" + Digits.pad(h, 2) + ":" + Digits.pad(m, 2) + ":" + Digits.pad(s, 2) + "."
+                + Digits.pad(ms, 3) + "Z"
+        }
+        // Written in place: this is in every stored document, several times.
+        return String(unsafeUninitializedCapacity: 24) { text in
+            date.write(into: text)
+            text[10] = UInt8(ascii: "T")
+            Digits.write(h, width: 2, into: text, at: 11)
+            text[13] = UInt8(ascii: ":")
+            Digits.write(m, width: 2, into: text, at: 14)
+            text[16] = UInt8(ascii: ":")
+            Digits.write(s, width: 2, into: text, at: 17)
+            text[19] = UInt8(ascii: ".")
+            Digits.write(ms, width: 3, into: text, at: 20)
+            text[23] = UInt8(ascii: "Z")
+            return 24
+        }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -200,13 +246,22 @@ extension Int64 {
 }
 
 enum Digits {
-    static func parse(_ bytes: ArraySlice<UInt8>) -> Int? {
+    static func parse(_ bytes: some Collection<UInt8>) -> Int? {
         var value = 0
         for byte in bytes {
             guard (48...57).contains(byte) else { return nil }
             value = value * 10 + Int(byte - 48)
         }
         return bytes.isEmpty ? nil : value
+    }
+
+    /// `value` (0 ≤ value < 10^width) as `width` ASCII digits at `text[start...]`.
+    static func write(_ value: Int, width: Int, into text: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+        var value = value
+        for index in (start..<start + width).reversed() {
+            text[index] = 0x30 + UInt8(truncatingIfNeeded: value % 10)
+            value /= 10
+        }
     }
 
     static func pad(_ value: Int, _ width: Int) -> String {

@@ -1,5 +1,6 @@
 import CurlHTTP
 import Foundation
+import HubStorage
 
 /// How a failed exchange with a peer is described to operators: in a peer's status, a check's evidence, an error.
 public enum PeerFailure {
@@ -8,10 +9,14 @@ public enum PeerFailure {
         "HTTP \(status)\(problemDetail(body).map { ": \($0)" } ?? "")"
     }
 
+    /// What a failure description reads of a problem document (RFC 9457).
+    struct Problem: Decodable {
+        var detail: String?
+    }
+
     /// The `detail` of a problem document.
     public static func problemDetail(_ body: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
-        return object["detail"] as? String
+        (try? HubJSON.decode(Problem.self, from: body))?.detail
     }
 
     /// A request that got no usable answer: libcurl's error, or an answer that is not `expected` (the document

@@ -17,7 +17,7 @@ public struct StorableResult: Sendable {
 
 /// A stored recognition check: its inputs, the catalog version, and the answer, so it can be read back later and
 /// give the same answer.
-public struct RecognitionCheck: Sendable, Codable, Equatable {
+public struct RecognitionCheck: Sendable, JSONDocument, Equatable {
     public var id: String
     public var institutionId: String
     public var practitionerId: String?
@@ -58,27 +58,6 @@ public struct RecognitionCheck: Sendable, Codable, Equatable {
         case requestedCode = "requested_code"
         case catalogVersion = "catalog_version"
         case createdAt = "created_at"
-    }
-}
-
-// Written by hand: every recognition check answers with it and stores it. `RecognitionCheckDocumentTests` holds the
-// bytes equal to `JSONEncoder`'s.
-extension RecognitionCheck: JSONWritable {
-    public func write(to json: inout JSONText) {
-        json.object { json in
-            json.member("candidates", candidates)
-            json.member("catalog_version", catalogVersion)
-            json.member("created_at", described: createdAt)
-            json.member("department", department)
-            json.member("emergency", emergency)
-            json.member("id", id)
-            json.member("institution_id", institutionId)
-            json.member("item_code", itemCode)
-            json.member("patient", patient)
-            json.member("peers", peers)
-            json.member("practitioner_id", practitionerId)
-            json.member("requested_code", requestedCode)
-        }
     }
 }
 

@@ -87,10 +87,10 @@ public enum ResultStore {
         }
     }
 
-    /// A stored document read back: by the hand-written reader, or by `JSONDecoder` when that one finds anything it
+    /// A stored document read back: by the hub's own decoder, or by `JSONDecoder` when that one finds anything it
     /// does not expect (a document from an older version, say), so the two never disagree on what a document says.
     public static func decode(_ body: String) throws -> ResultRecord {
-        try ResultRecord(jsonDocument: body) ?? HubJSON.decode(ResultRecord.self, from: body)
+        try HubJSON.decode(ResultRecord.self, from: body)
     }
 
     public static func update(_ db: Database, _ result: ResultRecord) throws {

@@ -55,8 +55,7 @@ extension SQLiteTransaction: CatalogWrites {
     public func catalogItems(version: String) throws -> [CatalogItem] {
         let bodies = try String.fetchAll(
             db, sql: "SELECT body FROM catalog_items WHERE version = ? ORDER BY position", arguments: [version])
-        let decoder = HubJSON.decoder()
-        return try bodies.map { try decoder.decode(CatalogItem.self, from: Data($0.utf8)) }
+        return try bodies.map { try HubJSON.decode(CatalogItem.self, from: $0) }
     }
 
     public func publish(_ version: CatalogVersion, publishedBy: String?, now: Timestamp) throws -> CatalogVersionInfo {
@@ -81,11 +80,10 @@ extension SQLiteTransaction: CatalogWrites {
             ])
         let statement = try db.cachedStatement(
             sql: "INSERT INTO catalog_items (version, code, position, kind, category, body) VALUES (?, ?, ?, ?, ?, ?)")
-        let encoder = HubJSON.encoder()
         for (position, item) in version.items.enumerated() {
             try statement.execute(arguments: [
                 version.version, item.code, position, item.kind.rawValue, item.category.rawValue,
-                String(decoding: try encoder.encode(item), as: UTF8.self),
+                try HubJSON.encodeString(item),
             ])
         }
         return info

@@ -171,13 +171,12 @@ public struct BulkRegistration: Sendable {
         return try await database.read { db in
             let registrar = try ResultRegistrar(
                 catalog: catalog, patientKeys: patientKeys, db: db, caller: caller, now: now)
-            let decoder = HubJSON.decoder()
             var prepared: [(Int, Result<StorableResult, HubError>)] = []
             prepared.reserveCapacity(chunk.count)
             for (line, bytes) in chunk {
                 do {
                     let input: Results.Input
-                    do { input = try decoder.decode(Results.Input.self, from: Data(bytes)) } catch let error
+                    do { input = try HubJSON.decode(Results.Input.self, from: bytes) } catch let error
                         as DecodingError
                     {
                         throw HubError(decoding: error)

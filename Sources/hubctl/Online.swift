@@ -1,6 +1,7 @@
 import ArgumentParser
 import CurlHTTP
 import Foundation
+import HubStore
 
 /// Where the running hub is and how to authenticate: `--url`/`HUB_URL`, `--token`/`HUB_TOKEN`.
 struct Connection: ParsableArguments {
@@ -43,15 +44,27 @@ struct Connection: ParsableArguments {
         } catch {
             throw CLIError("cannot reach the hub at \(baseURL): \(error)")
         }
-        let object = try? JSONSerialization.jsonObject(with: Data(response.body))
         guard (200..<300).contains(response.status) else {
-            let problem = object as? [String: Any] ?? [:]
+            let problem = try? HubJSON.decode(Problem.self, from: response.body)
             var message =
-                "\(response.status) \(problem["code"] as? String ?? "error"): \(problem["detail"] as? String ?? String(decoding: response.body, as: UTF8.self))"
-            if let field = problem["field"] as? String { message += " [field: \(field)]" }
+                "\(response.status) \(problem?.code ?? "error"): \(problem?.detail ?? String(decoding: response.body, as: UTF8.self))"
+            if let field = problem?.field { message += " [field: \(field)]" }
             throw CLIError(message)
         }
-        return object ?? [:]
+        // Any answer, shown as a table or as it is: read as the JSON it is, whatever its shape.
+        return (try? JSONSerialization.jsonObject(with: Data(response.body))) ?? [:]
+    }
+
+    /// Sends one request with `body` as its JSON.
+    func request(_ method: String, _ path: String, json body: some Encodable) async throws -> Any {
+        try await request(method, path, body: try HubJSON.encode(body))
+    }
+
+    /// What a problem answer (RFC 9457) tells the operator.
+    struct Problem: Decodable {
+        var code: String?
+        var detail: String?
+        var field: String?
     }
 
     /// Prints JSON (with `--json`) or a table of `columns` from the answer's items (or the answer itself).
@@ -72,9 +85,13 @@ struct Connection: ParsableArguments {
 extension Connection {
     /// Suspends or reactivates a registry record and shows it.
     func setStatus(_ status: String, at path: String, columns: [String]) async throws {
-        let body = try JSONSerialization.data(withJSONObject: ["status": status])
-        try show(try await request("PATCH", path, body: body), columns: columns)
+        try show(try await request("PATCH", path, json: StatusChange(status: status)), columns: columns)
     }
+}
+
+/// The body that suspends or reactivates a registry record.
+struct StatusChange: Encodable {
+    var status: String
 }
 
 /// A failure to report to the operator, with exit code 1.

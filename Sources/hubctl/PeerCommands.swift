@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubCore
 
 struct Peers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,11 +38,9 @@ struct Peers: AsyncParsableCommand {
         @Option(help: "What it serves (repeatable), e.g. recognition, imaging.") var serves: [String] = []
 
         func run() async throws {
-            var body: [String: Any] = ["id": id, "url": peerURL, "public_key": publicKey, "region": region]
-            if !serves.isEmpty { body["serves"] = serves }
-            let answer = try await connection.request(
-                "POST", "/v1/peers", body: try JSONSerialization.data(withJSONObject: body))
-            try connection.show(answer, columns: Peers.columns)
+            let body = PeerInput(
+                id: id, url: peerURL, publicKey: publicKey, region: region, serves: serves.isEmpty ? nil : serves)
+            try connection.show(try await connection.request("POST", "/v1/peers", json: body), columns: Peers.columns)
         }
     }
 

@@ -43,12 +43,18 @@ struct Practitioners: AsyncParsableCommand {
         @Option var department: String?
         @Option(help: "Role (repeatable): \(Role.allowedValues).") var role: [String] = []
 
+        /// The body of `POST /v1/institutions/{id}/practitioners`: the title and roles as given, for the hub to check.
+        struct Body: Encodable {
+            var name: String
+            var title: String
+            var department: String?
+            var roles: [String]
+        }
+
         func run() async throws {
-            var body: [String: Any] = ["name": name, "title": title, "roles": role]
-            if let department { body["department"] = department }
             let answer = try await connection.request(
                 "POST", "/v1/institutions/\(institution)/practitioners",
-                body: try JSONSerialization.data(withJSONObject: body))
+                json: Body(name: name, title: title, department: department, roles: role))
             try connection.show(answer, columns: Practitioners.columns)
         }
     }
@@ -99,14 +105,22 @@ extension Token {
         @Option(help: "Days the token works (1-3650; default the hub's auth.token_lifetime_days).")
         var lifetimeDays: Int?
 
+        /// The body of `POST /v1/practitioners/{id}/tokens`.
+        struct Body: Encodable {
+            var roles: [String]?
+            var label: String?
+            var lifetimeDays: Int?
+
+            enum CodingKeys: String, CodingKey {
+                case roles, label
+                case lifetimeDays = "lifetime_days"
+            }
+        }
+
         func run() async throws {
-            var body: [String: Any] = [:]
-            if !role.isEmpty { body["roles"] = role }
-            if let label { body["label"] = label }
-            if let lifetimeDays { body["lifetime_days"] = lifetimeDays }
             let answer = try await connection.request(
                 "POST", "/v1/practitioners/\(practitioner)/tokens",
-                body: try JSONSerialization.data(withJSONObject: body))
+                json: Body(roles: role.isEmpty ? nil : role, label: label, lifetimeDays: lifetimeDays))
             if connection.json {
                 try connection.show(answer, columns: [])
             } else {

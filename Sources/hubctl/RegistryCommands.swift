@@ -45,11 +45,18 @@ struct Institutions: AsyncParsableCommand {
         @Option(help: "primary, secondary or tertiary.") var level: String
         @Option(help: "6-digit GB/T 2260 division code.") var region: String
         @Option(help: "Alliance id (repeatable).") var alliance: [String] = []
+        /// The body of `POST /v1/institutions`: the level as given, for the hub to check.
+        struct Body: Encodable {
+            var id: String?
+            var name: String
+            var level: String
+            var region: String
+            var alliances: [String]
+        }
+
         func run() async throws {
-            var body: [String: Any] = ["name": name, "level": level, "region": region, "alliances": alliance]
-            if let id { body["id"] = id }
-            let answer = try await connection.request(
-                "POST", "/v1/institutions", body: try JSONSerialization.data(withJSONObject: body))
+            let body = Body(id: id, name: name, level: level, region: region, alliances: alliance)
+            let answer = try await connection.request("POST", "/v1/institutions", json: body)
             try connection.show(answer, columns: Institutions.columns)
         }
     }
@@ -60,10 +67,7 @@ struct Institutions: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var id: String
         func run() async throws {
-            let body = try JSONSerialization.data(withJSONObject: ["status": "suspended"])
-            try connection.show(
-                try await connection.request("PATCH", "/v1/institutions/\(id)", body: body),
-                columns: Institutions.columns)
+            try await connection.setStatus("suspended", at: "/v1/institutions/\(id)", columns: Institutions.columns)
         }
     }
 
@@ -72,10 +76,7 @@ struct Institutions: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var id: String
         func run() async throws {
-            let body = try JSONSerialization.data(withJSONObject: ["status": "active"])
-            try connection.show(
-                try await connection.request("PATCH", "/v1/institutions/\(id)", body: body),
-                columns: Institutions.columns)
+            try await connection.setStatus("active", at: "/v1/institutions/\(id)", columns: Institutions.columns)
         }
     }
 }

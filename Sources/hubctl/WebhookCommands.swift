@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubCore
 
 struct Webhooks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,14 +31,10 @@ struct Webhooks: AsyncParsableCommand {
         @Option(help: "The shared secret deliveries are signed with (env HUB_WEBHOOK_SECRET).") var secret: String?
 
         func run() async throws {
-            var body: [String: Any] = ["url": webhookURL]
-            if let escalationURL { body["escalation_url"] = escalationURL }
-            if let secret = secret ?? ProcessInfo.processInfo.environment["HUB_WEBHOOK_SECRET"] {
-                body["secret"] = secret
-            }
-            let answer = try await connection.request(
-                "PUT", "/v1/institutions/\(institution)/webhook", body: try JSONSerialization.data(withJSONObject: body)
-            )
+            let body = WebhookInput(
+                url: webhookURL, secret: secret ?? ProcessInfo.processInfo.environment["HUB_WEBHOOK_SECRET"],
+                escalationURL: escalationURL)
+            let answer = try await connection.request("PUT", "/v1/institutions/\(institution)/webhook", json: body)
             try connection.show(answer, columns: Webhooks.columns)
         }
     }

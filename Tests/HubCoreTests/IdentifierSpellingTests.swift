@@ -36,9 +36,7 @@ import Testing
         #expect(try JSONDecoder().decode(PatientIdentifier.self, from: json).value == Self.canonicalID)
         #expect(PatientIdentifier(query: "42010219800101108x")?.value == Self.canonicalID)
         #expect(PatientIdentifier(query: "cn-resident-id| 42010219800101108x")?.value == Self.canonicalID)
-        let scanned = JSONScanner.read(String(decoding: json, as: UTF8.self)) { json throws(JSONScanner.Mismatch) in
-            try PatientIdentifier(scanning: &json)
-        }
+        let scanned = StrictJSONDecoder().decode(PatientIdentifier.self, from: String(decoding: json, as: UTF8.self))
         #expect(scanned?.value == Self.canonicalID, "the stored results' own reader")
     }
 

@@ -69,6 +69,24 @@ import Testing
         #expect(t.millisecondsSinceEpoch == -750)
         #expect(t.description == "1969-12-31T23:59:59.250Z")
     }
+
+    @Test func everyInstantIsWrittenInFullAndReadsBack() {
+        for ms in stride(from: Int64(-5_000_000_000_000), through: 250_000_000_000_000, by: 7_777_777_777) {
+            let t = Timestamp(millisecondsSinceEpoch: ms)
+            let text = t.description
+            let date = t.civilDate()
+            let ofDay = Int(ms - Int64(date.daysSinceEpoch) * 86_400_000)
+            let parts = [ofDay / 3_600_000, ofDay / 60_000 % 60, ofDay / 1000 % 60]
+            let time = parts.map { ($0 < 10 ? "0" : "") + String($0) }.joined(separator: ":")
+            let millis = String(ofDay % 1000)
+            #expect(
+                text == date.description + "T" + time + "." + String(repeating: "0", count: 3 - millis.count) + millis
+                    + "Z")
+            #expect(Timestamp(rfc3339: text) == t)
+            #expect(CivilDate(date.description) == date)
+            #expect(date.description.utf8.count == 10)
+        }
+    }
 }
 
 @Suite struct GeneratedIDTests {

@@ -4,12 +4,12 @@ import HubStore
 import TestSupport
 import Testing
 
-/// The hand-written reader of stored results against `JSONDecoder`: the same record from every document, whoever
-/// wrote it and however it is laid out, and never a record from a document that is not one.
+/// The hub's own reader of stored results against `JSONDecoder`: the same record from every document, whoever wrote it
+/// and however it is laid out, and never a record from a document that is not one.
 @Suite struct ResultReaderTests {
     typealias Make = ResultDocumentTests
 
-    /// The hand-written reader alone, without the fallback.
+    /// The hub's own reader alone, without the fallback.
     func scanned(_ text: String) -> ResultRecord? { ResultRecord(jsonDocument: text) }
 
     @Test(arguments: 0..<6)
@@ -42,7 +42,7 @@ import Testing
             JSONSerialization.jsonObject(with: Data(record.jsonDocument.utf8)) as? [String: Any])
         object["center_id"] = NSNull()
         var text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
-        let expected = try HubJSON.decode(ResultRecord.self, from: text)
+        let expected = try HubJSON.decoder().decode(ResultRecord.self, from: Data(text.utf8))
         #expect(scanned(text) == expected)
         #expect(expected.centerId == nil)
         // A member from another version of the hub: left to JSONDecoder, which ignores it.
@@ -64,7 +64,9 @@ import Testing
             stored.replacingOccurrences(of: #""system":"#, with: #""system":"x","system":"#),
         ] {
             #expect(scanned(twice) == nil)
-            #expect(try ResultStore.decode(twice) == (try HubJSON.decode(ResultRecord.self, from: twice)))
+            #expect(
+                try ResultStore.decode(twice)
+                    == (try HubJSON.decoder().decode(ResultRecord.self, from: Data(twice.utf8))))
         }
     }
 
@@ -88,7 +90,7 @@ import Testing
         // what the hub reads.
         for broken in [#","x":1.2.3}"#, #","x":-}"#, #","x":+1}"#].map({ String(stored.dropLast()) + $0 }) {
             #expect(scanned(broken) == nil)
-            let decoded = try? HubJSON.decode(ResultRecord.self, from: broken)
+            let decoded = try? HubJSON.decoder().decode(ResultRecord.self, from: Data(broken.utf8))
             #expect((try? ResultStore.decode(broken)) == decoded)
         }
     }

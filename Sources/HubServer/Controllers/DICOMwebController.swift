@@ -142,39 +142,35 @@ struct DICOMwebController {
         referenced: [DICOMIngest.Checked], failed: [DICOMIngest.Refused], request: Request
     ) throws -> Response {
         let base = Self.baseURL(request, config)
-        let attribute = Self.attribute
-        var members: [String] = []
         let studies = Set(referenced.map(\.instance.studyUID))
-        if studies.count == 1, let study = studies.first {
-            members.append(attribute(.retrieveURL, "UR", [Self.jsonString("\(base)/studies/\(study)")]))
-        }
-        if !failed.isEmpty {
-            let items = failed.map { failure -> String in
-                var item: [String] = []
-                if let sopClass = failure.sopClassUID {
-                    item.append(attribute(.referencedSOPClassUID, "UI", [Self.jsonString(sopClass)]))
-                }
-                if let sop = failure.sopInstanceUID {
-                    item.append(attribute(.referencedSOPInstanceUID, "UI", [Self.jsonString(sop)]))
-                }
-                item.append(attribute(.failureReason, "US", [String(failure.reason.rawValue)]))
-                return "{" + item.joined(separator: ",") + "}"
+        var json = DICOMJSONWriter()
+        json.object { json in
+            if studies.count == 1, let study = studies.first {
+                json.attribute(.retrieveURL, .UR, strings: ["\(base)/studies/\(study)"])
             }
-            members.append(attribute(.failedSOPSequence, "SQ", items))
-        }
-        if !referenced.isEmpty {
-            let items = referenced.map { part -> String in
-                let i = part.instance
-                var item: [String] = []
-                if let sopClass = i.sopClassUID {
-                    item.append(attribute(.referencedSOPClassUID, "UI", [Self.jsonString(sopClass)]))
+            if !failed.isEmpty {
+                json.sequence(.failedSOPSequence, failed) { item, failure in
+                    if let sopClass = failure.sopClassUID {
+                        item.attribute(.referencedSOPClassUID, .UI, strings: [sopClass])
+                    }
+                    if let sop = failure.sopInstanceUID {
+                        item.attribute(.referencedSOPInstanceUID, .UI, strings: [sop])
+                    }
+                    item.attribute(.failureReason, .US, integers: [Int(failure.reason.rawValue)])
                 }
-                item.append(attribute(.referencedSOPInstanceUID, "UI", [Self.jsonString(i.sopInstanceUID)]))
-                let url = "\(base)/studies/\(i.studyUID)/series/\(i.seriesUID)/instances/\(i.sopInstanceUID)"
-                item.append(attribute(.retrieveURL, "UR", [Self.jsonString(url)]))
-                return "{" + item.joined(separator: ",") + "}"
             }
-            members.append(attribute(.referencedSOPSequence, "SQ", items))
+            if !referenced.isEmpty {
+                json.sequence(.referencedSOPSequence, referenced) { item, part in
+                    let i = part.instance
+                    if let sopClass = i.sopClassUID {
+                        item.attribute(.referencedSOPClassUID, .UI, strings: [sopClass])
+                    }
+                    item.attribute(.referencedSOPInstanceUID, .UI, strings: [i.sopInstanceUID])
+                    item.attribute(
+                        .retrieveURL, .UR,
+                        strings: ["\(base)/studies/\(i.studyUID)/series/\(i.seriesUID)/instances/\(i.sopInstanceUID)"])
+                }
+            }
         }
         let status: HTTPResponse.Status = failed.isEmpty ? .ok : referenced.isEmpty ? .conflict : .accepted
         var headers: HTTPFields = [.contentType: Self.dicomJSON]
@@ -187,7 +183,7 @@ struct DICOMwebController {
         }
         return Response(
             status: status, headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(string: "{" + members.joined(separator: ",") + "}")))
+            body: ResponseBody(byteBuffer: ByteBuffer(string: json.text)))
     }
 
     // MARK: QIDO-RS
@@ -215,59 +211,38 @@ struct DICOMwebController {
         let rows = try await archive.search(query, for: context.caller, target: request.uri.path)
         guard !rows.isEmpty else { return Response(status: .noContent) }
         let base = Self.baseURL(request, config)
-        let keep = Set(DICOMQuery.instanceLevel.union(query.includes).map(\.hex))
-        var answer = "["
-        for (index, row) in rows.enumerated() {
-            if index > 0 { answer += "," }
-            var attributes = row.attributes
-            if query.needsFullMetadata && !query.includeAll {
-                attributes = Self.filtered(attributes, keeping: keep)
+        // At instance level with fields asked for, the whole metadata is read: only those fields are answered.
+        let keep = query.needsFullMetadata && !query.includeAll ? DICOMQuery.instanceLevel.union(query.includes) : nil
+        var json = DICOMJSONWriter()
+        json.array { json in
+            for row in rows {
+                json.object { json in
+                    switch level {
+                    case .study:
+                        json.attribute(
+                            .modalitiesInStudy, .CS,
+                            strings: (row.modalities ?? "").split(separator: "\\").map(String.init))
+                        json.attribute(.retrieveURL, .UR, strings: ["\(base)/studies/\(row.studyUID)"])
+                        json.attribute(.numberOfStudyRelatedSeries, .IS, integers: [row.seriesCount ?? 0])
+                        json.attribute(.numberOfStudyRelatedInstances, .IS, integers: [row.instanceCount ?? 0])
+                    case .series:
+                        json.attribute(
+                            .retrieveURL, .UR,
+                            strings: ["\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")"])
+                        json.attribute(.numberOfSeriesRelatedInstances, .IS, integers: [row.instanceCount ?? 0])
+                    case .instance:
+                        let url =
+                            "\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")/instances/\(row.sopInstanceUID ?? "")"
+                        json.attribute(.retrieveURL, .UR, strings: [url])
+                    }
+                    json.members(of: row.attributes, keeping: keep)
+                }
             }
-            var computed: [String] = []
-            switch level {
-            case .study:
-                let modalities = (row.modalities ?? "").split(separator: "\\").map { Self.jsonString(String($0)) }
-                computed = [
-                    Self.attribute(.modalitiesInStudy, "CS", modalities),
-                    Self.attribute(.retrieveURL, "UR", [Self.jsonString("\(base)/studies/\(row.studyUID)")]),
-                    Self.attribute(.numberOfStudyRelatedSeries, "IS", [String(row.seriesCount ?? 0)]),
-                    Self.attribute(.numberOfStudyRelatedInstances, "IS", [String(row.instanceCount ?? 0)]),
-                ]
-            case .series:
-                let url = "\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")"
-                computed = [
-                    Self.attribute(.retrieveURL, "UR", [Self.jsonString(url)]),
-                    Self.attribute(.numberOfSeriesRelatedInstances, "IS", [String(row.instanceCount ?? 0)]),
-                ]
-            case .instance:
-                let url =
-                    "\(base)/studies/\(row.studyUID)/series/\(row.seriesUID ?? "")/instances/\(row.sopInstanceUID ?? "")"
-                computed = [Self.attribute(.retrieveURL, "UR", [Self.jsonString(url)])]
-            }
-            DICOMStore.appendMerged("{" + computed.joined(separator: ",") + "}", attributes, to: &answer)
         }
-        answer += "]"
         return Response(
             status: .ok, headers: [.contentType: Self.dicomJSON],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: answer)))
+            body: ResponseBody(byteBuffer: ByteBuffer(string: json.text)))
     }
-
-    /// One DICOM JSON member: the tag, its VR and its values (each already JSON).
-    static func attribute(_ tag: DICOMTag, _ vr: String, _ values: [String]) -> String {
-        #""\#(tag.hex)":{"vr":"\#(vr)","Value":[\#(values.joined(separator: ","))]}"#
-    }
-
-    /// Only the members of a DICOM JSON object whose tags are kept.
-    static func filtered(_ object: String, keeping tags: Set<String>) -> String {
-        guard let parsed = try? JSONSerialization.jsonObject(with: Data(object.utf8)) as? [String: Any],
-            let data = try? JSONSerialization.data(
-                withJSONObject: parsed.filter { tags.contains($0.key) }, options: [.withoutEscapingSlashes])
-        else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// A JSON string literal.
-    static func jsonString(_ text: String) -> String { DICOMJSON.quoted(text) }
 
     /// The DICOMweb root as the client reached it (`PublicURL`).
     static func baseURL(_ request: Request, _ config: HubConfiguration) -> String {
@@ -329,10 +304,13 @@ struct DICOMwebController {
     /// The instances' attributes (bulk data left out), as a DICOM JSON array.
     @Sendable func metadata(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let files = try await files(request, context)
-        let body = "[" + files.map(\.metadata).joined(separator: ",") + "]"
+        var json = DICOMJSONWriter()
+        json.array { json in
+            for file in files { json.object { $0.members(of: file.metadata) } }
+        }
         return Response(
             status: .ok, headers: [.contentType: Self.dicomJSON],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+            body: ResponseBody(byteBuffer: ByteBuffer(string: json.text)))
     }
 
     // MARK: Pending studies

@@ -34,21 +34,21 @@ struct ResultController {
     }
 
     /// One line's answer in a bulk load: its HTTP status, and the result's id or the problem.
-    struct LineAnswer: JSONWritable {
-        var line: BulkRegistration.Line
+    struct LineAnswer: Encodable {
+        var line: Int
+        var status: Int
+        var id: String?
+        var code: String?
+        var detail: String?
+        var field: String?
 
-        var status: Int { line.problem?.status ?? 201 }
-
-        /// One answer line, keys in order (as `HubJSON` would write them).
-        func write(to json: inout JSONText) {
-            json.object { json in
-                json.member("code", line.problem?.code)
-                json.member("detail", line.problem?.detail)
-                json.member("field", line.problem?.field)
-                json.member("id", line.id)
-                json.member("line", line.number)
-                json.member("status", status)
-            }
+        init(_ line: BulkRegistration.Line) {
+            self.line = line.number
+            status = line.problem?.status ?? 201
+            id = line.id
+            code = line.problem?.code
+            detail = line.problem?.detail
+            field = line.problem?.field
         }
     }
 
@@ -69,10 +69,11 @@ struct ResultController {
         let outcome = try await bulkRegistration.register(
             request.body.map(\.readableBytesView).makeAsyncIterator(), by: context.caller)
         let answers = outcome.lines.map(LineAnswer.init)
-        var output = JSONText(capacity: answers.count * 48)
+        var output: [UInt8] = []
+        output.reserveCapacity(answers.count * 48)
         for answer in answers {
-            answer.write(to: &output)
-            output.newline()
+            try HubJSON.append(answer, to: &output)
+            output.append(0x0A)
         }
         return Response(
             status: .ok,
@@ -81,7 +82,7 @@ struct ResultController {
                 .init("X-Results-Rejected")!: String(answers.count - outcome.created),
                 .init("X-Results-Not-Stored")!: String(answers.count { $0.status >= 500 }),
             ],
-            body: .init(byteBuffer: .init(bytes: output.bytes)))
+            body: .init(byteBuffer: .init(bytes: output)))
     }
 
     @Sendable func show(_ request: Request, _ context: HubRequestContext) async throws -> Response {

@@ -44,7 +44,7 @@ enum JSONIO {
     static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         if data.isEmpty { throw HubError.malformed("the body is empty; a JSON object is expected") }
         do {
-            return try HubJSON.decoder().decode(type, from: data)
+            return try HubJSON.decode(type, from: data)
         } catch let error as DecodingError {
             throw HubError(decoding: error)
         }
