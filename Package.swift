@@ -224,7 +224,8 @@ let package = Package(
         // What several test targets share: starting child processes without Foundation's Process, seeded randomness.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: testSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"], swiftSettings: testSettings),
-        .testTarget(name: "DIMSETests", dependencies: ["DIMSE"], swiftSettings: testSettings),
+        .testTarget(
+            name: "DIMSETests", dependencies: ["DIMSE", "DICOM", "DICOMDoor"], swiftSettings: testSettings),
         .testTarget(
             name: "CurlHTTPTests",
             dependencies: [

@@ -91,6 +91,27 @@ extension DICOMTag {
     public static let numberOfStudyRelatedSeries = DICOMTag(0x0020, 0x1206)
     public static let numberOfStudyRelatedInstances = DICOMTag(0x0020, 0x1208)
     public static let numberOfSeriesRelatedInstances = DICOMTag(0x0020, 0x1209)
+    public static let numberOfPatientRelatedStudies = DICOMTag(0x0020, 0x1200)
+
+    // Query/Retrieve and Modality Worklist (PS3.4 C.6, K.6).
+    public static let queryRetrieveLevel = DICOMTag(0x0008, 0x0052)
+    public static let retrieveAETitle = DICOMTag(0x0008, 0x0054)
+    public static let codeValue = DICOMTag(0x0008, 0x0100)
+    public static let codingSchemeDesignator = DICOMTag(0x0008, 0x0102)
+    public static let issuerOfPatientID = DICOMTag(0x0010, 0x0021)
+    public static let otherPatientIDsSequence = DICOMTag(0x0010, 0x1002)
+    public static let requestedProcedureDescription = DICOMTag(0x0032, 0x1060)
+    public static let requestedProcedureCodeSequence = DICOMTag(0x0032, 0x1064)
+    public static let scheduledStationAETitle = DICOMTag(0x0040, 0x0001)
+    public static let scheduledProcedureStepStartDate = DICOMTag(0x0040, 0x0002)
+    public static let scheduledProcedureStepStartTime = DICOMTag(0x0040, 0x0003)
+    public static let scheduledProcedureStepDescription = DICOMTag(0x0040, 0x0007)
+    public static let scheduledProcedureStepID = DICOMTag(0x0040, 0x0009)
+    public static let scheduledProcedureStepStatus = DICOMTag(0x0040, 0x0020)
+    public static let scheduledProcedureStepSequence = DICOMTag(0x0040, 0x0100)
+    public static let requestedProcedureID = DICOMTag(0x0040, 0x1001)
+    public static let reasonForTheRequestedProcedure = DICOMTag(0x0040, 0x1002)
+    public static let requestedProcedurePriority = DICOMTag(0x0040, 0x1003)
     public static let bitsAllocated = DICOMTag(0x0028, 0x0100)
 
     // References and outcomes in storage answers (PS3.4 Annex GG, PS3.18 10.5).

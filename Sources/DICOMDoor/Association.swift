@@ -24,10 +24,19 @@ struct Association {
     private var lease: UploadMemory.Lease?
     /// The C-STORE whose data set is arriving, with where its bytes go.
     private var store: (command: Command, contextID: UInt8, writer: BlobWriter)?
+    /// The C-FIND whose identifier is arriving, with the bytes so far.
+    private var find:
+        (
+            command: Command, contextID: UInt8, abstractSyntax: String, transferSyntax: String, bytes: [UInt8]
+        )?
     /// The answer to a request refused before its data set arrived: the data set is read and dropped, then this is
     /// sent.
     private var answerAfterDataSet: Command?
     private var stored = 0
+    private var found = 0
+
+    /// The largest C-FIND identifier read; real ones are a few hundred bytes.
+    static let maximumIdentifierBytes = 256 * 1024
 
     private enum State {
         case awaitingRequest
@@ -63,7 +72,7 @@ struct Association {
                 "DIMSE association released",
                 metadata: [
                     "dicom.peer": "\(address)", "dicom.calling": "\(node?.aeTitle ?? "-")",
-                    "dicom.stored": "\(stored)",
+                    "dicom.stored": "\(stored)", "dicom.found": "\(found)",
                 ])
             return false
         case (_, .abort):
@@ -125,14 +134,16 @@ struct Association {
         } catch {
             return try await reject(.transient, .temporaryCongestion, "the memory for uploads is in use")
         }
-        let storesInto = node.kind != .workstation
+        let ofClinic = node.kind != .workstation
         let negotiation = Negotiation(
             implementationClassUID: DICOMWriter.implementationClassUID,
             implementationVersionName: "ALLIANCEHUB", maximumLength: UInt32(door.settings.maximumPDULength),
-            supports: { abstract in abstract == SOPClass.verification || (storesInto && SOPClass.isStorage(abstract)) },
+            supports: { abstract in
+                abstract == SOPClass.verification || SOPClass.queryFind.contains(abstract)
+                    || (ofClinic && (SOPClass.isStorage(abstract) || abstract == SOPClass.modalityWorklistFind))
+            },
             takes: { abstract, syntax in
-                abstract == SOPClass.verification
-                    ? Self.uncompressed.contains(syntax) : TransferSyntax(uid: syntax) != nil
+                SOPClass.isStorage(abstract) ? TransferSyntax(uid: syntax) != nil : Self.uncompressed.contains(syntax)
             })
         let (accept, terms) = negotiation.accept(request)
         self.terms = terms
@@ -150,8 +161,8 @@ struct Association {
         return true
     }
 
-    /// The uncompressed transfer syntaxes, which verification takes; a storage context takes every transfer syntax the
-    /// parser reads, and a data set is stored as it is sent, never transcoded.
+    /// The uncompressed transfer syntaxes, which verification and queries take; a storage context takes every transfer
+    /// syntax the parser reads, and a data set is stored as it is sent, never transcoded.
     static let uncompressed: Set<String> = [
         TransferSyntax.implicitVRLittleEndian, TransferSyntax.explicitVRLittleEndian,
     ]
@@ -171,6 +182,13 @@ struct Association {
             if let current = store {
                 try bytes.withUnsafeBytes { try current.writer.write($0) }
                 if isLast { try await finishStore() }
+            } else if find != nil {
+                find?.bytes += bytes
+                guard find?.bytes.count ?? 0 <= Self.maximumIdentifierBytes else {
+                    throw PDUError(
+                        .invalidParameter, "a C-FIND identifier of more than \(Self.maximumIdentifierBytes) bytes")
+                }
+                if isLast { try await finishFind() }
             } else if let answer = answerAfterDataSet, isLast {
                 answerAfterDataSet = nil
                 try await send(answer, contextID: contextID)
@@ -212,6 +230,20 @@ struct Association {
                     to: command, field: .cStoreResponse, status: Status.outOfResources,
                     errorComment: "the hub cannot store now: \(error)")
             }
+        case .cFindRequest:
+            guard command.hasDataSet else {
+                return try await send(
+                    Command.response(
+                        to: command, field: .cFindResponse, status: Status.cannotUnderstand,
+                        errorComment: "a C-FIND-RQ without an identifier"), contextID: contextID)
+            }
+            guard command.affectedSOPClassUID == abstractSyntax else {
+                answerAfterDataSet = Command.response(
+                    to: command, field: .cFindResponse, status: Status.sopClassNotSupported,
+                    errorComment: "the SOP class is not the presentation context's (\(abstractSyntax))")
+                return
+            }
+            find = (command, contextID, abstractSyntax, transferSyntax, [])
         default:
             guard command.field.isRequest, command.field != .cCancelRequest else { return }
             let answer = Command.Field(rawValue: command.field.rawValue | 0x8000) ?? .cEchoResponse
@@ -268,10 +300,62 @@ struct Association {
             contextID: contextID)
     }
 
+    /// The whole identifier of a C-FIND has arrived: each match is answered pending with its data set, then the
+    /// final status.
+    private mutating func finishFind() async throws {
+        guard let (command, contextID, abstractSyntax, transferSyntax, bytes) = find, let caller, let node else {
+            return
+        }
+        find = nil
+        func final(_ status: UInt16, _ comment: String? = nil) async throws {
+            try await send(
+                Command.response(to: command, field: .cFindResponse, status: status, errorComment: comment),
+                contextID: contextID)
+        }
+        guard let syntax = TransferSyntax(uid: transferSyntax) else {
+            return try await final(Status.cannotUnderstand, "the context's transfer syntax is not read")
+        }
+        let identifier: FindIdentifier
+        do {
+            identifier = FindIdentifier(try DataSet.parse(bytes, transferSyntax: syntax))
+        } catch {
+            return try await final(Status.cannotUnderstand, "the identifier cannot be read: \(error.detail)")
+        }
+        let answers: [[DICOMWriter.Element]]
+        do {
+            answers = try await FindService(door: door, node: node, caller: caller)
+                .answers(to: identifier, abstractSyntax: abstractSyntax)
+        } catch {
+            return try await final(error.status, error.comment)
+        }
+        for answer in answers {
+            let data: [UInt8]
+            do {
+                data = try DICOMWriter.dataSet(answer, explicitVR: syntax.isExplicitVR)
+            } catch {
+                return try await final(Status.cannotUnderstand, "an answer cannot be encoded: \(error.detail)")
+            }
+            try await send(
+                Command.response(to: command, field: .cFindResponse, status: Status.pending, hasDataSet: true),
+                contextID: contextID)
+            try await send(dataSet: data, contextID: contextID)
+        }
+        found += answers.count
+        try await final(Status.success)
+    }
+
     // MARK: Sending
 
     private func send(_ pdu: PDU) async throws {
         try await outbound.write(pdu.buffer(allocator))
+    }
+
+    private func send(dataSet bytes: [UInt8], contextID: UInt8) async throws {
+        for pdu in MessageAssembler.fragments(
+            of: bytes, contextID: contextID, isCommand: false, maximumLength: terms.peerMaximumLength)
+        {
+            try await send(pdu)
+        }
     }
 
     private func send(_ command: Command, contextID: UInt8) async throws {

@@ -13,12 +13,15 @@ import ServiceLifecycle
 import Synchronization
 
 /// The DICOM network door (PS3.7, PS3.8): modalities, archives and workstations open associations to the hub's AE
-/// title and store (C-STORE) and verify (C-ECHO) as registered DICOM nodes of their institutions. A C-STORE goes
-/// through `DICOMIngest`, the same path as a STOW-RS part.
+/// title as registered DICOM nodes of their institutions: they verify (C-ECHO), store (C-STORE, through
+/// `DICOMIngest`, the same path as a STOW-RS part), read their modality worklist and query the archive (C-FIND), with
+/// the same rights as their institution's staff have over DICOMweb.
 public final class DIMSEDoor: Service, Sendable {
     let settings: Settings
     let nodes: DICOMNodes
     let ingest: DICOMIngest
+    let worklist: ModalityWorklist
+    let archive: DICOMArchive
     let uploadMemory: UploadMemory
     let clock: @Sendable () -> Timestamp
     let logger: Logger
@@ -33,6 +36,8 @@ public final class DIMSEDoor: Service, Sendable {
         public var maximumPDULength: Int
         public var maximumAssociations: Int
         public var idleTimeout: Duration
+        /// The civil time of scheduled dates and times on the worklist (`hub.utc_offset_minutes`).
+        public var utcOffsetMinutes: Int
 
         public init(_ config: HubConfiguration) {
             host = config.host
@@ -41,6 +46,7 @@ public final class DIMSEDoor: Service, Sendable {
             maximumPDULength = config.dicomMaxPDUBytes
             maximumAssociations = config.dicomMaxAssociations
             idleTimeout = .milliseconds(config.dicomIdleTimeoutMilliseconds)
+            utcOffsetMinutes = config.utcOffsetMinutes
         }
     }
 
@@ -48,6 +54,8 @@ public final class DIMSEDoor: Service, Sendable {
         self.settings = settings ?? Settings(env.config)
         nodes = DICOMNodes(env)
         ingest = DICOMIngest(env)
+        worklist = ModalityWorklist(env)
+        archive = DICOMArchive(env)
         uploadMemory = env.uploadMemory
         clock = env.clock
         logger = env.logger

@@ -245,6 +245,14 @@ public enum Status {
     public static let outOfResources: UInt16 = 0xA700
     /// C-STORE: Error, Data Set Does Not Match SOP Class (A900H).
     public static let dataSetDoesNotMatchSOPClass: UInt16 = 0xA900
-    /// C-STORE: Error, Cannot Understand (C000H).
+    /// C-STORE: Error, Cannot Understand (C000H); C-FIND, C-MOVE, C-GET: Unable to Process (C000H).
     public static let cannotUnderstand: UInt16 = 0xC000
+    /// C-FIND, C-MOVE, C-GET: Identifier Does Not Match SOP Class (A900H).
+    public static let identifierDoesNotMatchSOPClass: UInt16 = 0xA900
+    /// C-MOVE, C-GET: Refused, Out of Resources, unable to perform sub-operations (A702H).
+    public static let outOfResourcesForSubOperations: UInt16 = 0xA702
+    /// C-MOVE: Refused, Move Destination Unknown (A801H).
+    public static let moveDestinationUnknown: UInt16 = 0xA801
+    /// C-MOVE, C-GET: Warning, sub-operations complete with one or more failures or warnings (B000H).
+    public static let subOperationsFailed: UInt16 = 0xB000
 }

@@ -1,6 +1,21 @@
 /// Well-known SOP classes and the families of them an acceptor recognizes.
 public enum SOPClass {
     public static let verification = "1.2.840.10008.1.1"
+    /// Modality Worklist Information Model - FIND (PS3.4 K.6.1).
+    public static let modalityWorklistFind = "1.2.840.10008.5.1.4.31"
+    /// Query/Retrieve information models (PS3.4 C.6): Patient Root and Study Root, FIND, MOVE and GET.
+    public static let patientRootFind = "1.2.840.10008.5.1.4.1.2.1.1"
+    public static let patientRootMove = "1.2.840.10008.5.1.4.1.2.1.2"
+    public static let patientRootGet = "1.2.840.10008.5.1.4.1.2.1.3"
+    public static let studyRootFind = "1.2.840.10008.5.1.4.1.2.2.1"
+    public static let studyRootMove = "1.2.840.10008.5.1.4.1.2.2.2"
+    public static let studyRootGet = "1.2.840.10008.5.1.4.1.2.2.3"
+
+    /// The Query/Retrieve FIND models.
+    public static let queryFind: Set<String> = [patientRootFind, studyRootFind]
+    /// The Query/Retrieve MOVE and GET models.
+    public static let retrieveMove: Set<String> = [patientRootMove, studyRootMove]
+    public static let retrieveGet: Set<String> = [patientRootGet, studyRootGet]
     /// Every storage SOP class of PS3.4 Annex B is under this root (CT, MR, CR, DX, US, SR, KOS, ECG waveforms,
     /// whole-slide images, encapsulated PDF, ...).
     public static let storageRoot = "1.2.840.10008.5.1.4.1.1."

@@ -92,6 +92,20 @@ public enum ExamStore {
         return try Documents.page(db, "exams", filter, after: cursor, limit: limit, id: \.id)
     }
 
+    /// A clinic's exams that wait for their images: submitted and not yet read, with no study attached, oldest first.
+    public static func awaitingImages(_ db: Database, clinicId: String, limit: Int) throws -> [Exam] {
+        try String.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT body FROM exams
+                    WHERE clinic_id = ? AND step IN ('\(ExamStep.awaitingRouting.rawValue)', '\(ExamStep.waiting.rawValue)')
+                      AND NOT EXISTS (SELECT 1 FROM dicom_studies WHERE dicom_studies.exam_id = exams.id)
+                    ORDER BY submitted_at, id LIMIT ?
+                    """),
+            arguments: [clinicId, limit]
+        ).map { try HubJSON.decode(Exam.self, from: $0) }
+    }
+
     /// Open exams past a point in time, for turnaround checks.
     /// Centers with open work, from the counts the `exams` triggers keep.
     public static func centersWithOpenWork(_ db: Database) throws -> [String] {

@@ -513,6 +513,10 @@ extension AppDatabase {
                     CREATE INDEX dicom_nodes_institution ON dicom_nodes(institution_id, id);
                     """)
         }
+        migrator.registerMigration("v16_clinic_worklist") { db in
+            // A clinic's modality worklist reads its exams by step and submission time, whatever its history.
+            try db.execute(sql: "CREATE INDEX exams_clinic_step ON exams(clinic_id, step, submitted_at)")
+        }
         return migrator
     }
 

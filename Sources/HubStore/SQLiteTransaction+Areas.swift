@@ -121,6 +121,10 @@ extension SQLiteTransaction: ExamWrites {
         try ExamStore.worklist(db, centerId: centerId, now: now, limit: limit)
     }
 
+    public func awaitingImages(clinicId: String, limit: Int) throws -> [Exam] {
+        try ExamStore.awaitingImages(db, clinicId: clinicId, limit: limit)
+    }
+
     public func openWork(centerIds: [String]) throws -> [String: Int] {
         try ExamStore.openWork(db, centerIds: centerIds)
     }

@@ -42,13 +42,47 @@ public struct DICOMArchive: Sendable {
         }
         // A pinned search reads a handful of rows: on the calling thread. Others may read many and go to a reader.
         let rows = query.isPinned ? try await database.shortRead(search) : try await database.read(search)
+        try await audit("dicomweb.search", "dicomweb", target, by: caller, matches: matches, results: rows.count)
+        return rows
+    }
+
+    /// A search's audit record: what it matched on and how many it found.
+    private func audit(
+        _ action: String, _ targetType: String, _ target: String, by caller: Caller,
+        matches: [(String, DICOMMatch)], results: Int
+    ) async throws {
         let now = clock()
-        try await database.write { db -> Void in
-            try db.appendAudit(
-                caller.audit(
-                    "dicomweb.search", "dicomweb", target,
-                    detail: "matches=\(matches.map(\.0).joined(separator: ",")) results=\(rows.count)"), at: now)
+        let event = caller.audit(
+            action, targetType, target, detail: "matches=\(matches.map(\.0).joined(separator: ",")) results=\(results)")
+        try await database.write { db -> Void in try db.appendAudit(event, at: now) }
+    }
+
+    /// Every match of `query` the caller may see, page by page from the query's offset, audited once: a DIMSE C-FIND
+    /// has no pages. More than `maximum` matches is refused, naming the limit.
+    public func searchAll(
+        _ query: DICOMQuery, for caller: Caller, target: String, maximum: Int
+    ) async throws -> [DICOMRow] {
+        let access = try Self.access(for: caller)
+        let full = query.needsFullMetadata
+        let (level, matches, limit) = (query.level, query.matches, query.limit)
+        var rows: [DICOMRow] = []
+        var offset = query.offset
+        while true {
+            let from = offset
+            let page = try await database.read { db in
+                try db.search(
+                    level: level, matches: matches, access: access, limit: limit, offset: from, fullMetadata: full)
+            }
+            rows += page
+            guard rows.count <= maximum else {
+                throw HubError(
+                    code: "too_many_matches", kind: .tooLarge, title: "Too many matches",
+                    detail: "more than \(maximum) matches; narrow the query with more keys")
+            }
+            guard page.count == limit else { break }
+            offset += limit
         }
+        try await audit("dicom.search", "dicom", target, by: caller, matches: matches, results: rows.count)
         return rows
     }
 
