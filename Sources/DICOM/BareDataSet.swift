@@ -51,3 +51,14 @@ public enum DICOMText {
         return Iconv.convert(Array(text.utf8), from: "UTF-8", to: name, strict: true)
     }
 }
+
+extension DICOMFile {
+    /// The file meta group of a Part 10 file read from its first bytes (a few kilobytes hold it), and the offset
+    /// where the data set starts: what sending a stored file over DIMSE needs, without reading the rest.
+    public static func meta(
+        _ prefix: some Collection<UInt8>, options: DICOMParseOptions = .default
+    ) throws(DICOMError) -> (meta: DataSet, dataSetOffset: Int) {
+        let input = Array(prefix)
+        return try guarded { try FileMetaReader.read(input, options: options) }
+    }
+}

@@ -24,18 +24,31 @@ struct Association {
     private var lease: UploadMemory.Lease?
     /// The C-STORE whose data set is arriving, with where its bytes go.
     private var store: (command: Command, contextID: UInt8, writer: BlobWriter)?
-    /// The C-FIND whose identifier is arriving, with the bytes so far.
-    private var find:
+    /// The C-FIND, C-GET or C-MOVE whose identifier is arriving, with the bytes so far.
+    private var query:
         (
             command: Command, contextID: UInt8, abstractSyntax: String, transferSyntax: String, bytes: [UInt8]
         )?
+    /// The C-GET whose C-STORE sub-operations are under way on this association.
+    private var retrieval: Retrieval?
+    /// The message ID of this side's next request (the C-STORE sub-operations of a C-GET).
+    private var nextMessageID: UInt16 = 0
+
+    /// A C-GET in progress: its request, what is left to send, the tally, and the sub-operation awaiting its answer.
+    private struct Retrieval {
+        var command: Command
+        var contextID: UInt8
+        var left: [StoredInstanceFile]
+        var tally: SubOperations
+        var awaiting: (messageID: UInt16, instance: String)?
+    }
     /// The answer to a request refused before its data set arrived: the data set is read and dropped, then this is
     /// sent.
     private var answerAfterDataSet: Command?
     private var stored = 0
     private var found = 0
 
-    /// The largest C-FIND identifier read; real ones are a few hundred bytes.
+    /// The largest C-FIND, C-GET or C-MOVE identifier read; real ones are a few hundred bytes.
     static let maximumIdentifierBytes = 256 * 1024
 
     private enum State {
@@ -135,16 +148,18 @@ struct Association {
             return try await reject(.transient, .temporaryCongestion, "the memory for uploads is in use")
         }
         let ofClinic = node.kind != .workstation
-        let negotiation = Negotiation(
+        var negotiation = Negotiation(
             implementationClassUID: DICOMWriter.implementationClassUID,
             implementationVersionName: "ALLIANCEHUB", maximumLength: UInt32(door.settings.maximumPDULength),
             supports: { abstract in
                 abstract == SOPClass.verification || SOPClass.queryFind.contains(abstract)
+                    || SOPClass.retrieveGet.contains(abstract) || SOPClass.retrieveMove.contains(abstract)
                     || (ofClinic && (SOPClass.isStorage(abstract) || abstract == SOPClass.modalityWorklistFind))
             },
             takes: { abstract, syntax in
                 SOPClass.isStorage(abstract) ? TransferSyntax(uid: syntax) != nil : Self.uncompressed.contains(syntax)
             })
+        negotiation.sendsTo = SOPClass.isStorage
         let (accept, terms) = negotiation.accept(request)
         self.terms = terms
         self.node = node
@@ -175,20 +190,18 @@ struct Association {
             guard let context = terms.contexts[contextID] else {
                 throw PDUError(.unexpectedPDU, "a message on presentation context \(contextID), which was not accepted")
             }
-            try await begin(
-                command, contextID: contextID, abstractSyntax: context.abstractSyntax,
-                transferSyntax: context.transferSyntax)
+            try await begin(command, contextID: contextID, context: context)
         case .dataSet(let contextID, let bytes, let isLast):
             if let current = store {
                 try bytes.withUnsafeBytes { try current.writer.write($0) }
                 if isLast { try await finishStore() }
-            } else if find != nil {
-                find?.bytes += bytes
-                guard find?.bytes.count ?? 0 <= Self.maximumIdentifierBytes else {
+            } else if query != nil {
+                query?.bytes += bytes
+                guard query?.bytes.count ?? 0 <= Self.maximumIdentifierBytes else {
                     throw PDUError(
-                        .invalidParameter, "a C-FIND identifier of more than \(Self.maximumIdentifierBytes) bytes")
+                        .invalidParameter, "an identifier of more than \(Self.maximumIdentifierBytes) bytes")
                 }
-                if isLast { try await finishFind() }
+                if isLast { try await finishQuery() }
             } else if let answer = answerAfterDataSet, isLast {
                 answerAfterDataSet = nil
                 try await send(answer, contextID: contextID)
@@ -197,8 +210,9 @@ struct Association {
     }
 
     private mutating func begin(
-        _ command: Command, contextID: UInt8, abstractSyntax: String, transferSyntax: String
+        _ command: Command, contextID: UInt8, context: AssociationTerms.Context
     ) async throws {
+        let (abstractSyntax, transferSyntax) = (context.abstractSyntax, context.transferSyntax)
         switch command.field {
         case .cEchoRequest:
             try await send(
@@ -209,6 +223,12 @@ struct Association {
                     Command.response(
                         to: command, field: .cStoreResponse, status: Status.cannotUnderstand,
                         errorComment: "a C-STORE-RQ without a data set"), contextID: contextID)
+            }
+            guard node?.kind != .workstation else {
+                answerAfterDataSet = Command.response(
+                    to: command, field: .cStoreResponse, status: Status.notAuthorized,
+                    errorComment: "a workstation does not store into the hub")
+                return
             }
             guard let sopClass = command.affectedSOPClassUID, let sop = command.affectedSOPInstanceUID,
                 SOPClass.isStorage(abstractSyntax), sopClass == abstractSyntax
@@ -230,20 +250,38 @@ struct Association {
                     to: command, field: .cStoreResponse, status: Status.outOfResources,
                     errorComment: "the hub cannot store now: \(error)")
             }
-        case .cFindRequest:
+        case .cFindRequest, .cGetRequest, .cMoveRequest:
+            let answer = Command.Field(rawValue: command.field.rawValue | 0x8000) ?? .cFindResponse
             guard command.hasDataSet else {
                 return try await send(
                     Command.response(
-                        to: command, field: .cFindResponse, status: Status.cannotUnderstand,
-                        errorComment: "a C-FIND-RQ without an identifier"), contextID: contextID)
+                        to: command, field: answer, status: Status.cannotUnderstand,
+                        errorComment: "a request without an identifier"), contextID: contextID)
             }
-            guard command.affectedSOPClassUID == abstractSyntax else {
+            guard command.affectedSOPClassUID == abstractSyntax, retrieval == nil else {
                 answerAfterDataSet = Command.response(
-                    to: command, field: .cFindResponse, status: Status.sopClassNotSupported,
-                    errorComment: "the SOP class is not the presentation context's (\(abstractSyntax))")
+                    to: command, field: answer,
+                    status: retrieval == nil ? Status.sopClassNotSupported : Status.outOfResourcesForSubOperations,
+                    errorComment: retrieval == nil
+                        ? "the SOP class is not the presentation context's (\(abstractSyntax))"
+                        : "a C-GET is under way on this association")
                 return
             }
-            find = (command, contextID, abstractSyntax, transferSyntax, [])
+            query = (command, contextID, abstractSyntax, transferSyntax, [])
+        case .cStoreResponse:
+            guard var current = retrieval, let awaiting = current.awaiting, command.respondingTo == awaiting.messageID
+            else { return }
+            current.awaiting = nil
+            current.tally.count(command.status ?? Status.processingFailure, instance: awaiting.instance)
+            retrieval = current
+            try await send(
+                current.tally.pending(to: current.command, field: .cGetResponse), contextID: current.contextID)
+            try await continueRetrieval()
+        case .cCancelRequest:
+            guard let current = retrieval, command.respondingTo == current.command.messageID else { return }
+            retrieval = nil
+            let (response, failed) = current.tally.final(to: current.command, field: .cGetResponse, cancelled: true)
+            try await send(response, failed: failed, contextID: current.contextID)
         default:
             guard command.field.isRequest, command.field != .cCancelRequest else { return }
             let answer = Command.Field(rawValue: command.field.rawValue | 0x8000) ?? .cEchoResponse
@@ -300,16 +338,17 @@ struct Association {
             contextID: contextID)
     }
 
-    /// The whole identifier of a C-FIND has arrived: each match is answered pending with its data set, then the
-    /// final status.
-    private mutating func finishFind() async throws {
-        guard let (command, contextID, abstractSyntax, transferSyntax, bytes) = find, let caller, let node else {
+    /// The whole identifier of a C-FIND, C-GET or C-MOVE has arrived. A C-FIND's matches are answered pending, each
+    /// with its data set, then the final status.
+    private mutating func finishQuery() async throws {
+        guard let (command, contextID, abstractSyntax, transferSyntax, bytes) = query, let caller, let node else {
             return
         }
-        find = nil
+        query = nil
+        let field = Command.Field(rawValue: command.field.rawValue | 0x8000) ?? .cFindResponse
         func final(_ status: UInt16, _ comment: String? = nil) async throws {
             try await send(
-                Command.response(to: command, field: .cFindResponse, status: status, errorComment: comment),
+                Command.response(to: command, field: field, status: status, errorComment: comment),
                 contextID: contextID)
         }
         guard let syntax = TransferSyntax(uid: transferSyntax) else {
@@ -320,6 +359,14 @@ struct Association {
             identifier = FindIdentifier(try DataSet.parse(bytes, transferSyntax: syntax))
         } catch {
             return try await final(Status.cannotUnderstand, "the identifier cannot be read: \(error.detail)")
+        }
+        let patientRoot = [SOPClass.patientRootGet, SOPClass.patientRootMove].contains(abstractSyntax)
+        switch command.field {
+        case .cGetRequest:
+            return try await startRetrieval(command, contextID: contextID, identifier, patientRoot: patientRoot)
+        case .cMoveRequest:
+            return try await move(command, contextID: contextID, identifier, patientRoot: patientRoot)
+        default: break
         }
         let answers: [[DICOMWriter.Element]]
         do {
@@ -344,7 +391,153 @@ struct Association {
         try await final(Status.success)
     }
 
+    // MARK: Retrieval
+
+    /// The instances a C-GET or C-MOVE identifier names that the caller may see, or the failure to answer with.
+    private func instances(
+        _ identifier: FindIdentifier, patientRoot: Bool
+    ) async throws(FindService.Failure) -> [StoredInstanceFile] {
+        guard let caller, let node else { return [] }
+        let keys = try RetrieveKeys(identifier, patientRoot: patientRoot)
+        do {
+            return try await door.archive.retrieval(
+                studies: keys.studies, series: keys.series, instances: keys.instances, patientID: keys.patientID,
+                for: caller, target: "\(node.aeTitle) \(keys.level)")
+        } catch let error as HubError {
+            throw FindService.Failure(
+                status: error.kind == .forbidden ? Status.notAuthorized : Status.cannotUnderstand,
+                comment: error.detail)
+        } catch {
+            throw FindService.Failure(status: Status.cannotUnderstand, comment: "the hub could not look the images up")
+        }
+    }
+
+    /// A C-GET: the instances go back on this association, one C-STORE sub-operation at a time, on the storage
+    /// contexts for which the requester took the SCP role.
+    private mutating func startRetrieval(
+        _ command: Command, contextID: UInt8, _ identifier: FindIdentifier, patientRoot: Bool
+    ) async throws {
+        let files: [StoredInstanceFile]
+        do {
+            files = try await instances(identifier, patientRoot: patientRoot)
+        } catch {
+            return try await send(
+                Command.response(
+                    to: command, field: .cGetResponse, status: error.status, errorComment: error.comment),
+                contextID: contextID)
+        }
+        retrieval = Retrieval(
+            command: command, contextID: contextID, left: files, tally: SubOperations(remaining: files.count))
+        try await continueRetrieval()
+    }
+
+    /// Sends the C-GET's next instance, or its final response when none is left. An instance that cannot be sent
+    /// (no context for its SOP class in its stored transfer syntax, a missing file) fails and the next is tried.
+    private mutating func continueRetrieval() async throws {
+        while var current = retrieval, current.awaiting == nil {
+            guard !current.left.isEmpty else {
+                retrieval = nil
+                let (response, failed) = current.tally.final(to: current.command, field: .cGetResponse)
+                try await send(response, failed: failed, contextID: current.contextID)
+                door.logger.info(
+                    "DIMSE C-GET done",
+                    metadata: [
+                        "dicom.calling": "\(node?.aeTitle ?? "-")", "dicom.completed": "\(current.tally.completed)",
+                        "dicom.failed": "\(current.tally.failed)",
+                    ])
+                return
+            }
+            let file = current.left.removeFirst()
+            let instance: OutgoingInstance
+            do {
+                instance = try OutgoingInstance(file, content: try await door.archive.content(of: file))
+            } catch {
+                current.tally.count(Status.processingFailure, instance: file.sopInstanceUID)
+                retrieval = current
+                continue
+            }
+            guard
+                let (contextID, _) = terms.contexts.first(where: {
+                    $0.value.requesterIsSCP && $0.value.abstractSyntax == instance.sopClassUID
+                        && $0.value.transferSyntax == instance.transferSyntax
+                })
+            else {
+                current.tally.count(Status.sopClassNotSupported, instance: file.sopInstanceUID)
+                retrieval = current
+                continue
+            }
+            nextMessageID &+= 1
+            let request = Command(
+                field: .cStoreRequest, messageID: nextMessageID, affectedSOPClassUID: instance.sopClassUID,
+                affectedSOPInstanceUID: file.sopInstanceUID, priority: 0, hasDataSet: true)
+            current.awaiting = (nextMessageID, file.sopInstanceUID)
+            retrieval = current
+            try await StoreRequester.write(request, instance, contextID: contextID, terms: terms, to: outbound)
+        }
+    }
+
+    /// A C-MOVE: the instances go to the destination node over an association of their own, then the final
+    /// response comes back here.
+    private func move(
+        _ command: Command, contextID: UInt8, _ identifier: FindIdentifier, patientRoot: Bool
+    )
+        async throws
+    {
+        func final(_ status: UInt16, _ comment: String) async throws {
+            try await send(
+                Command.response(to: command, field: .cMoveResponse, status: status, errorComment: comment),
+                contextID: contextID)
+        }
+        guard let node else { return }
+        guard let title = command.moveDestination,
+            let destination = try await door.nodes.moveDestination(aeTitle: title, from: node)
+        else {
+            return try await final(
+                Status.moveDestinationUnknown,
+                "'\(command.moveDestination ?? "")' is not a DICOM node of the caller's institution")
+        }
+        let files: [StoredInstanceFile]
+        do {
+            files = try await instances(identifier, patientRoot: patientRoot)
+        } catch {
+            return try await final(error.status, error.comment)
+        }
+        var tally = SubOperations(remaining: files.count)
+        var outgoing: [OutgoingInstance] = []
+        for file in files {
+            do {
+                outgoing.append(try OutgoingInstance(file, content: try await door.archive.content(of: file)))
+            } catch {
+                tally.count(Status.processingFailure, instance: file.sopInstanceUID)
+            }
+        }
+        if !outgoing.isEmpty {
+            do {
+                try await StoreRequester(door: door).send(
+                    outgoing, to: destination, originator: (node.aeTitle, command.messageID ?? 0), tally: &tally)
+            } catch {
+                return try await final(Status.outOfResourcesForSubOperations, error.reason)
+            }
+        }
+        let (response, failed) = tally.final(to: command, field: .cMoveResponse)
+        try await send(response, failed: failed, contextID: contextID)
+        door.logger.info(
+            "DIMSE C-MOVE done",
+            metadata: [
+                "dicom.calling": "\(node.aeTitle)", "dicom.destination": "\(destination.aeTitle)",
+                "dicom.completed": "\(tally.completed)", "dicom.failed": "\(tally.failed)",
+            ])
+    }
+
     // MARK: Sending
+
+    /// A final C-GET or C-MOVE response, with the Failed SOP Instance UID List when some failed.
+    private func send(_ response: Command, failed: [DICOMWriter.Element]?, contextID: UInt8) async throws {
+        try await send(response, contextID: contextID)
+        guard let failed, let syntax = terms.contexts[contextID].flatMap({ TransferSyntax(uid: $0.transferSyntax) })
+        else { return }
+        try await send(dataSet: try DICOMWriter.dataSet(failed, explicitVR: syntax.isExplicitVR), contextID: contextID)
+    }
 
     private func send(_ pdu: PDU) async throws {
         try await outbound.write(pdu.buffer(allocator))

@@ -79,22 +79,11 @@ public final class DIMSEDoor: Service, Sendable {
             try? await gracefulShutdown()
             return
         }
-        let idle = TimeAmount.nanoseconds(
-            Int64(settings.idleTimeout.components.seconds) * 1_000_000_000
-                + settings.idleTimeout.components.attoseconds / 1_000_000_000)
-        let maximumLength = UInt32(settings.maximumPDULength)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: settings.host, port: settings.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ReadTimeoutHandler(timeout: idle))
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(PDUDecoder(maximumDataLength: maximumLength)))
-                    return try NIOAsyncChannel<PDU, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
+            .bind(host: settings.host, port: settings.port) { channel in self.connection(on: channel) }
         let port = server.channel.localAddress?.port ?? settings.port
         for waiting in bound.withLock({ state in
             state.port = port
@@ -115,6 +104,20 @@ public final class DIMSEDoor: Service, Sendable {
             }
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
+        }
+    }
+
+    /// A connection's pipeline, whichever side opened it: the idle timer, PDUs cut to what this side takes, and the
+    /// async channel an association reads and writes.
+    func connection(on channel: any Channel) -> EventLoopFuture<NIOAsyncChannel<PDU, ByteBuffer>> {
+        let timeout = settings.idleTimeout.components
+        let idle = TimeAmount.nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
+        let maximumLength = UInt32(settings.maximumPDULength)
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(ReadTimeoutHandler(timeout: idle))
+            try channel.pipeline.syncOperations.addHandler(
+                ByteToMessageHandler(PDUDecoder(maximumDataLength: maximumLength)))
+            return try NIOAsyncChannel<PDU, ByteBuffer>(wrappingChannelSynchronously: channel)
         }
     }
 

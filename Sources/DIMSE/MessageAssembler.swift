@@ -66,8 +66,9 @@ public struct MessageAssembler: Sendable {
 
     /// The PDUs that carry `bytes` (a command set or a data set) on `contextID`, each at most `maximumLength` long
     /// (the peer's limit; 0 for none).
+    /// `endsMessage` false leaves the last fragment open, for a data set sent in several pieces.
     public static func fragments(
-        of bytes: [UInt8], contextID: UInt8, isCommand: Bool, maximumLength: UInt32
+        of bytes: [UInt8], contextID: UInt8, isCommand: Bool, maximumLength: UInt32, endsMessage: Bool = true
     ) -> [PDU] {
         // Each PDU carries one PDV: 4 bytes of item length and 2 of header around the fragment.
         let limit = maximumLength == 0 ? 1 << 20 : max(Int(maximumLength) - 6, 2)
@@ -78,7 +79,7 @@ public struct MessageAssembler: Sendable {
             pdus.append(
                 .data([
                     PDV(
-                        contextID: contextID, isCommand: isCommand, isLast: end == bytes.count,
+                        contextID: contextID, isCommand: isCommand, isLast: endsMessage && end == bytes.count,
                         bytes: Array(bytes[start..<end]))
                 ]))
             start = end

@@ -32,6 +32,9 @@ public struct AssociationTerms: Sendable, Equatable {
     public struct Context: Sendable, Equatable {
         public var abstractSyntax: String
         public var transferSyntax: String
+        /// The requester takes the SCP role on this context (role selection, PS3.7 D.3.3.4): this side sends it
+        /// C-STORE sub-operations, as for a C-GET.
+        public var requesterIsSCP: Bool = false
     }
 
     /// The accepted presentation contexts, by id.
@@ -56,6 +59,10 @@ public struct Negotiation: Sendable {
     public var supports: @Sendable (String) -> Bool
     /// Whether this side takes a transfer syntax for a supported abstract syntax.
     public var takes: @Sendable (_ abstractSyntax: String, _ transferSyntax: String) -> Bool
+    /// Whether this side acts as SCU on an abstract syntax for which the requester asks the SCP role (storage, for
+    /// the C-STORE sub-operations of a C-GET). Such a context takes the requester's first transfer syntax that
+    /// `takes` allows.
+    public var sendsTo: @Sendable (String) -> Bool = { _ in false }
 
     public init(
         implementationClassUID: String, implementationVersionName: String, maximumLength: UInt32,
@@ -73,9 +80,21 @@ public struct Negotiation: Sendable {
     /// reads (compressed data is taken as sent, never transcoded), or refused with the reason.
     public func accept(_ request: AssociateRequest) -> (AssociateAccept, AssociationTerms) {
         var answers: [AcceptedContext] = []
+        var roles: [RoleSelection] = []
         var terms = AssociationTerms(contexts: [:], peerMaximumLength: request.userInformation.maximumLength)
         for context in request.presentationContexts {
-            if !supports(context.abstractSyntax) {
+            let proposed = request.userInformation.roles.first { $0.sopClassUID == context.abstractSyntax }
+            if proposed?.scp == true && sendsTo(context.abstractSyntax),
+                let chosen = context.transferSyntaxes.first(where: { takes(context.abstractSyntax, $0) })
+            {
+                answers.append(AcceptedContext(id: context.id, result: .acceptance, transferSyntax: chosen))
+                let received = supports(context.abstractSyntax) && proposed?.scu != false
+                terms.contexts[context.id] = AssociationTerms.Context(
+                    abstractSyntax: context.abstractSyntax, transferSyntax: chosen, requesterIsSCP: true)
+                if !roles.contains(where: { $0.sopClassUID == context.abstractSyntax }) {
+                    roles.append(RoleSelection(sopClassUID: context.abstractSyntax, scu: received, scp: true))
+                }
+            } else if !supports(context.abstractSyntax) {
                 answers.append(
                     AcceptedContext(
                         id: context.id, result: .abstractSyntaxNotSupported,
@@ -96,7 +115,40 @@ public struct Negotiation: Sendable {
             presentationContexts: answers,
             userInformation: UserInformation(
                 maximumLength: maximumLength, implementationClassUID: implementationClassUID,
-                implementationVersionName: implementationVersionName))
+                implementationVersionName: implementationVersionName, roles: roles))
         return (accept, terms)
+    }
+}
+
+/// The requester's side of negotiation: the contexts it proposes, and what the acceptor's answer leaves of them.
+public struct Proposal: Sendable {
+    public var request: AssociateRequest
+
+    /// Proposes one context per abstract syntax and transfer syntax pair, with odd ids from 1 (PS3.8 9.3.2.2): at most
+    /// 128 pairs.
+    public init(
+        calling: String, called: String, pairs: [(abstractSyntax: String, transferSyntax: String)],
+        maximumLength: UInt32, implementationClassUID: String, implementationVersionName: String
+    ) {
+        let contexts = pairs.prefix(128).enumerated().map { index, pair in
+            ProposedContext(
+                id: UInt8(index * 2 + 1), abstractSyntax: pair.abstractSyntax, transferSyntaxes: [pair.transferSyntax])
+        }
+        request = AssociateRequest(
+            calledAETitle: called, callingAETitle: calling, presentationContexts: contexts,
+            userInformation: UserInformation(
+                maximumLength: maximumLength, implementationClassUID: implementationClassUID,
+                implementationVersionName: implementationVersionName))
+    }
+
+    /// The contexts the acceptor accepted, with the abstract syntax each was proposed for.
+    public func terms(of accept: AssociateAccept) -> AssociationTerms {
+        var terms = AssociationTerms(contexts: [:], peerMaximumLength: accept.userInformation.maximumLength)
+        for answer in accept.presentationContexts where answer.result == .acceptance {
+            guard let proposed = request.presentationContexts.first(where: { $0.id == answer.id }) else { continue }
+            terms.contexts[answer.id] = AssociationTerms.Context(
+                abstractSyntax: proposed.abstractSyntax, transferSyntax: answer.transferSyntax)
+        }
+        return terms
     }
 }

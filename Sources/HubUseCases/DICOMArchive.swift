@@ -108,6 +108,39 @@ public struct DICOMArchive: Sendable {
         return files
     }
 
+    /// The stored instances a DIMSE retrieval (C-GET, C-MOVE) names and the caller may see: studies, series or
+    /// instances by UID, or a patient's studies. Audited once, as `dicom.retrieve`, with the count.
+    public func retrieval(
+        studies: [String], series: [String], instances: [String], patientID: String?, for caller: Caller,
+        target: String
+    ) async throws -> [StoredInstanceFile] {
+        let access = try Self.access(for: caller)
+        let now = clock()
+        return try await database.write { db in
+            var studyUIDs = studies
+            if studyUIDs.isEmpty, let patientID {
+                studyUIDs = try db.search(
+                    level: .study, matches: [("PatientID", .equals(patientID))], access: access, limit: 5000,
+                    offset: 0
+                ).map(\.studyUID)
+            }
+            let seriesSet = Set(series)
+            let instanceSet = Set(instances)
+            var files: [StoredInstanceFile] = []
+            for study in studyUIDs {
+                files += try db.instanceFiles(studyUID: study, access: access).filter { file in
+                    (seriesSet.isEmpty || seriesSet.contains(file.seriesUID))
+                        && (instanceSet.isEmpty || instanceSet.contains(file.sopInstanceUID))
+                }
+            }
+            try db.appendAudit(
+                caller.audit(
+                    "dicom.retrieve", "dicom", target,
+                    detail: "studies=\(studyUIDs.count) series=\(series.count) instances=\(files.count)"), at: now)
+            return files
+        }
+    }
+
     /// Where an instance's bytes are: in the database (small instances) or a file of the blob store.
     public func content(of file: StoredInstanceFile) async throws -> BlobContent {
         try await database.blobContent(sha256: file.sha256, files: blobs)

@@ -116,4 +116,14 @@ public struct DICOMNodes: Sendable {
         }
         return node
     }
+
+    /// Where a C-MOVE from `node` may send: a registered node of the same institution, named by its AE title. Images
+    /// never leave for another institution's node this way; nil when the title names no such node.
+    public func moveDestination(aeTitle: String, from node: DICOMNode) async throws -> DICOMNode? {
+        let title = AETitleRules.normalized(aeTitle)
+        guard let destination = try await database.shortRead({ try $0.dicomNode(aeTitle: title) }),
+            destination.institutionId == node.institutionId
+        else { return nil }
+        return destination
+    }
 }
