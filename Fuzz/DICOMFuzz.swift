@@ -29,5 +29,13 @@ public func dicomFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         }
     }
     _ = try? DICOMFile.parseHeader(input, options: small)
+    // The same bytes as a bare data set, as a DIMSE identifier or C-STORE data set arrives.
+    for uid in [TransferSyntax.implicitVRLittleEndian, TransferSyntax.explicitVRLittleEndian] {
+        if let syntax = TransferSyntax(uid: uid),
+            let dataset = try? DataSet.parse(input, transferSyntax: syntax, options: small)
+        {
+            for element in dataset.elements { _ = dataset.strings(of: element) }
+        }
+    }
     return 0
 }

@@ -97,6 +97,7 @@ extension DICOMTag {
     public static let queryRetrieveLevel = DICOMTag(0x0008, 0x0052)
     public static let retrieveAETitle = DICOMTag(0x0008, 0x0054)
     public static let failedSOPInstanceUIDList = DICOMTag(0x0008, 0x0058)
+    public static let transactionUID = DICOMTag(0x0008, 0x1195)
     public static let codeValue = DICOMTag(0x0008, 0x0100)
     public static let codingSchemeDesignator = DICOMTag(0x0008, 0x0102)
     public static let issuerOfPatientID = DICOMTag(0x0010, 0x0021)

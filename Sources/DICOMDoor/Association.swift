@@ -154,7 +154,9 @@ struct Association {
             supports: { abstract in
                 abstract == SOPClass.verification || SOPClass.queryFind.contains(abstract)
                     || SOPClass.retrieveGet.contains(abstract) || SOPClass.retrieveMove.contains(abstract)
-                    || (ofClinic && (SOPClass.isStorage(abstract) || abstract == SOPClass.modalityWorklistFind))
+                    || (ofClinic
+                        && (SOPClass.isStorage(abstract) || abstract == SOPClass.modalityWorklistFind
+                            || abstract == SOPClass.storageCommitment))
             },
             takes: { abstract, syntax in
                 SOPClass.isStorage(abstract) ? TransferSyntax(uid: syntax) != nil : Self.uncompressed.contains(syntax)
@@ -268,6 +270,26 @@ struct Association {
                 return
             }
             query = (command, contextID, abstractSyntax, transferSyntax, [])
+        case .nActionRequest:
+            let refusal: (UInt16, String)? =
+                !command.hasDataSet
+                ? (Status.missingAttribute, "an N-ACTION-RQ without its data set")
+                : abstractSyntax != SOPClass.storageCommitment || command.requestedSOPClassUID != abstractSyntax
+                    ? (Status.noSuchSOPClass, "the hub performs N-ACTION for Storage Commitment only")
+                    : command.requestedSOPInstanceUID != SOPClass.storageCommitmentInstance
+                        ? (Status.noSuchSOPInstance, "Storage Commitment is asked of its well-known SOP instance")
+                        : command.actionTypeID != 1
+                            ? (Status.noSuchAction, "Storage Commitment has action type 1") : nil
+            if let (status, comment) = refusal {
+                let response = Self.actionResponse(to: command, status: status, comment: comment)
+                if command.hasDataSet {
+                    answerAfterDataSet = response
+                } else {
+                    try await send(response, contextID: contextID)
+                }
+                return
+            }
+            query = (command, contextID, abstractSyntax, transferSyntax, [])
         case .cStoreResponse:
             guard var current = retrieval, let awaiting = current.awaiting, command.respondingTo == awaiting.messageID
             else { return }
@@ -354,12 +376,16 @@ struct Association {
         guard let syntax = TransferSyntax(uid: transferSyntax) else {
             return try await final(Status.cannotUnderstand, "the context's transfer syntax is not read")
         }
-        let identifier: FindIdentifier
+        let dataset: DataSet
         do {
-            identifier = FindIdentifier(try DataSet.parse(bytes, transferSyntax: syntax))
+            dataset = try DataSet.parse(bytes, transferSyntax: syntax)
         } catch {
             return try await final(Status.cannotUnderstand, "the identifier cannot be read: \(error.detail)")
         }
+        if command.field == .nActionRequest {
+            return try await commit(command, contextID: contextID, dataset, explicitVR: syntax.isExplicitVR)
+        }
+        let identifier = FindIdentifier(dataset)
         let patientRoot = [SOPClass.patientRootGet, SOPClass.patientRootMove].contains(abstractSyntax)
         switch command.field {
         case .cGetRequest:
@@ -526,6 +552,86 @@ struct Association {
             metadata: [
                 "dicom.calling": "\(node.aeTitle)", "dicom.destination": "\(destination.aeTitle)",
                 "dicom.completed": "\(tally.completed)", "dicom.failed": "\(tally.failed)",
+            ])
+    }
+
+    // MARK: Storage Commitment
+
+    /// The N-ACTION-RSP of a Storage Commitment request.
+    static func actionResponse(to request: Command, status: UInt16, comment: String? = nil) -> Command {
+        var response = Command(
+            field: .nActionResponse, respondingTo: request.messageID, affectedSOPClassUID: request.requestedSOPClassUID,
+            affectedSOPInstanceUID: request.requestedSOPInstanceUID, status: status)
+        response.actionTypeID = request.actionTypeID
+        response.errorComment = comment
+        return response
+    }
+
+    /// A Storage Commitment request (PS3.4 J.3.2): answered at once, then its result sent as an N-EVENT-REPORT on
+    /// the same association, each referenced instance committed if the hub holds it for the node's institution.
+    private mutating func commit(
+        _ command: Command, contextID: UInt8, _ dataset: DataSet, explicitVR: Bool
+    ) async throws {
+        guard let caller, let node else { return }
+        guard let transaction = dataset.uid(.transactionUID) else {
+            return try await send(
+                Self.actionResponse(
+                    to: command, status: Status.missingAttribute, comment: "no Transaction UID (0008,1195)"),
+                contextID: contextID)
+        }
+        let references = (dataset.sequence(.referencedSOPSequence) ?? []).compactMap { item in
+            item.uid(.referencedSOPInstanceUID).map { (item.uid(.referencedSOPClassUID) ?? "", $0) }
+        }
+        let results: [(sopClassUID: String, sopInstanceUID: String, failure: CommitmentFailure?)]
+        do {
+            results = try await door.archive.commitment(references, transaction: transaction, for: caller)
+        } catch {
+            return try await send(
+                Self.actionResponse(
+                    to: command, status: Status.processingFailure, comment: "the hub could not check the instances"),
+                contextID: contextID)
+        }
+        try await send(Self.actionResponse(to: command, status: Status.success), contextID: contextID)
+        let committed = results.filter { $0.failure == nil }
+        let failed = results.filter { $0.failure != nil }
+        var elements: [DICOMWriter.Element] = [.string(.transactionUID, .UI, transaction)]
+        if !committed.isEmpty {
+            elements.append(
+                DICOMWriter.Element(
+                    .referencedSOPSequence, .SQ,
+                    .sequence(
+                        committed.map {
+                            [
+                                .string(.referencedSOPClassUID, .UI, $0.sopClassUID),
+                                .string(.referencedSOPInstanceUID, .UI, $0.sopInstanceUID),
+                            ]
+                        }, undefinedLength: false)))
+        }
+        if !failed.isEmpty {
+            elements.append(
+                DICOMWriter.Element(
+                    .failedSOPSequence, .SQ,
+                    .sequence(
+                        failed.map {
+                            [
+                                .string(.referencedSOPClassUID, .UI, $0.sopClassUID),
+                                .string(.referencedSOPInstanceUID, .UI, $0.sopInstanceUID),
+                                DICOMWriter.Element(.failureReason, .US, .uint16s([$0.failure?.rawValue ?? 0x0110])),
+                            ]
+                        }, undefinedLength: false)))
+        }
+        nextMessageID &+= 1
+        var report = Command(
+            field: .nEventReportRequest, messageID: nextMessageID, affectedSOPClassUID: SOPClass.storageCommitment,
+            affectedSOPInstanceUID: SOPClass.storageCommitmentInstance, hasDataSet: true)
+        report.eventTypeID = failed.isEmpty ? 1 : 2
+        try await send(report, contextID: contextID)
+        try await send(dataSet: try DICOMWriter.dataSet(elements, explicitVR: explicitVR), contextID: contextID)
+        door.logger.info(
+            "DIMSE storage commitment",
+            metadata: [
+                "dicom.calling": "\(node.aeTitle)", "dicom.transaction": "\(transaction)",
+                "dicom.committed": "\(committed.count)", "dicom.failed": "\(failed.count)",
             ])
     }
 

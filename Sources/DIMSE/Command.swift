@@ -237,6 +237,12 @@ public enum Status {
     public static let noSuchSOPClass: UInt16 = 0x0118
     /// SOP Class Not Supported (0122H).
     public static let sopClassNotSupported: UInt16 = 0x0122
+    /// No Such SOP Instance (0112H).
+    public static let noSuchSOPInstance: UInt16 = 0x0112
+    /// Missing Attribute (0120H).
+    public static let missingAttribute: UInt16 = 0x0120
+    /// No Such Action Type (0123H).
+    public static let noSuchAction: UInt16 = 0x0123
     /// Not Authorized (0124H).
     public static let notAuthorized: UInt16 = 0x0124
     /// Unrecognized Operation (0211H).

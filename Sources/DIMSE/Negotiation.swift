@@ -1,6 +1,9 @@
 /// Well-known SOP classes and the families of them an acceptor recognizes.
 public enum SOPClass {
     public static let verification = "1.2.840.10008.1.1"
+    /// Storage Commitment Push Model (PS3.4 J) and its well-known SOP instance.
+    public static let storageCommitment = "1.2.840.10008.1.20.1"
+    public static let storageCommitmentInstance = "1.2.840.10008.1.20.1.1"
     /// Modality Worklist Information Model - FIND (PS3.4 K.6.1).
     public static let modalityWorklistFind = "1.2.840.10008.5.1.4.31"
     /// Query/Retrieve information models (PS3.4 C.6): Patient Root and Study Root, FIND, MOVE and GET.

@@ -249,6 +249,10 @@ public protocol DICOMIndexReads {
         fullMetadata: Bool
     ) throws -> [DICOMRow]
 
+    /// The SOP class of each of the instances that is stored and visible through `access`, by SOP Instance UID
+    /// (Storage Commitment).
+    func storedClasses(sopInstanceUIDs: [String], access: DICOMAccess) throws -> [String: String]
+
     /// The instances of a study, a series or one instance the caller may read, in order.
     func instanceFiles(
         studyUID: String, seriesUID: String?, sopInstanceUID: String?, access: DICOMAccess

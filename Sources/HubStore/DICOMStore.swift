@@ -234,6 +234,31 @@ extension DICOMStore {
         }
     }
 
+    /// The SOP class of each of `sopInstanceUIDs` that is stored and visible through `access`, by SOP Instance UID.
+    public static func storedClasses(
+        _ db: Database, sopInstanceUIDs: [String], access: DICOMAccess
+    ) throws -> [String: String] {
+        var classes: [String: String] = [:]
+        for start in stride(from: 0, to: sopInstanceUIDs.count, by: 500) {
+            var filter = SQLFilter()
+            filter.add(
+                "i.sop_instance_uid IN (?)",
+                list: Array(sopInstanceUIDs[start..<min(start + 500, sopInstanceUIDs.count)]))
+            access.restrict(&filter)
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT i.sop_instance_uid, i.sop_class_uid
+                    FROM dicom_instances i JOIN dicom_studies s ON s.study_uid = i.study_uid
+                    \(filter.whereClause)
+                    """, arguments: filter.arguments)
+            {
+                classes[row["sop_instance_uid"]] = row["sop_class_uid"] ?? ""
+            }
+        }
+        return classes
+    }
+
     /// A DICOM wildcard (`*`, `?`) as a GLOB pattern, other GLOB characters taken literally.
     static func globPattern(_ pattern: String) -> String {
         var out = ""

@@ -269,6 +269,10 @@ extension SQLiteTransaction: DICOMIndexWrites {
         )
     }
 
+    public func storedClasses(sopInstanceUIDs: [String], access: DICOMAccess) throws -> [String: String] {
+        try DICOMStore.storedClasses(db, sopInstanceUIDs: sopInstanceUIDs, access: access)
+    }
+
     public func instanceFiles(
         studyUID: String, seriesUID: String?, sopInstanceUID: String?, access: DICOMAccess
     ) throws -> [StoredInstanceFile] {

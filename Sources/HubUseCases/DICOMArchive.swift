@@ -141,8 +141,44 @@ public struct DICOMArchive: Sendable {
         }
     }
 
+    /// Storage Commitment (PS3.4 J): which of the referenced instances the hub holds, durably, for the caller, and
+    /// why each other one is not committed. Audited as `dicom.commitment`, with the transaction's UID.
+    public func commitment(
+        _ references: [(sopClassUID: String, sopInstanceUID: String)], transaction: String, for caller: Caller
+    ) async throws -> [(sopClassUID: String, sopInstanceUID: String, failure: CommitmentFailure?)] {
+        let access = try Self.access(for: caller)
+        let now = clock()
+        let uids = references.map(\.sopInstanceUID)
+        let stored = try await database.write { db in
+            let stored = try db.storedClasses(sopInstanceUIDs: uids, access: access)
+            let failed = references.filter { stored[$0.sopInstanceUID] != $0.sopClassUID }.count
+            try db.appendAudit(
+                caller.audit(
+                    "dicom.commitment", "dicom", transaction,
+                    detail: "instances=\(references.count) failed=\(failed)"), at: now)
+            return stored
+        }
+        return references.map { reference in
+            let failure: CommitmentFailure? =
+                switch stored[reference.sopInstanceUID] {
+                case nil: .noSuchInstance
+                case reference.sopClassUID: nil
+                default: .classInstanceConflict
+                }
+            return (reference.sopClassUID, reference.sopInstanceUID, failure)
+        }
+    }
+
     /// Where an instance's bytes are: in the database (small instances) or a file of the blob store.
     public func content(of file: StoredInstanceFile) async throws -> BlobContent {
         try await database.blobContent(sha256: file.sha256, files: blobs)
     }
+}
+
+/// Why an instance is not committed (PS3.4 J.3.3.1, Failure Reason (0008,1197)).
+public enum CommitmentFailure: UInt16, Sendable {
+    /// The hub does not hold it, or not for this caller (0112H).
+    case noSuchInstance = 0x0112
+    /// It is held under another SOP class (0119H).
+    case classInstanceConflict = 0x0119
 }

@@ -99,6 +99,16 @@ enum DCMTK {
         return (path, bytes)
     }
 
+    /// Registers a DICOM node of `institution` at loopback.
+    static func registerNode(
+        _ hub: HubClient, at institution: String, _ aeTitle: String, port: Int, kind: String
+    ) async throws {
+        let node = try await hub.call(
+            .post, "/v1/institutions/\(institution)/dicom-nodes", token: hub.admin,
+            json: ["ae_title": aeTitle, "host": "127.0.0.1", "port": port, "kind": kind])
+        try #require(node.status == 201, "\(node.text)")
+    }
+
     static func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dimse-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

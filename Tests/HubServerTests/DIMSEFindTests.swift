@@ -135,10 +135,7 @@ import Testing
             for (institution, title, kind) in [
                 ("yz-clinic", "YZ_US_1", "modality"), ("wh-xiehe", "WH_READ_1", "workstation"),
             ] {
-                let node = try await hub.call(
-                    .post, "/v1/institutions/\(institution)/dicom-nodes", token: hub.admin,
-                    json: ["ae_title": title, "host": "127.0.0.1", "port": 11112, "kind": kind])
-                try #require(node.status == 201, "\(node.text)")
+                try await DIMSEDoorTests.registerNode(hub, at: institution, title, port: 11112, kind: kind)
             }
             // Another clinic's modality is answered, with none of this clinic's exams.
             let other = try await Self.findscu(
@@ -237,10 +234,7 @@ import Testing
             // The reading center's workstation sees the study of the exam routed to it; another hospital's does not.
             try await hub.institution("yz-hospital", level: "secondary", region: "321002", alliances: ["wh-east"])
             for (institution, title) in [("wh-xiehe", "WH_READ_1"), ("yz-hospital", "YZ_READ_1")] {
-                let node = try await hub.call(
-                    .post, "/v1/institutions/\(institution)/dicom-nodes", token: hub.admin,
-                    json: ["ae_title": title, "host": "127.0.0.1", "port": 11112, "kind": "workstation"])
-                try #require(node.status == 201, "\(node.text)")
+                try await DIMSEDoorTests.registerNode(hub, at: institution, title, port: 11112, kind: "workstation")
             }
             let keys = ["QueryRetrieveLevel=STUDY", "StudyInstanceUID", "AccessionNumber"]
             let reader = try await Self.findscu("-S", calling: "WH_READ_1", port: setup.port, keys: keys)

@@ -91,10 +91,7 @@ import Testing
 
             // Another hospital's workstation sees none of it: nothing is sent.
             try await hub.institution("yz-hospital", level: "secondary", region: "321002", alliances: ["wh-east"])
-            let node = try await hub.call(
-                .post, "/v1/institutions/yz-hospital/dicom-nodes", token: hub.admin,
-                json: ["ae_title": "YZ_READ_1", "host": "127.0.0.1", "port": 11112, "kind": "workstation"])
-            try #require(node.status == 201, "\(node.text)")
+            try await DIMSEDoorTests.registerNode(hub, at: "yz-hospital", "YZ_READ_1", port: 11112, kind: "workstation")
             let stranger = try await Self.getscu(
                 "YZ_READ_1", study: Self.study, port: setup.port, into: folder, "elsewhere")
             let elsewhere = stranger.folder
@@ -130,10 +127,7 @@ import Testing
                     ("WH_READ_1", 11112, "workstation"), ("CENTERPACS", centerPort, "pacs"),
                     ("WH_DOWN", try freeLoopbackPort(), "pacs"),
                 ] {
-                    let node = try await hub.call(
-                        .post, "/v1/institutions/wh-xiehe/dicom-nodes", token: hub.admin,
-                        json: ["ae_title": title, "host": "127.0.0.1", "port": port, "kind": kind])
-                    try #require(node.status == 201, "\(node.text)")
+                    try await DIMSEDoorTests.registerNode(hub, at: "wh-xiehe", title, port: port, kind: kind)
                 }
                 func move(to destination: String, level: String = "STUDY") async throws -> (Int32, String) {
                     try await DCMTK.run(
