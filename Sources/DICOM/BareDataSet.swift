@@ -43,6 +43,13 @@ public enum DICOMText {
     /// The defined terms of (0008,0005) the hub writes in, best first: UTF-8, then the Chinese national set.
     public static let writable = ["ISO_IR 192", "GB18030"]
 
+    /// The first of `terms` (a query's (0008,0005)) that the hub writes, spelled as in `writable`; UTF-8 when none.
+    public static func answerTerm(for terms: [String]) -> String {
+        terms.lazy.compactMap { term in
+            writable.first { SpecificCharacterSet.normalize($0) == SpecificCharacterSet.normalize(term) }
+        }.first ?? writable[0]
+    }
+
     /// `text` in the character set named by `term`; nil when the set cannot hold it.
     public static func encode(_ text: String, in term: String) -> [UInt8]? {
         if text.utf8.allSatisfy({ $0 < 0x80 }) { return Array(text.utf8) }

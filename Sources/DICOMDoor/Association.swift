@@ -221,24 +221,18 @@ struct Association {
                 Command.response(to: command, field: .cEchoResponse, status: Status.success), contextID: contextID)
         case .cStoreRequest:
             guard command.hasDataSet else {
-                return try await send(
-                    Command.response(
-                        to: command, field: .cStoreResponse, status: Status.cannotUnderstand,
-                        errorComment: "a C-STORE-RQ without a data set"), contextID: contextID)
+                return try await refuse(command, Status.cannotUnderstand, "a C-STORE-RQ without a data set", contextID)
             }
             guard node?.kind != .workstation else {
-                answerAfterDataSet = Command.response(
-                    to: command, field: .cStoreResponse, status: Status.notAuthorized,
-                    errorComment: "a workstation does not store into the hub")
-                return
+                return try await refuse(
+                    command, Status.notAuthorized, "a workstation does not store into the hub", contextID)
             }
             guard let sopClass = command.affectedSOPClassUID, let sop = command.affectedSOPInstanceUID,
                 SOPClass.isStorage(abstractSyntax), sopClass == abstractSyntax
             else {
-                answerAfterDataSet = Command.response(
-                    to: command, field: .cStoreResponse, status: Status.sopClassNotSupported,
-                    errorComment: "the SOP class is not the presentation context's (\(abstractSyntax))")
-                return
+                return try await refuse(
+                    command, Status.sopClassNotSupported,
+                    "the SOP class is not the presentation context's (\(abstractSyntax))", contextID)
             }
             do {
                 let writer = try door.ingest.writer()
@@ -248,46 +242,26 @@ struct Association {
                 try meta.withUnsafeBytes { try writer.write($0) }
                 store = (command, contextID, writer)
             } catch {
-                answerAfterDataSet = Command.response(
-                    to: command, field: .cStoreResponse, status: Status.outOfResources,
-                    errorComment: "the hub cannot store now: \(error)")
+                try await refuse(command, Status.outOfResources, "the hub cannot store now: \(error)", contextID)
             }
         case .cFindRequest, .cGetRequest, .cMoveRequest:
-            let answer = Command.Field(rawValue: command.field.rawValue | 0x8000) ?? .cFindResponse
             guard command.hasDataSet else {
-                return try await send(
-                    Command.response(
-                        to: command, field: answer, status: Status.cannotUnderstand,
-                        errorComment: "a request without an identifier"), contextID: contextID)
+                return try await refuse(command, Status.cannotUnderstand, "a request without an identifier", contextID)
             }
-            guard command.affectedSOPClassUID == abstractSyntax, retrieval == nil else {
-                answerAfterDataSet = Command.response(
-                    to: command, field: answer,
-                    status: retrieval == nil ? Status.sopClassNotSupported : Status.outOfResourcesForSubOperations,
-                    errorComment: retrieval == nil
-                        ? "the SOP class is not the presentation context's (\(abstractSyntax))"
-                        : "a C-GET is under way on this association")
-                return
+            guard retrieval == nil else {
+                return try await refuse(
+                    command, Status.outOfResourcesForSubOperations, "a C-GET is under way on this association",
+                    contextID)
+            }
+            guard command.affectedSOPClassUID == abstractSyntax else {
+                return try await refuse(
+                    command, Status.sopClassNotSupported,
+                    "the SOP class is not the presentation context's (\(abstractSyntax))", contextID)
             }
             query = (command, contextID, abstractSyntax, transferSyntax, [])
         case .nActionRequest:
-            let refusal: (UInt16, String)? =
-                !command.hasDataSet
-                ? (Status.missingAttribute, "an N-ACTION-RQ without its data set")
-                : abstractSyntax != SOPClass.storageCommitment || command.requestedSOPClassUID != abstractSyntax
-                    ? (Status.noSuchSOPClass, "the hub performs N-ACTION for Storage Commitment only")
-                    : command.requestedSOPInstanceUID != SOPClass.storageCommitmentInstance
-                        ? (Status.noSuchSOPInstance, "Storage Commitment is asked of its well-known SOP instance")
-                        : command.actionTypeID != 1
-                            ? (Status.noSuchAction, "Storage Commitment has action type 1") : nil
-            if let (status, comment) = refusal {
-                let response = Self.actionResponse(to: command, status: status, comment: comment)
-                if command.hasDataSet {
-                    answerAfterDataSet = response
-                } else {
-                    try await send(response, contextID: contextID)
-                }
-                return
+            if let (status, comment) = Self.commitmentRefusal(command, abstractSyntax: abstractSyntax) {
+                return try await refuse(command, status, comment, contextID)
             }
             query = (command, contextID, abstractSyntax, transferSyntax, [])
         case .cStoreResponse:
@@ -305,17 +279,29 @@ struct Association {
             let (response, failed) = current.tally.final(to: current.command, field: .cGetResponse, cancelled: true)
             try await send(response, failed: failed, contextID: current.contextID)
         default:
-            guard command.field.isRequest, command.field != .cCancelRequest else { return }
-            let answer = Command.Field(rawValue: command.field.rawValue | 0x8000) ?? .cEchoResponse
-            let response = Command.response(
-                to: command, field: answer, status: Status.unrecognizedOperation,
-                errorComment: "the hub does not perform this operation on this presentation context")
-            if command.hasDataSet {
-                answerAfterDataSet = response
-            } else {
-                try await send(response, contextID: contextID)
-            }
+            try await refuse(
+                command, Status.unrecognizedOperation,
+                "the hub does not perform this operation on this presentation context", contextID)
         }
+    }
+
+    /// Answers a request with a failure `status`: at once, or once its data set has arrived (and been dropped).
+    /// Responses and C-CANCEL-RQ are not answered.
+    private mutating func refuse(
+        _ command: Command, _ status: UInt16, _ comment: String, _ contextID: UInt8
+    ) async throws {
+        guard let field = command.field.response else { return }
+        guard command.hasDataSet else { return try await answer(command, status, comment, contextID) }
+        answerAfterDataSet = Command.response(to: command, field: field, status: status, errorComment: comment)
+    }
+
+    /// Sends the final response to `command` with `status` (and why, for a failure).
+    private func answer(
+        _ command: Command, _ status: UInt16, _ comment: String? = nil, _ contextID: UInt8
+    ) async throws {
+        guard let field = command.field.response else { return }
+        try await send(
+            Command.response(to: command, field: field, status: status, errorComment: comment), contextID: contextID)
     }
 
     /// The whole data set of a C-STORE has arrived: it is checked, stored and filed like a STOW-RS part.
@@ -355,9 +341,7 @@ struct Association {
                 comment = "the hub could not store the instance; send it again"
             }
         }
-        try await send(
-            Command.response(to: command, field: .cStoreResponse, status: status, errorComment: comment),
-            contextID: contextID)
+        try await answer(command, status, comment, contextID)
     }
 
     /// The whole identifier of a C-FIND, C-GET or C-MOVE has arrived. A C-FIND's matches are answered pending, each
@@ -367,20 +351,16 @@ struct Association {
             return
         }
         query = nil
-        let field = Command.Field(rawValue: command.field.rawValue | 0x8000) ?? .cFindResponse
-        func final(_ status: UInt16, _ comment: String? = nil) async throws {
-            try await send(
-                Command.response(to: command, field: field, status: status, errorComment: comment),
-                contextID: contextID)
-        }
         guard let syntax = TransferSyntax(uid: transferSyntax) else {
-            return try await final(Status.cannotUnderstand, "the context's transfer syntax is not read")
+            return try await answer(
+                command, Status.cannotUnderstand, "the context's transfer syntax is not read", contextID)
         }
         let dataset: DataSet
         do {
             dataset = try DataSet.parse(bytes, transferSyntax: syntax)
         } catch {
-            return try await final(Status.cannotUnderstand, "the identifier cannot be read: \(error.detail)")
+            return try await answer(
+                command, Status.cannotUnderstand, "the identifier cannot be read: \(error.detail)", contextID)
         }
         if command.field == .nActionRequest {
             return try await commit(command, contextID: contextID, dataset, explicitVR: syntax.isExplicitVR)
@@ -399,14 +379,15 @@ struct Association {
             answers = try await FindService(door: door, node: node, caller: caller)
                 .answers(to: identifier, abstractSyntax: abstractSyntax)
         } catch {
-            return try await final(error.status, error.comment)
+            return try await answer(command, error.status, error.comment, contextID)
         }
-        for answer in answers {
+        for match in answers {
             let data: [UInt8]
             do {
-                data = try DICOMWriter.dataSet(answer, explicitVR: syntax.isExplicitVR)
+                data = try DICOMWriter.dataSet(match, explicitVR: syntax.isExplicitVR)
             } catch {
-                return try await final(Status.cannotUnderstand, "an answer cannot be encoded: \(error.detail)")
+                return try await answer(
+                    command, Status.cannotUnderstand, "an answer cannot be encoded: \(error.detail)", contextID)
             }
             try await send(
                 Command.response(to: command, field: .cFindResponse, status: Status.pending, hasDataSet: true),
@@ -414,7 +395,7 @@ struct Association {
             try await send(dataSet: data, contextID: contextID)
         }
         found += answers.count
-        try await final(Status.success)
+        try await answer(command, Status.success, nil, contextID)
     }
 
     // MARK: Retrieval
@@ -422,7 +403,7 @@ struct Association {
     /// The instances a C-GET or C-MOVE identifier names that the caller may see, or the failure to answer with.
     private func instances(
         _ identifier: FindIdentifier, patientRoot: Bool
-    ) async throws(FindService.Failure) -> [StoredInstanceFile] {
+    ) async throws(DIMSEFailure) -> [StoredInstanceFile] {
         guard let caller, let node else { return [] }
         let keys = try RetrieveKeys(identifier, patientRoot: patientRoot)
         do {
@@ -430,11 +411,11 @@ struct Association {
                 studies: keys.studies, series: keys.series, instances: keys.instances, patientID: keys.patientID,
                 for: caller, target: "\(node.aeTitle) \(keys.level)")
         } catch let error as HubError {
-            throw FindService.Failure(
+            throw DIMSEFailure(
                 status: error.kind == .forbidden ? Status.notAuthorized : Status.cannotUnderstand,
                 comment: error.detail)
         } catch {
-            throw FindService.Failure(status: Status.cannotUnderstand, comment: "the hub could not look the images up")
+            throw DIMSEFailure(status: Status.cannotUnderstand, comment: "the hub could not look the images up")
         }
     }
 
@@ -447,10 +428,7 @@ struct Association {
         do {
             files = try await instances(identifier, patientRoot: patientRoot)
         } catch {
-            return try await send(
-                Command.response(
-                    to: command, field: .cGetResponse, status: error.status, errorComment: error.comment),
-                contextID: contextID)
+            return try await answer(command, error.status, error.comment, contextID)
         }
         retrieval = Retrieval(
             command: command, contextID: contextID, left: files, tally: SubOperations(remaining: files.count))
@@ -509,24 +487,20 @@ struct Association {
     )
         async throws
     {
-        func final(_ status: UInt16, _ comment: String) async throws {
-            try await send(
-                Command.response(to: command, field: .cMoveResponse, status: status, errorComment: comment),
-                contextID: contextID)
-        }
         guard let node else { return }
         guard let title = command.moveDestination,
             let destination = try await door.nodes.moveDestination(aeTitle: title, from: node)
         else {
-            return try await final(
+            return try await answer(
+                command,
                 Status.moveDestinationUnknown,
-                "'\(command.moveDestination ?? "")' is not a DICOM node of the caller's institution")
+                "'\(command.moveDestination ?? "")' is not a DICOM node of the caller's institution", contextID)
         }
         let files: [StoredInstanceFile]
         do {
             files = try await instances(identifier, patientRoot: patientRoot)
         } catch {
-            return try await final(error.status, error.comment)
+            return try await answer(command, error.status, error.comment, contextID)
         }
         var tally = SubOperations(remaining: files.count)
         var outgoing: [OutgoingInstance] = []
@@ -542,7 +516,7 @@ struct Association {
                 try await StoreRequester(door: door).send(
                     outgoing, to: destination, originator: (node.aeTitle, command.messageID ?? 0), tally: &tally)
             } catch {
-                return try await final(Status.outOfResourcesForSubOperations, error.reason)
+                return try await answer(command, Status.outOfResourcesForSubOperations, error.reason, contextID)
             }
         }
         let (response, failed) = tally.final(to: command, field: .cMoveResponse)
@@ -557,14 +531,17 @@ struct Association {
 
     // MARK: Storage Commitment
 
-    /// The N-ACTION-RSP of a Storage Commitment request.
-    static func actionResponse(to request: Command, status: UInt16, comment: String? = nil) -> Command {
-        var response = Command(
-            field: .nActionResponse, respondingTo: request.messageID, affectedSOPClassUID: request.requestedSOPClassUID,
-            affectedSOPInstanceUID: request.requestedSOPInstanceUID, status: status)
-        response.actionTypeID = request.actionTypeID
-        response.errorComment = comment
-        return response
+    /// Why an N-ACTION-RQ is not a Storage Commitment request the hub performs, if it is not.
+    static func commitmentRefusal(_ command: Command, abstractSyntax: String) -> (UInt16, String)? {
+        if !command.hasDataSet { return (Status.missingAttribute, "an N-ACTION-RQ without its data set") }
+        if abstractSyntax != SOPClass.storageCommitment || command.requestedSOPClassUID != abstractSyntax {
+            return (Status.noSuchSOPClass, "the hub performs N-ACTION for Storage Commitment only")
+        }
+        if command.requestedSOPInstanceUID != SOPClass.storageCommitmentInstance {
+            return (Status.noSuchSOPInstance, "Storage Commitment is asked of its well-known SOP instance")
+        }
+        if command.actionTypeID != 1 { return (Status.noSuchAction, "Storage Commitment has action type 1") }
+        return nil
     }
 
     /// A Storage Commitment request (PS3.4 J.3.2): answered at once, then its result sent as an N-EVENT-REPORT on
@@ -574,10 +551,7 @@ struct Association {
     ) async throws {
         guard let caller, let node else { return }
         guard let transaction = dataset.uid(.transactionUID) else {
-            return try await send(
-                Self.actionResponse(
-                    to: command, status: Status.missingAttribute, comment: "no Transaction UID (0008,1195)"),
-                contextID: contextID)
+            return try await answer(command, Status.missingAttribute, "no Transaction UID (0008,1195)", contextID)
         }
         let references = (dataset.sequence(.referencedSOPSequence) ?? []).compactMap { item in
             item.uid(.referencedSOPInstanceUID).map { (item.uid(.referencedSOPClassUID) ?? "", $0) }
@@ -586,12 +560,10 @@ struct Association {
         do {
             results = try await door.archive.commitment(references, transaction: transaction, for: caller)
         } catch {
-            return try await send(
-                Self.actionResponse(
-                    to: command, status: Status.processingFailure, comment: "the hub could not check the instances"),
-                contextID: contextID)
+            return try await answer(
+                command, Status.processingFailure, "the hub could not check the instances", contextID)
         }
-        try await send(Self.actionResponse(to: command, status: Status.success), contextID: contextID)
+        try await answer(command, Status.success, nil, contextID)
         let committed = results.filter { $0.failure == nil }
         let failed = results.filter { $0.failure != nil }
         var elements: [DICOMWriter.Element] = [.string(.transactionUID, .UI, transaction)]

@@ -72,13 +72,7 @@ struct FindIdentifier: Sendable {
     }
 
     /// The answer's character set: the first the identifier names that the hub writes, or UTF-8.
-    var answerCharacterSet: String {
-        func plain(_ term: String) -> String {
-            String(term.uppercased().map { $0 == "_" || $0 == "-" ? " " : $0 })
-        }
-        return characterSets.lazy.compactMap { term in DICOMText.writable.first { plain($0) == plain(term) } }.first
-            ?? DICOMText.writable[0]
-    }
+    var answerCharacterSet: String { DICOMText.answerTerm(for: characterSets) }
 
     /// The answer for `record`: every key of the identifier with the record's value, empty where it has none, plus
     /// `extra` attributes the answer always carries, in `characterSet`.

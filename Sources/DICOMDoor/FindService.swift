@@ -5,6 +5,12 @@ import HubCore
 import HubStorage
 import HubUseCases
 
+/// A request that ends in a failure status (PS3.7 C), with why: what the services' answers throw.
+struct DIMSEFailure: Error {
+    var status: UInt16
+    var comment: String
+}
+
 /// The C-FIND services: the modality worklist (PS3.4 K) and Patient and Study Root query (PS3.4 C), answered from
 /// what the caller's institution may see.
 struct FindService {
@@ -12,33 +18,29 @@ struct FindService {
     let node: DICOMNode
     let caller: Caller
 
-    /// A C-FIND that ends in a failure status, with why.
-    struct Failure: Error {
-        var status: UInt16
-        var comment: String
-    }
-
     /// The most matches one C-FIND answers; a query with more is refused (A700H) and asked to be narrowed.
     static let maximumMatches = 5000
 
     /// The answers to `identifier` on `abstractSyntax`, each a data set's elements.
-    func answers(to identifier: FindIdentifier, abstractSyntax: String) async throws(Failure) -> [[DICOMWriter.Element]]
-    {
+    func answers(
+        to identifier: FindIdentifier, abstractSyntax: String
+    ) async throws(DIMSEFailure) -> [[DICOMWriter.Element]] {
         do {
             if abstractSyntax == SOPClass.modalityWorklistFind { return try await worklist(identifier) }
             return try await query(identifier, patientRoot: abstractSyntax == SOPClass.patientRootFind)
-        } catch let failure as Failure {
+        } catch let failure as DIMSEFailure {
             throw failure
         } catch let error as HubError {
             switch error.kind {
-            case .tooLarge: throw Failure(status: Status.outOfResources, comment: error.detail)
+            case .tooLarge: throw DIMSEFailure(status: Status.outOfResources, comment: error.detail)
             case .invalid, .malformed:
-                throw Failure(status: Status.identifierDoesNotMatchSOPClass, comment: error.detail)
-            case .forbidden, .unauthenticated: throw Failure(status: Status.notAuthorized, comment: error.detail)
-            default: throw Failure(status: Status.cannotUnderstand, comment: error.detail)
+                throw DIMSEFailure(status: Status.identifierDoesNotMatchSOPClass, comment: error.detail)
+            case .forbidden, .unauthenticated: throw DIMSEFailure(status: Status.notAuthorized, comment: error.detail)
+            default: throw DIMSEFailure(status: Status.cannotUnderstand, comment: error.detail)
             }
         } catch {
-            throw Failure(status: Status.cannotUnderstand, comment: "the hub could not answer the query; ask again")
+            throw DIMSEFailure(
+                status: Status.cannotUnderstand, comment: "the hub could not answer the query; ask again")
         }
     }
 
@@ -122,7 +124,7 @@ struct FindService {
 
     private func query(_ identifier: FindIdentifier, patientRoot: Bool) async throws -> [[DICOMWriter.Element]] {
         guard let levelName = identifier.value(.queryRetrieveLevel)?.uppercased() else {
-            throw Failure(
+            throw DIMSEFailure(
                 status: Status.identifierDoesNotMatchSOPClass,
                 comment: "the identifier has no Query/Retrieve Level (0008,0052)")
         }
@@ -132,7 +134,7 @@ struct FindService {
         case "SERIES": level = .series
         case "IMAGE": level = .instance
         default:
-            throw Failure(
+            throw DIMSEFailure(
                 status: Status.identifierDoesNotMatchSOPClass,
                 comment: "Query/Retrieve Level '\(levelName)' is not one of this information model's")
         }

@@ -13,9 +13,9 @@ struct RetrieveKeys: Sendable {
     var level: String
 
     /// The keys of `identifier`, or why they do not name anything to retrieve.
-    init(_ identifier: FindIdentifier, patientRoot: Bool) throws(FindService.Failure) {
-        func refuse(_ comment: String) -> FindService.Failure {
-            FindService.Failure(status: Status.identifierDoesNotMatchSOPClass, comment: comment)
+    init(_ identifier: FindIdentifier, patientRoot: Bool) throws(DIMSEFailure) {
+        func refuse(_ comment: String) -> DIMSEFailure {
+            DIMSEFailure(status: Status.identifierDoesNotMatchSOPClass, comment: comment)
         }
         level = identifier.value(.queryRetrieveLevel)?.uppercased() ?? ""
         studies = identifier.key(.studyInstanceUID)?.values ?? []
@@ -61,7 +61,7 @@ struct OutgoingInstance: Sendable {
         case .bytes(let bytes): prefix = Array(bytes.prefix(Self.metaPrefixBytes))
         case .file(let path):
             guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw FindService.Failure(status: Status.processingFailure, comment: "the stored file is missing")
+                throw DIMSEFailure(status: Status.processingFailure, comment: "the stored file is missing")
             }
             defer { try? handle.close() }
             prefix = Array(try handle.read(upToCount: Self.metaPrefixBytes) ?? Data())
@@ -86,7 +86,7 @@ struct OutgoingInstance: Sendable {
             } while start < bytes.count
         case .file(let path):
             guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw FindService.Failure(status: Status.processingFailure, comment: "the stored file is missing")
+                throw DIMSEFailure(status: Status.processingFailure, comment: "the stored file is missing")
             }
             defer { try? handle.close() }
             try handle.seek(toOffset: UInt64(dataSetOffset))

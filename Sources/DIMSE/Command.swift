@@ -28,6 +28,9 @@ public struct Command: Sendable, Equatable {
         case cCancelRequest = 0x0FFF
 
         public var isRequest: Bool { rawValue & 0x8000 == 0 }
+
+        /// The response field of a request (C-FIND-RSP for C-FIND-RQ, ...); nil for C-CANCEL-RQ, which has none.
+        public var response: Field? { isRequest ? Field(rawValue: rawValue | 0x8000) : nil }
     }
 
     /// (0000,0800) value meaning no data set follows.
@@ -85,14 +88,19 @@ public struct Command: Sendable, Equatable {
         self.status = status
     }
 
-    /// The response to `request` with `status` (and why, for a failure), naming what it affected.
+    /// The response to `request` with `status` (and why, for a failure), naming what it affected: the request's
+    /// affected SOP class and instance, or the requested ones of an N-ACTION, N-GET, N-SET or N-DELETE, whose
+    /// action type it echoes.
     public static func response(
         to request: Command, field: Field, status: UInt16, errorComment: String? = nil, hasDataSet: Bool = false
     ) -> Command {
         var response = Command(
-            field: field, respondingTo: request.messageID, affectedSOPClassUID: request.affectedSOPClassUID,
-            affectedSOPInstanceUID: request.affectedSOPInstanceUID, hasDataSet: hasDataSet, status: status)
+            field: field, respondingTo: request.messageID,
+            affectedSOPClassUID: request.affectedSOPClassUID ?? request.requestedSOPClassUID,
+            affectedSOPInstanceUID: request.affectedSOPInstanceUID ?? request.requestedSOPInstanceUID,
+            hasDataSet: hasDataSet, status: status)
         response.errorComment = errorComment
+        response.actionTypeID = request.actionTypeID
         if field == .cFindResponse || field == .cMoveResponse || field == .cGetResponse {
             response.affectedSOPInstanceUID = nil
         }

@@ -103,8 +103,8 @@ public protocol ExamReads {
     /// A center's worklist: waiting work and work whose claim has lapsed, most urgent first, then longest waiting.
     func worklist(centerId: String, now: Timestamp, limit: Int) throws -> [Exam]
 
-    /// A clinic's exams that wait for their images (its modality worklist): submitted and not yet read, with no
-    /// study attached, oldest first.
+    /// A clinic's exams that wait for their images (its modality worklist): submitted and not yet read, of an item a
+    /// modality performs (not a laboratory test), with no study attached, oldest first.
     func awaitingImages(clinicId: String, limit: Int) throws -> [Exam]
 
     /// Open work of the given centers, for routing by load: the counts the `exams` triggers keep.

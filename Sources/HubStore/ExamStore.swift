@@ -92,13 +92,15 @@ public enum ExamStore {
         return try Documents.page(db, "exams", filter, after: cursor, limit: limit, id: \.id)
     }
 
-    /// A clinic's exams that wait for their images: submitted and not yet read, with no study attached, oldest first.
+    /// A clinic's exams that wait for their images: submitted and not yet read, of an item a modality performs (not
+    /// a laboratory test), with no study attached, oldest first.
     public static func awaitingImages(_ db: Database, clinicId: String, limit: Int) throws -> [Exam] {
         try String.fetchAll(
             db.cachedStatement(
                 sql: """
                     SELECT body FROM exams
                     WHERE clinic_id = ? AND step IN ('\(ExamStep.awaitingRouting.rawValue)', '\(ExamStep.waiting.rawValue)')
+                      AND json_extract(body, '$.item_kind') != '\(ItemKind.lab.rawValue)'
                       AND NOT EXISTS (SELECT 1 FROM dicom_studies WHERE dicom_studies.exam_id = exams.id)
                     ORDER BY submitted_at, id LIMIT ?
                     """),

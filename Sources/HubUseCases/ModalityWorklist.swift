@@ -42,9 +42,8 @@ public struct ModalityWorklist: Sendable {
                 (exam, index?.item(exam.itemCode))
             }
         }
-        let procedures = exams.compactMap { exam, item -> ScheduledProcedure? in
-            guard exam.itemKind != .lab else { return nil }
-            return ScheduledProcedure(
+        let procedures = exams.map { exam, item in
+            ScheduledProcedure(
                 exam: exam, modality: item?.modality ?? Self.modality(of: item?.category, kind: exam.itemKind),
                 studyInstanceUID: Self.studyInstanceUID(examId: exam.id), scheduledAt: exam.milestones.submittedAt)
         }
