@@ -169,6 +169,13 @@ public struct Patient: Sendable, Codable, Equatable {
             if let problem = identifier.problem { v.fail("\(prefix).identifiers[\(i)]", problem) }
             if !seen.insert(identifier).inserted { v.fail("\(prefix).identifiers[\(i)]", "is listed twice") }
         }
+        // A person has one resident ID: a record that gives two of them describes two people, or has a typing error.
+        for system in IdentifierRules.onePerPerson {
+            let indices = identifiers.indices.filter { identifiers[$0].system == system }
+            if Set(indices.map { identifiers[$0] }).count > 1 {
+                v.fail("\(prefix).identifiers[\(indices[1])]", "a patient has one \(system) identifier")
+            }
+        }
         if let name { _ = v.text(name, "\(prefix).name", maxLength: 100) }
     }
 }

@@ -44,12 +44,17 @@ public struct RecognitionCandidate: Sendable, Codable, Equatable {
     public var mark: String?
     public var scope: RecognitionScope?
     public var price: Money?
+    /// The identifier of the result's patient the check found it under: one the check gave, or one the patient
+    /// index links to them (`linked`). Absent for a peer's result found by that hub's own index.
+    public var foundBy: FoundBy?
 
     public init(
         resultId: String, hubId: String, institutionId: String, itemCode: String, category: ItemCategory? = nil,
         performedAt: Timestamp, reportStatus: ReportStatus, recognizable: Bool, reasons: [RecognitionReason],
-        expiresAt: Timestamp? = nil, mark: String? = nil, scope: RecognitionScope? = nil, price: Money? = nil
+        expiresAt: Timestamp? = nil, mark: String? = nil, scope: RecognitionScope? = nil, price: Money? = nil,
+        foundBy: FoundBy? = nil
     ) {
+        self.foundBy = foundBy
         self.resultId = resultId
         self.hubId = hubId
         self.institutionId = institutionId
@@ -67,6 +72,7 @@ public struct RecognitionCandidate: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case recognizable, reasons, mark, scope, category, price
+        case foundBy = "found_by"
         case resultId = "result_id"
         case hubId = "hub_id"
         case institutionId = "institution_id"

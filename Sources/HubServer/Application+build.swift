@@ -94,6 +94,7 @@ public func buildHub(
     OutboxController(env: env).register(routes)
     WebhookController(env: env).register(routes)
     DICOMNodeController(env: env).register(routes)
+    PatientIndexController(env: env).register(routes)
     ExamController(env: env).register(routes)
     ReadingController(env: env).register(routes)
     AttachmentController(env: env).register(routes)

@@ -9,3 +9,18 @@ public enum PatientRekey {
         public init() {}
     }
 }
+
+/// Links the identifiers of the exams and results stored before the patient index existed, once, at the first start
+/// after the migration that made the index.
+public enum PatientIndexBackfill {
+    /// The task's name in `maintenance_tasks`.
+    public static let task = "link_patient_identifiers"
+
+    /// What a run linked.
+    public struct Outcome: Sendable, Equatable {
+        public var records = 0
+        public var ran = false
+
+        public init() {}
+    }
+}

@@ -30,6 +30,21 @@ public struct PatientKeys: Sendable {
         Array(Set(patient.identifiers.map(key(for:)))).sorted()
     }
 
+    /// The key of a patient's name, birth date and sex, when the name and birth date are known: weak evidence that
+    /// two persons are one, never enough to link them. Names are compared without white space, HL7 component marks
+    /// and case (`Zhang San`, `ZHANG^SAN` and `zhangsan` are one name).
+    public func demographicKey(for patient: Patient) -> String? {
+        guard let name = patient.name, let birthDate = patient.birthDate else { return nil }
+        let folded = String(
+            String.UnicodeScalarView(
+                name.unicodeScalars.filter { !$0.properties.isWhitespace && $0 != "^" && $0 != "·" && $0 != "." })
+        ).uppercased()
+        guard !folded.isEmpty else { return nil }
+        var mac = keyed.hmac
+        mac.update(data: Array("demographics|\(folded)|\(birthDate)|\(patient.sex?.rawValue ?? "")".utf8))
+        return mac.finalize().withUnsafeBytes(Hex.encode)
+    }
+
     /// Reads the key file, creating it (32 random bytes, mode 0600 from its first byte) when absent. A file that
     /// exists but cannot be read or does not hold a key of at least 16 bytes stops the start (`SecretFile.Unusable`,
     /// naming the file): a new key would make every stored patient key unfindable.

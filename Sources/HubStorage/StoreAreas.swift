@@ -190,10 +190,10 @@ extension CriticalValueReads {
 public protocol ResultReads {
     func result(id: String) throws -> ResultRecord?
 
-    /// Every earlier version of a result, oldest first.
-    /// Every current result of the patient a keyed identifier names, latest performed first.
-    func results(patientKey: String) throws -> [ResultRecord]
+    /// Every current result filed under any of these keyed identifiers, latest performed first.
+    func results(patientKeys: [String]) throws -> [ResultRecord]
 
+    /// Every earlier version of a result, oldest first.
     func resultHistory(id: String) throws -> [ResultRecord]
 }
 
@@ -505,4 +505,50 @@ public protocol DICOMNodeWrites: DICOMNodeReads {
     func update(_ node: DICOMNode) throws
     /// Removes a node; false when there was none.
     func deleteDICOMNode(id: String) throws -> Bool
+}
+
+/// The master patient index: which keyed identifiers belong to one person, and the questions it puts to a person.
+public protocol PatientIndexReads {
+    /// The person each key belongs to, for the keys that belong to one.
+    func persons(ofKeys keys: [String]) throws -> [String: String]
+    /// The keys given and every key of the persons they belong to: where a search for a patient looks.
+    func linkedKeys(_ keys: [String]) throws -> [String]
+    /// A person's identifiers, by key, in the order they were linked.
+    func personMembers(id: String) throws -> [(key: String, identifier: LinkedIdentifier)]
+    /// The persons whose name, birth date and sex have this key.
+    func persons(demographicKey: String) throws -> [String]
+    /// True when a person has said that two of these keys belong to different people.
+    func anySeparation(among keys: [String]) throws -> Bool
+    func personReview(id: String) throws -> PersonReview?
+    /// The review of this kind still open on exactly these two persons, if any.
+    func openPersonReview(kind: PersonReview.Kind, personIds: [String]) throws -> PersonReview?
+    /// True when a review on these two persons was decided `separate`: they are not suggested again.
+    func personsKeptApart(_ personIds: [String]) throws -> Bool
+    func personReviews(status: PersonReview.Status?, after cursor: String?, limit: Int) throws -> Page<PersonReview>
+
+    /// True while a maintenance task (`PatientIndexBackfill.task`) is still to run.
+    func maintenanceTaskIsPending(_ name: String) throws -> Bool
+    /// The patients of stored results (`kind` `result`) or exams (`exam`) with ids after `after`, by id: the pages the
+    /// index's backfill walks.
+    func storedPatients(kind: String, after: String, limit: Int) throws -> [(id: String, patient: Patient)]
+}
+
+/// The master patient index. What a write may change.
+public protocol PatientIndexWrites: PatientIndexReads {
+    /// Puts a key that belongs to no person yet into `personId`.
+    func link(key: String, _ identifier: LinkedIdentifier, personId: String) throws
+    /// Moves every identifier and demographic key of `from` into `to`; `from` is gone after it.
+    func mergePerson(_ from: String, into to: String) throws
+    /// Moves one key from its person into `personId`, with the link's new source.
+    func relink(key: String, personId: String, at time: Timestamp, source: String) throws
+    /// Notes the person's name, birth date and sex by their key (for suggestions).
+    func addDemographicKey(_ key: String, personId: String) throws
+    /// Notes that `keys` and `others` belong to different people: automatic linking never joins them.
+    func separate(_ keys: [String], from others: [String]) throws
+    /// Forgets separations among these keys (a person merged them).
+    func clearSeparations(among keys: [String]) throws
+    func insert(_ review: PersonReview) throws
+    func update(_ review: PersonReview) throws
+    /// Marks a maintenance task done.
+    func finishMaintenanceTask(_ name: String) throws
 }

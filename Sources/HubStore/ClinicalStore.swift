@@ -111,16 +111,21 @@ public enum ResultStore {
         try update(db, new)
     }
 
-    /// Every earlier version of a result, oldest first.
-    /// Every current result of the patient a keyed identifier names, latest performed first.
-    public static func results(_ db: Database, patientKey: String) throws -> [ResultRecord] {
-        try String.fetchAll(
+    /// Every current result filed under any of these keyed identifiers, latest performed first.
+    public static func results(_ db: Database, patientKeys: [String]) throws -> [ResultRecord] {
+        guard !patientKeys.isEmpty else { return [] }
+        let marks = patientKeys.map { _ in "?" }.joined(separator: ", ")
+        return try String.fetchAll(
             db,
-            sql: "SELECT body FROM results WHERE id IN (SELECT result_id FROM result_patients WHERE patient_key = ?)",
-            arguments: [patientKey]
+            sql: """
+                SELECT body FROM results WHERE id IN (
+                    SELECT result_id FROM result_patients WHERE patient_key IN (\(marks)))
+                """,
+            arguments: StatementArguments(patientKeys)
         ).map(decode).sorted { $0.performedAt > $1.performedAt }
     }
 
+    /// Every earlier version of a result, oldest first.
     public static func history(_ db: Database, id: String) throws -> [ResultRecord] {
         try String.fetchAll(
             db, sql: "SELECT body FROM result_history WHERE result_id = ? ORDER BY version", arguments: [id]

@@ -517,6 +517,46 @@ extension AppDatabase {
             // A clinic's modality worklist reads its exams by step and submission time, whatever its history.
             try db.execute(sql: "CREATE INDEX exams_clinic_step ON exams(clinic_id, step, submitted_at)")
         }
+        migrator.registerMigration("v17_patient_index") { db in
+            // The master patient index: each keyed identifier belongs to at most one person. The identifier itself is
+            // kept beside its key because cross-referencing (PIX) answers with it. Demographic keys (name, birth date,
+            // sex) only raise suggestions; separations are pairs of keys a person said belong to different people.
+            try db.execute(
+                sql: """
+                    CREATE TABLE person_identifiers (
+                        patient_key TEXT PRIMARY KEY NOT NULL,
+                        person_id TEXT NOT NULL,
+                        system TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        linked_at INTEGER NOT NULL,
+                        source TEXT NOT NULL
+                    );
+                    CREATE INDEX person_identifiers_person ON person_identifiers(person_id);
+                    CREATE TABLE person_demographics (
+                        demographic_key TEXT NOT NULL,
+                        person_id TEXT NOT NULL,
+                        PRIMARY KEY (demographic_key, person_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX person_demographics_person ON person_demographics(person_id);
+                    CREATE TABLE person_separations (
+                        key_a TEXT NOT NULL,
+                        key_b TEXT NOT NULL,
+                        PRIMARY KEY (key_a, key_b)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE person_reviews (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        kind TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        person_a TEXT NOT NULL,
+                        person_b TEXT NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    CREATE INDEX person_reviews_pair ON person_reviews(person_a, person_b, kind, status);
+                    CREATE INDEX person_reviews_status ON person_reviews(status, id);
+                    INSERT INTO maintenance_tasks (name, created_at)
+                        VALUES ('\(PatientIndexBackfill.task)', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+                    """)
+        }
         return migrator
     }
 

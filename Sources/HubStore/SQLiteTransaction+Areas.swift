@@ -210,8 +210,8 @@ extension SQLiteTransaction: ResultWrites {
         try ResultStore.supersede(db, old: old, new: new, now: now)
     }
 
-    public func results(patientKey: String) throws -> [ResultRecord] {
-        try ResultStore.results(db, patientKey: patientKey)
+    public func results(patientKeys: [String]) throws -> [ResultRecord] {
+        try ResultStore.results(db, patientKeys: patientKeys)
     }
 
     public func resultHistory(id: String) throws -> [ResultRecord] {

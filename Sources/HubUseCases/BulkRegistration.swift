@@ -141,13 +141,16 @@ public struct BulkRegistration: Sendable {
     private func store(
         _ ready: [(Int, Result<StorableResult, HubError>)], caller: Caller, institutionId: String?, now: Timestamp
     ) async throws -> ([Line], Int) {
-        try await database.write(alone: true) { db -> ([Line], Int) in
+        let linker = PatientLinker(keys: patientKeys)
+        return try await database.write(alone: true) { db -> ([Line], Int) in
             var out: [Line] = []
             var count = 0
             for (line, outcome) in ready {
                 switch outcome {
                 case .success(let result):
                     try db.insert(result)
+                    try linker.link(
+                        result.record.patient, source: "result:\(result.record.id)", caller: caller, in: db, now: now)
                     out.append(Line(line, created: result.record.id))
                     count += 1
                 case .failure(let error):

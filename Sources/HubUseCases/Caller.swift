@@ -7,11 +7,20 @@ public struct Caller: Sendable {
     public var principal: Principal?
     public var remoteAddress: String?
     public var requestId: String?
+    /// Who the audit names when there is no principal.
+    var unauthenticatedActor = "anonymous"
 
     public init(principal: Principal?, remoteAddress: String?, requestId: String?) {
         self.principal = principal
         self.remoteAddress = remoteAddress
         self.requestId = requestId
+    }
+
+    /// The hub itself, for work it does on its own (start-up tasks).
+    static var system: Caller {
+        var caller = Caller(principal: nil, remoteAddress: nil, requestId: nil)
+        caller.unauthenticatedActor = "system"
+        return caller
     }
 
     /// The authenticated principal; every route behind authentication has one.
@@ -35,7 +44,7 @@ public struct Caller: Sendable {
         _ action: String, _ targetType: String, _ targetId: String, patientKey: String? = nil, detail: String? = nil
     ) -> AuditEvent {
         AuditEvent(
-            actor: principal?.actor ?? "anonymous", institutionId: principal?.institutionId, action: action,
+            actor: principal?.actor ?? unauthenticatedActor, institutionId: principal?.institutionId, action: action,
             targetType: targetType, targetId: targetId, patientKey: patientKey, remoteAddress: remoteAddress,
             requestId: requestId, detail: detail)
     }

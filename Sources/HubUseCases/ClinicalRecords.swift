@@ -144,7 +144,8 @@ public struct ClinicalRecords: Sendable {
             var search = search
             search.itemCodes = try reader.itemCodes(search.code, at: now)
             var found: [View] = []
-            for result in try db.results(patientKey: key) {
+            let match = try PatientMatch(db, patientKeys: patientKeys, keys: [key])
+            for result in try db.results(patientKeys: match.keys) where match.matches(result.patient) {
                 found += try render(result, search, reader)
             }
             try db.appendAudit(
@@ -193,7 +194,8 @@ public struct ClinicalRecords: Sendable {
             if readsResults, let results, let key = patientKey, query.cursor == nil, query.accession == nil,
                 !query.foreignIdentifier
             {
-                found += results(try db.results(patientKey: key), query)
+                let match = try PatientMatch(db, patientKeys: patientKeys, keys: [key])
+                found += results(try db.results(patientKeys: match.keys).filter { match.matches($0.patient) }, query)
             }
             var lastIncluded: String?
             var more = false
@@ -218,18 +220,21 @@ public struct ClinicalRecords: Sendable {
                 // Only registry results: the caller reads no exams.
             } else if let accession = query.accession {
                 if !query.foreignIdentifier, let exam = try db.exam(accessionNumber: accession),
-                    patientKey.map({ patientKeys.keys(for: exam.patient).contains($0) }) ?? true,
+                    try patientKey.map({
+                        try PatientMatch(db, patientKeys: patientKeys, keys: [$0]).matches(exam.patient)
+                    }) ?? true,
                     query.cursor.flatMap(Cursor.decode).map({ exam.id > $0 }) ?? true
                 {
                     _ = try consider(exam)
                 }
             } else {
                 var cursor = query.cursor
+                let match = try patientKey.map { try PatientMatch(db, patientKeys: patientKeys, keys: [$0]) }
                 scan: while true {
                     let page = try db.exams(
-                        clinicId: clinicId, centerIds: centerIds, patientKeys: patientKey.map { [$0] },
+                        clinicId: clinicId, centerIds: centerIds, patientKeys: match?.keys,
                         after: cursor, limit: 500)
-                    for exam in page.items {
+                    for exam in page.items where match?.matches(exam.patient) ?? true {
                         if try !consider(exam) { break scan }
                     }
                     guard let next = page.next else { break }

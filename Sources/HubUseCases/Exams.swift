@@ -131,6 +131,8 @@ public struct Exams: Sendable {
             exam = try routing.route(db, exam, item: item!, clinic: clinic, requested: input.centerId, now: now)
             let keys = patientKeys.keys(for: exam.patient)
             try db.insert(exam, patientKeys: keys)
+            try PatientLinker(keys: patientKeys).link(
+                exam.patient, source: "exam:\(exam.id)", caller: caller, in: db, now: now)
             try db.appendAudit(
                 caller.audit(
                     "exam.submit", "exam", exam.id, patientKey: keys.first,
@@ -168,6 +170,8 @@ public struct Exams: Sendable {
         let patientKeys = query.patient.map { [self.patientKeys.key(for: $0)] }
         let now = clock()
         let page = try await database.write { db in
+            // The patient index's whole person: an exam filed under a linked identifier is the same patient's.
+            let match = try patientKeys.map { try PatientMatch(db, patientKeys: self.patientKeys, keys: $0) }
             var clinicId: String?
             var centerIds: [String]?
             if principal.roles.contains(.clinic) && query.centerId == nil {
@@ -179,9 +183,10 @@ public struct Exams: Sendable {
             } else {
                 throw HubError.forbidden("exams are listed by clinic staff, readers and verifiers")
             }
-            let page = try db.exams(
-                clinicId: clinicId, centerIds: centerIds, step: query.step, patientKeys: patientKeys,
+            var page = try db.exams(
+                clinicId: clinicId, centerIds: centerIds, step: query.step, patientKeys: match?.keys,
                 after: query.cursor, limit: query.limit)
+            if let match { page.items = page.items.filter { match.matches($0.patient) } }
             try db.appendAudit(
                 caller.audit(
                     "exam.list", "exams", institutionId, patientKey: patientKeys?.first,

@@ -16,6 +16,12 @@ public enum FirstStart {
                 "stored patient identifiers moved to their canonical spelling",
                 metadata: ["hub.exams": "\(rekeyed.exams)", "hub.results": "\(rekeyed.results)"])
         }
+        let backfill = try await PatientIndex.backfillIfPending(env)
+        if backfill.ran {
+            env.logger.notice(
+                "stored exams and results linked in the patient index", metadata: ["hub.records": "\(backfill.records)"]
+            )
+        }
         let now = env.clock()
         try await seedCatalog(env, now: now)
         try await ensureAdminToken(env, now: now)

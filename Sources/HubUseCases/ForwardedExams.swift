@@ -81,7 +81,7 @@ public struct ForwardedExams: Sendable {
     ) async throws -> (ForwardedExamReceipt, created: Bool) {
         let now = clock()
         return try await database.write { db in
-            let (exam, created) = try take(db, message, from: peer, now: now)
+            let (exam, created) = try take(db, message, from: peer, caller: caller, now: now)
             try db.appendAudit(
                 audit(
                     peer, caller, created ? "federation.exam.receive" : "federation.exam.receive.repeat", "exam",
@@ -94,7 +94,7 @@ public struct ForwardedExams: Sendable {
 
     /// Takes an exam forwarded by `peer`, or finds the one a retried forward created before.
     private func take(
-        _ db: any StoreWriter, _ message: ForwardedExam, from peer: Peer, now: Timestamp
+        _ db: any StoreWriter, _ message: ForwardedExam, from peer: Peer, caller: Caller, now: Timestamp
     ) throws -> (Exam, Bool) {
         if var existing = try db.exam(originHub: peer.id, originExamId: message.originExamId) {
             // A retried forward: nothing new. A forward after the exam was returned: the clinic resubmitted it.
@@ -153,6 +153,8 @@ public struct ForwardedExams: Sendable {
                 clinicName: message.clinic.name))
         exam = try ExamWorkflow.apply(.route(centerId: center.id), to: exam, at: now)
         try db.insert(exam, patientKeys: patientKeys.keys(for: exam.patient))
+        try PatientLinker(keys: patientKeys).link(
+            exam.patient, source: "exam:\(exam.id)", caller: caller, in: db, now: now)
         try forwarding.reportBack(db, exam, event: "exam.received", now: now)
         Counter(label: "hub.federation.exams_received", dimensions: [("peer", peer.id)]).increment()
         return (exam, true)

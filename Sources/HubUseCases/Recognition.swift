@@ -157,11 +157,16 @@ public struct Recognition: Sendable {
             let (remote, outcomes) = await federation.ask(
                 targets.ask, query: query, origin: hubId, requestId: GeneratedID.make("frq", at: now), hops: 0,
                 deadline: .milliseconds(deadlineMilliseconds))
+            let asked = Set(identifiers)
             let evaluated = FederatedRecognition.unique(remote).filter { $0.hubId != hubId }.map {
-                RecognitionRules.evaluate(
+                var candidate = RecognitionRules.evaluate(
                     $0.result, hubId: $0.hubId, catalog: judged.catalog, requester: judged.requester,
                     performerLevel: $0.performerLevel, regions: RegionGroups(), now: now,
                     utcOffsetMinutes: utcOffsetMinutes)
+                candidate.foundBy = $0.result.patient.identifiers.first(where: asked.contains).map {
+                    FoundBy(identifier: $0, linked: false)
+                }
+                return candidate
             }
             check.candidates = RecognitionRules.order(check.candidates + evaluated)
             check.peers = outcomes + targets.skipped
@@ -195,10 +200,12 @@ public struct Recognition: Sendable {
         let index = try catalog.index(db, at: now)
         let canonical = index?.item(code)?.code ?? code
         let found = try candidates.results(db, patient: identifiers, codes: [canonical])
-        let judged = found.map { result, level in
-            RecognitionRules.evaluate(
+        let judged = found.map { result, level, foundBy in
+            var candidate = RecognitionRules.evaluate(
                 result, hubId: hubId, catalog: index, requester: requester, performerLevel: level,
                 regions: RegionGroups(), now: now, utcOffsetMinutes: utcOffsetMinutes)
+            candidate.foundBy = foundBy
+            return candidate
         }
         let check = RecognitionCheck(
             id: GeneratedID.make("chk", at: now), institutionId: institutionId, practitionerId: caller.practitionerId,

@@ -118,6 +118,8 @@ public struct Results: Sendable {
             let result = try ResultRegistrar(
                 catalog: catalog, patientKeys: patientKeys, db: db, caller: principal, now: now
             ).register(input, in: db)
+            try PatientLinker(keys: patientKeys).link(
+                result.patient, source: "result:\(result.id)", caller: caller, in: db, now: now)
             try db.appendAudit(
                 caller.audit(
                     "result.register", "result", result.id, patientKey: patientKeys.keys(for: result.patient).first),
@@ -168,13 +170,16 @@ public struct Results: Sendable {
         let catalog = catalog
         return try await database.write { db -> [ResultRecord] in
             var results: [ResultRecord]
+            // The patient index's whole person: a result filed under a linked identifier is the same patient's.
+            let match = try PatientMatch(db, patientKeys: patientKeys, keys: [key])
             if let itemCode {
                 let canonical = try catalog.index(db, at: now)?.item(itemCode)?.code ?? itemCode
-                results = try db.candidates(patientKeys: [key], itemCode: canonical)
+                results = try db.candidates(patientKeys: match.keys, itemCode: canonical)
                     .sorted { $0.performedAt > $1.performedAt }
             } else {
-                results = try db.results(patientKey: key)
+                results = try db.results(patientKeys: match.keys)
             }
+            results = results.filter { match.matches($0.patient) }
             try db.appendAudit(
                 caller.audit(
                     "result.search", "results", itemCode ?? "*", patientKey: key, detail: "count=\(results.count)"),
