@@ -27,7 +27,7 @@ struct ConfigurationSource {
 
     init(configuration: String, daemon: String) throws {
         fileKeys = try Self.fileKeys(configuration)
-        for match in configuration.matches(of: #/\("(HUB_[A-Z_]+)",\s*"([a-z_]+\.[a-z0-9_]+)"\)/#) {
+        for match in configuration.matches(of: #/\("(HUB_[A-Z0-9_]+)",\s*"([a-z][a-z0-9_]*\.[a-z0-9_]+)"\)/#) {
             environment[String(match.output.2)] = String(match.output.1)
         }
         flags = Self.flags(daemon)
@@ -43,7 +43,7 @@ struct ConfigurationSource {
         }
         let block = text[start.upperBound..<end.lowerBound]
         var sections: [(section: String, keys: Set<String>)] = []
-        for match in block.matches(of: #/"([a-z_]+)":\s*\[([^\]]*)\]/#) {
+        for match in block.matches(of: #/"([a-z][a-z0-9_]*)":\s*\[([^\]]*)\]/#) {
             let keys = match.output.2.matches(of: #/"([a-z0-9_]+)"/#).map { String($0.output.1) }
             sections.append((String(match.output.1), Set(keys)))
         }
@@ -80,7 +80,7 @@ struct ConfigurationSource {
             else { continue }
             var entries: [(key: String, text: String)] = []
             for docLine in block {
-                if let start = docLine.wholeMatch(of: #/`([a-z_]+\.[a-z0-9_]+)`:\s*(.*)/#) {
+                if let start = docLine.wholeMatch(of: #/`([a-z][a-z0-9_]*\.[a-z0-9_]+)`:\s*(.*)/#) {
                     entries.append((String(start.output.1), String(start.output.2)))
                 } else if !entries.isEmpty {
                     entries[entries.count - 1].text += " " + docLine

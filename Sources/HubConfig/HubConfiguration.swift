@@ -89,6 +89,19 @@ public struct HubConfiguration: Sendable, Equatable {
     /// `dicom.idle_timeout_ms`: an association that sends nothing for this long (the A-ASSOCIATE-RQ included, PS3.8's
     /// ARTIM) is aborted.
     public var dicomIdleTimeoutMilliseconds = 60_000
+    /// `hl7.port`: the MLLP door's listen port (laboratory and hospital information systems), on `http.host`; `0`
+    /// turns the door off. Env `HUB_HL7_PORT`, flag `--hl7-port`.
+    public var hl7Port = 0
+    /// `hl7.application`: the hub's name in the acknowledgements it sends (MSH-3). Env `HUB_HL7_APPLICATION`.
+    public var hl7Application = "ALLIANCEHUB"
+    /// `hl7.facility`: the hub's facility in the acknowledgements it sends (MSH-4).
+    public var hl7Facility = "ALLIANCEHUB"
+    /// `hl7.max_message_bytes`: the largest message the door reads; a longer one is answered with AR and dropped.
+    public var hl7MaxMessageBytes = 4 * 1_048_576
+    /// `hl7.max_connections`: connections served at once; one more is closed at once.
+    public var hl7MaxConnections = 64
+    /// `hl7.idle_timeout_ms`: a connection that sends nothing for this long is closed.
+    public var hl7IdleTimeoutMilliseconds = 300_000
     /// `uploads.memory_budget_bytes`: bytes that all uploads in progress together may hold in memory (parts checked
     /// before they go to disk, small instances kept for the database); when it is full a new upload is answered
     /// `503 unavailable` with `Retry-After` instead of growing the hub's memory.
@@ -191,11 +204,13 @@ public struct HubConfiguration: Sendable, Equatable {
         public var region: String?
         public var logLevel: String?
         public var dicomPort: Int?
+        public var hl7Port: Int?
         public init(
             host: String? = nil, port: Int? = nil, dataDir: String? = nil, hubId: String? = nil, region: String? = nil,
-            logLevel: String? = nil, dicomPort: Int? = nil
+            logLevel: String? = nil, dicomPort: Int? = nil, hl7Port: Int? = nil
         ) {
             self.dicomPort = dicomPort
+            self.hl7Port = hl7Port
             self.host = host
             self.port = port
             self.dataDir = dataDir
@@ -254,6 +269,7 @@ public struct HubConfiguration: Sendable, Equatable {
         "outbound": ["allow_internal_addresses"],
         "dicomweb": ["max_parts", "max_inflated_bytes"],
         "dicom": ["port", "ae_title", "max_pdu_bytes", "max_associations", "idle_timeout_ms"],
+        "hl7": ["port", "application", "facility", "max_message_bytes", "max_connections", "idle_timeout_ms"],
         "uploads": ["memory_budget_bytes"],
         "reading": ["claim_lease_minutes", "max_attachment_bytes", "monitor_interval_ms"],
         "critical_values": ["ack_minutes_routine", "ack_minutes_urgent", "ack_minutes_asap", "ack_minutes_stat"],
@@ -341,7 +357,8 @@ public struct HubConfiguration: Sendable, Equatable {
     static let environmentKeys: [(String, String)] = [
         ("HUB_ID", "hub.id"), ("HUB_REGION", "hub.region"), ("HUB_HOST", "http.host"), ("HUB_PORT", "http.port"),
         ("HUB_MAX_BODY_BYTES", "http.max_body_bytes"), ("HUB_DICOM_PORT", "dicom.port"),
-        ("HUB_DICOM_AE_TITLE", "dicom.ae_title"), ("HUB_DATA_DIR", "storage.data_dir"),
+        ("HUB_DICOM_AE_TITLE", "dicom.ae_title"), ("HUB_HL7_PORT", "hl7.port"),
+        ("HUB_HL7_APPLICATION", "hl7.application"), ("HUB_DATA_DIR", "storage.data_dir"),
         ("HUB_DATABASE", "storage.database"), ("HUB_BLOB_DIR", "storage.blob_dir"),
         ("HUB_DURABILITY", "storage.durability"),
         ("HUB_CATALOG_DIR", "catalog.dir"), ("HUB_LOG_LEVEL", "log.level"), ("HUB_TLS_CA_FILE", "tls.ca_file"),
@@ -359,6 +376,7 @@ public struct HubConfiguration: Sendable, Equatable {
         if let v = o.host { try set("http.host", v, base: nil) }
         if let v = o.port { try set("http.port", String(v), base: nil) }
         if let v = o.dicomPort { try set("dicom.port", String(v), base: nil) }
+        if let v = o.hl7Port { try set("hl7.port", String(v), base: nil) }
         if let v = o.dataDir { try set("storage.data_dir", v, base: nil) }
         if let v = o.hubId { try set("hub.id", v, base: nil) }
         if let v = o.region { try set("hub.region", v, base: nil) }
@@ -427,6 +445,13 @@ public struct HubConfiguration: Sendable, Equatable {
         case "dicom.max_pdu_bytes": dicomMaxPDUBytes = try int(4096...16_777_216)
         case "dicom.max_associations": dicomMaxAssociations = try int(1...4096)
         case "dicom.idle_timeout_ms": dicomIdleTimeoutMilliseconds = try int(100...3_600_000)
+        case "hl7.port": hl7Port = try int(0...65535)
+        case "hl7.application", "hl7.facility":
+            if let problem = HL7NameRules.problem(value) { throw Problem(key: key, detail: problem) }
+            if key == "hl7.application" { hl7Application = value } else { hl7Facility = value }
+        case "hl7.max_message_bytes": hl7MaxMessageBytes = try int(1024...268_435_456)
+        case "hl7.max_connections": hl7MaxConnections = try int(1...4096)
+        case "hl7.idle_timeout_ms": hl7IdleTimeoutMilliseconds = try int(100...86_400_000)
         case "dicomweb.max_inflated_bytes": dicomwebMaxInflatedBytes = try int(1024...Int.max)
         case "uploads.memory_budget_bytes": uploadMemoryBudgetBytes = try int(65536...Int.max)
         case "reading.claim_lease_minutes": claimLeaseMinutes = try int(1...1440)

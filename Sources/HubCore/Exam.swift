@@ -89,6 +89,18 @@ public struct LabValue: Sendable, Codable, Equatable {
     /// `H`, `L`, `HH`, `LL`, `A` (abnormal) or `N`.
     public var flag: String?
 
+    public init(
+        code: String? = nil, loinc: String? = nil, value: String, unit: String? = nil, referenceRange: String? = nil,
+        flag: String? = nil
+    ) {
+        self.code = code
+        self.loinc = loinc
+        self.value = value
+        self.unit = unit
+        self.referenceRange = referenceRange
+        self.flag = flag
+    }
+
     enum CodingKeys: String, CodingKey {
         case code, loinc, value, unit, flag
         case referenceRange = "reference_range"

@@ -1,6 +1,7 @@
 import CurlHTTP
 import DICOMDoor
 import Foundation
+import HL7Door
 import HubConfig
 import HubCore
 import HubFederation
@@ -25,6 +26,8 @@ public struct BuiltHub: Sendable {
     public let outboxWorker: OutboxWorker
     /// The DIMSE door (`dicom.port`; it does not listen when that is 0).
     public let dicom: DIMSEDoor
+    /// The HL7 door (`hl7.port`; it does not listen when that is 0).
+    public let hl7: MLLPDoor
     /// The SQLite store behind `env.database`, for what works on the file itself (operators' tools, tests).
     public let database: AppDatabase
 }
@@ -94,6 +97,7 @@ public func buildHub(
     OutboxController(env: env).register(routes)
     WebhookController(env: env).register(routes)
     DICOMNodeController(env: env).register(routes)
+    HL7ApplicationController(env: env).register(routes)
     PatientIndexController(env: env).register(routes)
     ExamController(env: env).register(routes)
     ReadingController(env: env).register(routes)
@@ -109,6 +113,7 @@ public func buildHub(
     ConsoleController(files: .bundled).register(routes)
 
     let dicom = DIMSEDoor(env: env)
+    let hl7 = MLLPDoor(env: env)
     // Services stop in reverse order: the server drains first, then the outbox worker finishes its attempts,
     // then the libcurl driver stops, and the database closes last.
     var app = Application(
@@ -118,7 +123,7 @@ public func buildHub(
             DatabaseService(database: database, logger: logger), RefusalAuditService(refusals: Refusals(env)), http,
             worker,
             WorkflowMonitor(env: env, readiness: readiness), PeerDirectoryService(env: env, readiness: readiness),
-            AuditHeadKeeper(env: env, readiness: readiness), dicom,
+            AuditHeadKeeper(env: env, readiness: readiness), dicom, hl7,
         ],
         logger: logger)
     app.beforeServerStarts {
@@ -130,7 +135,7 @@ public func buildHub(
     }
     return BuiltHub(
         app: app, env: env, readiness: readiness, routes: routes.all, http: http, outboxWorker: worker,
-        dicom: dicom, database: database)
+        dicom: dicom, hl7: hl7, database: database)
 }
 
 /// Keeps the database open while the server runs and closes it after the server has drained at shutdown

@@ -61,7 +61,7 @@ extension Storage {
 /// Everything a transaction may read.
 public protocol StoreReader: RegistryReads, TokenReads, ExamReads, CriticalValueReads, ResultReads, RecognitionReads,
     DICOMIndexReads, IdempotencyReads, InlineBlobReads, OutboxReads, WebhookReads, PeerReads, AuditReads, CatalogReads,
-    DICOMNodeReads, PatientIndexReads
+    DICOMNodeReads, PatientIndexReads, HL7Reads
 {
     /// The institution, from the cache when it is there, else read (and cached when the read is of committed data,
     /// from a snapshot no older than the cache's last clearing).
@@ -75,7 +75,7 @@ public protocol StoreReader: RegistryReads, TokenReads, ExamReads, CriticalValue
 /// Everything a write transaction may read and change.
 public protocol StoreWriter: StoreReader, RegistryWrites, TokenWrites, ExamWrites, CriticalValueWrites, ResultWrites,
     RecognitionWrites, DICOMIndexWrites, IdempotencyWrites, InlineBlobWrites, OutboxWrites, WebhookWrites, PeerWrites,
-    AuditWrites, CatalogWrites, DICOMNodeWrites, PatientIndexWrites
+    AuditWrites, CatalogWrites, DICOMNodeWrites, PatientIndexWrites, HL7Writes
 {
     /// Clears the principal and institution caches once this transaction commits (or rolls back). Every write that
     /// changes a token, practitioner or institution calls it.

@@ -552,3 +552,29 @@ public protocol PatientIndexWrites: PatientIndexReads {
     /// Marks a maintenance task done.
     func finishMaintenanceTask(_ name: String) throws
 }
+
+/// The HL7 applications of institutions, their code maps, and what the MLLP door remembers of the messages it took.
+public protocol HL7Reads {
+    func hl7Application(id: String) throws -> HL7Application?
+    /// The application with this sending application and facility (MSH-3, MSH-4).
+    func hl7Application(application: String, facility: String) throws -> HL7Application?
+    /// An institution's applications, by id.
+    func hl7Applications(institutionId: String) throws -> [HL7Application]
+    func codeMap(institutionId: String) throws -> CodeMap?
+    /// The acknowledgement the hub sent for a message of this application with this control id (MSH-10), if any.
+    func hl7Answer(applicationId: String, controlId: String) throws -> [UInt8]?
+    /// The result an institution's order (filler or placer order number) registered for an item, for corrections.
+    func hl7Result(institutionId: String, order: String, itemCode: String) throws -> String?
+}
+
+/// What the MLLP door changes.
+public protocol HL7Writes: HL7Reads {
+    /// Stores a new application; a conflict naming `application` when another has its application and facility.
+    func insert(_ application: HL7Application) throws
+    func update(_ application: HL7Application) throws
+    /// Removes an application; false when there was none.
+    func deleteHL7Application(id: String) throws -> Bool
+    func save(_ map: CodeMap) throws
+    func saveHL7Answer(applicationId: String, controlId: String, answer: [UInt8], at time: Timestamp) throws
+    func saveHL7Result(institutionId: String, order: String, itemCode: String, resultId: String) throws
+}

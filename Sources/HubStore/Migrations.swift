@@ -557,6 +557,41 @@ extension AppDatabase {
                         VALUES ('\(PatientIndexBackfill.task)', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
                     """)
         }
+        migrator.registerMigration("v18_hl7") { db in
+            // The HL7 applications of institutions (unique by sending application and facility, MSH-3 and MSH-4),
+            // their code maps, the acknowledgement sent for each message (a message sent again gets it again and
+            // changes nothing), and which result an order registered for an item (a corrected result replaces it).
+            try db.execute(
+                sql: """
+                    CREATE TABLE hl7_applications (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        institution_id TEXT NOT NULL REFERENCES institutions(id),
+                        application TEXT NOT NULL,
+                        facility TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        UNIQUE (application, facility)
+                    );
+                    CREATE INDEX hl7_applications_institution ON hl7_applications(institution_id, id);
+                    CREATE TABLE code_maps (
+                        institution_id TEXT PRIMARY KEY NOT NULL REFERENCES institutions(id),
+                        body TEXT NOT NULL
+                    );
+                    CREATE TABLE hl7_messages (
+                        application_id TEXT NOT NULL,
+                        control_id TEXT NOT NULL,
+                        received_at INTEGER NOT NULL,
+                        answer BLOB NOT NULL,
+                        PRIMARY KEY (application_id, control_id)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE hl7_results (
+                        institution_id TEXT NOT NULL,
+                        order_number TEXT NOT NULL,
+                        item_code TEXT NOT NULL,
+                        result_id TEXT NOT NULL,
+                        PRIMARY KEY (institution_id, order_number, item_code)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 

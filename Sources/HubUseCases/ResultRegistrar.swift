@@ -36,6 +36,9 @@ final class ResultRegistrar {
         return result.record
     }
 
+    /// The item of the catalog in force a code names: a catalog code, or a code the catalog lists as equivalent.
+    func catalogItem(_ code: String) -> CatalogItem? { catalogToday?.item(code) }
+
     /// Validates one result and makes its record, without storing it: `db` may be a reader's.
     func prepare(_ input: Results.Input) throws -> StorableResult {
         var v = Validator()

@@ -25,6 +25,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Listen port, 0 for any free port (env HUB_PORT).") var port: Int?
     @Option(name: .customLong("dicom-port"), help: "DIMSE listen port, 0 for no DIMSE door (env HUB_DICOM_PORT).")
     var dicomPort: Int?
+
+    @Option(name: .customLong("hl7-port"), help: "MLLP listen port, 0 for no HL7 door (env HUB_HL7_PORT).")
+    var hl7Port: Int?
     @Option(name: .customLong("data-dir"), help: "Data directory (env HUB_DATA_DIR).") var dataDir: String?
     @Option(name: .customLong("hub-id"), help: "This hub's id among its peers (env HUB_ID).") var hubId: String?
     @Option(help: "GB/T 2260 division code the hub serves (env HUB_REGION).") var region: String?
@@ -41,7 +44,7 @@ struct Serve: AsyncParsableCommand {
                 file: file, explicitFile: explicit, environment: environment,
                 overrides: .init(
                     host: host, port: port, dataDir: dataDir, hubId: hubId, region: region, logLevel: logLevel,
-                    dicomPort: dicomPort))
+                    dicomPort: dicomPort, hl7Port: hl7Port))
         } catch let problem as HubConfiguration.Problem {
             throw ValidationError(problem.description)
         }

@@ -12,6 +12,7 @@ import Testing
         "HubCore": [],
         "DICOM": ["CZlib"],
         "DIMSE": [],
+        "HL7": [],
         "CurlHTTP": ["CCurl", "CCurlShim", "Logging", "ServiceLifecycle"],
         "HubStorage": ["HubCore", "Crypto"],
         "HubStore": ["HubCore", "HubStorage", "GRDB", "Crypto", "Logging", "Metrics"],
@@ -20,15 +21,21 @@ import Testing
             "HubCore", "HubStorage", "CurlHTTP", "Crypto", "Logging", "Metrics", "ServiceLifecycle",
         ],
         "HubUseCases": [
-            "HubCore", "HubStorage", "HubConfig", "HubFederation", "CurlHTTP", "DICOM", "Crypto", "Logging",
+            "HubCore", "HubStorage", "HubConfig", "HubFederation", "CurlHTTP", "DICOM", "HL7", "Crypto", "Logging",
             "Metrics", "ServiceLifecycle", "Yams",
+        ],
+        "HL7Door": [
+            "HL7", "HubCore", "HubConfig", "HubStorage", "HubFederation", "HubUseCases", "NIOCore", "NIOPosix",
+            "Logging",
+            "ServiceLifecycle",
         ],
         "DICOMDoor": [
             "DIMSE", "DICOM", "HubCore", "HubConfig", "HubStorage", "HubFederation", "HubUseCases", "NIOCore",
             "NIOPosix", "Logging", "ServiceLifecycle",
         ],
         "HubServer": [
-            "DICOMDoor", "HubCore", "HubStorage", "HubStore", "HubConfig", "HubFederation", "HubUseCases", "CurlHTTP",
+            "DICOMDoor", "HL7Door", "HubCore", "HubStorage", "HubStore", "HubConfig", "HubFederation", "HubUseCases",
+            "CurlHTTP",
             "DICOM",
             "Crypto",
             "Logging", "Metrics", "Prometheus", "ServiceLifecycle", "Hummingbird", "HTTPTypes", "NIOCore",

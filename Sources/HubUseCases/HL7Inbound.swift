@@ -1,0 +1,469 @@
+import HL7
+import HubConfig
+import HubCore
+import HubStorage
+import Logging
+import Metrics
+
+/// The messages laboratory and hospital systems send over MLLP, each answered with an acknowledgement:
+/// - ORU^R01 (v2.3.1 to v2.5.1): each OBR with its OBX lines becomes results through the registry's own path
+///   (`ResultRegistrar`: validation, catalog mapping, recognition metadata), in one transaction per message;
+/// - ADT^A01, A04, A08, A28, A31: the patient's identifiers are linked in the patient index; ADT^A40 merges the
+///   person of the prior identifiers (MRG-1) into the patient's.
+///
+/// Every message gets an ACK: AA when it was taken whole, AE with one ERR per problem (naming the segment, field
+/// and repetition) when it was refused for its content, AR when it cannot be taken at all (an unknown sender, an
+/// unsupported type, version or processing id). A refused message changes nothing. A message sent again with the
+/// same control id (MSH-10) by the same application changes nothing and gets the same ACK, byte for byte.
+public struct HL7Inbound: Sendable {
+    let database: any Storage
+    let senders: HL7Applications
+    let catalog: CatalogInForce
+    let patientKeys: PatientKeys
+    let clock: @Sendable () -> Timestamp
+    let utcOffsetMinutes: Int
+    let application: String
+    let facility: String
+    let logger: Logger
+
+    static let messages = Counter(label: "hub.hl7.messages")
+    static let refused = Counter(label: "hub.hl7.refused")
+
+    public init(_ env: HubEnvironment) {
+        database = env.database
+        senders = HL7Applications(env)
+        catalog = CatalogInForce(env)
+        patientKeys = env.patientKeys
+        clock = env.clock
+        utcOffsetMinutes = env.config.utcOffsetMinutes
+        application = env.config.hl7Application
+        facility = env.config.hl7Facility
+        logger = env.logger
+    }
+
+    /// The versions whose ORU^R01 and ADT the hub reads.
+    static let versions: Set<String> = ["2.3", "2.3.1", "2.4", "2.5", "2.5.1"]
+
+    /// A problem with a message, as an ERR segment will report it.
+    struct Problem: Error {
+        var code: HL7ErrorCode
+        var location: HL7ErrorLocation?
+        var message: String
+        /// True when the message cannot be taken at all (AR), not only refused for its content (AE).
+        var rejects = false
+    }
+
+    /// The problems that refuse a message.
+    struct Problems: Error {
+        var all: [Problem]
+    }
+
+    /// The acknowledgement of one framed message that arrived on a connection from `address`.
+    public func answer(
+        _ bytes: [UInt8], from address: String, hostAddresses: @Sendable (String) async -> Set<String>
+    ) async -> [UInt8] {
+        Self.messages.increment()
+        let now = clock()
+        guard let header = HL7MessageHeader.scan(bytes) else {
+            // Not even the delimiters can be read: answered with a bare header so that the sender learns why.
+            Self.refused.increment()
+            return acknowledge(
+                HL7MessageHeader(), .reject,
+                [Problem(code: .segmentSequenceError, message: "the message does not start with an MSH segment")],
+                now: now)
+        }
+        let sendingApplication = header.sendingApplication.value() ?? ""
+        let sendingFacility = header.sendingFacility.value() ?? ""
+        let sender: HL7Application
+        do {
+            sender = try await senders.sender(
+                application: sendingApplication, facility: sendingFacility, address: address,
+                hostAddresses: hostAddresses)
+        } catch let refusal as HL7Applications.Refusal {
+            Self.refused.increment()
+            logger.notice(
+                "HL7 message refused", metadata: ["hub.hl7.reason": "\(refusal.reason)", "hub.peer": "\(address)"])
+            return acknowledge(
+                header, .reject,
+                [
+                    Problem(
+                        code: .unknownKeyIdentifier, location: HL7ErrorLocation(segmentID: "MSH", field: 3),
+                        message: refusal.reason)
+                ], now: now)
+        } catch {
+            return acknowledge(
+                header, .reject,
+                [Problem(code: .applicationInternalError, message: "the hub could not look up the sender")],
+                now: now)
+        }
+        guard let controlID = header.controlID else {
+            return acknowledge(
+                header, .reject,
+                [
+                    Problem(
+                        code: .requiredFieldMissing, location: HL7ErrorLocation(segmentID: "MSH", field: 10),
+                        message: "MSH-10: the message control id is required")
+                ], now: now)
+        }
+        if let earlier = try? await database.shortRead({
+            try $0.hl7Answer(applicationId: sender.id, controlId: controlID)
+        }) {
+            return earlier
+        }
+        let answer: [UInt8]
+        do {
+            answer = try await take(bytes, header: header, from: sender, controlID: controlID, now: now)
+        } catch let problems as Problems {
+            Self.refused.increment()
+            let rejects = problems.all.contains(where: \.rejects)
+            answer = acknowledge(header, rejects ? .reject : .error, problems.all, now: now)
+            // A refusal for the content is remembered too: the same message again gets the same answer.
+            if !rejects { await remember(answer, sender: sender, controlID: controlID, now: now) }
+        } catch {
+            // Another connection took the same message at the same moment: answered as it was.
+            if let earlier = try? await database.shortRead({
+                try $0.hl7Answer(applicationId: sender.id, controlId: controlID)
+            }) {
+                return earlier
+            }
+            logger.error(
+                "HL7 message not stored",
+                metadata: [
+                    "hub.error": "\(error)", "hub.hl7.sender": "\(sender.id)", "hub.hl7.control_id": "\(controlID)",
+                ]
+            )
+            answer = acknowledge(
+                header, .error,
+                [
+                    Problem(
+                        code: .applicationInternalError, message: "the hub could not store the message; send it again")
+                ],
+                now: now)
+        }
+        return answer
+    }
+
+    /// The AR of a message longer than `hl7.max_message_bytes`, which the door did not keep.
+    public func tooLong(limit: Int) -> [UInt8] {
+        Self.refused.increment()
+        return acknowledge(
+            HL7MessageHeader(), .reject,
+            [Problem(code: .applicationInternalError, message: "the message is longer than \(limit) bytes")],
+            now: clock())
+    }
+
+    /// Parses and takes a message of a known sender; answers its AA, stored in the same transaction as its effects.
+    private func take(
+        _ bytes: [UInt8], header: HL7MessageHeader, from sender: HL7Application, controlID: String, now: Timestamp
+    ) async throws -> [UInt8] {
+        let message: HL7Message
+        do {
+            message = try HL7Message.parse(bytes)
+        } catch {
+            throw Problems(all: [Self.parseProblem(error)])
+        }
+        try checkHeader(message)
+        let source = "hl7:\(sender.id):\(controlID)"
+        let caller = Caller(principal: sender.principal, remoteAddress: nil, requestId: source)
+        let type = "\(message.type ?? "")^\(message.event ?? "")"
+        switch type {
+        case "ORU^R01":
+            guard sender.kind == .lis else { throw Self.unsupported(type, for: sender) }
+            return try await results(message, sender: sender, caller: caller, source: source, now: now)
+        case "ADT^A01", "ADT^A04", "ADT^A08", "ADT^A28", "ADT^A31", "ADT^A40":
+            guard sender.kind == .his else { throw Self.unsupported(type, for: sender) }
+            return try await patient(message, sender: sender, caller: caller, source: source, now: now)
+        default:
+            let known = ["ORU", "ADT"].contains(message.type ?? "")
+            throw Problems(all: [
+                Problem(
+                    code: known ? .unsupportedEventCode : .unsupportedMessageType,
+                    location: HL7ErrorLocation(segmentID: "MSH", field: 9),
+                    message: "MSH-9: \(type) is not a message the hub takes (ORU^R01, ADT^A01/A04/A08/A28/A31/A40)",
+                    rejects: true)
+            ])
+        }
+    }
+
+    static func unsupported(_ type: String, for sender: HL7Application) -> Problems {
+        Problems(all: [
+            Problem(
+                code: .unsupportedMessageType, location: HL7ErrorLocation(segmentID: "MSH", field: 9),
+                message: "MSH-9: an application registered as \(sender.kind.rawValue) does not send \(type)",
+                rejects: true)
+        ])
+    }
+
+    /// The version and processing id the hub reads: production messages of v2.3 to v2.5.1.
+    private func checkHeader(_ message: HL7Message) throws {
+        guard let version = message.version, Self.versions.contains(version) else {
+            throw Problems(all: [
+                Problem(
+                    code: .unsupportedVersionID, location: HL7ErrorLocation(segmentID: "MSH", field: 12),
+                    message: "MSH-12: version \(message.version ?? "(none)") is not one the hub reads (2.3 to 2.5.1)",
+                    rejects: true)
+            ])
+        }
+        guard message.processingID == "P" else {
+            throw Problems(all: [
+                Problem(
+                    code: .unsupportedProcessingID, location: HL7ErrorLocation(segmentID: "MSH", field: 11),
+                    message:
+                        "MSH-11: processing id \(message.processingID ?? "(none)") is not P; the hub takes production messages only",
+                    rejects: true)
+            ])
+        }
+    }
+
+    static func parseProblem(_ error: HL7ParseError) -> Problem {
+        switch error {
+        case .unknownCharacterSet(let name):
+            return Problem(
+                code: .tableValueNotFound, location: HL7ErrorLocation(segmentID: "MSH", field: 18),
+                message: "MSH-18: character set '\(name)' is not one the hub reads (UNICODE UTF-8, GB 18030, ASCII)",
+                rejects: true)
+        case .invalidText(let set):
+            return Problem(
+                code: .dataTypeError, location: HL7ErrorLocation(segmentID: "MSH", field: 18),
+                message: "the message is not valid \(set.declaration) text", rejects: true)
+        default:
+            return Problem(code: .segmentSequenceError, message: "the message cannot be read: \(error)", rejects: true)
+        }
+    }
+
+    // MARK: Results
+
+    /// One ORU^R01: the results of every OBR, registered or corrected in one transaction.
+    private func results(
+        _ message: HL7Message, sender: HL7Application, caller: Caller, source: String, now: Timestamp
+    ) async throws -> [UInt8] {
+        let pid = try Self.required(message, "PID")
+        // Every problem of the message is reported at once: those of the patient, and those of each order.
+        var patientProblems: [Problem] = []
+        var read: Patient?
+        do {
+            read = try HL7Patient.read(pid, institutionId: sender.institutionId, utcOffsetMinutes: utcOffsetMinutes)
+        } catch let problems as Problems {
+            patientProblems = problems.all
+        }
+        let groups = Self.orderGroups(message)
+        guard !groups.isEmpty else {
+            throw Problems(all: [
+                Problem(code: .segmentSequenceError, message: "an ORU^R01 carries at least one OBR with its OBX lines")
+            ])
+        }
+        let (catalog, patientKeys, offset, known, readProblems) = (
+            catalog, patientKeys, utcOffsetMinutes, read, patientProblems
+        )
+        let patient = read ?? Patient(identifiers: [])
+        let reply = acknowledgement(for: message, now: now)
+        return try await database.write { db -> [UInt8] in
+            let registrar = try ResultRegistrar(
+                catalog: catalog, patientKeys: patientKeys, db: db, caller: sender.principal, now: now)
+            let codeMap = try db.codeMap(institutionId: sender.institutionId)
+            var problems = readProblems
+            var planned: [(order: HL7ResultOrder.Planned, storable: StorableResult)] = []
+            for group in groups {
+                do {
+                    for plan in try group.plan(
+                        patient: patient, utcOffsetMinutes: offset,
+                        item: { code, system in
+                            registrar.catalogItem(code)
+                                ?? codeMap?.itemCode(code: code, system: system).flatMap(
+                                    registrar.catalogItem)
+                        })
+                    where known != nil {
+                        do {
+                            planned.append((plan, try registrar.prepare(plan.input)))
+                        } catch let error as HubError {
+                            problems += plan.problems(for: error)
+                        }
+                    }
+                } catch let more as Problems {
+                    problems += more.all
+                }
+            }
+            if !problems.isEmpty { throw Problems(all: problems) }
+            var ids: [String] = []
+            for (plan, storable) in planned {
+                let earlier = try plan.order.flatMap {
+                    try db.hl7Result(institutionId: sender.institutionId, order: $0, itemCode: storable.record.itemCode)
+                }.flatMap { try db.result(id: $0) }
+                if plan.corrects && earlier == nil {
+                    throw Problems(all: [
+                        Problem(
+                            code: .unknownKeyIdentifier, location: plan.statusLocation,
+                            message:
+                                "\(plan.statusLocation.label): a corrected result (C) of order \(plan.order ?? "(none)") for \(storable.record.itemCode) that the hub does not hold"
+                        )
+                    ])
+                }
+                if let earlier {
+                    var next = storable.record
+                    next.id = earlier.id
+                    next.reportVersion = earlier.reportVersion + 1
+                    try db.supersede(old: earlier, new: next, now: now)
+                    ids.append(earlier.id)
+                } else {
+                    try db.insert(storable)
+                    if let order = plan.order {
+                        try db.saveHL7Result(
+                            institutionId: sender.institutionId, order: order, itemCode: storable.record.itemCode,
+                            resultId: storable.record.id)
+                    }
+                    ids.append(storable.record.id)
+                }
+            }
+            try PatientLinker(keys: patientKeys).link(patient, source: source, caller: caller, in: db, now: now)
+            try db.appendAudit(
+                caller.audit(
+                    "hl7.oru", "hl7_message", source, patientKey: patientKeys.keys(for: patient).first,
+                    detail: "results=\(ids.joined(separator: ","))"),
+                at: now)
+            let answer = try reply("results \(ids.joined(separator: " "))")
+            try db.saveHL7Answer(applicationId: sender.id, controlId: message.controlID ?? "", answer: answer, at: now)
+            return answer
+        }
+    }
+
+    /// The OBR segments with the OBX lines that follow each.
+    static func orderGroups(_ message: HL7Message) -> [HL7ResultOrder] {
+        var groups: [HL7ResultOrder] = []
+        var obrCount = 0
+        var obxCount = 0
+        var orc: HL7Segment?
+        for segment in message.segments {
+            switch segment.id {
+            case "ORC":
+                orc = segment
+            case "OBR":
+                obrCount += 1
+                groups.append(HL7ResultOrder(obr: segment, sequence: obrCount, orc: orc, observations: []))
+            case "OBX":
+                obxCount += 1
+                if !groups.isEmpty { groups[groups.count - 1].observations.append((segment, obxCount)) }
+            case "PID":
+                orc = nil
+            default:
+                break
+            }
+        }
+        return groups
+    }
+
+    static func required(_ message: HL7Message, _ id: String) throws -> HL7Segment {
+        guard let segment = message.segment(named: id) else {
+            throw Problems(all: [
+                Problem(code: .segmentSequenceError, message: "the message has no \(id) segment", rejects: false)
+            ])
+        }
+        return segment
+    }
+
+    // MARK: Patient administration
+
+    /// One ADT message: the patient's identifiers linked (A01, A04, A08, A28, A31), or the prior patient's person
+    /// merged into the patient's (A40).
+    private func patient(
+        _ message: HL7Message, sender: HL7Application, caller: Caller, source: String, now: Timestamp
+    ) async throws -> [UInt8] {
+        let pid = try Self.required(message, "PID")
+        let patient = try HL7Patient.read(pid, institutionId: sender.institutionId, utcOffsetMinutes: utcOffsetMinutes)
+        let prior: Patient? =
+            message.event == "A40"
+            ? try HL7Patient.identifiers(
+                try Self.required(message, "MRG")[1], segment: "MRG", field: 1, institutionId: sender.institutionId)
+            : nil
+        let patientKeys = patientKeys
+        let reply = acknowledgement(for: message, now: now)
+        return try await database.write { db -> [UInt8] in
+            let linker = PatientLinker(keys: patientKeys)
+            try linker.link(patient, source: source, caller: caller, in: db, now: now)
+            var text = "linked"
+            if let prior {
+                try linker.link(prior, source: source, caller: caller, in: db, now: now)
+                let survivor = try db.persons(ofKeys: [patientKeys.key(for: patient.identifiers[0])]).values.first
+                let merged = try db.persons(ofKeys: [patientKeys.key(for: prior.identifiers[0])]).values.first
+                if let survivor, let merged, survivor != merged {
+                    do {
+                        _ = try PatientIndex.merge(survivor, merged, caller: caller, in: db, now: now)
+                    } catch let error as HubError where error.kind == .conflict {
+                        throw Problems(all: [
+                            Problem(
+                                code: .applicationRecordLocked, location: HL7ErrorLocation(segmentID: "MRG", field: 1),
+                                message: "MRG-1: \(error.detail)")
+                        ])
+                    }
+                }
+                text = "merged"
+            }
+            try db.appendAudit(
+                caller.audit(
+                    "hl7.adt", "hl7_message", source, patientKey: patientKeys.keys(for: patient).first,
+                    detail: "event=\(message.event ?? "")"),
+                at: now)
+            let answer = try reply(text)
+            try db.saveHL7Answer(applicationId: sender.id, controlId: message.controlID ?? "", answer: answer, at: now)
+            return answer
+        }
+    }
+
+    // MARK: Acknowledgements
+
+    /// The AA of `message`, made from the text it is to carry.
+    private func acknowledgement(for message: HL7Message, now: Timestamp) -> @Sendable (String) throws -> [UInt8] {
+        let header = HL7MessageHeader(message)
+        return { [self] text in acknowledge(header, .accept, [], text: text, now: now) }
+    }
+
+    func acknowledge(
+        _ header: HL7MessageHeader, _ code: HL7Acknowledgement.Code, _ problems: [Problem], text: String? = nil,
+        now: Timestamp
+    ) -> [UInt8] {
+        let local = now.adding(milliseconds: Int64(utcOffsetMinutes) * 60_000)
+        let day = local.civilDate()
+        let seconds = Int((local.millisecondsSinceEpoch - day.startTimestamp().millisecondsSinceEpoch) / 1000)
+        let time =
+            HL7DateTime(
+                year: day.year, month: day.month, day: day.day, hour: seconds / 3600, minute: seconds / 60 % 60,
+                second: seconds % 60, utcOffsetMinutes: utcOffsetMinutes)
+            ?? HL7DateTime(year: day.year)!
+        let errors = problems.map {
+            HL7ErrorReport(code: $0.code, severity: .error, location: $0.location, userMessage: $0.message)
+        }
+        let acknowledgement = HL7Acknowledgement(
+            responding: header, code: code, text: text ?? problems.first?.message, application: HL7Field(application),
+            facility: HL7Field(facility), controlID: GeneratedID.make("ack", at: now), timestamp: time, errors: errors)
+        if let bytes = try? acknowledgement.encoded() { return bytes }
+        // The sender declared ASCII and a text is not: the same answer with ASCII text only.
+        var ascii = acknowledgement
+        ascii.text = ascii.text.map(Self.asciiOnly)
+        ascii.errors = ascii.errors.map {
+            var report = $0
+            report.userMessage = report.userMessage.map(Self.asciiOnly)
+            return report
+        }
+        return (try? ascii.encoded()) ?? []
+    }
+
+    static func asciiOnly(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.isASCII ? $0 : "?" }))
+    }
+
+    private func remember(_ answer: [UInt8], sender: HL7Application, controlID: String, now: Timestamp) async {
+        _ = try? await database.write { db in
+            if try db.hl7Answer(applicationId: sender.id, controlId: controlID) == nil {
+                try db.saveHL7Answer(applicationId: sender.id, controlId: controlID, answer: answer, at: now)
+            }
+        }
+    }
+}
+
+extension HL7ErrorLocation {
+    /// `PID-3`, `OBX(2)-5`: how a person names the place.
+    var label: String {
+        let segment = segmentSequence > 1 ? "\(segmentID)(\(segmentSequence))" : segmentID
+        guard let field else { return segment }
+        return fieldRepetition.map { "\(segment)-\(field)[\($0)]" } ?? "\(segment)-\(field)"
+    }
+}

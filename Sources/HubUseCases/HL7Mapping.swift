@@ -1,0 +1,353 @@
+import HL7
+import HubCore
+
+/// The patient of a PID segment: every identifier of PID-3 the hub knows the kind of, the name, birth date and sex.
+///
+/// An identifier's kind is its identifier type code (CX-5, HL7 table 0203):
+/// - `NNCHN`, `NN`, `NI`: the resident ID (`cn-resident-id`), checked fully;
+/// - `SN`, `MC`: the medical-insurance number (`cn-medical-insurance`);
+/// - `HC`: the electronic health card (`cn-health-card`);
+/// - `MR`, `PI`, `PT`: the sending institution's record number (`mrn:<institution>`).
+/// Identifiers of other types are left out; a PID-3 with none the hub knows refuses the message.
+enum HL7Patient {
+    static let systems: [String: String] = [
+        "NNCHN": PatientIdentifier.residentID, "NN": PatientIdentifier.residentID, "NI": PatientIdentifier.residentID,
+        "SN": PatientIdentifier.medicalInsurance, "MC": PatientIdentifier.medicalInsurance,
+        "HC": IdentifierRules.healthCard,
+    ]
+    static let recordNumbers: Set<String> = ["MR", "PI", "PT"]
+
+    static func read(_ pid: HL7Segment, institutionId: String, utcOffsetMinutes: Int) throws -> Patient {
+        var patient = try identifiers(pid[3], segment: "PID", field: 3, institutionId: institutionId)
+        var problems: [HL7Inbound.Problem] = []
+        if let name = personName(pid[5]) { patient.name = name }
+        if let text = pid.value(7) {
+            if let time = HL7DateTime.parse(text), let month = time.month, let day = time.day,
+                let date = CivilDate(year: time.year, month: month, day: day)
+            {
+                patient.birthDate = date
+            } else {
+                problems.append(
+                    HL7Inbound.Problem(
+                        code: .dataTypeError, location: HL7ErrorLocation(segmentID: "PID", field: 7),
+                        message: "PID-7: '\(text)' is not a birth date (YYYYMMDD)"))
+            }
+        }
+        switch pid.value(8) {
+        case "M": patient.sex = .male
+        case "F": patient.sex = .female
+        case "O", "A": patient.sex = .other
+        case "U", "N": patient.sex = .unknown
+        case nil: break
+        case let other?:
+            problems.append(
+                HL7Inbound.Problem(
+                    code: .tableValueNotFound, location: HL7ErrorLocation(segmentID: "PID", field: 8),
+                    message: "PID-8: '\(other)' is not an administrative sex (M, F, O, U, A, N)"))
+        }
+        if !problems.isEmpty { throw HL7Inbound.Problems(all: problems) }
+        return patient
+    }
+
+    /// The identifiers of a CX list (PID-3, MRG-1), each checked; the problems name the repetition.
+    static func identifiers(_ list: HL7Field, segment: String, field: Int, institutionId: String) throws -> Patient {
+        var identifiers: [PatientIdentifier] = []
+        var repetitionOf: [Int] = []
+        var problems: [HL7Inbound.Problem] = []
+        for (index, repetition) in list.repetitions.enumerated() {
+            guard let value = repetition.value(component: 1) else { continue }
+            let type = repetition.value(component: 5) ?? ""
+            let system: String
+            if let known = systems[type] {
+                system = known
+            } else if recordNumbers.contains(type) {
+                system = "mrn:\(institutionId)"
+            } else {
+                continue
+            }
+            let identifier = PatientIdentifier(system: system, value: value)
+            if let problem = identifier.problem {
+                problems.append(
+                    HL7Inbound.Problem(
+                        code: .dataTypeError,
+                        location: HL7ErrorLocation(segmentID: segment, field: field, fieldRepetition: index + 1),
+                        message: "\(segment)-\(field)[\(index + 1)]: \(problem)"))
+                continue
+            }
+            if !identifiers.contains(identifier) {
+                identifiers.append(identifier)
+                repetitionOf.append(index + 1)
+            }
+        }
+        let patient = Patient(identifiers: identifiers)
+        var v = Validator()
+        patient.validate(&v)
+        if case .failure(let error) = Result(catching: { try v.check() }), let error = error as? HubError {
+            for problem in error.fields {
+                let repetition = Self.index(in: problem.field).map { repetitionOf[$0] }
+                problems.append(
+                    HL7Inbound.Problem(
+                        code: identifiers.isEmpty ? .requiredFieldMissing : .dataTypeError,
+                        location: HL7ErrorLocation(segmentID: segment, field: field, fieldRepetition: repetition),
+                        message: identifiers.isEmpty
+                            ? "\(segment)-\(field): no identifier the hub accepts (a CX-5 of NNCHN, SN, MC, HC, MR, PI or PT)"
+                            : "\(segment)-\(field)\(repetition.map { "[\($0)]" } ?? ""): \(problem.detail)"))
+            }
+        }
+        if !problems.isEmpty { throw HL7Inbound.Problems(all: problems) }
+        return patient
+    }
+
+    /// `identifiers[3]` → 3.
+    static func index(in field: String) -> Int? {
+        guard let open = field.lastIndex(of: "["), let close = field.lastIndex(of: "]"), open < close else {
+            return nil
+        }
+        return Int(field[field.index(after: open)..<close])
+    }
+
+    /// The first name of an XPN list: family name then given name, without a space between Chinese names.
+    static func personName(_ field: HL7Field) -> String? {
+        let repetition = field[repetition: 1]
+        let parts = [repetition[1].value(subcomponent: 1), repetition.value(component: 2)].compactMap { $0 }
+        guard !parts.isEmpty else { return nil }
+        let ascii = parts.allSatisfy { $0.unicodeScalars.allSatisfy(\.isASCII) }
+        return parts.joined(separator: ascii ? " " : "")
+    }
+}
+
+/// One OBR with its OBX lines, and the results it makes: one result with every observation as a value when OBR-4
+/// names a catalog item (a panel, or an item measured once), else one result per OBX whose OBX-3 names one.
+struct HL7ResultOrder {
+    var obr: HL7Segment
+    var sequence: Int
+    var orc: HL7Segment?
+    var observations: [(segment: HL7Segment, sequence: Int)]
+
+    /// One result to register, and where in the message each of its parts came from.
+    struct Planned {
+        var input: Results.Input
+        /// The order number (filler, else placer), which a later correction names.
+        var order: String?
+        var corrects: Bool
+        var statusLocation: HL7ErrorLocation
+        var itemLocation: HL7ErrorLocation
+        var timeLocation: HL7ErrorLocation
+        /// The OBX of each value, by the value's index.
+        var observationOfValue: [Int]
+
+        /// The problems a validation error of the registry names, at the places of the message they came from.
+        func problems(for error: HubError) -> [HL7Inbound.Problem] {
+            let fields = error.fields.isEmpty ? [HubError.FieldProblem(field: "", detail: error.detail)] : error.fields
+            return fields.map { problem in
+                let location: HL7ErrorLocation?
+                var code = HL7ErrorCode.dataTypeError
+                if problem.field.hasPrefix("patient") {
+                    location = HL7ErrorLocation(segmentID: "PID", field: 3)
+                } else if problem.field == "item_code" {
+                    location = itemLocation
+                    code = .tableValueNotFound
+                } else if problem.field == "performed_at" {
+                    location = timeLocation
+                } else if problem.field.hasPrefix("values"), let index = HL7Patient.index(in: problem.field),
+                    index < observationOfValue.count
+                {
+                    location = HL7ErrorLocation(segmentID: "OBX", segmentSequence: observationOfValue[index], field: 5)
+                } else if problem.field == "values", let first = observationOfValue.first {
+                    location = HL7ErrorLocation(segmentID: "OBX", segmentSequence: first, field: 5)
+                    code = .requiredFieldMissing
+                } else {
+                    location = nil
+                }
+                return HL7Inbound.Problem(
+                    code: code, location: location,
+                    message: "\(location?.label ?? "message"): \(problem.detail)")
+            }
+        }
+    }
+
+    var order: String? {
+        for (segment, field) in [(obr, 3), (obr, 2), (orc, 3), (orc, 2)] {
+            if let id = segment?.value(field) {
+                return segment?.value(field, component: 2).map { "\(id)^\($0)" } ?? id
+            }
+        }
+        return nil
+    }
+
+    /// The results of this order; the problems of its own fields (time, status, codes) refuse the message.
+    func plan(
+        patient: Patient, utcOffsetMinutes: Int, item: (String, String?) -> CatalogItem?
+    ) throws -> [Planned] {
+        var problems: [HL7Inbound.Problem] = []
+        let timeLocation = HL7ErrorLocation(segmentID: "OBR", segmentSequence: sequence, field: 7)
+        var performedAt: Timestamp?
+        if let text = obr.value(7) {
+            performedAt = HL7Time.timestamp(text, utcOffsetMinutes: utcOffsetMinutes)
+            if performedAt == nil {
+                problems.append(
+                    HL7Inbound.Problem(
+                        code: .dataTypeError, location: timeLocation,
+                        message: "\(timeLocation.label): '\(text)' is not a date and time (YYYYMMDD[HHMM[SS]][+ZZZZ])"))
+            }
+        } else {
+            problems.append(
+                HL7Inbound.Problem(
+                    code: .requiredFieldMissing, location: timeLocation,
+                    message: "\(timeLocation.label): the observation date and time is required"))
+        }
+        var statusLocation = HL7ErrorLocation(segmentID: "OBR", segmentSequence: sequence, field: 25)
+        var statusCode = obr.value(25)
+        if statusCode == nil, let first = observations.first, let code = first.segment.value(11) {
+            statusCode = code
+            statusLocation = HL7ErrorLocation(segmentID: "OBX", segmentSequence: first.sequence, field: 11)
+        }
+        let status: ReportStatus?
+        switch statusCode {
+        case "F": status = .final
+        case "C": status = .corrected
+        case "P", "R": status = .preliminary
+        case nil:
+            status = nil
+            problems.append(
+                HL7Inbound.Problem(
+                    code: .requiredFieldMissing, location: statusLocation,
+                    message: "\(statusLocation.label): the result status (F, C, P or R) is required"))
+        case let other?:
+            status = nil
+            problems.append(
+                HL7Inbound.Problem(
+                    code: .tableValueNotFound, location: statusLocation,
+                    message:
+                        "\(statusLocation.label): result status '\(other)' is not one the hub registers (F, C, P, R)"
+                ))
+        }
+        if observations.isEmpty {
+            problems.append(
+                HL7Inbound.Problem(
+                    code: .segmentSequenceError,
+                    location: HL7ErrorLocation(segmentID: "OBR", segmentSequence: sequence),
+                    message: "OBR(\(sequence)): an order carries its observations (OBX)"))
+        }
+        let serviceLocation = HL7ErrorLocation(segmentID: "OBR", segmentSequence: sequence, field: 4)
+        let panel = Self.coded(obr[4], item)
+        var planned: [Planned] = []
+        func plan(_ item: CatalogItem, _ lines: [(segment: HL7Segment, sequence: Int)], at location: HL7ErrorLocation) {
+            let values = lines.compactMap { Self.value(of: $0.segment) }
+            let texts = lines.compactMap { line -> String? in
+                Self.textTypes.contains(line.segment.value(2) ?? "") ? line.segment.value(5) : nil
+            }
+            var input = Results.Input(
+                patient: patient, itemCode: item.code, performedAt: performedAt, reportStatus: status,
+                centerId: nil, findings: nil, conclusion: nil, values: nil, attachments: nil)
+            if item.kind == .lab {
+                input.values = values
+            } else {
+                input.findings = texts.isEmpty ? nil : texts.joined(separator: "\n")
+                input.values = values.isEmpty ? nil : values
+            }
+            planned.append(
+                Planned(
+                    input: input, order: order, corrects: statusCode == "C", statusLocation: statusLocation,
+                    itemLocation: location, timeLocation: timeLocation,
+                    observationOfValue: lines.filter { Self.value(of: $0.segment) != nil }.map(\.sequence)))
+        }
+        if let panel {
+            plan(panel, observations, at: serviceLocation)
+        } else {
+            // A text observation that names no item is a note of the order (溶血, 已复查): the findings of its results.
+            var notes: [String] = []
+            for line in observations {
+                let location = HL7ErrorLocation(segmentID: "OBX", segmentSequence: line.sequence, field: 3)
+                guard let found = Self.coded(line.segment[3], item) else {
+                    if Self.textTypes.contains(line.segment.value(2) ?? "") {
+                        if let note = line.segment.value(5) { notes.append(note) }
+                        continue
+                    }
+                    let code = line.segment.value(3) ?? "(none)"
+                    problems.append(
+                        HL7Inbound.Problem(
+                            code: .tableValueNotFound, location: location,
+                            message:
+                                "\(location.label): '\(code)' names no item of the catalog or the institution's code map, nor does \(serviceLocation.label)"
+                        ))
+                    continue
+                }
+                plan(found, [line], at: location)
+            }
+            if planned.isEmpty && problems.isEmpty {
+                problems.append(
+                    HL7Inbound.Problem(
+                        code: .tableValueNotFound, location: serviceLocation,
+                        message:
+                            "\(serviceLocation.label): '\(obr.value(4) ?? "(none)")' names no item of the catalog or the institution's code map, nor does any OBX-3"
+                    ))
+            }
+            if !notes.isEmpty {
+                for index in planned.indices where planned[index].input.findings == nil {
+                    planned[index].input.findings = notes.joined(separator: "\n")
+                }
+            }
+        }
+        if !problems.isEmpty { throw HL7Inbound.Problems(all: problems) }
+        return planned
+    }
+
+    static let textTypes: Set<String> = ["TX", "FT", "ST"]
+
+    /// The catalog item a CE/CWE names: by its code, then by its alternate code.
+    static func coded(_ field: HL7Field, _ item: (String, String?) -> CatalogItem?) -> CatalogItem? {
+        let repetition = field[repetition: 1]
+        for (code, system) in [(1, 3), (4, 6)] {
+            if let value = repetition.value(component: code),
+                let found = item(value, repetition.value(component: system))
+            {
+                return found
+            }
+        }
+        return nil
+    }
+
+    /// The value an OBX carries, or nil when it carries none.
+    static func value(of obx: HL7Segment) -> LabValue? {
+        let type = obx.value(2) ?? ""
+        let field = obx[5]
+        let text: String?
+        if ["CE", "CWE", "CNE"].contains(type) {
+            text = field.value(component: 2) ?? field.value(component: 1)
+        } else if type == "SN" {
+            // Structured numeric: comparator, number, separator, number (`>^100`, `^1^:^128`).
+            let parts = (1...4).compactMap { field.value(component: $0) }
+            text = parts.isEmpty ? nil : parts.joined()
+        } else {
+            text = field.value()
+        }
+        guard let value = text else { return nil }
+        let observed = obx[3][repetition: 1]
+        let loinc =
+            observed.value(component: 3) == "LN"
+            ? observed.value(component: 1)
+            : observed.value(component: 6) == "LN" ? observed.value(component: 4) : nil
+        let flag = obx.value(8).flatMap {
+            ["H", "L", "HH", "LL", "A", "N"].contains($0) ? $0 : ($0 == "AA" ? "A" : nil)
+        }
+        return LabValue(
+            code: observed.value(component: 1), loinc: loinc, value: value,
+            unit: obx.value(6) ?? obx.value(6, component: 2), referenceRange: obx.value(7), flag: flag)
+    }
+}
+
+/// HL7 date and time values as the hub's times.
+enum HL7Time {
+    /// The instant a DTM/TS names; one without an offset is at the hub's (`hub.utc_offset_minutes`), one without a
+    /// time of day at its start. Nil for a value that is not a date (a bare year or month is not a time either).
+    static func timestamp(_ text: String, utcOffsetMinutes: Int) -> Timestamp? {
+        guard let time = HL7DateTime.parse(text), let month = time.month, let day = time.day,
+            let date = CivilDate(year: time.year, month: month, day: day)
+        else { return nil }
+        let seconds = (time.hour ?? 0) * 3600 + (time.minute ?? 0) * 60 + (time.second ?? 0)
+        let offset = time.utcOffsetMinutes ?? utcOffsetMinutes
+        return date.startTimestamp(utcOffsetMinutes: offset).adding(
+            milliseconds: Int64(seconds) * 1000 + Int64(time.milliseconds ?? 0))
+    }
+}
