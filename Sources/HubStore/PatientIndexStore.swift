@@ -138,6 +138,23 @@ extension SQLiteTransaction: PatientIndexWrites {
                 DELETE FROM person_demographics WHERE person_id = ?;
                 """,
             arguments: [to, from, from])
+        // Open questions about the merged person are now about the one it joined; one about the two is answered.
+        let open = try String.fetchAll(
+            db, sql: "SELECT body FROM person_reviews WHERE status = 'open' AND (person_a = ? OR person_b = ?)",
+            arguments: [from, from]
+        ).map { try HubJSON.decode(PersonReview.self, from: $0) }
+        for var review in open {
+            let persons = Set(review.personIds.map { $0 == from ? to : $0 }).sorted()
+            if persons.count < 2 {
+                review.status = .merged
+            } else {
+                review.personIds = persons
+            }
+            let pair = review.personIds.sorted()
+            try db.execute(
+                sql: "UPDATE person_reviews SET person_a = ?, person_b = ?, status = ?, body = ? WHERE id = ?",
+                arguments: [pair.first, pair.last, review.status.rawValue, try HubJSON.encodeString(review), review.id])
+        }
     }
 
     public func relink(key: String, personId: String, at time: Timestamp, source: String) throws {

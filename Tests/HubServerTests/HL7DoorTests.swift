@@ -327,6 +327,11 @@ import Testing
             let audit = try await hub.get(
                 "/v1/audit?target=\(try #require(person["id"]))", token: setup.recognition.auditor)
             #expect(audit.items.contains { $0["action"] as? String == "person.merge" }, "\(audit.text)")
+            // The second registration looked like the first patient (a suggestion); the merge answered it.
+            let open = try await hub.get("/v1/person-reviews?status=open", token: hub.admin)
+            #expect(open.status == 200 && open.items.isEmpty, "\(open.text)")
+            let merged = try await hub.get("/v1/person-reviews?status=merged", token: hub.admin)
+            #expect(merged.items.map { $0["kind"] as? String } == ["suggestion"], "\(merged.text)")
         }
     }
 }
