@@ -515,7 +515,7 @@ public protocol PatientIndexReads {
     func linkedKeys(_ keys: [String]) throws -> [String]
     /// A person's identifiers, by key, in the order they were linked.
     func personMembers(id: String) throws -> [(key: String, identifier: LinkedIdentifier)]
-    /// The persons whose name, birth date and sex have this key.
+    /// The persons whose name, birth date and sex have this key (the first 50).
     func persons(demographicKey: String) throws -> [String]
     /// True when a person has said that two of these keys belong to different people.
     func anySeparation(among keys: [String]) throws -> Bool

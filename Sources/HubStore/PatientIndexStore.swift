@@ -48,7 +48,7 @@ extension SQLiteTransaction: PatientIndexWrites {
 
     public func persons(demographicKey: String) throws -> [String] {
         try String.fetchAll(
-            db.cachedStatement(sql: "SELECT person_id FROM person_demographics WHERE demographic_key = ?"),
+            db.cachedStatement(sql: "SELECT person_id FROM person_demographics WHERE demographic_key = ? LIMIT 50"),
             arguments: [demographicKey])
     }
 

@@ -15,6 +15,7 @@ import HubStorage
 /// and its identifiers name their source.
 struct PatientLinker: Sendable {
     let keys: PatientKeys
+    static let suggestionsPerPerson = 10
 
     /// What linking a record did.
     enum Outcome: Equatable {
@@ -117,7 +118,9 @@ struct PatientLinker: Sendable {
         for person: String, _ patient: Patient, source: String, in db: any StoreWriter, now: Timestamp
     ) throws {
         guard let demographic = keys.demographicKey(for: patient) else { return }
-        for other in try db.persons(demographicKey: demographic) where other != person {
+        // A common name with a common birth date may be shared by many: a person is asked about a few at most.
+        for other in try db.persons(demographicKey: demographic).prefix(Self.suggestionsPerPerson) where other != person
+        {
             let pair = [other, person].sorted()
             guard try db.openPersonReview(kind: .suggestion, personIds: pair) == nil,
                 try !db.personsKeptApart(pair)
