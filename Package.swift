@@ -69,16 +69,26 @@ let package = Package(
             name: "DIMSE",
             swiftSettings: swiftSettings
         ),
+        // What the network doors share on SwiftNIO: the port they listen on, the idle timer, a registered host's
+        // addresses.
+        .target(
+            name: "NetworkDoor",
+            dependencies: [
+                "HubFederation",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The DIMSE door: an SCP on SwiftNIO for modalities, archives and workstations, on the use cases.
         .target(
             name: "DICOMDoor",
             dependencies: [
                 "DIMSE",
                 "DICOM",
+                "NetworkDoor",
                 "HubCore",
                 "HubConfig",
                 "HubStorage",
-                "HubFederation",
                 "HubUseCases",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -98,10 +108,10 @@ let package = Package(
             name: "HL7Door",
             dependencies: [
                 "HL7",
+                "NetworkDoor",
                 "HubCore",
                 "HubConfig",
                 "HubStorage",
-                "HubFederation",
                 "HubUseCases",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -6,6 +6,7 @@ import HubStorage
 import HubUseCases
 import Logging
 import NIOCore
+import NetworkDoor
 
 /// The acceptor's side of one association: negotiation, then the DIMSE messages it carries, one at a time.
 struct Association {

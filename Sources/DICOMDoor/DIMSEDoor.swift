@@ -3,12 +3,12 @@ import DIMSE
 import Foundation
 import HubConfig
 import HubCore
-import HubFederation
 import HubStorage
 import HubUseCases
 import Logging
 import NIOCore
 import NIOPosix
+import NetworkDoor
 import ServiceLifecycle
 import Synchronization
 
@@ -25,7 +25,7 @@ public final class DIMSEDoor: Service, Sendable {
     let uploadMemory: UploadMemory
     let clock: @Sendable () -> Timestamp
     let logger: Logger
-    private let bound = Mutex<(port: Int?, waiting: [CheckedContinuation<Int, any Error>])>((nil, []))
+    private let listening = ListeningPort()
     private let open = Atomic<Int>(0)
 
     /// What the door is told by the configuration.
@@ -61,37 +61,29 @@ public final class DIMSEDoor: Service, Sendable {
         logger = env.logger
     }
 
-    /// The port the door listens on, once it does.
-    public func port() async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
-            let ready = bound.withLock { state -> Int? in
-                if let port = state.port { return port }
-                state.waiting.append(continuation)
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
-    }
+    /// The port the door listens on, once it does; throws when it does not listen.
+    public func port() async throws -> Int { try await listening.wait() }
 
     public func run() async throws {
         guard settings.port != 0 else {
-            // The door is off; a service that returned would stop the hub with it.
+            listening.never("dicom.port is 0: the DIMSE door is off")
+            // A service that returned would stop the hub with it.
             try? await gracefulShutdown()
             return
         }
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: settings.host, port: settings.port) { channel in self.connection(on: channel) }
-        let port = server.channel.localAddress?.port ?? settings.port
-        for waiting in bound.withLock({ state in
-            state.port = port
-            defer { state.waiting = [] }
-            return state.waiting
-        }) {
-            waiting.resume(returning: port)
+        let server: NIOAsyncChannel<NIOAsyncChannel<PDU, ByteBuffer>, Never>
+        do {
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: settings.host, port: settings.port) { channel in self.connection(on: channel) }
+        } catch {
+            listening.never("the DIMSE door could not listen on \(settings.host):\(settings.port): \(error)")
+            throw error
         }
+        let port = server.channel.localAddress?.port ?? settings.port
+        listening.bound(port)
         logger.info(
             "DIMSE door listening", metadata: ["dicom.port": "\(port)", "dicom.ae_title": "\(settings.aeTitle)"])
         try await withGracefulShutdownHandler {
@@ -110,8 +102,7 @@ public final class DIMSEDoor: Service, Sendable {
     /// A connection's pipeline, whichever side opened it: the idle timer, PDUs cut to what this side takes, and the
     /// async channel an association reads and writes.
     func connection(on channel: any Channel) -> EventLoopFuture<NIOAsyncChannel<PDU, ByteBuffer>> {
-        let timeout = settings.idleTimeout.components
-        let idle = TimeAmount.nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
+        let idle = TimeAmount(settings.idleTimeout)
         let maximumLength = UInt32(settings.maximumPDULength)
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(ReadTimeoutHandler(timeout: idle))
@@ -145,16 +136,5 @@ public final class DIMSEDoor: Service, Sendable {
         } catch {
             logger.debug("DIMSE connection ended", metadata: ["dicom.peer": "\(address)", "error": "\(error)"])
         }
-    }
-}
-
-/// Resolves a node's host to the addresses it stands for: an IP address stands for itself, a name for every
-/// address it resolves to now.
-enum HostAddresses {
-    static func of(_ host: String) async -> Set<String> {
-        if let address = try? SocketAddress(ipAddress: host, port: 0), let text = address.ipAddress {
-            return [text]
-        }
-        return Set((try? await OutboundAddressPolicy.systemResolver(host)) ?? [])
     }
 }

@@ -33,55 +33,6 @@ final class PDUDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Closes a connection that has sent nothing for `timeout` (the ARTIM timer of PS3.8 before the A-ASSOCIATE-RQ,
-/// and an idle limit after it): a half-open or silent peer holds no association for long.
-final class ReadTimeoutHandler: ChannelDuplexHandler, @unchecked Sendable {
-    typealias InboundIn = NIOAny
-    typealias InboundOut = NIOAny
-    typealias OutboundIn = NIOAny
-    typealias OutboundOut = NIOAny
-
-    let timeout: TimeAmount
-    private var scheduled: Scheduled<Void>?
-
-    init(timeout: TimeAmount) {
-        self.timeout = timeout
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { arm(context) }
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        arm(context)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        arm(context)
-        context.fireChannelRead(data)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        scheduled?.cancel()
-        scheduled = nil
-        context.fireChannelInactive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        scheduled?.cancel()
-        scheduled = nil
-    }
-
-    private func arm(_ context: ChannelHandlerContext) {
-        scheduled?.cancel()
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        scheduled = context.eventLoop.scheduleTask(in: timeout) {
-            bound.value.close(promise: nil)
-        }
-    }
-}
-
 extension PDU {
     /// The PDU's bytes in a buffer, for the channel.
     func buffer(_ allocator: ByteBufferAllocator) -> ByteBuffer {

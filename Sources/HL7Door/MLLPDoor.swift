@@ -1,12 +1,12 @@
 import HL7
 import HubConfig
 import HubCore
-import HubFederation
 import HubStorage
 import HubUseCases
 import Logging
 import NIOCore
 import NIOPosix
+import NetworkDoor
 import ServiceLifecycle
 import Synchronization
 
@@ -17,7 +17,7 @@ public final class MLLPDoor: Service, Sendable {
     let settings: Settings
     let inbound: HL7Inbound
     let logger: Logger
-    private let bound = Mutex<(port: Int?, waiting: [CheckedContinuation<Int, any Error>])>((nil, []))
+    private let listening = ListeningPort()
     private let open = Atomic<Int>(0)
 
     /// What the door is told by the configuration.
@@ -43,45 +43,35 @@ public final class MLLPDoor: Service, Sendable {
         logger = env.logger
     }
 
-    /// The port the door listens on, once it does.
-    public func port() async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
-            let ready = bound.withLock { state -> Int? in
-                if let port = state.port { return port }
-                state.waiting.append(continuation)
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
-    }
+    /// The port the door listens on, once it does; throws when it does not listen.
+    public func port() async throws -> Int { try await listening.wait() }
 
     public func run() async throws {
         guard settings.port != 0 else {
-            // The door is off; a service that returned would stop the hub with it.
+            listening.never("hl7.port is 0: the HL7 door is off")
+            // A service that returned would stop the hub with it.
             try? await gracefulShutdown()
             return
         }
-        let timeout = settings.idleTimeout.components
-        let idle = TimeAmount.nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: settings.host, port: settings.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(
-                        IdleStateHandler(readTimeout: idle), CloseWhenIdle())
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        let idle = TimeAmount(settings.idleTimeout)
+        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        do {
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: settings.host, port: settings.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ReadTimeoutHandler(timeout: idle))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
                 }
-            }
-        let port = server.channel.localAddress?.port ?? settings.port
-        for waiting in bound.withLock({ state in
-            state.port = port
-            defer { state.waiting = [] }
-            return state.waiting
-        }) {
-            waiting.resume(returning: port)
+        } catch {
+            listening.never("the HL7 door could not listen on \(settings.host):\(settings.port): \(error)")
+            throw error
         }
+        let port = server.channel.localAddress?.port ?? settings.port
+        listening.bound(port)
         logger.info("HL7 door listening", metadata: ["hl7.port": "\(port)"])
         try await withGracefulShutdownHandler {
             try await server.executeThenClose { connections in
@@ -108,6 +98,7 @@ public final class MLLPDoor: Service, Sendable {
         }
         do {
             try await connection.executeThenClose { chunks, outbound in
+                var peer = HL7Inbound.Connection(address: address, hostAddresses: HostAddresses.of)
                 var frames = MLLPFrameDecoder(maximumFrameLength: settings.maximumMessageLength)
                 for try await chunk in chunks {
                     frames.append(chunk.readableBytesView)
@@ -115,7 +106,7 @@ public final class MLLPDoor: Service, Sendable {
                         let answer: [UInt8]
                         do {
                             guard let frame = try frames.nextFrame() else { break }
-                            answer = await inbound.answer(frame, from: address, hostAddresses: Self.addresses)
+                            answer = await inbound.answer(frame, on: &peer)
                         } catch {
                             answer = inbound.tooLong(limit: settings.maximumMessageLength)
                         }
@@ -125,26 +116,6 @@ public final class MLLPDoor: Service, Sendable {
             }
         } catch {
             logger.debug("HL7 connection ended", metadata: ["hl7.peer": "\(address)", "error": "\(error)"])
-        }
-    }
-
-    /// The addresses an application's host stands for: an IP address itself, a name every address it resolves to.
-    @Sendable static func addresses(_ host: String) async -> Set<String> {
-        Set((try? await OutboundAddressPolicy.systemResolver(host)) ?? [])
-    }
-}
-
-/// Closes a connection that has sent nothing for `hl7.idle_timeout_ms`: a silent or half-open peer holds no
-/// connection for long.
-final class CloseWhenIdle: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
         }
     }
 }

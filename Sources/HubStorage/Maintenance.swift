@@ -16,6 +16,11 @@ public enum PatientIndexBackfill {
     /// The task's name in `maintenance_tasks`.
     public static let task = "link_patient_identifiers"
 
+    /// The records whose patients it links, in this order.
+    public enum Records: String, Sendable, CaseIterable {
+        case exam, result
+    }
+
     /// What a run linked.
     public struct Outcome: Sendable, Equatable {
         public var records = 0

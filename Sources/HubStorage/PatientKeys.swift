@@ -30,6 +30,15 @@ public struct PatientKeys: Sendable {
         Array(Set(patient.identifiers.map(key(for:)))).sorted()
     }
 
+    /// Each distinct identifier of the patient with its key, in the patient's order.
+    public func keyed(_ patient: Patient) -> [(key: String, identifier: PatientIdentifier)] {
+        var seen = Set<String>()
+        return patient.identifiers.compactMap { identifier in
+            let key = key(for: identifier)
+            return seen.insert(key).inserted ? (key, identifier) : nil
+        }
+    }
+
     /// The key of a patient's name, birth date and sex, when the name and birth date are known: weak evidence that
     /// two persons are one, never enough to link them. Names are compared without white space, HL7 component marks
     /// and case (`Zhang San`, `ZHANG^SAN` and `zhangsan` are one name).

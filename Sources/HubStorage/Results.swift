@@ -7,11 +7,23 @@ public struct StorableResult: Sendable {
     public let record: ResultRecord
     public let body: String
     public let patientKeys: [String]
+    /// Each distinct identifier of the patient with its key, in the record's order (for the patient index); empty
+    /// when the keys were given without their identifiers.
+    public let keyedIdentifiers: [(key: String, identifier: PatientIdentifier)]
 
     public init(_ record: ResultRecord, patientKeys: [String]) {
         self.record = record
         self.body = record.jsonDocument
         self.patientKeys = patientKeys
+        self.keyedIdentifiers = []
+    }
+
+    /// A result with its patient's keys made here, where it is prepared, not in the transaction that stores it.
+    public init(_ record: ResultRecord, keys: PatientKeys) {
+        self.record = record
+        self.body = record.jsonDocument
+        keyedIdentifiers = keys.keyed(record.patient)
+        patientKeys = Array(Set(keyedIdentifiers.map(\.key))).sorted()
     }
 }
 

@@ -528,9 +528,11 @@ public protocol PatientIndexReads {
 
     /// True while a maintenance task (`PatientIndexBackfill.task`) is still to run.
     func maintenanceTaskIsPending(_ name: String) throws -> Bool
-    /// The patients of stored results (`kind` `result`) or exams (`exam`) with ids after `after`, by id: the pages the
-    /// index's backfill walks.
-    func storedPatients(kind: String, after: String, limit: Int) throws -> [(id: String, patient: Patient)]
+    /// The patients of stored exams or results with ids after `after`, by id: the pages the index's backfill walks.
+    func storedPatients(
+        of kind: PatientIndexBackfill.Records, after: String, limit: Int
+    ) throws
+        -> [(id: String, patient: Patient)]
 }
 
 /// The master patient index. What a write may change.

@@ -114,7 +114,7 @@ public enum ResultStore {
     /// Every current result filed under any of these keyed identifiers, latest performed first.
     public static func results(_ db: Database, patientKeys: [String]) throws -> [ResultRecord] {
         guard !patientKeys.isEmpty else { return [] }
-        let marks = patientKeys.map { _ in "?" }.joined(separator: ", ")
+        let marks = SQLFilter.marks(patientKeys.count)
         return try String.fetchAll(
             db,
             sql: """

@@ -8,7 +8,9 @@ extension SQLiteTransaction: PatientIndexWrites {
         guard !keys.isEmpty else { return [:] }
         let rows = try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT patient_key, person_id FROM person_identifiers WHERE patient_key IN (\(Self.marks(keys)))"),
+                sql:
+                    "SELECT patient_key, person_id FROM person_identifiers WHERE patient_key IN (\(SQLFilter.marks(keys.count)))"
+            ),
             arguments: StatementArguments(keys))
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["patient_key"], $0["person_id"]) })
     }
@@ -19,7 +21,7 @@ extension SQLiteTransaction: PatientIndexWrites {
             db.cachedStatement(
                 sql: """
                     SELECT patient_key FROM person_identifiers WHERE person_id IN (
-                        SELECT person_id FROM person_identifiers WHERE patient_key IN (\(Self.marks(keys))))
+                        SELECT person_id FROM person_identifiers WHERE patient_key IN (\(SQLFilter.marks(keys.count))))
                     """),
             arguments: StatementArguments(keys))
         var all = keys
@@ -54,7 +56,7 @@ extension SQLiteTransaction: PatientIndexWrites {
 
     public func anySeparation(among keys: [String]) throws -> Bool {
         guard keys.count > 1 else { return false }
-        let marks = Self.marks(keys)
+        let marks = SQLFilter.marks(keys.count)
         return try Bool.fetchOne(
             db,
             sql: "SELECT EXISTS(SELECT 1 FROM person_separations WHERE key_a IN (\(marks)) AND key_b IN (\(marks)))",
@@ -102,18 +104,18 @@ extension SQLiteTransaction: PatientIndexWrites {
             db, sql: "SELECT EXISTS(SELECT 1 FROM maintenance_tasks WHERE name = ?)", arguments: [name]) ?? false
     }
 
-    public func storedPatients(kind: String, after: String, limit: Int) throws -> [(id: String, patient: Patient)] {
+    public func storedPatients(
+        of kind: PatientIndexBackfill.Records, after: String, limit: Int
+    ) throws -> [(id: String, patient: Patient)] {
         switch kind {
-        case "result":
+        case .result:
             return try Row.fetchAll(
                 db, sql: "SELECT id, body FROM results WHERE id > ? ORDER BY id LIMIT ?", arguments: [after, limit]
             ).map { ($0["id"], try ResultStore.decode($0["body"]).patient) }
-        case "exam":
+        case .exam:
             return try Row.fetchAll(
                 db, sql: "SELECT id, body FROM exams WHERE id > ? ORDER BY id LIMIT ?", arguments: [after, limit]
             ).map { ($0["id"], try HubJSON.decode(Exam.self, from: $0["body"] as String).patient) }
-        default:
-            return []
         }
     }
 
@@ -183,7 +185,7 @@ extension SQLiteTransaction: PatientIndexWrites {
 
     public func clearSeparations(among keys: [String]) throws {
         guard keys.count > 1 else { return }
-        let marks = Self.marks(keys)
+        let marks = SQLFilter.marks(keys.count)
         try db.execute(
             sql: "DELETE FROM person_separations WHERE key_a IN (\(marks)) AND key_b IN (\(marks))",
             arguments: StatementArguments(keys + keys))
@@ -209,10 +211,5 @@ extension SQLiteTransaction: PatientIndexWrites {
 
     public func finishMaintenanceTask(_ name: String) throws {
         try db.execute(sql: "DELETE FROM maintenance_tasks WHERE name = ?", arguments: [name])
-    }
-
-    /// `?, ?, …`, one mark per value.
-    fileprivate static func marks(_ values: [String]) -> String {
-        values.map { _ in "?" }.joined(separator: ", ")
     }
 }

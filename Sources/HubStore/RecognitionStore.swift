@@ -6,7 +6,7 @@ public enum RecognitionStore {
     /// Results of a patient for an item, by any of the patient's keyed identifiers.
     public static func results(_ db: Database, patientKeys: [String], itemCode: String) throws -> [ResultRecord] {
         guard !patientKeys.isEmpty else { return [] }
-        let marks = patientKeys.map { _ in "?" }.joined(separator: ",")
+        let marks = SQLFilter.marks(patientKeys.count)
         // Cached: a check runs it for one or two keys, so there are few shapes of it.
         return try String.fetchAll(
             db.cachedStatement(

@@ -22,13 +22,18 @@ struct SQLFilter {
 
     /// Adds `condition` with its one `(?)` expanded to a placeholder per value, when `values` is present; an empty
     /// list matches nothing. `add("center_id IN (?)", list: ids)`.
+    /// `?,?,…`: one parameter mark for each of `count` values, for an `IN (…)` list.
+    static func marks(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ",")
+    }
+
     mutating func add(_ condition: String, list values: [String]?) {
         guard let values else { return }
         if values.isEmpty {
             conditions.append("0")
             return
         }
-        let marks = "(" + values.map { _ in "?" }.joined(separator: ",") + ")"
+        let marks = "(" + Self.marks(values.count) + ")"
         conditions.append(condition.replacingOccurrences(of: "(?)", with: marks))
         _ = arguments.append(contentsOf: StatementArguments(values))
     }

@@ -148,9 +148,7 @@ public struct BulkRegistration: Sendable {
             for (line, outcome) in ready {
                 switch outcome {
                 case .success(let result):
-                    try db.insert(result)
-                    try linker.link(
-                        result.record.patient, source: "result:\(result.record.id)", caller: caller, in: db, now: now)
+                    try linker.insert(result, caller: caller, in: db, now: now)
                     out.append(Line(line, created: result.record.id))
                     count += 1
                 case .failure(let error):

@@ -58,10 +58,23 @@ public struct HL7Inbound: Sendable {
         var all: [Problem]
     }
 
-    /// The acknowledgement of one framed message that arrived on a connection from `address`.
-    public func answer(
-        _ bytes: [UInt8], from address: String, hostAddresses: @Sendable (String) async -> Set<String>
-    ) async -> [UInt8] {
+    /// One connection of the door: where it comes from, and the senders already known on it. As a DIMSE association
+    /// is checked once, a sender is looked up (and its host resolved) at its first message on a connection, not at
+    /// every one; a change to its registration applies from its next connection.
+    public struct Connection: Sendable {
+        let address: String
+        let hostAddresses: @Sendable (String) async -> Set<String>
+        var senders: [String: HL7Application] = [:]
+
+        public init(address: String, hostAddresses: @escaping @Sendable (String) async -> Set<String>) {
+            self.address = address
+            self.hostAddresses = hostAddresses
+        }
+    }
+
+    /// The acknowledgement of one framed message that arrived on `connection`.
+    public func answer(_ bytes: [UInt8], on connection: inout Connection) async -> [UInt8] {
+        let address = connection.address
         Self.messages.increment()
         let now = clock()
         guard let header = HL7MessageHeader.scan(bytes) else {
@@ -76,9 +89,15 @@ public struct HL7Inbound: Sendable {
         let sendingFacility = header.sendingFacility.value() ?? ""
         let sender: HL7Application
         do {
-            sender = try await senders.sender(
-                application: sendingApplication, facility: sendingFacility, address: address,
-                hostAddresses: hostAddresses)
+            let known = "\(sendingApplication)|\(sendingFacility)"
+            if let cached = connection.senders[known] {
+                sender = cached
+            } else {
+                sender = try await senders.sender(
+                    application: sendingApplication, facility: sendingFacility, address: address,
+                    hostAddresses: connection.hostAddresses)
+                connection.senders[known] = sender
+            }
         } catch let refusal as HL7Applications.Refusal {
             Self.refused.increment()
             logger.notice(
@@ -256,7 +275,7 @@ public struct HL7Inbound: Sendable {
             catalog, patientKeys, utcOffsetMinutes, read, patientProblems
         )
         let patient = read ?? Patient(identifiers: [])
-        let reply = acknowledgement(for: message, now: now)
+        let header = HL7MessageHeader(message)
         return try await database.write { db -> [UInt8] in
             let registrar = try ResultRegistrar(
                 catalog: catalog, patientKeys: patientKeys, db: db, caller: sender.principal, now: now)
@@ -285,6 +304,7 @@ public struct HL7Inbound: Sendable {
             }
             if !problems.isEmpty { throw Problems(all: problems) }
             var ids: [String] = []
+            let linker = PatientLinker(keys: patientKeys)
             for (plan, storable) in planned {
                 let earlier = try plan.order.flatMap {
                     try db.hl7Result(institutionId: sender.institutionId, order: $0, itemCode: storable.record.itemCode)
@@ -303,9 +323,10 @@ public struct HL7Inbound: Sendable {
                     next.id = earlier.id
                     next.reportVersion = earlier.reportVersion + 1
                     try db.supersede(old: earlier, new: next, now: now)
+                    try linker.link(next.patient, source: source, caller: caller, in: db, now: now)
                     ids.append(earlier.id)
                 } else {
-                    try db.insert(storable)
+                    try linker.insert(storable, source: source, caller: caller, in: db, now: now)
                     if let order = plan.order {
                         try db.saveHL7Result(
                             institutionId: sender.institutionId, order: order, itemCode: storable.record.itemCode,
@@ -314,13 +335,12 @@ public struct HL7Inbound: Sendable {
                     ids.append(storable.record.id)
                 }
             }
-            try PatientLinker(keys: patientKeys).link(patient, source: source, caller: caller, in: db, now: now)
             try db.appendAudit(
                 caller.audit(
                     "hl7.oru", "hl7_message", source, patientKey: patientKeys.keys(for: patient).first,
                     detail: "results=\(ids.joined(separator: ","))"),
                 at: now)
-            let answer = try reply("results \(ids.joined(separator: " "))")
+            let answer = acknowledge(header, .accept, [], text: "results \(ids.joined(separator: " "))", now: now)
             try db.saveHL7Answer(applicationId: sender.id, controlId: message.controlID ?? "", answer: answer, at: now)
             return answer
         }
@@ -375,7 +395,7 @@ public struct HL7Inbound: Sendable {
                 try Self.required(message, "MRG")[1], segment: "MRG", field: 1, institutionId: sender.institutionId)
             : nil
         let patientKeys = patientKeys
-        let reply = acknowledgement(for: message, now: now)
+        let header = HL7MessageHeader(message)
         return try await database.write { db -> [UInt8] in
             let linker = PatientLinker(keys: patientKeys)
             try linker.link(patient, source: source, caller: caller, in: db, now: now)
@@ -402,7 +422,7 @@ public struct HL7Inbound: Sendable {
                     "hl7.adt", "hl7_message", source, patientKey: patientKeys.keys(for: patient).first,
                     detail: "event=\(message.event ?? "")"),
                 at: now)
-            let answer = try reply(text)
+            let answer = acknowledge(header, .accept, [], text: text, now: now)
             try db.saveHL7Answer(applicationId: sender.id, controlId: message.controlID ?? "", answer: answer, at: now)
             return answer
         }
@@ -410,24 +430,11 @@ public struct HL7Inbound: Sendable {
 
     // MARK: Acknowledgements
 
-    /// The AA of `message`, made from the text it is to carry.
-    private func acknowledgement(for message: HL7Message, now: Timestamp) -> @Sendable (String) throws -> [UInt8] {
-        let header = HL7MessageHeader(message)
-        return { [self] text in acknowledge(header, .accept, [], text: text, now: now) }
-    }
-
     func acknowledge(
         _ header: HL7MessageHeader, _ code: HL7Acknowledgement.Code, _ problems: [Problem], text: String? = nil,
         now: Timestamp
     ) -> [UInt8] {
-        let local = now.adding(milliseconds: Int64(utcOffsetMinutes) * 60_000)
-        let day = local.civilDate()
-        let seconds = Int((local.millisecondsSinceEpoch - day.startTimestamp().millisecondsSinceEpoch) / 1000)
-        let time =
-            HL7DateTime(
-                year: day.year, month: day.month, day: day.day, hour: seconds / 3600, minute: seconds / 60 % 60,
-                second: seconds % 60, utcOffsetMinutes: utcOffsetMinutes)
-            ?? HL7DateTime(year: day.year)!
+        let time = HL7Time.dateTime(now, utcOffsetMinutes: utcOffsetMinutes)
         let errors = problems.map {
             HL7ErrorReport(code: $0.code, severity: .error, location: $0.location, userMessage: $0.message)
         }

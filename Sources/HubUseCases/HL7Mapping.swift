@@ -350,4 +350,15 @@ enum HL7Time {
         return date.startTimestamp(utcOffsetMinutes: offset).adding(
             milliseconds: Int64(seconds) * 1000 + Int64(time.milliseconds ?? 0))
     }
+
+    /// The hub's time as an HL7 DTM to the second, at the hub's offset (MSH-7 of what it sends).
+    static func dateTime(_ time: Timestamp, utcOffsetMinutes: Int) -> HL7DateTime {
+        let day = time.civilDate(utcOffsetMinutes: utcOffsetMinutes)
+        let seconds = Int(
+            (time.millisecondsSinceEpoch - day.startTimestamp(utcOffsetMinutes: utcOffsetMinutes).millisecondsSinceEpoch)
+                / 1000)
+        return HL7DateTime(
+            year: day.year, month: day.month, day: day.day, hour: seconds / 3600, minute: seconds / 60 % 60,
+            second: seconds % 60, utcOffsetMinutes: utcOffsetMinutes)!
+    }
 }

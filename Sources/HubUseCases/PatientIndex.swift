@@ -180,16 +180,16 @@ public struct PatientIndex: Sendable {
         outcome.ran = true
         let linker = PatientLinker(keys: env.patientKeys)
         let caller = Caller.system
-        for kind in ["exam", "result"] {
+        for kind in PatientIndexBackfill.Records.allCases {
             var after = ""
             while true {
                 let from = after
                 let now = env.clock()
                 let (last, count) = try await env.database.write(alone: true) { db -> (String?, Int) in
-                    let page = try db.storedPatients(kind: kind, after: from, limit: 500)
+                    let page = try db.storedPatients(of: kind, after: from, limit: 500)
                     for record in page {
                         try linker.link(
-                            record.patient, source: "\(kind):\(record.id)", caller: caller, in: db, now: now)
+                            record.patient, source: "\(kind.rawValue):\(record.id)", caller: caller, in: db, now: now)
                     }
                     return (page.last?.id, page.count)
                 }

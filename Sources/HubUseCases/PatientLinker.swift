@@ -29,11 +29,15 @@ struct PatientLinker: Sendable {
     func link(
         _ patient: Patient, source: String, caller: Caller, in db: any StoreWriter, now: Timestamp
     ) throws -> Outcome {
-        var seen = Set<String>()
-        let members = patient.identifiers.compactMap { identifier -> (key: String, identifier: PatientIdentifier)? in
-            let key = keys.key(for: identifier)
-            return seen.insert(key).inserted ? (key, identifier) : nil
-        }
+        try link(patient, keyed: keys.keyed(patient), source: source, caller: caller, in: db, now: now)
+    }
+
+    /// `link`, with the patient's identifiers already keyed (`PatientKeys.keyed`).
+    @discardableResult
+    private func link(
+        _ patient: Patient, keyed members: [(key: String, identifier: PatientIdentifier)], source: String,
+        caller: Caller, in db: any StoreWriter, now: Timestamp
+    ) throws -> Outcome {
         guard !members.isEmpty else { return .unchanged }
         let owners = try db.persons(ofKeys: members.map(\.key))
         let persons = Array(Set(owners.values)).sorted()
@@ -69,6 +73,18 @@ struct PatientLinker: Sendable {
         }
         if persons.isEmpty { try suggestMatches(for: target, patient, source: source, in: db, now: now) }
         return .linked(personId: target)
+    }
+
+    /// Stores a new result and links its patient's identifiers: what every way of registering a result does (the API,
+    /// a bulk load, an HL7 message). `source` names the record that links them (the result, by default).
+    func insert(
+        _ result: StorableResult, source: String? = nil, caller: Caller, in db: any StoreWriter, now: Timestamp
+    ) throws {
+        try db.insert(result)
+        let keyed = result.keyedIdentifiers.isEmpty ? keys.keyed(result.record.patient) : result.keyedIdentifiers
+        try link(
+            result.record.patient, keyed: keyed, source: source ?? "result:\(result.record.id)", caller: caller,
+            in: db, now: now)
     }
 
     /// Why these identifiers cannot be one person, or nil.

@@ -28,14 +28,6 @@ final class ResultRegistrar {
         self.catalogToday = try catalog.index(db, at: now)
     }
 
-    /// Validates and stores one result in `store` (the transaction the registrar reads in); recognition metadata is
-    /// derived here, never taken from the input.
-    func register(_ input: Results.Input, in store: any StoreWriter) throws -> ResultRecord {
-        let result = try prepare(input)
-        try store.insert(result)
-        return result.record
-    }
-
     /// The item of the catalog in force a code names: a catalog code, or a code the catalog lists as equivalent.
     func catalogItem(_ code: String) -> CatalogItem? { catalogToday?.item(code) }
 
@@ -89,6 +81,6 @@ final class ResultRegistrar {
                 item: item!.code, catalog: catalogsByDate[performedOn] ?? nil, center: center, host: host,
                 performedOn: performedOn),
             createdAt: now)
-        return StorableResult(result, patientKeys: patientKeys.keys(for: result.patient))
+        return StorableResult(result, keys: patientKeys)
     }
 }

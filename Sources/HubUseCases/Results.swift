@@ -115,11 +115,11 @@ public struct Results: Sendable {
         let principal = try caller.authenticated()
         let (catalog, patientKeys) = (catalog, patientKeys)
         return try await database.create(idempotency: idempotency, now: clock()) { db, now in
-            let result = try ResultRegistrar(
+            let prepared = try ResultRegistrar(
                 catalog: catalog, patientKeys: patientKeys, db: db, caller: principal, now: now
-            ).register(input, in: db)
-            try PatientLinker(keys: patientKeys).link(
-                result.patient, source: "result:\(result.id)", caller: caller, in: db, now: now)
+            ).prepare(input)
+            try PatientLinker(keys: patientKeys).insert(prepared, caller: caller, in: db, now: now)
+            let result = prepared.record
             try db.appendAudit(
                 caller.audit(
                     "result.register", "result", result.id, patientKey: patientKeys.keys(for: result.patient).first),

@@ -25,12 +25,12 @@ import Testing
             "Metrics", "ServiceLifecycle", "Yams",
         ],
         "HL7Door": [
-            "HL7", "HubCore", "HubConfig", "HubStorage", "HubFederation", "HubUseCases", "NIOCore", "NIOPosix",
-            "Logging",
-            "ServiceLifecycle",
+            "HL7", "NetworkDoor", "HubCore", "HubConfig", "HubStorage", "HubUseCases", "NIOCore", "NIOPosix",
+            "Logging", "ServiceLifecycle",
         ],
+        "NetworkDoor": ["HubFederation", "NIOCore"],
         "DICOMDoor": [
-            "DIMSE", "DICOM", "HubCore", "HubConfig", "HubStorage", "HubFederation", "HubUseCases", "NIOCore",
+            "DIMSE", "DICOM", "NetworkDoor", "HubCore", "HubConfig", "HubStorage", "HubUseCases", "NIOCore",
             "NIOPosix", "Logging", "ServiceLifecycle",
         ],
         "HubServer": [
