@@ -75,6 +75,7 @@ let package = Package(
             name: "NetworkDoor",
             dependencies: [
                 "HubFederation",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -285,7 +286,7 @@ let package = Package(
             name: "HubServerTests",
             dependencies: [
                 "HubServer", "HubUseCases", "HubConfig", "HubStore", "HubCore", "HubFederation", "CurlHTTP", "DICOM",
-                "DICOMDoor", "DIMSE", "HL7", "HL7Door", "TestSupport",
+                "DICOMDoor", "DIMSE", "HL7", "HL7Door", "NetworkDoor", "TestSupport",
                 "CZlib",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

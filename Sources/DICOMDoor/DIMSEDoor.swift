@@ -10,7 +10,6 @@ import NIOCore
 import NIOPosix
 import NetworkDoor
 import ServiceLifecycle
-import Synchronization
 
 /// The DICOM network door (PS3.7, PS3.8): modalities, archives and workstations open associations to the hub's AE
 /// title as registered DICOM nodes of their institutions: they verify (C-ECHO), store (C-STORE, through
@@ -26,7 +25,7 @@ public final class DIMSEDoor: Service, Sendable {
     let clock: @Sendable () -> Timestamp
     let logger: Logger
     private let listening = ListeningPort()
-    private let open = Atomic<Int>(0)
+    private let open: OpenConnections
 
     /// What the door is told by the configuration.
     public struct Settings: Sendable {
@@ -51,7 +50,9 @@ public final class DIMSEDoor: Service, Sendable {
     }
 
     public init(env: HubEnvironment, settings: Settings? = nil) {
-        self.settings = settings ?? Settings(env.config)
+        let settings = settings ?? Settings(env.config)
+        self.settings = settings
+        open = OpenConnections(limit: settings.maximumAssociations)
         nodes = DICOMNodes(env)
         ingest = DICOMIngest(env)
         worklist = ModalityWorklist(env)
@@ -74,6 +75,12 @@ public final class DIMSEDoor: Service, Sendable {
         let server: NIOAsyncChannel<NIOAsyncChannel<PDU, ByteBuffer>, Never>
         do {
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelInitializer { [logger] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ListeningErrorLogger(logger: logger, door: "dicom"))
+                    }
+                }
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -96,6 +103,7 @@ public final class DIMSEDoor: Service, Sendable {
             }
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
+            self.open.closeAll()
         }
     }
 
@@ -114,9 +122,14 @@ public final class DIMSEDoor: Service, Sendable {
 
     /// One association, from its A-ASSOCIATE-RQ to its release or abort.
     func serve(_ connection: NIOAsyncChannel<PDU, ByteBuffer>) async {
-        let address = connection.channel.remoteAddress?.ipAddress ?? "unknown"
-        let admitted = open.wrappingAdd(1, ordering: .relaxed).newValue <= settings.maximumAssociations
-        defer { open.wrappingSubtract(1, ordering: .relaxed) }
+        let address = HostAddresses.peer(of: connection.channel)
+        let admission = open.admit(connection.channel)
+        defer { open.remove(connection.channel) }
+        if case .closing = admission {
+            try? await connection.channel.close()
+            return
+        }
+        let admitted = admission == .admitted
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var association = Association(door: self, address: address, admitted: admitted, outbound: outbound)

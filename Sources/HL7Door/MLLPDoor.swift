@@ -8,7 +8,6 @@ import NIOCore
 import NIOPosix
 import NetworkDoor
 import ServiceLifecycle
-import Synchronization
 
 /// The HL7 door: laboratory and hospital information systems connect over MLLP (HL7 v2's minimal lower layer
 /// protocol) as registered HL7 applications of their institutions and send results and patient administration,
@@ -18,7 +17,7 @@ public final class MLLPDoor: Service, Sendable {
     let inbound: HL7Inbound
     let logger: Logger
     private let listening = ListeningPort()
-    private let open = Atomic<Int>(0)
+    private let open: OpenConnections
 
     /// What the door is told by the configuration.
     public struct Settings: Sendable {
@@ -38,7 +37,9 @@ public final class MLLPDoor: Service, Sendable {
     }
 
     public init(env: HubEnvironment, settings: Settings? = nil) {
-        self.settings = settings ?? Settings(env.config)
+        let settings = settings ?? Settings(env.config)
+        self.settings = settings
+        open = OpenConnections(limit: settings.maximumConnections)
         inbound = HL7Inbound(env)
         logger = env.logger
     }
@@ -55,8 +56,15 @@ public final class MLLPDoor: Service, Sendable {
         }
         let idle = TimeAmount(settings.idleTimeout)
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        let logger = logger
         do {
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ListeningErrorLogger(logger: logger, door: "hl7"))
+                    }
+                }
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -83,16 +91,19 @@ public final class MLLPDoor: Service, Sendable {
             }
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
+            self.open.closeAll()
         }
     }
 
     /// One connection: frames in, one acknowledgement out for each, in the order the messages came.
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
-        let address = connection.channel.remoteAddress?.ipAddress ?? "unknown"
-        let admitted = open.wrappingAdd(1, ordering: .relaxed).newValue <= settings.maximumConnections
-        defer { open.wrappingSubtract(1, ordering: .relaxed) }
-        guard admitted else {
-            logger.notice("HL7 connection refused: too many open", metadata: ["hl7.peer": "\(address)"])
+        let address = HostAddresses.peer(of: connection.channel)
+        let admission = open.admit(connection.channel)
+        defer { open.remove(connection.channel) }
+        guard case .admitted = admission else {
+            if case .tooMany = admission {
+                logger.notice("HL7 connection refused: too many open", metadata: ["hl7.peer": "\(address)"])
+            }
             try? await connection.channel.close()
             return
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A person as the master patient index knows them: every identifier the hub has seen belong to one human being,
 /// across institutions (a resident ID, a medical-insurance number, a health card, each hospital's record number).
 ///
@@ -55,6 +57,25 @@ public enum IdentifierRules {
     /// Systems of which a person has at most one value: records that would give one person two of them are not
     /// linked, but put before a person to decide (`PersonReview.Kind.conflict`).
     public static let onePerPerson: Set<String> = [PatientIdentifier.residentID]
+
+    /// The most identifiers one person holds. A person with more is not a person but a value many records share (a
+    /// record number a system fills in for unknown patients); a link past it is put before a person instead.
+    public static let maximumPerPerson = 64
+
+    /// Values that systems fill in when they do not know the identifier: they are stored with the record, and found
+    /// by a search that names them, but never link two records.
+    public static func isPlaceholder(_ value: String) -> Bool {
+        let trimmed = value.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let first = trimmed.first else { return true }
+        if trimmed.allSatisfy({ $0 == first }) { return true }
+        if trimmed.allSatisfy({ !$0.isLetter && !$0.isNumber }) { return true }
+        return placeholders.contains(trimmed)
+    }
+
+    static let placeholders: Set<String> = [
+        "unknown", "unk", "none", "null", "nil", "n/a", "na", "test", "temp", "tmp", "anonymous", "noname",
+        "123456", "1234567", "12345678", "123456789", "1234567890", "无", "不详", "未知", "暂无", "临时", "匿名",
+    ]
 }
 
 /// A question the index puts to a person: two persons that may be one (a suggestion, from name, birth date and sex),

@@ -205,8 +205,9 @@ public protocol ResultWrites: ResultReads {
 
     func update(_ result: ResultRecord) throws
 
-    /// Replaces a result with a new version; the version it replaces stays readable in the history.
-    func supersede(old: ResultRecord, new: ResultRecord, now: Timestamp) throws
+    /// Replaces a result with a new version, filed under the new version's patient keys, item and time; the version
+    /// it replaces stays readable in the history.
+    func supersede(old: ResultRecord, new: StorableResult, now: Timestamp) throws
 }
 
 /// Recognition checks, the decisions taken on them, and their statistics.
@@ -511,8 +512,9 @@ public protocol DICOMNodeWrites: DICOMNodeReads {
 public protocol PatientIndexReads {
     /// The person each key belongs to, for the keys that belong to one.
     func persons(ofKeys keys: [String]) throws -> [String: String]
-    /// The keys given and every key of the persons they belong to: where a search for a patient looks.
-    func linkedKeys(_ keys: [String]) throws -> [String]
+    /// Every identifier of the persons these keys belong to, by key with its person and system: where a search for a
+    /// patient may look.
+    func linkedMembers(ofKeys keys: [String]) throws -> [(key: String, personId: String, system: String)]
     /// A person's identifiers, by key, in the order they were linked.
     func personMembers(id: String) throws -> [(key: String, identifier: LinkedIdentifier)]
     /// The persons whose name, birth date and sex have this key (the first 50).
@@ -563,8 +565,9 @@ public protocol HL7Reads {
     /// An institution's applications, by id.
     func hl7Applications(institutionId: String) throws -> [HL7Application]
     func codeMap(institutionId: String) throws -> CodeMap?
-    /// The acknowledgement the hub sent for a message of this application with this control id (MSH-10), if any.
-    func hl7Answer(applicationId: String, controlId: String) throws -> [UInt8]?
+    /// The acknowledgement the hub sent for a message of this application with this control id (MSH-10), if any,
+    /// with the digest of what that message said.
+    func hl7Answer(applicationId: String, controlId: String) throws -> (answer: [UInt8], digest: String)?
     /// The result an institution's order (filler or placer order number) registered for an item, for corrections.
     func hl7Result(institutionId: String, order: String, itemCode: String) throws -> String?
 }
@@ -577,6 +580,9 @@ public protocol HL7Writes: HL7Reads {
     /// Removes an application; false when there was none.
     func deleteHL7Application(id: String) throws -> Bool
     func save(_ map: CodeMap) throws
-    func saveHL7Answer(applicationId: String, controlId: String, answer: [UInt8], at time: Timestamp) throws
+    func saveHL7Answer(
+        applicationId: String, controlId: String, digest: String, answer: [UInt8], at time: Timestamp) throws
+    /// Forgets the answers to messages received before `time`; how many it forgot.
+    func forgetHL7Answers(before time: Timestamp) throws -> Int
     func saveHL7Result(institutionId: String, order: String, itemCode: String, resultId: String) throws
 }

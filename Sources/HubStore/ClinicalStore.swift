@@ -94,21 +94,35 @@ public enum ResultStore {
     }
 
     public static func update(_ db: Database, _ result: ResultRecord) throws {
-        try db.execute(
-            sql: "UPDATE results SET report_status = ?, body = ? WHERE id = ?",
-            arguments: [result.reportStatus.rawValue, result.jsonDocument, result.id])
+        try update(db, result, body: result.jsonDocument)
+    }
+
+    private static func update(_ db: Database, _ result: ResultRecord, body: String) throws {
+        try db.cachedStatement(
+            sql: "UPDATE results SET item_code = ?, performed_at = ?, report_status = ?, body = ? WHERE id = ?"
+        ).execute(arguments: [
+            result.itemCode, result.performedAt.millisecondsSinceEpoch, result.reportStatus.rawValue, body, result.id,
+        ])
     }
 
     public static func result(_ db: Database, id: String) throws -> ResultRecord? {
         try Documents.fetch(db, "results", id: id, decode: decode)
     }
 
-    /// Replaces a result with a new version; the version it replaces stays readable in the history.
-    public static func supersede(_ db: Database, old: ResultRecord, new: ResultRecord, now: Timestamp) throws {
+    /// Replaces a result with a new version, filed under the new version's patient keys and item (a correction may
+    /// change the patient's identifiers, the item or the time); the version it replaces stays readable in the history.
+    public static func supersede(_ db: Database, old: ResultRecord, new: StorableResult, now: Timestamp) throws {
+        precondition(old.id == new.record.id, "a new version keeps the result's id")
         try db.execute(
             sql: "INSERT INTO result_history (result_id, version, body, replaced_at) VALUES (?, ?, ?, ?)",
             arguments: [old.id, old.reportVersion, old.jsonDocument, now.millisecondsSinceEpoch])
-        try update(db, new)
+        try update(db, new.record, body: new.body)
+        try db.execute(sql: "DELETE FROM result_patients WHERE result_id = ?", arguments: [old.id])
+        let keys = try db.cachedStatement(
+            sql: "INSERT INTO result_patients (patient_key, item_code, result_id) VALUES (?, ?, ?)")
+        for key in new.patientKeys {
+            try keys.execute(arguments: [key, new.record.itemCode, new.record.id])
+        }
     }
 
     /// Every current result filed under any of these keyed identifiers, latest performed first.

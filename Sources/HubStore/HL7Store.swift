@@ -28,11 +28,12 @@ extension SQLiteTransaction: HL7Writes {
         ).map { try HubJSON.decode(CodeMap.self, from: $0) }
     }
 
-    public func hl7Answer(applicationId: String, controlId: String) throws -> [UInt8]? {
-        try Data.fetchOne(
-            db.cachedStatement(sql: "SELECT answer FROM hl7_messages WHERE application_id = ? AND control_id = ?"),
+    public func hl7Answer(applicationId: String, controlId: String) throws -> (answer: [UInt8], digest: String)? {
+        try Row.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT answer, digest FROM hl7_messages WHERE application_id = ? AND control_id = ?"),
             arguments: [applicationId, controlId]
-        ).map { Array($0) }
+        ).map { (Array($0["answer"] as Data), $0["digest"]) }
     }
 
     public func hl7Result(institutionId: String, order: String, itemCode: String) throws -> String? {
@@ -75,10 +76,19 @@ extension SQLiteTransaction: HL7Writes {
             arguments: [map.institutionId, try HubJSON.encodeString(map)])
     }
 
-    public func saveHL7Answer(applicationId: String, controlId: String, answer: [UInt8], at time: Timestamp) throws {
+    public func saveHL7Answer(
+        applicationId: String, controlId: String, digest: String, answer: [UInt8], at time: Timestamp
+    ) throws {
         try db.cachedStatement(
-            sql: "INSERT INTO hl7_messages (application_id, control_id, received_at, answer) VALUES (?, ?, ?, ?)"
-        ).execute(arguments: [applicationId, controlId, time.millisecondsSinceEpoch, Data(answer)])
+            sql: """
+                INSERT INTO hl7_messages (application_id, control_id, received_at, answer, digest) VALUES (?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [applicationId, controlId, time.millisecondsSinceEpoch, Data(answer), digest])
+    }
+
+    public func forgetHL7Answers(before time: Timestamp) throws -> Int {
+        try db.execute(sql: "DELETE FROM hl7_messages WHERE received_at < ?", arguments: [time.millisecondsSinceEpoch])
+        return db.changesCount
     }
 
     public func saveHL7Result(institutionId: String, order: String, itemCode: String, resultId: String) throws {

@@ -592,6 +592,15 @@ extension AppDatabase {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v19_hl7_message_digest") { db in
+            // What a message said, beside the answer it got: the same control id with other content is another
+            // message, refused, not answered as the first was. Answers are forgotten after a while (by received_at).
+            try db.execute(
+                sql: """
+                    ALTER TABLE hl7_messages ADD COLUMN digest TEXT NOT NULL DEFAULT '';
+                    CREATE INDEX hl7_messages_received ON hl7_messages(received_at);
+                    """)
+        }
         return migrator
     }
 

@@ -15,19 +15,16 @@ extension SQLiteTransaction: PatientIndexWrites {
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["patient_key"], $0["person_id"]) })
     }
 
-    public func linkedKeys(_ keys: [String]) throws -> [String] {
+    public func linkedMembers(ofKeys keys: [String]) throws -> [(key: String, personId: String, system: String)] {
         guard !keys.isEmpty else { return [] }
-        let linked = try String.fetchAll(
+        return try Row.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT patient_key FROM person_identifiers WHERE person_id IN (
+                    SELECT patient_key, person_id, system FROM person_identifiers WHERE person_id IN (
                         SELECT person_id FROM person_identifiers WHERE patient_key IN (\(SQLFilter.marks(keys.count))))
                     """),
-            arguments: StatementArguments(keys))
-        var all = keys
-        var seen = Set(keys)
-        for key in linked where seen.insert(key).inserted { all.append(key) }
-        return all
+            arguments: StatementArguments(keys)
+        ).map { ($0["patient_key"], $0["person_id"], $0["system"]) }
     }
 
     public func personMembers(id: String) throws -> [(key: String, identifier: LinkedIdentifier)] {

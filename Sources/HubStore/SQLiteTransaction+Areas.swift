@@ -206,7 +206,7 @@ extension SQLiteTransaction: ResultWrites {
         try ResultStore.result(db, id: id)
     }
 
-    public func supersede(old: ResultRecord, new: ResultRecord, now: Timestamp) throws {
+    public func supersede(old: ResultRecord, new: StorableResult, now: Timestamp) throws {
         try ResultStore.supersede(db, old: old, new: new, now: now)
     }
 

@@ -28,6 +28,10 @@ public enum FirstStart {
         try await savePeers(env, now: now)
         let purged = try await env.database.write { try $0.purgeAnswers(now: now) }
         if purged > 0 { env.logger.info("forgot expired idempotency keys", metadata: ["hub.count": "\(purged)"]) }
+        let answers = try await env.database.write {
+            try $0.forgetHL7Answers(before: now.adding(milliseconds: -HL7Inbound.answersKept))
+        }
+        if answers > 0 { env.logger.info("forgot old HL7 acknowledgements", metadata: ["hub.count": "\(answers)"]) }
     }
 
     /// Publishes every catalog file in `catalog.dir` (in name order) when the database has no catalog yet.

@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import HL7
 import HubConfig
 import HubCore
@@ -124,26 +126,28 @@ public struct HL7Inbound: Sendable {
                         message: "MSH-10: the message control id is required")
                 ], now: now)
         }
+        let digest = Self.digest(bytes)
         if let earlier = try? await database.shortRead({
             try $0.hl7Answer(applicationId: sender.id, controlId: controlID)
         }) {
-            return earlier
+            return replay(earlier, digest: digest, header: header, controlID: controlID, now: now)
         }
         let answer: [UInt8]
         do {
-            answer = try await take(bytes, header: header, from: sender, controlID: controlID, now: now)
+            answer = try await take(
+                bytes, header: header, from: sender, controlID: controlID, digest: digest, now: now)
         } catch let problems as Problems {
+            // A refused message changed nothing and is not remembered: sent again once its sender or the hub's
+            // registration is put right (a code map, say), it is taken.
             Self.refused.increment()
             let rejects = problems.all.contains(where: \.rejects)
             answer = acknowledge(header, rejects ? .reject : .error, problems.all, now: now)
-            // A refusal for the content is remembered too: the same message again gets the same answer.
-            if !rejects { await remember(answer, sender: sender, controlID: controlID, now: now) }
         } catch {
             // Another connection took the same message at the same moment: answered as it was.
             if let earlier = try? await database.shortRead({
                 try $0.hl7Answer(applicationId: sender.id, controlId: controlID)
             }) {
-                return earlier
+                return replay(earlier, digest: digest, header: header, controlID: controlID, now: now)
             }
             logger.error(
                 "HL7 message not stored",
@@ -151,8 +155,9 @@ public struct HL7Inbound: Sendable {
                     "hub.error": "\(error)", "hub.hl7.sender": "\(sender.id)", "hub.hl7.control_id": "\(controlID)",
                 ]
             )
+            // Not the message's fault: AR, which a sender's interface engine sends again.
             answer = acknowledge(
-                header, .error,
+                header, .reject,
                 [
                     Problem(
                         code: .applicationInternalError, message: "the hub could not store the message; send it again")
@@ -160,6 +165,53 @@ public struct HL7Inbound: Sendable {
                 now: now)
         }
         return answer
+    }
+
+    /// The answer to a control id the sender used before: the same answer when the message is the same one sent
+    /// again, an AE (205) when it is another message under a used control id, which would otherwise be lost.
+    private func replay(
+        _ earlier: (answer: [UInt8], digest: String), digest: String, header: HL7MessageHeader, controlID: String,
+        now: Timestamp
+    ) -> [UInt8] {
+        if earlier.digest == digest || earlier.digest.isEmpty { return earlier.answer }
+        Self.refused.increment()
+        return acknowledge(
+            header, .error,
+            [
+                Problem(
+                    code: .duplicateKeyIdentifier, location: HL7ErrorLocation(segmentID: "MSH", field: 10),
+                    message:
+                        "MSH-10: control id \(controlID) was taken by another message of this application; a new message takes a new control id"
+                )
+            ], now: now)
+    }
+
+    /// How long the answer to a message is kept for a sender that sends it again.
+    public static let answersKept: Int64 = 7 * 24 * 3600 * 1000
+
+    /// What a message says, for telling a message sent again from another under the same control id: its segments
+    /// (however they are ended: `\r`, `\n` or both, as tools that send files do), without the header's date and time
+    /// (MSH-7), which a sender may stamp anew when it sends again.
+    static func digest(_ bytes: [UInt8]) -> String {
+        var hash = SHA256()
+        let segments = bytes.split(whereSeparator: { $0 == 0x0D || $0 == 0x0A })
+        for (index, segment) in segments.enumerated() {
+            if index == 0, segment.count > 4 {
+                // MSH|^~\&|3|4|5|6|7|...: the field separator is the fourth byte; MSH-7 is the sixth field after it.
+                let separator = segment[segment.startIndex + 3]
+                let bounds = segment.indices.filter { segment[$0] == separator }
+                if bounds.count > 6 {
+                    hash.update(data: segment[..<bounds[5]])
+                    hash.update(data: segment[bounds[6]...])
+                } else {
+                    hash.update(data: segment)
+                }
+            } else {
+                hash.update(data: segment)
+            }
+            hash.update(data: [0x0D])
+        }
+        return hash.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// The AR of a message longer than `hl7.max_message_bytes`, which the door did not keep.
@@ -173,7 +225,8 @@ public struct HL7Inbound: Sendable {
 
     /// Parses and takes a message of a known sender; answers its AA, stored in the same transaction as its effects.
     private func take(
-        _ bytes: [UInt8], header: HL7MessageHeader, from sender: HL7Application, controlID: String, now: Timestamp
+        _ bytes: [UInt8], header: HL7MessageHeader, from sender: HL7Application, controlID: String, digest: String,
+        now: Timestamp
     ) async throws -> [UInt8] {
         let message: HL7Message
         do {
@@ -188,10 +241,12 @@ public struct HL7Inbound: Sendable {
         switch type {
         case "ORU^R01":
             guard sender.kind == .lis else { throw Self.unsupported(type, for: sender) }
-            return try await results(message, sender: sender, caller: caller, source: source, now: now)
+            return try await results(
+                message, sender: sender, caller: caller, source: source, digest: digest, now: now)
         case "ADT^A01", "ADT^A04", "ADT^A08", "ADT^A28", "ADT^A31", "ADT^A40":
             guard sender.kind == .his else { throw Self.unsupported(type, for: sender) }
-            return try await patient(message, sender: sender, caller: caller, source: source, now: now)
+            return try await patient(
+                message, sender: sender, caller: caller, source: source, digest: digest, now: now)
         default:
             let known = ["ORU", "ADT"].contains(message.type ?? "")
             throw Problems(all: [
@@ -252,122 +307,250 @@ public struct HL7Inbound: Sendable {
 
     // MARK: Results
 
-    /// One ORU^R01: the results of every OBR, registered or corrected in one transaction.
+    /// One patient of an ORU^R01 (its PATIENT_RESULT group): the PID and the orders that follow it.
+    struct PatientResults {
+        var pid: HL7Segment
+        var sequence: Int
+        var orders: [HL7ResultOrder]
+    }
+
+    /// One ORU^R01: the results of every OBR of every patient, registered, corrected or withdrawn in one transaction.
     private func results(
-        _ message: HL7Message, sender: HL7Application, caller: Caller, source: String, now: Timestamp
+        _ message: HL7Message, sender: HL7Application, caller: Caller, source: String, digest: String,
+        now: Timestamp
     ) async throws -> [UInt8] {
-        let pid = try Self.required(message, "PID")
-        // Every problem of the message is reported at once: those of the patient, and those of each order.
-        var patientProblems: [Problem] = []
-        var read: Patient?
-        do {
-            read = try HL7Patient.read(pid, institutionId: sender.institutionId, utcOffsetMinutes: utcOffsetMinutes)
-        } catch let problems as Problems {
-            patientProblems = problems.all
+        let groups = try Self.patientGroups(message)
+        // Every problem of the message is reported at once: those of each patient, and those of each order.
+        var readProblems: [Problem] = []
+        var patients: [(group: PatientResults, patient: Patient)] = []
+        for group in groups {
+            do {
+                patients.append(
+                    (
+                        group,
+                        try HL7Patient.read(
+                            group.pid, sequence: group.sequence, sender: HL7Patient.Sender(sender),
+                            utcOffsetMinutes: utcOffsetMinutes)
+                    ))
+            } catch let problems as Problems {
+                readProblems += problems.all
+            }
         }
-        let groups = Self.orderGroups(message)
-        guard !groups.isEmpty else {
-            throw Problems(all: [
-                Problem(code: .segmentSequenceError, message: "an ORU^R01 carries at least one OBR with its OBX lines")
-            ])
-        }
-        let (catalog, patientKeys, offset, known, readProblems) = (
-            catalog, patientKeys, utcOffsetMinutes, read, patientProblems
+        let (catalog, patientKeys, offset, known, patientProblems) = (
+            catalog, patientKeys, utcOffsetMinutes, patients, readProblems
         )
-        let patient = read ?? Patient(identifiers: [])
+        let allRead = readProblems.isEmpty
         let header = HL7MessageHeader(message)
         return try await database.write { db -> [UInt8] in
             let registrar = try ResultRegistrar(
                 catalog: catalog, patientKeys: patientKeys, db: db, caller: sender.principal, now: now)
             let codeMap = try db.codeMap(institutionId: sender.institutionId)
-            var problems = readProblems
-            var planned: [(order: HL7ResultOrder.Planned, storable: StorableResult)] = []
-            for group in groups {
-                do {
-                    for plan in try group.plan(
-                        patient: patient, utcOffsetMinutes: offset,
-                        item: { code, system in
-                            registrar.catalogItem(code)
-                                ?? codeMap?.itemCode(code: code, system: system).flatMap(
-                                    registrar.catalogItem)
-                        })
-                    where known != nil {
-                        do {
-                            planned.append((plan, try registrar.prepare(plan.input)))
-                        } catch let error as HubError {
-                            problems += plan.problems(for: error)
+            let item = { (code: String, system: String?) in
+                registrar.catalogItem(code)
+                    ?? codeMap?.itemCode(code: code, system: system).flatMap(registrar.catalogItem)
+            }
+            var problems = patientProblems
+            var planned: [(order: HL7ResultOrder.Planned, storable: StorableResult?)] = []
+            // The orders of a patient whose PID cannot be read are still checked, so that one answer names all.
+            let checked: [(orders: [HL7ResultOrder], patient: Patient)] =
+                allRead
+                ? known.map { ($0.group.orders, $0.patient) } : groups.map { ($0.orders, Patient(identifiers: [])) }
+            for (orders, patient) in checked {
+                for order in orders {
+                    do {
+                        for plan in try order.plan(patient: patient, utcOffsetMinutes: offset, item: item) where allRead
+                        {
+                            if plan.withdraws {
+                                planned.append((plan, nil))
+                                continue
+                            }
+                            do {
+                                planned.append((plan, try registrar.prepare(plan.input)))
+                            } catch let error as HubError {
+                                problems += plan.problems(for: error)
+                            }
                         }
+                    } catch let more as Problems {
+                        problems += more.all
                     }
-                } catch let more as Problems {
-                    problems += more.all
                 }
             }
             if !problems.isEmpty { throw Problems(all: problems) }
             var ids: [String] = []
             let linker = PatientLinker(keys: patientKeys)
             for (plan, storable) in planned {
-                let earlier = try plan.order.flatMap {
-                    try db.hl7Result(institutionId: sender.institutionId, order: $0, itemCode: storable.record.itemCode)
-                }.flatMap { try db.result(id: $0) }
-                if plan.corrects && earlier == nil {
-                    throw Problems(all: [
-                        Problem(
-                            code: .unknownKeyIdentifier, location: plan.statusLocation,
-                            message:
-                                "\(plan.statusLocation.label): a corrected result (C) of order \(plan.order ?? "(none)") for \(storable.record.itemCode) that the hub does not hold"
-                        )
-                    ])
-                }
-                if let earlier {
-                    var next = storable.record
-                    next.id = earlier.id
-                    next.reportVersion = earlier.reportVersion + 1
-                    try db.supersede(old: earlier, new: next, now: now)
-                    try linker.link(next.patient, source: source, caller: caller, in: db, now: now)
-                    ids.append(earlier.id)
-                } else {
-                    try linker.insert(storable, source: source, caller: caller, in: db, now: now)
-                    if let order = plan.order {
-                        try db.saveHL7Result(
-                            institutionId: sender.institutionId, order: order, itemCode: storable.record.itemCode,
-                            resultId: storable.record.id)
+                do {
+                    if let id = try store(
+                        plan, storable, sender: sender, linker: linker, caller: caller, source: source, in: db,
+                        now: now)
+                    {
+                        ids.append(id)
                     }
-                    ids.append(storable.record.id)
+                } catch let problem as Problem {
+                    problems.append(problem)
                 }
             }
+            if !problems.isEmpty { throw Problems(all: problems) }
             try db.appendAudit(
                 caller.audit(
-                    "hl7.oru", "hl7_message", source, patientKey: patientKeys.keys(for: patient).first,
+                    "hl7.oru", "hl7_message", source,
+                    patientKey: known.first.flatMap { patientKeys.keys(for: $0.patient).first },
                     detail: "results=\(ids.joined(separator: ","))"),
                 at: now)
             let answer = acknowledge(header, .accept, [], text: "results \(ids.joined(separator: " "))", now: now)
-            try db.saveHL7Answer(applicationId: sender.id, controlId: message.controlID ?? "", answer: answer, at: now)
+            try db.saveHL7Answer(
+                applicationId: sender.id, controlId: message.controlID ?? "", digest: digest, answer: answer, at: now)
             return answer
         }
     }
 
-    /// The OBR segments with the OBX lines that follow each.
-    static func orderGroups(_ message: HL7Message) -> [HL7ResultOrder] {
-        var groups: [HL7ResultOrder] = []
+    /// Registers, replaces or withdraws one planned result; its id, or a problem when the order's earlier result
+    /// does not allow it. An order's result for an item is replaced only by one for the same patient: by a correction
+    /// (C), by the final result of a preliminary one (P to F), by a newer preliminary one, or withdrawn (W, D). A
+    /// final result sent again unchanged changes nothing; a withdrawn result stays withdrawn.
+    private func store(
+        _ plan: HL7ResultOrder.Planned, _ storable: StorableResult?, sender: HL7Application, linker: PatientLinker,
+        caller: Caller, source: String, in db: any StoreWriter, now: Timestamp
+    ) throws -> String? {
+        let itemCode = plan.input.itemCode ?? ""
+        let earlier = try plan.order.flatMap {
+            try db.hl7Result(institutionId: sender.institutionId, order: $0, itemCode: itemCode)
+        }.flatMap { try db.result(id: $0) }
+        let order = plan.order ?? "(none)"
+        func refuse(_ location: HL7ErrorLocation, _ code: HL7ErrorCode, _ text: String) -> Problem {
+            Problem(code: code, location: location, message: "\(location.label): \(text)")
+        }
+        if let earlier,
+            !Self.samePatient(earlier.patient, plan.input.patient ?? Patient(identifiers: []), keys: patientKeys)
+        {
+            throw refuse(
+                plan.patientLocation, .duplicateKeyIdentifier,
+                "order \(order) registered \(itemCode) for another patient; a reused order number does not replace another patient's result"
+            )
+        }
+        if earlier?.reportStatus == .enteredInError {
+            throw refuse(
+                plan.statusLocation, .applicationRecordLocked,
+                "the result of order \(order) for \(itemCode) was withdrawn; a new result takes a new order number")
+        }
+        guard let storable else {
+            // W or D: the value sent before was wrong.
+            guard let earlier else {
+                throw refuse(
+                    plan.statusLocation, .unknownKeyIdentifier,
+                    "withdraws a result of order \(order) for \(itemCode) that the hub does not hold")
+            }
+            var withdrawn = earlier
+            withdrawn.reportVersion = earlier.reportVersion + 1
+            withdrawn.reportStatus = .enteredInError
+            withdrawn.createdAt = now
+            try db.supersede(old: earlier, new: StorableResult(withdrawn, keys: patientKeys), now: now)
+            return earlier.id
+        }
+        guard let earlier else {
+            if plan.corrects {
+                throw refuse(
+                    plan.statusLocation, .unknownKeyIdentifier,
+                    "a corrected result (C) of order \(order) for \(itemCode) that the hub does not hold")
+            }
+            try linker.insert(storable, source: source, caller: caller, in: db, now: now)
+            if let order = plan.order {
+                try db.saveHL7Result(
+                    institutionId: sender.institutionId, order: order, itemCode: itemCode,
+                    resultId: storable.record.id)
+            }
+            return storable.record.id
+        }
+        let next = storable.record
+        switch (earlier.reportStatus, next.reportStatus) {
+        case (_, .corrected), (.preliminary, _):
+            break
+        case (_, .preliminary):
+            throw refuse(
+                plan.statusLocation, .applicationRecordLocked,
+                "order \(order) already has a final result for \(itemCode); a preliminary one does not replace it")
+        default:
+            // A final result again: the same one sent twice changes nothing; another is a correction, sent as C.
+            guard Self.sameContent(earlier, next) else {
+                throw refuse(
+                    plan.statusLocation, .applicationRecordLocked,
+                    "order \(order) already has a final result for \(itemCode); a change to it is sent as corrected (C)"
+                )
+            }
+            return earlier.id
+        }
+        var replacement = next
+        replacement.id = earlier.id
+        replacement.reportVersion = earlier.reportVersion + 1
+        try db.supersede(old: earlier, new: StorableResult(replacement, keys: patientKeys), now: now)
+        try linker.link(replacement.patient, source: source, caller: caller, in: db, now: now)
+        return earlier.id
+    }
+
+    /// True when two records of an order are of one patient: they share an identifier, and neither names a resident
+    /// ID the other contradicts.
+    static func samePatient(_ a: Patient, _ b: Patient, keys: PatientKeys) -> Bool {
+        let left = Set(keys.keys(for: a))
+        guard !left.isDisjoint(with: keys.keys(for: b)) else { return false }
+        for system in IdentifierRules.onePerPerson {
+            let values = Set((a.identifiers + b.identifiers).filter { $0.system == system }.map(\.value))
+            if values.count > 1 { return false }
+        }
+        return true
+    }
+
+    /// True when a result sent again says what the stored one says.
+    static func sameContent(_ stored: ResultRecord, _ sent: ResultRecord) -> Bool {
+        stored.itemCode == sent.itemCode && stored.performedAt == sent.performedAt && stored.values == sent.values
+            && stored.findings == sent.findings && stored.conclusion == sent.conclusion
+    }
+
+    /// The patients of a message with the orders that follow each PID (an ORU^R01 repeats its PATIENT_RESULT group);
+    /// an order before any PID, or a message without one, refuses the message.
+    static func patientGroups(_ message: HL7Message) throws -> [PatientResults] {
+        var groups: [PatientResults] = []
+        var problems: [Problem] = []
+        var pidCount = 0
         var obrCount = 0
         var obxCount = 0
         var orc: HL7Segment?
         for segment in message.segments {
             switch segment.id {
+            case "PID":
+                pidCount += 1
+                groups.append(PatientResults(pid: segment, sequence: pidCount, orders: []))
+                orc = nil
             case "ORC":
                 orc = segment
             case "OBR":
                 obrCount += 1
-                groups.append(HL7ResultOrder(obr: segment, sequence: obrCount, orc: orc, observations: []))
+                guard !groups.isEmpty else {
+                    problems.append(
+                        Problem(
+                            code: .segmentSequenceError,
+                            location: HL7ErrorLocation(segmentID: "OBR", segmentSequence: obrCount),
+                            message: "OBR(\(obrCount)): an order follows the PID of its patient"))
+                    continue
+                }
+                groups[groups.count - 1].orders.append(
+                    HL7ResultOrder(obr: segment, sequence: obrCount, orc: orc, observations: [], pidSequence: pidCount))
             case "OBX":
                 obxCount += 1
-                if !groups.isEmpty { groups[groups.count - 1].observations.append((segment, obxCount)) }
-            case "PID":
-                orc = nil
+                if let last = groups.indices.last, !groups[last].orders.isEmpty {
+                    groups[last].orders[groups[last].orders.count - 1].observations.append((segment, obxCount))
+                }
             default:
                 break
             }
         }
+        if groups.isEmpty {
+            problems.append(Problem(code: .segmentSequenceError, message: "the message has no PID segment"))
+        }
+        if groups.allSatisfy(\.orders.isEmpty) && problems.isEmpty {
+            problems.append(
+                Problem(code: .segmentSequenceError, message: "an ORU^R01 carries at least one OBR with its OBX lines"))
+        }
+        if !problems.isEmpty { throw Problems(all: problems) }
         return groups
     }
 
@@ -385,14 +568,15 @@ public struct HL7Inbound: Sendable {
     /// One ADT message: the patient's identifiers linked (A01, A04, A08, A28, A31), or the prior patient's person
     /// merged into the patient's (A40).
     private func patient(
-        _ message: HL7Message, sender: HL7Application, caller: Caller, source: String, now: Timestamp
+        _ message: HL7Message, sender: HL7Application, caller: Caller, source: String, digest: String,
+        now: Timestamp
     ) async throws -> [UInt8] {
         let pid = try Self.required(message, "PID")
-        let patient = try HL7Patient.read(pid, institutionId: sender.institutionId, utcOffsetMinutes: utcOffsetMinutes)
+        let from = HL7Patient.Sender(sender)
+        let patient = try HL7Patient.read(pid, sender: from, utcOffsetMinutes: utcOffsetMinutes)
         let prior: Patient? =
             message.event == "A40"
-            ? try HL7Patient.identifiers(
-                try Self.required(message, "MRG")[1], segment: "MRG", field: 1, institutionId: sender.institutionId)
+            ? try HL7Patient.identifiers(try Self.required(message, "MRG")[1], segment: "MRG", field: 1, sender: from)
             : nil
         let patientKeys = patientKeys
         let header = HL7MessageHeader(message)
@@ -404,7 +588,16 @@ public struct HL7Inbound: Sendable {
                 try linker.link(prior, source: source, caller: caller, in: db, now: now)
                 let survivor = try db.persons(ofKeys: [patientKeys.key(for: patient.identifiers[0])]).values.first
                 let merged = try db.persons(ofKeys: [patientKeys.key(for: prior.identifiers[0])]).values.first
-                if let survivor, let merged, survivor != merged {
+                if let survivor, let merged, survivor != merged,
+                    try db.anySeparation(
+                        among: (try db.personMembers(id: survivor) + db.personMembers(id: merged)).map(\.key))
+                {
+                    // A person said these are different people: the merge is put before a person, not made.
+                    let review = try linker.askAbout(
+                        [survivor, merged], "an ADT^A40 merges persons a person said are different people",
+                        source: source, caller: caller, in: db, now: now)
+                    text = "merge put before a person: review \(review)"
+                } else if let survivor, let merged, survivor != merged {
                     do {
                         _ = try PatientIndex.merge(survivor, merged, caller: caller, in: db, now: now)
                     } catch let error as HubError where error.kind == .conflict {
@@ -414,8 +607,10 @@ public struct HL7Inbound: Sendable {
                                 message: "MRG-1: \(error.detail)")
                         ])
                     }
+                    text = "merged"
+                } else {
+                    text = "merged"
                 }
-                text = "merged"
             }
             try db.appendAudit(
                 caller.audit(
@@ -423,7 +618,8 @@ public struct HL7Inbound: Sendable {
                     detail: "event=\(message.event ?? "")"),
                 at: now)
             let answer = acknowledge(header, .accept, [], text: text, now: now)
-            try db.saveHL7Answer(applicationId: sender.id, controlId: message.controlID ?? "", answer: answer, at: now)
+            try db.saveHL7Answer(
+                applicationId: sender.id, controlId: message.controlID ?? "", digest: digest, answer: answer, at: now)
             return answer
         }
     }
@@ -455,14 +651,6 @@ public struct HL7Inbound: Sendable {
 
     static func asciiOnly(_ text: String) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.map { $0.isASCII ? $0 : "?" }))
-    }
-
-    private func remember(_ answer: [UInt8], sender: HL7Application, controlID: String, now: Timestamp) async {
-        _ = try? await database.write { db in
-            if try db.hl7Answer(applicationId: sender.id, controlId: controlID) == nil {
-                try db.saveHL7Answer(applicationId: sender.id, controlId: controlID, answer: answer, at: now)
-            }
-        }
     }
 }
 

@@ -7,18 +7,28 @@ import HubCore
 /// - `NNCHN`, `NN`, `NI`: the resident ID (`cn-resident-id`), checked fully;
 /// - `SN`, `MC`: the medical-insurance number (`cn-medical-insurance`);
 /// - `HC`: the electronic health card (`cn-health-card`);
-/// - `MR`, `PI`, `PT`: the sending institution's record number (`mrn:<institution>`).
-/// Identifiers of other types are left out; a PID-3 with none the hub knows refuses the message.
+/// - `MR`: the sending institution's medical record number (`mrn:<institution>`), when its assigning authority (CX-4)
+///   is absent or names the sender (its facility, MSH-4, or its institution's id): a record number another
+///   authority assigned is not the sender's, and the hub cannot tell whose it is.
+/// Identifiers of other types (`PI`, `PT`, `AN`, `VN`: numbers of a system, a visit or an account, not of the person)
+/// are left out; a PID-3 with none the hub knows refuses the message.
 enum HL7Patient {
+    /// Who sent the message: whose record numbers an `MR` without another assigning authority is.
+    struct Sender {
+        var institutionId: String
+        var facility: String
+    }
+
     static let systems: [String: String] = [
         "NNCHN": PatientIdentifier.residentID, "NN": PatientIdentifier.residentID, "NI": PatientIdentifier.residentID,
         "SN": PatientIdentifier.medicalInsurance, "MC": PatientIdentifier.medicalInsurance,
         "HC": IdentifierRules.healthCard,
     ]
-    static let recordNumbers: Set<String> = ["MR", "PI", "PT"]
+    static let recordNumber = "MR"
 
-    static func read(_ pid: HL7Segment, institutionId: String, utcOffsetMinutes: Int) throws -> Patient {
-        var patient = try identifiers(pid[3], segment: "PID", field: 3, institutionId: institutionId)
+    /// The patient of the `sequence`th PID of a message.
+    static func read(_ pid: HL7Segment, sequence: Int = 1, sender: Sender, utcOffsetMinutes: Int) throws -> Patient {
+        var patient = try identifiers(pid[3], segment: "PID", sequence: sequence, field: 3, sender: sender)
         var problems: [HL7Inbound.Problem] = []
         if let name = personName(pid[5]) { patient.name = name }
         if let text = pid.value(7) {
@@ -29,7 +39,8 @@ enum HL7Patient {
             } else {
                 problems.append(
                     HL7Inbound.Problem(
-                        code: .dataTypeError, location: HL7ErrorLocation(segmentID: "PID", field: 7),
+                        code: .dataTypeError,
+                        location: HL7ErrorLocation(segmentID: "PID", segmentSequence: sequence, field: 7),
                         message: "PID-7: '\(text)' is not a birth date (YYYYMMDD)"))
             }
         }
@@ -42,7 +53,8 @@ enum HL7Patient {
         case let other?:
             problems.append(
                 HL7Inbound.Problem(
-                    code: .tableValueNotFound, location: HL7ErrorLocation(segmentID: "PID", field: 8),
+                    code: .tableValueNotFound,
+                    location: HL7ErrorLocation(segmentID: "PID", segmentSequence: sequence, field: 8),
                     message: "PID-8: '\(other)' is not an administrative sex (M, F, O, U, A, N)"))
         }
         if !problems.isEmpty { throw HL7Inbound.Problems(all: problems) }
@@ -50,7 +62,9 @@ enum HL7Patient {
     }
 
     /// The identifiers of a CX list (PID-3, MRG-1), each checked; the problems name the repetition.
-    static func identifiers(_ list: HL7Field, segment: String, field: Int, institutionId: String) throws -> Patient {
+    static func identifiers(
+        _ list: HL7Field, segment: String, sequence: Int = 1, field: Int, sender: Sender
+    ) throws -> Patient {
         var identifiers: [PatientIdentifier] = []
         var repetitionOf: [Int] = []
         var problems: [HL7Inbound.Problem] = []
@@ -60,8 +74,8 @@ enum HL7Patient {
             let system: String
             if let known = systems[type] {
                 system = known
-            } else if recordNumbers.contains(type) {
-                system = "mrn:\(institutionId)"
+            } else if type == recordNumber, sender.assigned(repetition[4]) {
+                system = "mrn:\(sender.institutionId)"
             } else {
                 continue
             }
@@ -70,7 +84,8 @@ enum HL7Patient {
                 problems.append(
                     HL7Inbound.Problem(
                         code: .dataTypeError,
-                        location: HL7ErrorLocation(segmentID: segment, field: field, fieldRepetition: index + 1),
+                        location: HL7ErrorLocation(
+                            segmentID: segment, segmentSequence: sequence, field: field, fieldRepetition: index + 1),
                         message: "\(segment)-\(field)[\(index + 1)]: \(problem)"))
                 continue
             }
@@ -85,13 +100,15 @@ enum HL7Patient {
         if case .failure(let error) = Result(catching: { try v.check() }), let error = error as? HubError {
             for problem in error.fields {
                 let repetition = Self.index(in: problem.field).map { repetitionOf[$0] }
+                let location = HL7ErrorLocation(
+                    segmentID: segment, segmentSequence: sequence, field: field, fieldRepetition: repetition)
                 problems.append(
                     HL7Inbound.Problem(
                         code: identifiers.isEmpty ? .requiredFieldMissing : .dataTypeError,
-                        location: HL7ErrorLocation(segmentID: segment, field: field, fieldRepetition: repetition),
+                        location: location,
                         message: identifiers.isEmpty
-                            ? "\(segment)-\(field): no identifier the hub accepts (a CX-5 of NNCHN, SN, MC, HC, MR, PI or PT)"
-                            : "\(segment)-\(field)\(repetition.map { "[\($0)]" } ?? ""): \(problem.detail)"))
+                            ? "\(location.label): no identifier the hub accepts (a CX-5 of NNCHN, NN, NI, SN, MC or HC, or MR assigned by the sender)"
+                            : "\(location.label): \(problem.detail)"))
             }
         }
         if !problems.isEmpty { throw HL7Inbound.Problems(all: problems) }
@@ -116,6 +133,19 @@ enum HL7Patient {
     }
 }
 
+extension HL7Patient.Sender {
+    init(_ application: HL7Application) {
+        self.init(institutionId: application.institutionId, facility: application.facility)
+    }
+
+    /// True when a CX-4 (assigning authority, HD) is empty or names the sender: its namespace or universal id is the
+    /// sender's facility or institution id.
+    func assigned(_ authority: HL7Component) -> Bool {
+        let names = [authority.value(subcomponent: 1), authority.value(subcomponent: 2)].compactMap { $0 }
+        return names.isEmpty || names.contains { $0 == facility || $0 == institutionId }
+    }
+}
+
 /// One OBR with its OBX lines, and the results it makes: one result with every observation as a value when OBR-4
 /// names a catalog item (a panel, or an item measured once), else one result per OBX whose OBX-3 names one.
 struct HL7ResultOrder {
@@ -123,16 +153,32 @@ struct HL7ResultOrder {
     var sequence: Int
     var orc: HL7Segment?
     var observations: [(segment: HL7Segment, sequence: Int)]
+    /// The PID this order belongs to (its place in the message), for the problems of the patient.
+    var pidSequence = 1
 
-    /// One result to register, and where in the message each of its parts came from.
+    /// What an OBX's result status (OBX-11, else the order's OBR-25) asks for its line.
+    enum LineStatus: Equatable {
+        /// A value to register with this status (F, C, P, R).
+        case value(ReportStatus, corrects: Bool)
+        /// The value sent before was wrong (W) or is deleted (D): the result is withdrawn.
+        case withdrawn
+        /// The result cannot be obtained (X): nothing to register.
+        case notObtained
+    }
+
+    /// One result to register, or to withdraw, and where in the message each of its parts came from.
     struct Planned {
         var input: Results.Input
         /// The order number (filler, else placer), which a later correction names.
         var order: String?
+        /// True for a corrected result (C): it replaces the result the order registered for the item.
         var corrects: Bool
+        /// True when the lines withdraw the result the order registered for the item (W, D) and bring no value.
+        var withdraws: Bool
         var statusLocation: HL7ErrorLocation
         var itemLocation: HL7ErrorLocation
         var timeLocation: HL7ErrorLocation
+        var patientLocation: HL7ErrorLocation
         /// The OBX of each value, by the value's index.
         var observationOfValue: [Int]
 
@@ -143,7 +189,7 @@ struct HL7ResultOrder {
                 let location: HL7ErrorLocation?
                 var code = HL7ErrorCode.dataTypeError
                 if problem.field.hasPrefix("patient") {
-                    location = HL7ErrorLocation(segmentID: "PID", field: 3)
+                    location = patientLocation
                 } else if problem.field == "item_code" {
                     location = itemLocation
                     code = .tableValueNotFound
@@ -175,6 +221,41 @@ struct HL7ResultOrder {
         return nil
     }
 
+    /// The status of each line: its OBX-11, else the order's OBR-25; nil, with a problem, when neither is one the hub
+    /// reads.
+    func lineStatus(
+        _ line: (segment: HL7Segment, sequence: Int), problems: inout [HL7Inbound.Problem]
+    ) -> (LineStatus, HL7ErrorLocation)? {
+        let own = line.segment.value(11)
+        let location =
+            own != nil
+            ? HL7ErrorLocation(segmentID: "OBX", segmentSequence: line.sequence, field: 11)
+            : HL7ErrorLocation(segmentID: "OBR", segmentSequence: sequence, field: 25)
+        switch own ?? obr.value(25) {
+        case "F": return (.value(.final, corrects: false), location)
+        case "C": return (.value(.corrected, corrects: true), location)
+        case "P", "R": return (.value(.preliminary, corrects: false), location)
+        case "W", "D": return (.withdrawn, location)
+        case "X": return (.notObtained, location)
+        case nil:
+            problems.append(
+                HL7Inbound.Problem(
+                    code: .requiredFieldMissing,
+                    location: HL7ErrorLocation(segmentID: "OBX", segmentSequence: line.sequence, field: 11),
+                    message:
+                        "OBX(\(line.sequence))-11: the result status (F, C, P, R, W, D or X) is required, here or in OBR-25"
+                ))
+        case let other?:
+            problems.append(
+                HL7Inbound.Problem(
+                    code: .tableValueNotFound, location: location,
+                    message:
+                        "\(location.label): result status '\(other)' is not one the hub registers (F, C, P, R, W, D, X)"
+                ))
+        }
+        return nil
+    }
+
     /// The results of this order; the problems of its own fields (time, status, codes) refuse the message.
     func plan(
         patient: Patient, utcOffsetMinutes: Int, item: (String, String?) -> CatalogItem?
@@ -196,32 +277,6 @@ struct HL7ResultOrder {
                     code: .requiredFieldMissing, location: timeLocation,
                     message: "\(timeLocation.label): the observation date and time is required"))
         }
-        var statusLocation = HL7ErrorLocation(segmentID: "OBR", segmentSequence: sequence, field: 25)
-        var statusCode = obr.value(25)
-        if statusCode == nil, let first = observations.first, let code = first.segment.value(11) {
-            statusCode = code
-            statusLocation = HL7ErrorLocation(segmentID: "OBX", segmentSequence: first.sequence, field: 11)
-        }
-        let status: ReportStatus?
-        switch statusCode {
-        case "F": status = .final
-        case "C": status = .corrected
-        case "P", "R": status = .preliminary
-        case nil:
-            status = nil
-            problems.append(
-                HL7Inbound.Problem(
-                    code: .requiredFieldMissing, location: statusLocation,
-                    message: "\(statusLocation.label): the result status (F, C, P or R) is required"))
-        case let other?:
-            status = nil
-            problems.append(
-                HL7Inbound.Problem(
-                    code: .tableValueNotFound, location: statusLocation,
-                    message:
-                        "\(statusLocation.label): result status '\(other)' is not one the hub registers (F, C, P, R)"
-                ))
-        }
         if observations.isEmpty {
             problems.append(
                 HL7Inbound.Problem(
@@ -229,13 +284,34 @@ struct HL7ResultOrder {
                     location: HL7ErrorLocation(segmentID: "OBR", segmentSequence: sequence),
                     message: "OBR(\(sequence)): an order carries its observations (OBX)"))
         }
+        var statuses: [Int: (LineStatus, HL7ErrorLocation)] = [:]
+        for line in observations {
+            if let status = lineStatus(line, problems: &problems) { statuses[line.sequence] = status }
+        }
+        let patientLocation = HL7ErrorLocation(segmentID: "PID", segmentSequence: pidSequence, field: 3)
         let serviceLocation = HL7ErrorLocation(segmentID: "OBR", segmentSequence: sequence, field: 4)
         let panel = Self.coded(obr[4], item)
         var planned: [Planned] = []
+        /// The result of `lines`: their values with the weakest status among them (a panel with one preliminary value
+        /// is preliminary; one with a corrected or withdrawn value is a correction), or the withdrawal of the result
+        /// when they withdraw values and bring none.
         func plan(_ item: CatalogItem, _ lines: [(segment: HL7Segment, sequence: Int)], at location: HL7ErrorLocation) {
-            let values = lines.compactMap { Self.value(of: $0.segment) }
-            let texts = lines.compactMap { line -> String? in
-                Self.textTypes.contains(line.segment.value(2) ?? "") ? line.segment.value(5) : nil
+            let known = lines.compactMap { line in statuses[line.sequence].map { (line, $0.0, $0.1) } }
+            guard known.count == lines.count else { return }
+            let kept = known.filter { if case .value = $0.1 { return true } else { return false } }
+            let withdrawn = known.contains { $0.1 == .withdrawn }
+            if kept.isEmpty && !withdrawn { return }  // nothing obtained
+            var status = ReportStatus.final
+            var corrects = withdrawn
+            for (_, line, _) in kept {
+                guard case .value(let lineStatus, let correcting) = line else { continue }
+                if lineStatus == .preliminary { status = .preliminary }
+                if correcting { corrects = true }
+            }
+            if corrects && status != .preliminary { status = .corrected }
+            let values = kept.compactMap { Self.value(of: $0.0.segment) }
+            let texts = kept.compactMap { line -> String? in
+                Self.textTypes.contains(line.0.segment.value(2) ?? "") ? line.0.segment.value(5) : nil
             }
             var input = Results.Input(
                 patient: patient, itemCode: item.code, performedAt: performedAt, reportStatus: status,
@@ -248,15 +324,17 @@ struct HL7ResultOrder {
             }
             planned.append(
                 Planned(
-                    input: input, order: order, corrects: statusCode == "C", statusLocation: statusLocation,
-                    itemLocation: location, timeLocation: timeLocation,
-                    observationOfValue: lines.filter { Self.value(of: $0.segment) != nil }.map(\.sequence)))
+                    input: input, order: order, corrects: corrects, withdraws: kept.isEmpty,
+                    statusLocation: (kept.first ?? known.first!).2, itemLocation: location,
+                    timeLocation: timeLocation, patientLocation: patientLocation,
+                    observationOfValue: kept.filter { Self.value(of: $0.0.segment) != nil }.map(\.0.sequence)))
         }
         if let panel {
             plan(panel, observations, at: serviceLocation)
         } else {
             // A text observation that names no item is a note of the order (溶血, 已复查): the findings of its results.
             var notes: [String] = []
+            var named = 0
             for line in observations {
                 let location = HL7ErrorLocation(segmentID: "OBX", segmentSequence: line.sequence, field: 3)
                 guard let found = Self.coded(line.segment[3], item) else {
@@ -273,9 +351,10 @@ struct HL7ResultOrder {
                         ))
                     continue
                 }
+                named += 1
                 plan(found, [line], at: location)
             }
-            if planned.isEmpty && problems.isEmpty {
+            if named == 0 && problems.isEmpty {
                 problems.append(
                     HL7Inbound.Problem(
                         code: .tableValueNotFound, location: serviceLocation,
@@ -284,7 +363,7 @@ struct HL7ResultOrder {
                     ))
             }
             if !notes.isEmpty {
-                for index in planned.indices where planned[index].input.findings == nil {
+                for index in planned.indices where planned[index].input.findings == nil && !planned[index].withdraws {
                     planned[index].input.findings = notes.joined(separator: "\n")
                 }
             }

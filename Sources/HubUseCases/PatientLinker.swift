@@ -8,7 +8,8 @@ import HubStorage
 /// Safety before completeness: a wrong link shows a clinician another person's results. So a record is not linked
 /// when the person it would make holds two resident IDs, or keys a person separated before; the index opens a
 /// conflict for a person to decide, and every search still finds the record under the identifiers it gave. Name,
-/// birth date and sex never link: a new person who shares them with another raises a suggestion.
+/// birth date and sex never link: a new person who shares them with another raises a suggestion. Nor do placeholder
+/// values (`IdentifierRules.isPlaceholder`), and a person never grows past `IdentifierRules.maximumPerPerson`.
 ///
 /// Audit: joining two persons (`person.merge`), adding identifiers to a person (`person.link`) and a conflict
 /// (`person.conflict`) are audited; a new person made from one record is not, since the record's own audit names it
@@ -38,6 +39,8 @@ struct PatientLinker: Sendable {
         _ patient: Patient, keyed members: [(key: String, identifier: PatientIdentifier)], source: String,
         caller: Caller, in db: any StoreWriter, now: Timestamp
     ) throws -> Outcome {
+        // A value systems fill in for an unknown identifier links nothing.
+        let members = members.filter { !IdentifierRules.isPlaceholder($0.identifier.value) }
         guard !members.isEmpty else { return .unchanged }
         let owners = try db.persons(ofKeys: members.map(\.key))
         let persons = Array(Set(owners.values)).sorted()
@@ -95,10 +98,20 @@ struct PatientLinker: Sendable {
             let values = Set(joined.filter { $0.identifier.system == system }.map(\.identifier.value))
             if values.count > 1 { return "the record would give one person \(values.count) \(system) identifiers" }
         }
+        if joined.count > IdentifierRules.maximumPerPerson {
+            return "the record would give one person more than \(IdentifierRules.maximumPerPerson) identifiers"
+        }
         if persons.count > 1, try db.anySeparation(among: joined.map(\.key)) {
             return "the record links identifiers a person said belong to different people"
         }
         return nil
+    }
+
+    /// Puts two persons before a person, for `reason`: a conflict review (an open one on them is reused); its id.
+    func askAbout(
+        _ persons: [String], _ reason: String, source: String, caller: Caller, in db: any StoreWriter, now: Timestamp
+    ) throws -> String {
+        try openConflict(reason, persons: persons, newMembers: [], source: source, caller: caller, in: db, now: now)
     }
 
     /// Keeps the record's new identifiers together in a person of their own, and asks a person about the two

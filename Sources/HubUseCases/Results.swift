@@ -221,7 +221,7 @@ public struct Results: Sendable {
             if let conclusion = input.conclusion { new.conclusion = conclusion }
             if let values = input.values { new.values = values }
             new.createdAt = now
-            try db.supersede(old: old, new: new, now: now)
+            try db.supersede(old: old, new: StorableResult(new, keys: patientKeys), now: now)
             try db.appendAudit(
                 caller.audit(
                     "result.correct", "result", id, patientKey: patientKeys.keys(for: old.patient).first,

@@ -28,7 +28,7 @@ import Testing
             "HL7", "NetworkDoor", "HubCore", "HubConfig", "HubStorage", "HubUseCases", "NIOCore", "NIOPosix",
             "Logging", "ServiceLifecycle",
         ],
-        "NetworkDoor": ["HubFederation", "NIOCore"],
+        "NetworkDoor": ["HubFederation", "Logging", "NIOCore", "Synchronization"],
         "DICOMDoor": [
             "DIMSE", "DICOM", "NetworkDoor", "HubCore", "HubConfig", "HubStorage", "HubUseCases", "NIOCore",
             "NIOPosix", "Logging", "ServiceLifecycle",

@@ -235,7 +235,7 @@ import Testing
                     Self.electrolytes("MSG0013", order: "LAB-NEVER-SENT", status: "C"),
                 ], setup)
             #expect(acks.map(\.code) == ["AA", "AA", "AA", "AE"], "\(acks.map(\.raw))")
-            #expect(acks[3].locations.first == "OBR^1^25", "\(acks[3].locations)")
+            #expect(acks[3].locations.first == "OBX^1^11", "\(acks[3].locations)")
             let stored = try await results(hub, setup)
             #expect(stored.count == 2, "one result per item, in its latest version")
             let potassium = try #require(stored.first { $0["item_code"] as? String == "K" })
