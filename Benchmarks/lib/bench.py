@@ -390,6 +390,11 @@ def _stow_flat_target(result):
     return (f"last window {last:,.0f}/s vs first {first:,.0f}/s ({last / first:.2f})", last >= 0.9 * first)
 
 
+def _oru_target(result):
+    rate = result.get("throughput")
+    return None if rate is None else (f"{rate:,.0f} results/s over 4 connections", rate >= 20000)
+
+
 def _no_errors(result):
     if "error_count" not in result:
         return None
@@ -420,6 +425,7 @@ TARGETS = [
     ("qido", "studies by PatientID: p99 ≤ 5 ms, 16 in flight", _qido_patient_target),
     ("federated_check", "8 peers answering in 50 ms: p99 ≤ 75 ms (parallel fan-out)", _fanout_latency_target),
     ("federated_check", "one peer frozen: no check past the configured deadline", _dead_peer_target),
+    ("hl7_oru", "≥ 20,000 results/s from ORU^R01 over MLLP, 4 connections", _oru_target),
 ]
 
 
@@ -590,6 +596,26 @@ def _scenario(directory, name):
             result.update(megabytes_per_second=round(loop.get("megabytes_per_second", 0), 1),
                           attachment_bytes=loop.get("attachment_bytes"))
         _add_cpu(result, directory, loop.get("ok"))
+    if name == "hl7_oru":
+        one = _load(os.path.join(directory, "oru-1.json")) or {}
+        four = _load(os.path.join(directory, "oru-4.json")) or {}
+        result.update(
+            throughput=round(four.get("results_per_second", 0), 1), unit="results/s",
+            latency_ms=four.get("latency_ms"), requests=one.get("requested", 0) + four.get("requested", 0),
+            error_count=one.get("requested", 0) - one.get("ok", 0) + four.get("requested", 0) - four.get("ok", 0),
+            one_connection={"results_per_second": round(one.get("results_per_second", 0), 1),
+                            "messages_per_second": round(one.get("rate", 0), 1), "latency_ms": one.get("latency_ms"),
+                            "window_rates": [round(r, 1) for r in one.get("window_rates", [])]},
+            four_connections={"results_per_second": round(four.get("results_per_second", 0), 1),
+                              "messages_per_second": round(four.get("rate", 0), 1),
+                              "latency_ms": four.get("latency_ms"),
+                              "window_rates": [round(r, 1) for r in four.get("window_rates", [])]},
+            first_problem=one.get("first_problem") or four.get("first_problem"))
+        middle = _load(os.path.join(directory, "proc-middle.json"))
+        after = _load(os.path.join(directory, "proc-after.json"))
+        cpu = _cpu_per_request(middle, after, (four.get("ok") or 0) * 5)
+        if cpu is not None:
+            result["hub_cpu_us_per_result"] = cpu
     if name == "qido":
         studies = _load(os.path.join(directory, "studies.json")) or {}
         instances = _load(os.path.join(directory, "instances.json")) or {}
@@ -696,6 +722,14 @@ def _notes(r):
         notes.append(f"{r.get('requests', 0):,} exams, each with a DICOM attachment of {r.get('attachment_bytes', 0):,} "
                      f"bytes ({_fmt(r.get('megabytes_per_second'), 0)} MB/s), {r['parameters'].get('concurrency')} in "
                      f"flight; rate per {r.get('window'):,}: " + " / ".join(f"{w:,.0f}" for w in r["window_rates"]))
+    if name == "hl7_oru" and r.get("one_connection"):
+        one, four = r["one_connection"], r["four_connections"]
+        notes.append(f"1 connection {one['results_per_second']:,.0f} results/s ({one['messages_per_second']:,.0f} "
+                     f"messages/s, p99 {_fmt((one.get('latency_ms') or {}).get('p99'), 1)} ms); 4 connections "
+                     f"{four['results_per_second']:,.0f} results/s (p99 {_fmt((four.get('latency_ms') or {}).get('p99'), 1)} ms); "
+                     f"hub CPU {_fmt(r.get('hub_cpu_us_per_result'), 0)} µs/result")
+        if r.get("first_problem"):
+            notes.append(f"first problem: {r['first_problem']}")
     if name == "qido" and r.get("studies_query"):
         s, i = r["studies_query"].get("latency_ms") or {}, r["instances_query"].get("latency_ms") or {}
         notes.append(f"{r['parameters'].get('instances', 0):,} instances indexed; studies by PatientID "

@@ -17,7 +17,7 @@ struct HubBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hubbench",
         abstract: "Load tools for the AllianceHub benchmarks (driven by Benchmarks/run).",
-        subcommands: [Requests.self, Fanout.self, Stow.self, Submit.self])
+        subcommands: [Requests.self, Fanout.self, Stow.self, Submit.self, Oru.self])
 }
 
 // MARK: - requests
