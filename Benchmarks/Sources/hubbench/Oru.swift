@@ -35,7 +35,8 @@ struct Oru: ParsableCommand {
 
     /// The resident ID of patient `n`: a birth date, a sequence and the check character of GB 11643.
     static func residentID(_ n: Int) -> String {
-        let body = "420102" + "1980" + String(format: "%02d%02d", 1 + n % 12, 1 + n % 28)
+        let body =
+            "420102" + "1980" + String(format: "%02d%02d", 1 + n % 12, 1 + n % 28)
             + String(format: "%03d", n / 336 % 1000)
         let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
         let sum = zip(body, weights).reduce(0) { $0 + Int(String($1.0))! * $1.1 }
