@@ -6,6 +6,7 @@ import HubCore
 import HubStorage
 import Logging
 import Metrics
+import Synchronization
 
 /// The messages laboratory and hospital systems send over MLLP, each answered with an acknowledgement:
 /// - ORU^R01 (v2.3.1 to v2.5.1): each OBR with its OBX lines becomes results through the registry's own path
@@ -127,11 +128,7 @@ public struct HL7Inbound: Sendable {
                 ], now: now)
         }
         let digest = Self.digest(bytes)
-        if let earlier = try? await database.shortRead({
-            try $0.hl7Answer(applicationId: sender.id, controlId: controlID)
-        }) {
-            return replay(earlier, digest: digest, header: header, controlID: controlID, now: now)
-        }
+        Self.forgetOldAnswersNow(database, now: now)
         let answer: [UInt8]
         do {
             answer = try await take(
@@ -173,7 +170,9 @@ public struct HL7Inbound: Sendable {
         _ earlier: (answer: [UInt8], digest: String), digest: String, header: HL7MessageHeader, controlID: String,
         now: Timestamp
     ) -> [UInt8] {
-        if earlier.digest == digest || earlier.digest.isEmpty { return earlier.answer }
+        // A row from before digests were kept (empty) cannot tell: answered as another message, which the sender
+        // looks into, rather than as the same one, which would drop a new message silently.
+        if earlier.digest == digest { return earlier.answer }
         Self.refused.increment()
         return acknowledge(
             header, .error,
@@ -188,6 +187,17 @@ public struct HL7Inbound: Sendable {
 
     /// How long the answer to a message is kept for a sender that sends it again.
     public static let answersKept: Int64 = 7 * 24 * 3600 * 1000
+    /// Messages between two purges of old answers on a hub that runs for long (the start purges too).
+    static let purgeEvery = 10_000
+    static let taken = Atomic<Int>(0)
+
+    /// Every `purgeEvery` messages, forgets the answers older than `answersKept`, in a write of its own.
+    static func forgetOldAnswersNow(_ database: any Storage, now: Timestamp) {
+        guard taken.wrappingAdd(1, ordering: .relaxed).newValue % purgeEvery == 0 else { return }
+        Task {
+            _ = try? await database.write { try $0.forgetHL7Answers(before: now.adding(milliseconds: -answersKept)) }
+        }
+    }
 
     /// What a message says, for telling a message sent again from another under the same control id: its segments
     /// (however they are ended: `\r`, `\n` or both, as tools that send files do), without the header's date and time
@@ -342,6 +352,11 @@ public struct HL7Inbound: Sendable {
         let allRead = readProblems.isEmpty
         let header = HL7MessageHeader(message)
         return try await database.write { db -> [UInt8] in
+            // A message sent again (or at the same moment on another connection) is answered as it was, in the
+            // transaction that would otherwise take it a second time.
+            if let earlier = try db.hl7Answer(applicationId: sender.id, controlId: message.controlID ?? "") {
+                return replay(earlier, digest: digest, header: header, controlID: message.controlID ?? "", now: now)
+            }
             let registrar = try ResultRegistrar(
                 catalog: catalog, patientKeys: patientKeys, db: db, caller: sender.principal, now: now)
             let codeMap = try db.codeMap(institutionId: sender.institutionId)
@@ -420,22 +435,21 @@ public struct HL7Inbound: Sendable {
         func refuse(_ location: HL7ErrorLocation, _ code: HL7ErrorCode, _ text: String) -> Problem {
             Problem(code: code, location: location, message: "\(location.label): \(text)")
         }
-        if let earlier,
-            !Self.samePatient(earlier.patient, plan.input.patient ?? Patient(identifiers: []), keys: patientKeys)
+        // A withdrawn result stays withdrawn; the order's next result (the right patient's, after a result sent for
+        // the wrong one was withdrawn) is a new result of its own, whoever it is for.
+        let current = earlier?.reportStatus == .enteredInError ? nil : earlier
+        if let current,
+            !Self.samePatient(current.patient, plan.input.patient ?? Patient(identifiers: []), keys: patientKeys)
         {
             throw refuse(
                 plan.patientLocation, .duplicateKeyIdentifier,
                 "order \(order) registered \(itemCode) for another patient; a reused order number does not replace another patient's result"
             )
         }
-        if earlier?.reportStatus == .enteredInError {
-            throw refuse(
-                plan.statusLocation, .applicationRecordLocked,
-                "the result of order \(order) for \(itemCode) was withdrawn; a new result takes a new order number")
-        }
         guard let storable else {
-            // W or D: the value sent before was wrong.
-            guard let earlier else {
+            // W or D: the value sent before was wrong; X: it cannot be obtained after all.
+            guard let earlier = current else {
+                if plan.withdrawalOptional || earlier != nil { return earlier?.id }
                 throw refuse(
                     plan.statusLocation, .unknownKeyIdentifier,
                     "withdraws a result of order \(order) for \(itemCode) that the hub does not hold")
@@ -447,7 +461,12 @@ public struct HL7Inbound: Sendable {
             try db.supersede(old: earlier, new: StorableResult(withdrawn, keys: patientKeys), now: now)
             return earlier.id
         }
-        guard let earlier else {
+        if earlier != nil && current == nil && plan.corrects {
+            throw refuse(
+                plan.statusLocation, .applicationRecordLocked,
+                "the result of order \(order) for \(itemCode) was withdrawn; a withdrawn result is not corrected")
+        }
+        guard let earlier = current else {
             if plan.corrects {
                 throw refuse(
                     plan.statusLocation, .unknownKeyIdentifier,
@@ -490,8 +509,11 @@ public struct HL7Inbound: Sendable {
     /// True when two records of an order are of one patient: they share an identifier, and neither names a resident
     /// ID the other contradicts.
     static func samePatient(_ a: Patient, _ b: Patient, keys: PatientKeys) -> Bool {
-        let left = Set(keys.keys(for: a))
-        guard !left.isDisjoint(with: keys.keys(for: b)) else { return false }
+        // A placeholder value (a record number of 0 for anyone unknown) says nothing about who the patient is.
+        func named(_ patient: Patient) -> Set<String> {
+            Set(patient.identifiers.filter { !IdentifierRules.isPlaceholder($0.value) }.map(keys.key(for:)))
+        }
+        guard !named(a).isDisjoint(with: named(b)) else { return false }
         for system in IdentifierRules.onePerPerson {
             let values = Set((a.identifiers + b.identifiers).filter { $0.system == system }.map(\.value))
             if values.count > 1 { return false }
@@ -514,15 +536,21 @@ public struct HL7Inbound: Sendable {
         var obrCount = 0
         var obxCount = 0
         var orc: HL7Segment?
+        // The OBX lines of a specimen (v2.5's SPM group) describe the specimen, not results of the order.
+        var inSpecimen = false
         for segment in message.segments {
             switch segment.id {
             case "PID":
                 pidCount += 1
                 groups.append(PatientResults(pid: segment, sequence: pidCount, orders: []))
                 orc = nil
+                inSpecimen = false
             case "ORC":
                 orc = segment
+            case "SPM":
+                inSpecimen = true
             case "OBR":
+                inSpecimen = false
                 obrCount += 1
                 guard !groups.isEmpty else {
                     problems.append(
@@ -534,9 +562,11 @@ public struct HL7Inbound: Sendable {
                 }
                 groups[groups.count - 1].orders.append(
                     HL7ResultOrder(obr: segment, sequence: obrCount, orc: orc, observations: [], pidSequence: pidCount))
+                // An ORC is the common order of the OBR that follows it, not of later ones.
+                orc = nil
             case "OBX":
                 obxCount += 1
-                if let last = groups.indices.last, !groups[last].orders.isEmpty {
+                if !inSpecimen, let last = groups.indices.last, !groups[last].orders.isEmpty {
                     groups[last].orders[groups[last].orders.count - 1].observations.append((segment, obxCount))
                 }
             default:
@@ -581,14 +611,27 @@ public struct HL7Inbound: Sendable {
         let patientKeys = patientKeys
         let header = HL7MessageHeader(message)
         return try await database.write { db -> [UInt8] in
+            if let earlier = try db.hl7Answer(applicationId: sender.id, controlId: message.controlID ?? "") {
+                return replay(earlier, digest: digest, header: header, controlID: message.controlID ?? "", now: now)
+            }
             let linker = PatientLinker(keys: patientKeys)
             try linker.link(patient, source: source, caller: caller, in: db, now: now)
             var text = "linked"
             if let prior {
                 try linker.link(prior, source: source, caller: caller, in: db, now: now)
-                let survivor = try db.persons(ofKeys: [patientKeys.key(for: patient.identifiers[0])]).values.first
-                let merged = try db.persons(ofKeys: [patientKeys.key(for: prior.identifiers[0])]).values.first
-                if let survivor, let merged, survivor != merged,
+                func person(of patient: Patient) throws -> String? {
+                    let keys = patient.identifiers.filter { !IdentifierRules.isPlaceholder($0.value) }.map(
+                        patientKeys.key(for:))
+                    return try db.persons(ofKeys: keys).values.sorted().first
+                }
+                guard let survivor = try person(of: patient), let merged = try person(of: prior) else {
+                    throw Problems(all: [
+                        Problem(
+                            code: .unknownKeyIdentifier, location: HL7ErrorLocation(segmentID: "MRG", field: 1),
+                            message: "MRG-1: the identifiers name no one the hub can merge (placeholder values)")
+                    ])
+                }
+                if survivor != merged,
                     try db.anySeparation(
                         among: (try db.personMembers(id: survivor) + db.personMembers(id: merged)).map(\.key))
                 {
@@ -597,7 +640,7 @@ public struct HL7Inbound: Sendable {
                         [survivor, merged], "an ADT^A40 merges persons a person said are different people",
                         source: source, caller: caller, in: db, now: now)
                     text = "merge put before a person: review \(review)"
-                } else if let survivor, let merged, survivor != merged {
+                } else if survivor != merged {
                     do {
                         _ = try PatientIndex.merge(survivor, merged, caller: caller, in: db, now: now)
                     } catch let error as HubError where error.kind == .conflict {

@@ -8,8 +8,9 @@ import HubCore
 /// - `SN`, `MC`: the medical-insurance number (`cn-medical-insurance`);
 /// - `HC`: the electronic health card (`cn-health-card`);
 /// - `MR`: the sending institution's medical record number (`mrn:<institution>`), when its assigning authority (CX-4)
-///   is absent or names the sender (its facility, MSH-4, or its institution's id): a record number another
-///   authority assigned is not the sender's, and the hub cannot tell whose it is.
+///   names the sender (its facility, MSH-4, or its institution's id). A record number without one, or one another
+///   authority assigned, is left out: a regional laboratory sends the record numbers of many hospitals, and the same
+///   number of two of them would otherwise be one patient.
 /// Identifiers of other types (`PI`, `PT`, `AN`, `VN`: numbers of a system, a visit or an account, not of the person)
 /// are left out; a PID-3 with none the hub knows refuses the message.
 enum HL7Patient {
@@ -107,7 +108,7 @@ enum HL7Patient {
                         code: identifiers.isEmpty ? .requiredFieldMissing : .dataTypeError,
                         location: location,
                         message: identifiers.isEmpty
-                            ? "\(location.label): no identifier the hub accepts (a CX-5 of NNCHN, NN, NI, SN, MC or HC, or MR assigned by the sender)"
+                            ? "\(location.label): no identifier the hub accepts (a CX-5 of NNCHN, NN, NI, SN, MC or HC, or MR with the sender as its CX-4)"
                             : "\(location.label): \(problem.detail)"))
             }
         }
@@ -138,11 +139,11 @@ extension HL7Patient.Sender {
         self.init(institutionId: application.institutionId, facility: application.facility)
     }
 
-    /// True when a CX-4 (assigning authority, HD) is empty or names the sender: its namespace or universal id is the
-    /// sender's facility or institution id.
+    /// True when a CX-4 (assigning authority, HD) names the sender: its namespace or universal id is the sender's
+    /// facility or institution id.
     func assigned(_ authority: HL7Component) -> Bool {
         let names = [authority.value(subcomponent: 1), authority.value(subcomponent: 2)].compactMap { $0 }
-        return names.isEmpty || names.contains { $0 == facility || $0 == institutionId }
+        return names.contains { $0 == facility || $0 == institutionId }
     }
 }
 
@@ -162,8 +163,10 @@ struct HL7ResultOrder {
         case value(ReportStatus, corrects: Bool)
         /// The value sent before was wrong (W) or is deleted (D): the result is withdrawn.
         case withdrawn
-        /// The result cannot be obtained (X): nothing to register.
+        /// The result cannot be obtained (X): nothing to register, and a result sent before for it is withdrawn.
         case notObtained
+        /// Nothing yet (I pending, O ordered, N not asked): the line carries no value and changes nothing.
+        case noValue
     }
 
     /// One result to register, or to withdraw, and where in the message each of its parts came from.
@@ -173,8 +176,10 @@ struct HL7ResultOrder {
         var order: String?
         /// True for a corrected result (C): it replaces the result the order registered for the item.
         var corrects: Bool
-        /// True when the lines withdraw the result the order registered for the item (W, D) and bring no value.
+        /// True when the lines withdraw the result the order registered for the item (W, D, X) and bring no value.
         var withdraws: Bool
+        /// True when there may be nothing to withdraw (X: a result that could not be obtained was maybe never sent).
+        var withdrawalOptional = false
         var statusLocation: HL7ErrorLocation
         var itemLocation: HL7ErrorLocation
         var timeLocation: HL7ErrorLocation
@@ -237,6 +242,7 @@ struct HL7ResultOrder {
         case "P", "R": return (.value(.preliminary, corrects: false), location)
         case "W", "D": return (.withdrawn, location)
         case "X": return (.notObtained, location)
+        case "I", "O", "N": return (.noValue, location)
         case nil:
             problems.append(
                 HL7Inbound.Problem(
@@ -250,7 +256,7 @@ struct HL7ResultOrder {
                 HL7Inbound.Problem(
                     code: .tableValueNotFound, location: location,
                     message:
-                        "\(location.label): result status '\(other)' is not one the hub registers (F, C, P, R, W, D, X)"
+                        "\(location.label): result status '\(other)' is not one the hub registers (F, C, P, R, W, D, X, I, O, N)"
                 ))
         }
         return nil
@@ -300,7 +306,8 @@ struct HL7ResultOrder {
             guard known.count == lines.count else { return }
             let kept = known.filter { if case .value = $0.1 { return true } else { return false } }
             let withdrawn = known.contains { $0.1 == .withdrawn }
-            if kept.isEmpty && !withdrawn { return }  // nothing obtained
+            let notObtained = known.contains { $0.1 == .notObtained }
+            if kept.isEmpty && !withdrawn && !notObtained { return }  // nothing yet
             var status = ReportStatus.final
             var corrects = withdrawn
             for (_, line, _) in kept {
@@ -325,6 +332,7 @@ struct HL7ResultOrder {
             planned.append(
                 Planned(
                     input: input, order: order, corrects: corrects, withdraws: kept.isEmpty,
+                    withdrawalOptional: kept.isEmpty && !withdrawn,
                     statusLocation: (kept.first ?? known.first!).2, itemLocation: location,
                     timeLocation: timeLocation, patientLocation: patientLocation,
                     observationOfValue: kept.filter { Self.value(of: $0.0.segment) != nil }.map(\.0.sequence)))

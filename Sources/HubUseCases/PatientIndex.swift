@@ -107,6 +107,11 @@ public struct PatientIndex: Sendable {
                 throw HubError.conflict("the persons hold \(values.count) different \(system) identifiers")
             }
         }
+        if kept.count + moved.count > IdentifierRules.maximumPerPerson {
+            throw HubError.conflict(
+                "the persons hold \(kept.count + moved.count) identifiers; one person holds at most \(IdentifierRules.maximumPerPerson)"
+            )
+        }
         try db.mergePerson(merged, into: survivor)
         try db.clearSeparations(among: (kept + moved).map(\.key))
         try db.appendAudit(caller.audit("person.merge", "person", survivor, detail: "merged=\(merged)"), at: now)

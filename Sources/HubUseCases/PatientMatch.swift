@@ -51,6 +51,15 @@ struct PatientMatch {
         where givenKeys.contains(member.key) && IdentifierRules.onePerPerson.contains(member.system) {
             expected[member.system, default: []].insert(member.key)
         }
+        // Asked by weaker identifiers that all belong to one person: that person's resident ID is the patient's, and
+        // a record filed under a shared record number with another resident ID is someone else's.
+        let reached = Set(members.filter { givenKeys.contains($0.key) }.map(\.personId))
+        if expected.isEmpty, reached.count == 1 {
+            for member in members
+            where reached.contains(member.personId) && IdentifierRules.onePerPerson.contains(member.system) {
+                expected[member.system, default: []].insert(member.key)
+            }
+        }
         let contradicting = Set(
             members.filter { member in expected[member.system].map { !$0.contains(member.key) } ?? false }.map(
                 \.personId))
@@ -71,7 +80,10 @@ struct PatientMatch {
 
     /// The identifier of `patient` the search found them under, or nil when the record is not the searched patient's.
     func foundBy(_ patient: Patient) -> FoundBy? {
-        let keyed = patient.identifiers.map { ($0, patientKeys.key(for: $0)) }
+        // A placeholder value (a record number of 0 for anyone unknown) finds no one.
+        let keyed = patient.identifiers.filter { !IdentifierRules.isPlaceholder($0.value) }.map {
+            ($0, patientKeys.key(for: $0))
+        }
         // Someone else's record that shares a weaker identifier with the patient: it names another resident ID.
         let otherPerson = keyed.contains { identifier, key in
             expected[identifier.system].map { !$0.contains(key) } ?? false

@@ -51,8 +51,8 @@ public final class OpenConnections: Sendable {
 }
 
 /// Logs an error on a door's listening socket and keeps it listening: an error that reached the end of its pipeline
-/// would end the stream of connections, and with it the door. (Running out of file descriptors is handled before
-/// it, by NIO's accept back-off.)
+/// would end the stream of connections, and with it the door. An I/O error of `accept` (out of file descriptors)
+/// goes on to NIO's accept back-off, which comes after it in the pipeline and pauses accepting for a while.
 public final class ListeningErrorLogger: ChannelInboundHandler, Sendable {
     public typealias InboundIn = NIOAny
     let logger: Logger
@@ -65,5 +65,6 @@ public final class ListeningErrorLogger: ChannelInboundHandler, Sendable {
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.warning("error on a listening socket", metadata: ["hub.door": "\(door)", "hub.error": "\(error)"])
+        if error is IOError { context.fireErrorCaught(error) }
     }
 }

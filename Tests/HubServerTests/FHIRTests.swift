@@ -299,7 +299,11 @@ fileprivate extension HubClient {
             }
             let byRecordNumber = try await hub.get(
                 "/fhir/R4/Task?patient=urn:alliancehub:mrn:hs-clinic%7CHS-0042", token: people.clinicToken)
-            #expect(byRecordNumber.ids.count == 3, "every exam carries the clinic's record number")
+            // Every exam carries the clinic's record number, but the index holds it for the first patient: the exam of
+            // another resident ID under it is someone else's, and is left out.
+            #expect(
+                byRecordNumber.ids.sorted() == [fhirID(first.id), fhirID(waiting.id)].sorted(), "\(byRecordNumber.text)"
+            )
 
             let byAccession = try await hub.get(
                 "/fhir/R4/ServiceRequest?identifier=urn:alliancehub:accession%7C\(other.accession)",

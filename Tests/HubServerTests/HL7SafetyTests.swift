@@ -115,25 +115,100 @@ import Testing
                     // The potassium was wrong (W): withdrawn; the sodium stays.
                     sent("SAFE0034", [Self.potassium("5.9", status: "W")]),
                     sent("SAFE0035", [Self.potassium("4.0", status: "C")]),
+                    // The order's next result is a new one: the withdrawn one stays withdrawn.
                     sent("SAFE0036", [Self.potassium("4.0")]),
                 ], setup)
-            #expect(acks.map(\.code) == ["AA", "AA", "AE", "AE", "AA", "AE", "AE"], "\(acks.map(\.raw))")
+            #expect(acks.map(\.code) == ["AA", "AA", "AE", "AE", "AA", "AE", "AA"], "\(acks.map(\.raw))")
             #expect(acks[0].text == acks[1].text, "the same results: \(acks[0].text) / \(acks[1].text)")
             #expect(acks[2].locations == ["OBX^1^11"] && acks[2].text.contains("corrected (C)"), "\(acks[2].raw)")
             #expect(acks[5].text.contains("withdrawn"), "\(acks[5].text)")
             let stored = try await results(hub, setup, Door.resident)
-            let potassium = try #require(stored.first { $0["item_code"] as? String == "K" })
-            #expect(potassium["report_status"] as? String == "entered-in-error", "\(potassium)")
-            #expect(potassium["report_version"] as? Int == 2)
+            let potassium = stored.filter { $0["item_code"] as? String == "K" }
+            let withdrawn = try #require(potassium.first { $0["report_status"] as? String == "entered-in-error" })
+            #expect(withdrawn["report_version"] as? Int == 2 && value(withdrawn) == "5.9", "\(withdrawn)")
+            let renewed = try #require(potassium.first { $0["report_status"] as? String == "final" }, "\(potassium)")
+            #expect(value(renewed) == "4.0" && renewed["id"] as? String != withdrawn["id"] as? String)
             let sodium = try #require(stored.first { $0["item_code"] as? String == "NA" })
             #expect(sodium["report_status"] as? String == "final" && sodium["report_version"] as? Int == 1)
-            // A withdrawn result is no candidate for recognition.
+            // A withdrawn result is no candidate for recognition; the new one is.
             let check = try await hub.call(
                 .post, "/v1/recognition/checks", token: setup.recognition.clinician,
                 json: ["patient": Door.resident, "item_code": "K"])
             #expect(check.status == 201, "\(check.text)")
             let candidates = (check.json["candidates"] as? [[String: Any]]) ?? []
-            #expect(candidates.allSatisfy { $0["recognizable"] as? Bool != true }, "\(check.text)")
+            let recognizable = candidates.filter { $0["recognizable"] as? Bool == true }.compactMap {
+                $0["result_id"] as? String
+            }
+            #expect(recognizable == [renewed["id"] as? String].compactMap { $0 }, "\(check.text)")
+        }
+    }
+
+    @Test func aResultSentForTheWrongPatientIsWithdrawnAndTheOrderThenFilesTheRightOne() async throws {
+        try await Door.withDoor { hub, setup in
+            let acks = try await Door.exchange(
+                [
+                    Door.message([Door.msh("SAFE0080"), Door.pid, Self.order("ORD-W"), Self.potassium("4.1")]),
+                    Door.message([
+                        Door.msh("SAFE0081"), Door.pid, Self.order("ORD-W"), Self.potassium("4.1", status: "W"),
+                    ]),
+                    Door.message([Door.msh("SAFE0082"), Self.secondPID, Self.order("ORD-W"), Self.potassium("4.1")]),
+                    // A preliminary result of another order, then someone else's under the same number: refused.
+                    Door.message([
+                        Door.msh("SAFE0083"), Door.pid, Self.order("ORD-P"), Self.potassium("3.9", status: "P"),
+                    ]),
+                    Door.message([Door.msh("SAFE0084"), Self.secondPID, Self.order("ORD-P"), Self.potassium("3.8")]),
+                ], setup)
+            #expect(acks.map(\.code) == ["AA", "AA", "AA", "AA", "AE"], "\(acks.map(\.raw))")
+            #expect(acks[4].codes == ["205"], "\(acks[4].raw)")
+            let first = try await results(hub, setup, Door.resident)
+            #expect(
+                Set(first.map { "\($0["report_status"] ?? "")=\(value($0) ?? "")" }) == [
+                    "entered-in-error=4.1", "preliminary=3.9",
+                ], "\(first)")
+            let other = try await results(hub, setup, Self.second)
+            #expect(other.map { $0["report_status"] as? String } == ["final"], "\(other)")
+        }
+    }
+
+    @Test func aValueThatCouldNotBeObtainedWithdrawsThePreliminaryOne() async throws {
+        try await Door.withDoor { hub, setup in
+            let acks = try await Door.exchange(
+                [
+                    Door.message([
+                        Door.msh("SAFE0090"), Door.pid, Self.order("ORD-H"), Self.potassium("6.8", status: "P"),
+                        Self.sodium("140", status: "I"),
+                    ]),
+                    // The specimen was haemolysed: the potassium cannot be obtained.
+                    Door.message([
+                        Door.msh("SAFE0091"), Door.pid, Self.order("ORD-H"), Self.potassium("", status: "X"),
+                        Self.sodium("140"),
+                    ]),
+                ], setup)
+            #expect(acks.map(\.code) == ["AA", "AA"], "\(acks.map(\.raw))")
+            let stored = try await results(hub, setup, Door.resident)
+            #expect(
+                Set(stored.map { "\($0["item_code"] ?? "")=\($0["report_status"] ?? "")" }) == [
+                    "K=entered-in-error", "NA=final",
+                ], "\(stored)")
+        }
+    }
+
+    @Test func specimenObservationsAndRecordNumbersWithoutAnAuthorityAreNotResults() async throws {
+        try await Door.withDoor { hub, setup in
+            let acks = try await Door.exchange(
+                [
+                    Door.message([
+                        Door.msh("SAFE0100"),
+                        "PID|1||\(Door.resident)^^^CN-RESIDENT^NNCHN~M0301^^^^MR||张^三||19800101|M",
+                        Self.order("ORD-S"), Self.potassium("4.3"), "SPM|1|S1||SER^血清^HL70487",
+                        "OBX|2|CWE|SPECQ^标本性状^L||HEM^溶血^L||||||F",
+                    ])
+                ], setup)
+            #expect(acks.map(\.code) == ["AA"], "\(acks.map(\.raw))")
+            let stored = try await results(hub, setup, Door.resident)
+            #expect(stored.map { $0["item_code"] as? String } == ["K"], "\(stored)")
+            let identifiers = ((stored.first?["patient"] as? [String: Any])?["identifiers"] as? [[String: Any]]) ?? []
+            #expect(identifiers.compactMap { $0["system"] as? String } == ["cn-resident-id"], "\(identifiers)")
         }
     }
 
