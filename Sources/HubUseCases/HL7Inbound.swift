@@ -12,7 +12,9 @@ import Synchronization
 /// - ORU^R01 (v2.3.1 to v2.5.1): each OBR with its OBX lines becomes results through the registry's own path
 ///   (`ResultRegistrar`: validation, catalog mapping, recognition metadata), in one transaction per message;
 /// - ADT^A01, A04, A08, A28, A31: the patient's identifiers are linked in the patient index; ADT^A40 merges the
-///   person of the prior identifiers (MRG-1) into the patient's.
+///   person of the prior identifiers (MRG-1) into the patient's;
+/// - QBP^Q23 and QBP^Q22, IHE's PIX and PDQ queries, from any registered application: answered with RSP^K23 and
+///   RSP^K22 (`HL7Queries.swift`).
 ///
 /// Every message gets an ACK: AA when it was taken whole, AE with one ERR per problem (naming the segment, field
 /// and repetition) when it was refused for its content, AR when it cannot be taken at all (an unknown sender, an
@@ -28,6 +30,7 @@ public struct HL7Inbound: Sendable {
     let application: String
     let facility: String
     let logger: Logger
+    let patientQueries: PatientQueries
 
     static let messages = Counter(label: "hub.hl7.messages")
     static let refused = Counter(label: "hub.hl7.refused")
@@ -42,6 +45,7 @@ public struct HL7Inbound: Sendable {
         application = env.config.hl7Application
         facility = env.config.hl7Facility
         logger = env.logger
+        patientQueries = PatientQueries(env)
     }
 
     /// The versions whose ORU^R01 and ADT the hub reads.
@@ -257,13 +261,17 @@ public struct HL7Inbound: Sendable {
             guard sender.kind == .his else { throw Self.unsupported(type, for: sender) }
             return try await patient(
                 message, sender: sender, caller: caller, source: source, digest: digest, now: now)
+        case "QBP^Q23", "QBP^Q22":
+            // A question, not a change: answered anew each time, and not remembered.
+            return try await query(message, sender: sender, caller: caller, now: now)
         default:
-            let known = ["ORU", "ADT"].contains(message.type ?? "")
+            let known = ["ORU", "ADT", "QBP"].contains(message.type ?? "")
             throw Problems(all: [
                 Problem(
                     code: known ? .unsupportedEventCode : .unsupportedMessageType,
                     location: HL7ErrorLocation(segmentID: "MSH", field: 9),
-                    message: "MSH-9: \(type) is not a message the hub takes (ORU^R01, ADT^A01/A04/A08/A28/A31/A40)",
+                    message:
+                        "MSH-9: \(type) is not a message the hub takes (ORU^R01, ADT^A01/A04/A08/A28/A31/A40, QBP^Q22/Q23)",
                     rejects: true)
             ])
         }
@@ -669,17 +677,25 @@ public struct HL7Inbound: Sendable {
 
     // MARK: Acknowledgements
 
-    func acknowledge(
+    /// The acknowledgement of a message, not yet written (a query's answer adds its segments to it).
+    func acknowledgement(
         _ header: HL7MessageHeader, _ code: HL7Acknowledgement.Code, _ problems: [Problem], text: String? = nil,
         now: Timestamp
-    ) -> [UInt8] {
+    ) -> HL7Acknowledgement {
         let time = HL7Time.dateTime(now, utcOffsetMinutes: utcOffsetMinutes)
         let errors = problems.map {
             HL7ErrorReport(code: $0.code, severity: .error, location: $0.location, userMessage: $0.message)
         }
-        let acknowledgement = HL7Acknowledgement(
+        return HL7Acknowledgement(
             responding: header, code: code, text: text ?? problems.first?.message, application: HL7Field(application),
             facility: HL7Field(facility), controlID: GeneratedID.make("ack", at: now), timestamp: time, errors: errors)
+    }
+
+    func acknowledge(
+        _ header: HL7MessageHeader, _ code: HL7Acknowledgement.Code, _ problems: [Problem], text: String? = nil,
+        now: Timestamp
+    ) -> [UInt8] {
+        let acknowledgement = acknowledgement(header, code, problems, text: text, now: now)
         if let bytes = try? acknowledgement.encoded() { return bytes }
         // The sender declared ASCII and a text is not: the same answer with ASCII text only.
         var ascii = acknowledgement

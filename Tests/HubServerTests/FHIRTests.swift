@@ -446,11 +446,17 @@ fileprivate extension HubClient {
             let resources = rest.objects("resource")
             #expect(
                 resources.compactMap { $0.string("type") } == [
-                    "ServiceRequest", "Task", "DiagnosticReport", "Observation", "ImagingStudy",
+                    "ServiceRequest", "Task", "DiagnosticReport", "Observation", "ImagingStudy", "Patient",
                 ])
             for resource in resources {
                 #expect(resource.objects("interaction").compactMap { $0.string("code") } == ["read", "search-type"])
                 let names = Set(resource.objects("searchParam").compactMap { $0.string("name") })
+                if resource.string("type") == "Patient" {
+                    // IHE PDQm's parameters, and PIXm's operation.
+                    #expect(names.isSuperset(of: ["identifier", "family", "given", "birthdate", "gender"]))
+                    #expect(resource.objects("operation").compactMap { $0.string("name") } == ["ihe-pix"])
+                    continue
+                }
                 #expect(names.isSuperset(of: ["patient", "status"]))
                 if ["ServiceRequest", "Task", "DiagnosticReport"].contains(resource.string("type")) {
                     #expect(names.contains("identifier"), "exam views are found by accession number")

@@ -48,6 +48,13 @@ import Testing
         var errors: [[String: Any]] { json["errors"] as? [[String: Any]] ?? [] }
         var locations: [String] { errors.compactMap { $0["location"] as? String } }
         var codes: [String] { errors.compactMap { $0["code"] as? String } }
+        var segments: [String] { json["segments"] as? [String] ?? [] }
+        /// The segments with this id, as `|`-separated fields (index 0 is the id).
+        func segments(_ id: String) -> [[String]] {
+            segments.filter { $0.hasPrefix(id + "|") }.map {
+                $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            }
+        }
     }
 
     /// Sends each message over one connection with python-hl7's client; answers what its parser read in each ACK.

@@ -300,31 +300,38 @@ import Testing
     @Test(.timeLimit(.minutes(1))) func aStoppingHubClosesTheConnectionsItHasOpen() async throws {
         let descriptor = Mutex<Int32>(-1)
         try await Door.withDoor { hub, setup in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            try #require(fd >= 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(setup.port).bigEndian
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            try #require(connected == 0)
-            descriptor.withLock { $0 = fd }
-            // A message on it first, so the door is surely serving the connection when the hub stops.
+            let port = setup.port
             let message = [UInt8]([0x0B]) + [UInt8](Door.electrolytes("SAFE0070")) + [0x1C, 0x0D]
-            #expect(message.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == message.count)
-            var answer = [UInt8](repeating: 0, count: 4096)
-            #expect(read(fd, &answer, answer.count) > 0)
+            // A message on it first, so the door is surely serving the connection when the hub stops.
+            let (fd, sent, answered) = await offPool { () -> (Int32, Int, Int) in
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                address.sin_port = UInt16(port).bigEndian
+                var timeout = timeval(tv_sec: 20, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                guard fd >= 0, connected == 0 else { return (fd, -1, -1) }
+                let sent = message.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                var answer = [UInt8](repeating: 0, count: 4096)
+                return (fd, sent, read(fd, &answer, answer.count))
+            }
+            descriptor.withLock { $0 = fd }
+            #expect(sent == message.count && answered > 0, "sent \(sent), answered \(answered)")
         }
         let fd = descriptor.withLock { $0 }
         defer { close(fd) }
         // The idle limit is far away; the door closed the connection as it stopped: the read sees its end.
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var byte: UInt8 = 0
-        #expect(read(fd, &byte, 1) == 0, "errno \(errno)")
+        let (ended, error) = await offPool { () -> (Int, Int32) in
+            var byte: UInt8 = 0
+            let count = read(fd, &byte, 1)
+            return (count, errno)
+        }
+        #expect(ended == 0, "errno \(error)")
     }
 }

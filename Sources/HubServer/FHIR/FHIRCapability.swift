@@ -26,6 +26,14 @@ struct FHIRCapabilityStatement: Codable, Sendable {
         var documentation: String?
         var interaction: [Interaction]
         var searchParam: [SearchParam]
+        var operation: [Operation]?
+    }
+
+    /// An operation on a resource type (`$ihe-pix`), by its name and definition.
+    struct Operation: Codable, Sendable {
+        var name: String
+        var definition: String
+        var documentation: String?
     }
 
     struct Interaction: Codable, Sendable {
@@ -136,6 +144,32 @@ extension FHIRViews {
                             "The DICOM study of an exam's attachments, id the exam's; its endpoint is the hub's "
                                 + "DICOMweb (WADO-RS) base.",
                             extra: [codeParameter]),
+                        .init(
+                            type: "Patient",
+                            documentation:
+                                "A person of the hub's patient index, id psn-<...>, with every identifier linked to "
+                                + "them and the demographics of their latest record. Searched as IHE PDQm does: by "
+                                + "identifier, or by family (and given), birthdate and gender, matched whole.",
+                            interaction: interactions,
+                            searchParam: [
+                                .init(
+                                    name: "identifier",
+                                    definition: "http://hl7.org/fhir/SearchParameter/Patient-identifier",
+                                    type: "token",
+                                    documentation: "system|value, e.g. urn:oid:2.16.156.10011.1.3|<resident ID>"),
+                                .init(name: "family", type: "string", documentation: "The family name, whole"),
+                                .init(name: "given", type: "string", documentation: "The given name, whole"),
+                                .init(name: "birthdate", type: "date", documentation: "YYYY-MM-DD"),
+                                .init(name: "gender", type: "token", documentation: "male, female, other, unknown"),
+                            ],
+                            operation: [
+                                .init(
+                                    name: "ihe-pix",
+                                    definition: "https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix",
+                                    documentation:
+                                        "IHE PIXm: sourceIdentifier=system|value, targetSystem (repeatable) the domains "
+                                        + "wanted; answers Parameters with targetIdentifier and targetId")
+                            ]),
                     ])
             ])
     }

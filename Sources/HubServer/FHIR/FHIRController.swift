@@ -33,12 +33,14 @@ import NIOCore
 /// corrected). `Bundle.total` is given when the whole answer fits in one page, and left out otherwise.
 struct FHIRController {
     let records: ClinicalRecords
+    let patients: FHIRPatientRoutes
     let authentication: AuthMiddleware
     let config: HubConfiguration
     let clock: @Sendable () -> Timestamp
 
     init(env: HubEnvironment) {
         records = ClinicalRecords(env)
+        patients = FHIRPatientRoutes(patients: PatientQueries(env), config: env.config)
         authentication = AuthMiddleware(env: env)
         config = env.config
         clock = env.clock
@@ -59,6 +61,9 @@ struct FHIRController {
         routes.add(.get, "/fhir/R4/Observation/{id}", public: true, fhir(readObservation))
         routes.add(.get, "/fhir/R4/ImagingStudy", public: true, fhir(searchImagingStudies))
         routes.add(.get, "/fhir/R4/ImagingStudy/{id}", public: true, fhir(readImagingStudy))
+        routes.add(.get, "/fhir/R4/Patient", public: true, fhir(patients.search))
+        routes.add(.get, "/fhir/R4/Patient/$ihe-pix", public: true, fhir(patients.pix))
+        routes.add(.get, "/fhir/R4/Patient/{id}", public: true, fhir(patients.read))
     }
 
     // MARK: Handlers

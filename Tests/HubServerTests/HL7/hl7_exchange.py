@@ -1,5 +1,6 @@
 """Sends HL7 v2 messages to an MLLP listener with python-hl7's client and prints, as one JSON object per line, what
-python-hl7's parser reads in each acknowledgement: MSA-1, MSA-2, MSA-3, the MSH fields echoed, and every ERR segment.
+python-hl7's parser reads in each acknowledgement: MSA-1, MSA-2, MSA-3, the MSH fields echoed, every ERR segment, and
+every segment as text (a query's answer: QAK, QPD, PID).
 
     python3 hl7_exchange.py HOST PORT FILE...
 
@@ -58,6 +59,7 @@ def main() -> None:
                         "charset": field(msh, 18),
                         "errors": errors,
                         "raw": raw.decode("latin-1"),
+                        "segments": [str(segment) for segment in message],
                     },
                     ensure_ascii=False,
                 ),
