@@ -7,6 +7,8 @@ public enum Destination: Sendable, Hashable, CustomStringConvertible {
     case escalation(institutionId: String)
     /// A peer hub: forwarded exams, their attachments and events, reports back, acknowledgements.
     case peer(hubId: String)
+    /// A hospital system's HL7 application, over MLLP: orders to a center's RIS or LIS, reports to a clinic's HIS.
+    case hl7(applicationId: String)
     /// The URL the delivery carries itself.
     case url
 
@@ -23,6 +25,7 @@ public enum Destination: Sendable, Hashable, CustomStringConvertible {
         case "webhook": self = .webhook(institutionId: name)
         case "escalation": self = .escalation(institutionId: name)
         case "peer": self = .peer(hubId: name)
+        case "hl7": self = .hl7(applicationId: name)
         default: return nil
         }
     }
@@ -32,6 +35,7 @@ public enum Destination: Sendable, Hashable, CustomStringConvertible {
         case .webhook(let id): "webhook:\(id)"
         case .escalation(let id): "escalation:\(id)"
         case .peer(let id): "peer:\(id)"
+        case .hl7(let id): "hl7:\(id)"
         case .url: "url"
         }
     }

@@ -1,5 +1,6 @@
 import CurlHTTP
 import Foundation
+import HL7
 import HubCore
 import HubStorage
 import Logging
@@ -20,6 +21,10 @@ public final class OutboxWorker: Service, Sendable {
         public var pollInterval: Duration = .seconds(1)
         /// Where deliveries may go: checked at every attempt, after the name is resolved.
         public var outbound = OutboundAddressPolicy(allowInternal: false)
+        /// Sends one HL7 message to a host and port over MLLP and answers the acknowledgement's bytes (the hub's
+        /// MLLP client); deliveries to `hl7:` destinations are dead without it.
+        public var mllp:
+            (@Sendable (_ host: String, _ port: Int, _ message: [UInt8], _ timeout: Duration) async throws -> [UInt8])?
         public init() {}
     }
 
@@ -124,6 +129,10 @@ public final class OutboxWorker: Service, Sendable {
         var failure: String?
         var interrupted = false
         do {
+            if case .hl7(let applicationId)? = Destination(delivery.destination) {
+                (verdict, failure) = try await deliverHL7(delivery, to: applicationId)
+                throw HL7Done()
+            }
             let target = try await resolver.resolve(delivery)
             // The address is checked at every attempt, after resolution, and the connection pinned to what was
             // checked: a receiver's name that now resolves to an internal address is refused, not followed.
@@ -152,6 +161,8 @@ public final class OutboxWorker: Service, Sendable {
                 verdict = .retry
                 failure = refused
             }
+        } catch is HL7Done {
+            // The MLLP attempt's verdict is set.
         } catch let error as CurlHTTPError where error == .shutdown || error == .cancelled {
             interrupted = true
         } catch let error as UnroutableDelivery {
@@ -197,6 +208,40 @@ public final class OutboxWorker: Service, Sendable {
         // A refusal (4xx) proves the destination is up; only transport failures and 5xx count against it.
         state.finish(delivery.destination, healthy: verdict != .retry, at: now.millisecondsSinceEpoch)
         signal.signal()
+    }
+
+    private struct HL7Done: Error {}
+
+    /// One MLLP attempt to a registered HL7 application: AA or CA is delivered; AE or CE (the receiver refused the
+    /// content, which sending again will not change) is refused, and the delivery dead for an operator; AR, CR, an
+    /// acknowledgement of another message, or none at all is tried again. The receiver is the one an admin registered
+    /// (its host and port), on the hospital's own network: the address policy of webhooks does not apply.
+    func deliverHL7(_ delivery: OutboxDelivery, to applicationId: String) async throws -> (AttemptVerdict, String?) {
+        guard let mllp = settings.mllp else {
+            throw UnroutableDelivery(description: "this hub sends no HL7 messages (no MLLP client)")
+        }
+        guard let receiver = try await database.read({ try $0.hl7Application(id: applicationId) }) else {
+            throw UnroutableDelivery(description: "HL7 application '\(applicationId)' is not registered")
+        }
+        guard let port = receiver.port else {
+            throw UnroutableDelivery(description: "HL7 application '\(applicationId)' has no port to receive on")
+        }
+        let bytes = try await mllp(receiver.host, port, Array(delivery.body), settings.attemptTimeout)
+        guard let ack = try? HL7Message.parse(bytes), let msa = ack.segment(named: "MSA") else {
+            return (.retry, "the answer is not an HL7 acknowledgement")
+        }
+        let sent = try? HL7Message.parse(Array(delivery.body))
+        guard msa.value(2) == sent?.controlID else {
+            return (
+                .retry, "the acknowledgement is of message \(msa.value(2) ?? "(none)"), not \(sent?.controlID ?? "")"
+            )
+        }
+        let text = [msa.value(3), ack.segment(named: "ERR")?.value(8)].compactMap { $0 }.joined(separator: ": ")
+        switch msa.value(1) {
+        case "AA", "CA": return (.delivered, nil)
+        case "AE", "CE": return (.refused, "\(msa.value(1) ?? ""): \(text)")
+        default: return (.retry, "\(msa.value(1) ?? "no code"): \(text)")
+        }
     }
 
     func publishBacklog() async throws {

@@ -87,6 +87,9 @@ public func buildHub(
     settings.attemptTimeout = .milliseconds(config.outboxAttemptTimeoutMilliseconds)
     settings.pollInterval = .milliseconds(config.outboxPollIntervalMilliseconds)
     settings.outbound = env.outbound
+    settings.mllp = { host, port, message, timeout in
+        try await MLLPClient.exchange(host: host, port: port, message: message, timeout: timeout)
+    }
     let worker = OutboxWorker(
         database: storage, client: http, signal: env.outbox,
         resolver: DestinationResolver(

@@ -41,8 +41,10 @@ public struct ExamEffects: Sendable {
     let routing: ExamRouting
     let forwarding: ExamForwarding
     let criticalValues: CriticalValues
+    let hl7: HL7Outbound
 
     public init(_ env: HubEnvironment) {
+        hl7 = HL7Outbound(env)
         hubId = env.config.hubId
         catalog = CatalogInForce(env)
         patientKeys = env.patientKeys
@@ -69,11 +71,13 @@ public struct ExamEffects: Sendable {
         case .verify:
             exam = try registerResult(db, exam, now: now)
             try notify(db, exam, "exam.report.final", report: exam.reports.last, now: now)
+            if let report = exam.reports.last { try hl7.report(db, exam, report, now: now) }
             Self.recordTurnaround(exam)
         case .amend:
             exam = try registerResult(db, exam, now: now)
             try notify(
                 db, exam, "exam.report.\(exam.reports.last!.status.rawValue)", report: exam.reports.last, now: now)
+            if let report = exam.reports.last { try hl7.report(db, exam, report, now: now) }
         case .returnToClinic(_, let reason):
             try notify(db, exam, "exam.returned", reason: reason, now: now)
         case .resubmit:

@@ -5,10 +5,19 @@ import HubStorage
 public struct ExamRouting: Sendable {
     let catalog: CatalogInForce
     let forwarding: ExamForwarding
+    let hl7: HL7Outbound
 
     public init(_ env: HubEnvironment) {
         catalog = CatalogInForce(env)
         forwarding = ExamForwarding(env)
+        hl7 = HL7Outbound(env)
+    }
+
+    /// The exam routed to a center of this hub, its order queued for the center's RIS or LIS.
+    func routed(_ db: any StoreWriter, _ exam: Exam, to center: Center, now: Timestamp) throws -> Exam {
+        let routed = try ExamWorkflow.apply(.route(centerId: center.id), to: exam, at: now)
+        try hl7.order(db, routed, center: center, now: now)
+        return routed
     }
 
     /// Routes an exam: to the named center when it fits (a peer hub's center: forwarded there), otherwise to the
@@ -39,7 +48,7 @@ public struct ExamRouting: Sendable {
             if let reason = Routing.refusal(candidate, item: item, clinic: clinic, on: today, requireAlliance: false) {
                 throw HubError.validation("center_id", reason)
             }
-            return try ExamWorkflow.apply(.route(centerId: center.id), to: exam, at: now)
+            return try routed(db, exam, to: center, now: now)
         }
         let offering = try db.centers(kind: nil, item: item.code, after: nil, limit: 500).items
         let load = try db.openWork(centerIds: offering.map(\.id))
@@ -51,7 +60,7 @@ public struct ExamRouting: Sendable {
         }
         switch Routing.choose(item: item, clinic: clinic, candidates: candidates, on: today) {
         case .success(let center):
-            return try ExamWorkflow.apply(.route(centerId: center.id), to: exam, at: now)
+            return try routed(db, exam, to: center, now: now)
         case .failure(let failure):
             // No local center fits: a peer hub's center that offers the item reads it instead.
             if let remote = try forwardTarget(db, item: item, priority: exam.priority) {

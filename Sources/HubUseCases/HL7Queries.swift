@@ -149,6 +149,24 @@ enum HL7Domains {
         return HL7Patient.systems[type]
     }
 
+    /// The identifier a query names in a domain the hub knows, or nil with the problem (`unknown` when the domain is
+    /// not one it knows).
+    static func checked(
+        _ value: String, system: String?, unknown: HL7Inbound.Problem, problems: inout [HL7Inbound.Problem]
+    ) -> PatientIdentifier? {
+        guard let system else {
+            problems.append(unknown)
+            return nil
+        }
+        let identifier = PatientIdentifier(system: system, value: value)
+        guard let problem = identifier.problem else { return identifier }
+        problems.append(
+            .init(
+                code: .dataTypeError, location: HL7ErrorLocation(segmentID: "QPD", field: 3),
+                message: "QPD-3: \(problem)"))
+        return nil
+    }
+
     /// QPD-3 and QPD-4 of a PIX query: the identifier asked about and the systems wanted (nil for every one).
     static func crossReferenceQuery(
         _ qpd: HL7Segment, sender: HL7Patient.Sender, registered: (String) -> Bool
@@ -158,22 +176,15 @@ enum HL7Domains {
         let location = HL7ErrorLocation(segmentID: "QPD", field: 3)
         var identifier: PatientIdentifier?
         if let value = asked.value(component: 1) {
-            if let system = system(
-                authority: asked[4], type: asked.value(component: 5), sender: sender, registered: registered)
-            {
-                let candidate = PatientIdentifier(system: system, value: value)
-                if let problem = candidate.problem {
-                    problems.append(.init(code: .dataTypeError, location: location, message: "QPD-3: \(problem)"))
-                } else {
-                    identifier = candidate
-                }
-            } else {
-                problems.append(
-                    .init(
-                        code: .unknownKeyIdentifier,
-                        location: HL7ErrorLocation(segmentID: "QPD", field: 3, component: 4),
-                        message: "QPD-3: the identifier's domain is not one the hub knows"))
-            }
+            identifier = checked(
+                value,
+                system: system(
+                    authority: asked[4], type: asked.value(component: 5), sender: sender, registered: registered),
+                unknown: HL7Inbound.Problem(
+                    code: .unknownKeyIdentifier,
+                    location: HL7ErrorLocation(segmentID: "QPD", field: 3, component: 4),
+                    message: "QPD-3: the identifier's domain is not one the hub knows"),
+                problems: &problems)
         } else {
             problems.append(
                 .init(code: .requiredFieldMissing, location: location, message: "QPD-3: the identifier is required"))
@@ -217,21 +228,13 @@ enum HL7Domains {
                 subcomponents: [value("@PID.3.4.1", "@PID.3.4") ?? "", value("@PID.3.4.2") ?? ""].filter {
                     !$0.isEmpty
                 })
-            if let system = system(
-                authority: authority, type: value("@PID.3.5"), sender: sender, registered: registered)
-            {
-                let candidate = PatientIdentifier(system: system, value: number)
-                if let problem = candidate.problem {
-                    problems.append(.init(code: .dataTypeError, location: location, message: "QPD-3: \(problem)"))
-                } else {
-                    identifier = candidate
-                }
-            } else {
-                problems.append(
-                    .init(
-                        code: .unknownKeyIdentifier, location: location,
-                        message: "QPD-3: @PID.3.4 or @PID.3.5 names the identifier's domain, one the hub knows"))
-            }
+            identifier = checked(
+                number,
+                system: system(authority: authority, type: value("@PID.3.5"), sender: sender, registered: registered),
+                unknown: HL7Inbound.Problem(
+                    code: .unknownKeyIdentifier, location: location,
+                    message: "QPD-3: @PID.3.4 or @PID.3.5 names the identifier's domain, one the hub knows"),
+                problems: &problems)
         }
         var patient: Patient?
         let family = value("@PID.5.1.1", "@PID.5.1", "@PID.5")

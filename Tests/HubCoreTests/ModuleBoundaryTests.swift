@@ -18,7 +18,7 @@ import Testing
         "HubStore": ["HubCore", "HubStorage", "GRDB", "Crypto", "Logging", "Metrics"],
         "HubConfig": ["HubCore", "HubStorage", "Logging", "Yams"],
         "HubFederation": [
-            "HubCore", "HubStorage", "CurlHTTP", "Crypto", "Logging", "Metrics", "ServiceLifecycle",
+            "HubCore", "HubStorage", "CurlHTTP", "HL7", "Crypto", "Logging", "Metrics", "ServiceLifecycle",
         ],
         "HubUseCases": [
             "HubCore", "HubStorage", "HubConfig", "HubFederation", "CurlHTTP", "DICOM", "HL7", "Crypto", "Logging",

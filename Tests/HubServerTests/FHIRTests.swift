@@ -125,13 +125,13 @@ fileprivate extension [String: Any] {
 }
 
 /// One exam driven through remote reading over the REST API.
-private struct ReadExam {
+struct ReadExam {
     var id: String
     var accession: String
     var exam: [String: Any]
 }
 
-fileprivate extension HubClient {
+extension HubClient {
     /// Submits an exam and, as far as `until` says, claims, reports and verifies it.
     func readExam(
         _ people: Alliance, patient: String, until step: String = "final", priority: String = "urgent"

@@ -7,7 +7,9 @@ import Testing
 /// The HL7 door with python-hl7 as the other side: its client sends messages written as laboratory and hospital
 /// systems export them (segments in carriage returns, escapes, repetitions, empty fields, GB 18030), and its parser
 /// reads the acknowledgements.
-@Suite struct HL7DoorTests {
+/// Its tests run one at a time: each starts a hub and a Python client, and many at once would starve the
+/// time-bound tests that run beside them.
+@Suite(.serialized) struct HL7DoorTests {
     static let start = Timestamp(rfc3339: "2026-06-01T08:00:00+08:00")!
     static let resident = residentID(birth: "19800101", sequence: "731")
 

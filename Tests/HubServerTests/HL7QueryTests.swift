@@ -5,7 +5,9 @@ import Testing
 @testable import TestSupport
 
 /// IHE's PIX and PDQ queries over MLLP (QBP^Q23, QBP^Q22), with python-hl7 as the hospital system that asks.
-@Suite struct HL7QueryTests {
+/// Its tests run one at a time: each starts a hub and a Python client, and many at once would starve the
+/// time-bound tests that run beside them.
+@Suite(.serialized) struct HL7QueryTests {
     typealias Door = HL7DoorTests
 
     static func query(_ control: String, pdq: Bool = false, _ qpd: String) -> Data {

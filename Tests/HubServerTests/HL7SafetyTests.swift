@@ -8,7 +8,9 @@ import Testing
 /// What the HL7 door must never do: file one patient's results under another, let a reused order number or control
 /// id overwrite what another message said, bring a withdrawn result back, or take a record number another authority
 /// assigned as the sender's.
-@Suite struct HL7SafetyTests {
+/// Its tests run one at a time: each starts a hub and a Python client, and many at once would starve the
+/// time-bound tests that run beside them.
+@Suite(.serialized) struct HL7SafetyTests {
     typealias Door = HL7DoorTests
     static let second = residentID(birth: "19900202", sequence: "812")
     static let secondPID = "PID|1||\(second)^^^CN-RESIDENT^NNCHN~M0200^^^WHLAB^MR||李^娜||19900202|F"
