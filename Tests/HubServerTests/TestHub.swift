@@ -36,6 +36,10 @@ struct TestHub {
         config.federationAllowPlainHTTP = true
         // The tests' receivers and peers listen on loopback.
         config.outboundAllowInternalAddresses = true
+        // Commits are not flushed one by one: a test's process may stop, its machine does not lose power, and the
+        // flushes of many hubs at once (ext4 commits its whole journal for each) stall the time-bound tests beside
+        // them. What a flushed commit means is tested on the store (HubStoreTests) and with real daemons killed.
+        config.durability = .normal
     }
 
     /// Starts the hub, runs `body` against it over real HTTP, then shuts it down.
