@@ -148,6 +148,15 @@ public struct Patient: Sendable, Codable, Equatable {
     public var sex: Sex?
     public var birthDate: CivilDate?
 
+    /// A name given in parts (HL7's XPN, FHIR's `family` and `given`) as the hub keeps it whole: family name first,
+    /// with no space between Chinese names (`张三`) and one between others (`Zhang San`); nil when no part is given.
+    public static func name(family: String?, given: String?) -> String? {
+        let parts = [family, given].compactMap { $0 }
+        guard !parts.isEmpty else { return nil }
+        let ascii = parts.allSatisfy { $0.unicodeScalars.allSatisfy(\.isASCII) }
+        return parts.joined(separator: ascii ? " " : "")
+    }
+
     public init(identifiers: [PatientIdentifier], name: String? = nil, sex: Sex? = nil, birthDate: CivilDate? = nil) {
         self.identifiers = identifiers
         self.name = name

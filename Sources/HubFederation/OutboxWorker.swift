@@ -131,38 +131,9 @@ public final class OutboxWorker: Service, Sendable {
         do {
             if case .hl7(let applicationId)? = Destination(delivery.destination) {
                 (verdict, failure) = try await deliverHL7(delivery, to: applicationId)
-                throw HL7Done()
+            } else {
+                (verdict, status, failure) = try await deliverHTTP(delivery)
             }
-            let target = try await resolver.resolve(delivery)
-            // The address is checked at every attempt, after resolution, and the connection pinned to what was
-            // checked: a receiver's name that now resolves to an internal address is refused, not followed.
-            let pin = try await settings.outbound.check(target.url)
-            var headers: [(name: String, value: String)] = [
-                ("Content-Type", delivery.contentType), ("Idempotency-Key", delivery.idempotencyKey),
-                ("X-Hub-Delivery", delivery.id), ("X-Hub-Event", delivery.kind),
-            ]
-            headers += target.headers
-            let body: CurlRequest.Body =
-                switch target.blob {
-                case .file(let path): .file(path: path)
-                case .bytes(let bytes): .bytes(bytes)
-                case nil: .bytes(Array(delivery.body))
-                }
-            let response = try await client.execute(
-                CurlRequest(
-                    method: delivery.method, url: target.url, headers: headers,
-                    body: body,
-                    timeout: settings.attemptTimeout, maxResponseBytes: 1_048_576, resolve: pin.curlResolve))
-            status = response.status
-            verdict = RetryPolicy.verdict(status: response.status)
-            if verdict != .delivered {
-                failure = "HTTP \(response.status): " + String(decoding: response.body.prefix(200), as: UTF8.self)
-            } else if let refused = target.refusal(response) {
-                verdict = .retry
-                failure = refused
-            }
-        } catch is HL7Done {
-            // The MLLP attempt's verdict is set.
         } catch let error as CurlHTTPError where error == .shutdown || error == .cancelled {
             interrupted = true
         } catch let error as UnroutableDelivery {
@@ -210,7 +181,40 @@ public final class OutboxWorker: Service, Sendable {
         signal.signal()
     }
 
-    private struct HL7Done: Error {}
+    /// One HTTP attempt through libcurl, to the address the destination resolves to now: its verdict, its status
+    /// and why it failed.
+    func deliverHTTP(_ delivery: OutboxDelivery) async throws -> (AttemptVerdict, Int?, String?) {
+        let target = try await resolver.resolve(delivery)
+        // The address is checked at every attempt, after resolution, and the connection pinned to what was
+        // checked: a receiver's name that now resolves to an internal address is refused, not followed.
+        let pin = try await settings.outbound.check(target.url)
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", delivery.contentType), ("Idempotency-Key", delivery.idempotencyKey),
+            ("X-Hub-Delivery", delivery.id), ("X-Hub-Event", delivery.kind),
+        ]
+        headers += target.headers
+        let body: CurlRequest.Body =
+            switch target.blob {
+            case .file(let path): .file(path: path)
+            case .bytes(let bytes): .bytes(bytes)
+            case nil: .bytes(Array(delivery.body))
+            }
+        let response = try await client.execute(
+            CurlRequest(
+                method: delivery.method, url: target.url, headers: headers,
+                body: body,
+                timeout: settings.attemptTimeout, maxResponseBytes: 1_048_576, resolve: pin.curlResolve))
+        let verdict = RetryPolicy.verdict(status: response.status)
+        if verdict != .delivered {
+            return (
+                verdict, response.status,
+                "HTTP \(response.status): " + String(decoding: response.body.prefix(200), as: UTF8.self)
+            )
+        }
+        // A 2xx that cannot be taken as delivered (a peer's answer it did not sign) is tried again.
+        if let refused = target.refusal(response) { return (.retry, response.status, refused) }
+        return (.delivered, response.status, nil)
+    }
 
     /// One MLLP attempt to a registered HL7 application: AA or CA is delivered; AE or CE (the receiver refused the
     /// content, which sending again will not change) is refused, and the delivery dead for an operator; AR, CR, an

@@ -80,10 +80,15 @@ public enum ResultStore {
             record.id, record.itemCode, record.institutionId, record.examId, record.performedAt.millisecondsSinceEpoch,
             record.reportStatus.rawValue, record.createdAt.millisecondsSinceEpoch, result.body,
         ])
+        try file(db, result)
+    }
+
+    /// Files a result under its patient's keys and its item, where searches find it.
+    private static func file(_ db: Database, _ result: StorableResult) throws {
         let keys = try db.cachedStatement(
             sql: "INSERT INTO result_patients (patient_key, item_code, result_id) VALUES (?, ?, ?)")
         for key in result.patientKeys {
-            try keys.execute(arguments: [key, record.itemCode, record.id])
+            try keys.execute(arguments: [key, result.record.itemCode, result.record.id])
         }
     }
 
@@ -118,11 +123,7 @@ public enum ResultStore {
             arguments: [old.id, old.reportVersion, old.jsonDocument, now.millisecondsSinceEpoch])
         try update(db, new.record, body: new.body)
         try db.execute(sql: "DELETE FROM result_patients WHERE result_id = ?", arguments: [old.id])
-        let keys = try db.cachedStatement(
-            sql: "INSERT INTO result_patients (patient_key, item_code, result_id) VALUES (?, ?, ?)")
-        for key in new.patientKeys {
-            try keys.execute(arguments: [key, new.record.itemCode, new.record.id])
-        }
+        try file(db, new)
     }
 
     /// Every current result filed under any of these keyed identifiers, latest performed first.

@@ -144,12 +144,6 @@ public struct HL7Inbound: Sendable {
             let rejects = problems.all.contains(where: \.rejects)
             answer = acknowledge(header, rejects ? .reject : .error, problems.all, now: now)
         } catch {
-            // Another connection took the same message at the same moment: answered as it was.
-            if let earlier = try? await database.shortRead({
-                try $0.hl7Answer(applicationId: sender.id, controlId: controlID)
-            }) {
-                return replay(earlier, digest: digest, header: header, controlID: controlID, now: now)
-            }
             logger.error(
                 "HL7 message not stored",
                 metadata: [
@@ -225,7 +219,7 @@ public struct HL7Inbound: Sendable {
             }
             hash.update(data: [0x0D])
         }
-        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+        return hash.finalize().withUnsafeBytes(Hex.encode)
     }
 
     /// The AR of a message longer than `hl7.max_message_bytes`, which the door did not keep.

@@ -27,15 +27,19 @@ enum HL7Patient {
     ]
     static let recordNumber = "MR"
 
+    /// Administrative sex (HL7 table 0001) as the hub codes it, and the code the hub writes for each.
+    static let sexes: [String: Sex] = [
+        "M": .male, "F": .female, "O": .other, "A": .other, "U": .unknown, "N": .unknown,
+    ]
+    static let sexCodes: [Sex: String] = [.male: "M", .female: "F", .other: "O", .unknown: "U"]
+
     /// The patient of the `sequence`th PID of a message.
     static func read(_ pid: HL7Segment, sequence: Int = 1, sender: Sender, utcOffsetMinutes: Int) throws -> Patient {
         var patient = try identifiers(pid[3], segment: "PID", sequence: sequence, field: 3, sender: sender)
         var problems: [HL7Inbound.Problem] = []
         if let name = personName(pid[5]) { patient.name = name }
         if let text = pid.value(7) {
-            if let time = HL7DateTime.parse(text), let month = time.month, let day = time.day,
-                let date = CivilDate(year: time.year, month: month, day: day)
-            {
+            if let date = HL7Time.date(text) {
                 patient.birthDate = date
             } else {
                 problems.append(
@@ -45,18 +49,15 @@ enum HL7Patient {
                         message: "PID-7: '\(text)' is not a birth date (YYYYMMDD)"))
             }
         }
-        switch pid.value(8) {
-        case "M": patient.sex = .male
-        case "F": patient.sex = .female
-        case "O", "A": patient.sex = .other
-        case "U", "N": patient.sex = .unknown
-        case nil: break
-        case let other?:
-            problems.append(
-                HL7Inbound.Problem(
-                    code: .tableValueNotFound,
-                    location: HL7ErrorLocation(segmentID: "PID", segmentSequence: sequence, field: 8),
-                    message: "PID-8: '\(other)' is not an administrative sex (M, F, O, U, A, N)"))
+        if let code = pid.value(8) {
+            patient.sex = sexes[code]
+            if patient.sex == nil {
+                problems.append(
+                    HL7Inbound.Problem(
+                        code: .tableValueNotFound,
+                        location: HL7ErrorLocation(segmentID: "PID", segmentSequence: sequence, field: 8),
+                        message: "PID-8: '\(code)' is not an administrative sex (M, F, O, U, A, N)"))
+            }
         }
         if !problems.isEmpty { throw HL7Inbound.Problems(all: problems) }
         return patient
@@ -127,10 +128,7 @@ enum HL7Patient {
     /// The first name of an XPN list: family name then given name, without a space between Chinese names.
     static func personName(_ field: HL7Field) -> String? {
         let repetition = field[repetition: 1]
-        let parts = [repetition[1].value(subcomponent: 1), repetition.value(component: 2)].compactMap { $0 }
-        guard !parts.isEmpty else { return nil }
-        let ascii = parts.allSatisfy { $0.unicodeScalars.allSatisfy(\.isASCII) }
-        return parts.joined(separator: ascii ? " " : "")
+        return Patient.name(family: repetition[1].value(subcomponent: 1), given: repetition.value(component: 2))
     }
 }
 
@@ -426,6 +424,12 @@ struct HL7ResultOrder {
 
 /// HL7 date and time values as the hub's times.
 enum HL7Time {
+    /// The calendar date a DT/DTM names (a birth date), or nil when it names no whole day.
+    static func date(_ text: String) -> CivilDate? {
+        guard let time = HL7DateTime.parse(text), let month = time.month, let day = time.day else { return nil }
+        return CivilDate(year: time.year, month: month, day: day)
+    }
+
     /// The instant a DTM/TS names; one without an offset is at the hub's (`hub.utc_offset_minutes`), one without a
     /// time of day at its start. Nil for a value that is not a date (a bare year or month is not a time either).
     static func timestamp(_ text: String, utcOffsetMinutes: Int) -> Timestamp? {

@@ -128,15 +128,7 @@ struct HL7Outbound: Sendable {
 
     /// The patient as a PID: every identifier in its domain (`HL7Domains`), the name, birth date and sex.
     static func pid(_ patient: Patient) -> HL7Segment {
-        HL7Domains.pid(
-            PatientQueries.Found(
-                person: Person(
-                    id: "",
-                    identifiers: patient.identifiers.map {
-                        LinkedIdentifier($0, linkedAt: Timestamp(millisecondsSinceEpoch: 0), source: "")
-                    }),
-                name: patient.name, birthDate: patient.birthDate, sex: patient.sex),
-            setID: 1, demographics: true)
+        HL7Domains.pid(patient.identifiers, demographics: patient, setID: 1)
     }
 
     private func enqueue(

@@ -21,7 +21,7 @@ extension HL7Inbound {
         let from = HL7Patient.Sender(sender)
         let queries = patientQueries
         // Read in the transaction that answers it: a domain may name an institution, which must be registered.
-        let (problems, found, asked) = try await database.write {
+        let (refused, found, asked) = try await database.write {
             db -> ([Problem], [PatientQueries.Found]?, PatientIdentifier?) in
             let registered = { (id: String) in (try? db.cachedInstitution(id: id)) != nil }
             do {
@@ -48,26 +48,19 @@ extension HL7Inbound {
                 return (more.all, nil, nil)
             }
         }
-        var answered = acknowledgement(
-            header, problems.isEmpty ? .accept : .error, problems, now: now
-        ).message
-        answered.segments[0][9] = HL7Field(components: ["RSP", pdq ? "K22" : "K23", pdq ? "RSP_K21" : "RSP_K23"])
-        var pids: [HL7Segment] = []
-        var status = problems.isEmpty ? "OK" : "AE"
+        var problems = refused
         if !pdq, found?.isEmpty == true {
             // PIX: an identifier of a known domain that the hub knows no one by is AE, naming it (ITI-9's case 3).
-            status = "AE"
-            answered =
-                acknowledgement(
-                    header, .error,
-                    [
-                        Problem(
-                            code: .unknownKeyIdentifier, location: HL7ErrorLocation(segmentID: "QPD", field: 3),
-                            message: "QPD-3: the hub knows no one by this identifier")
-                    ], now: now
-                ).message
-            answered.segments[0][9] = HL7Field(components: ["RSP", "K23", "RSP_K23"])
-        } else if var persons = found {
+            problems.append(
+                Problem(
+                    code: .unknownKeyIdentifier, location: HL7ErrorLocation(segmentID: "QPD", field: 3),
+                    message: "QPD-3: the hub knows no one by this identifier"))
+        }
+        var answered = acknowledgement(header, problems.isEmpty ? .accept : .error, problems, now: now).message
+        answered.segments[0][9] = HL7Field(components: ["RSP", pdq ? "K22" : "K23", pdq ? "RSP_K21" : "RSP_K23"])
+        var pids: [HL7Segment] = []
+        var status = "AE"
+        if problems.isEmpty, var persons = found {
             if let asked {
                 // PIX: the identifiers other than the one asked about; none in the domains wanted is NF.
                 persons = persons.map { found in
@@ -77,8 +70,12 @@ extension HL7Inbound {
                 }.filter { !$0.person.identifiers.isEmpty }
             }
             status = persons.isEmpty ? "NF" : "OK"
-            pids = persons.enumerated().map { index, person in
-                HL7Domains.pid(person, setID: index + 1, demographics: pdq)
+            pids = persons.enumerated().map { index, found in
+                HL7Domains.pid(
+                    found.person.identifiers.map(\.identifier),
+                    demographics: pdq
+                        ? Patient(identifiers: [], name: found.name, sex: found.sex, birthDate: found.birthDate) : nil,
+                    setID: index + 1)
             }
         }
         var qak = HL7Segment(id: "QAK")
@@ -241,13 +238,9 @@ enum HL7Domains {
         let given = value("@PID.5.2")
         let birth = value("@PID.7.1", "@PID.7")
         if family != nil || given != nil || birth != nil {
-            let parts = [family, given].compactMap { $0 }
-            let ascii = parts.allSatisfy { $0.unicodeScalars.allSatisfy(\.isASCII) }
-            var query = Patient(identifiers: [], name: parts.joined(separator: ascii ? " " : ""))
+            var query = Patient(identifiers: [], name: Patient.name(family: family, given: given))
             if let birth {
-                if let time = HL7DateTime.parse(birth), let month = time.month, let day = time.day {
-                    query.birthDate = CivilDate(year: time.year, month: month, day: day)
-                }
+                query.birthDate = HL7Time.date(birth)
                 if query.birthDate == nil {
                     problems.append(
                         .init(
@@ -255,13 +248,7 @@ enum HL7Domains {
                     )
                 }
             }
-            switch value("@PID.8") {
-            case "M": query.sex = .male
-            case "F": query.sex = .female
-            case "O", "A": query.sex = .other
-            case "U", "N": query.sex = .unknown
-            default: break
-            }
+            query.sex = value("@PID.8").flatMap { HL7Patient.sexes[$0] }
             if family == nil || query.birthDate == nil {
                 problems.append(
                     .init(
@@ -282,23 +269,17 @@ enum HL7Domains {
         return (identifier, patient)
     }
 
-    /// A PID of a person found: every identifier in PID-3, and for a PDQ answer the demographics the hub holds.
-    static func pid(_ found: PatientQueries.Found, setID: Int, demographics: Bool) -> HL7Segment {
+    /// A PID: every identifier in PID-3, and the name, birth date and sex of `demographics` when given.
+    static func pid(_ identifiers: [PatientIdentifier], demographics found: Patient?, setID: Int) -> HL7Segment {
         var pid = HL7Segment(id: "PID")
         pid[1] = HL7Field("\(setID)")
-        pid[3] = HL7Field(repetitions: found.person.identifiers.map { cx($0.identifier) })
-        guard demographics else { return pid }
+        pid[3] = HL7Field(repetitions: identifiers.map(cx))
+        guard let found else { return pid }
         if let name = found.name { pid[5] = HL7Field(name) }
         if let birth = found.birthDate {
             pid[7] = HL7Field(String(format: "%04d%02d%02d", birth.year, birth.month, birth.day))
         }
-        switch found.sex {
-        case .male?: pid[8] = "M"
-        case .female?: pid[8] = "F"
-        case .other?: pid[8] = "O"
-        case .unknown?: pid[8] = "U"
-        case nil: break
-        }
+        if let code = found.sex.flatMap({ HL7Patient.sexCodes[$0] }) { pid[8] = HL7Field(code) }
         return pid
     }
 }

@@ -26,9 +26,9 @@ public struct PatientQueries: Sendable {
     /// A person with their demographics.
     public struct Found: Sendable, Equatable {
         public var person: Person
-        public var name: String?
-        public var birthDate: CivilDate?
-        public var sex: Sex?
+        public var name: String? = nil
+        public var birthDate: CivilDate? = nil
+        public var sex: Sex? = nil
     }
 
     /// Who asks: those who read the index (`PatientIndex.readers`), and a hospital system of a member (its HL7
@@ -48,7 +48,7 @@ public struct PatientQueries: Sendable {
                 detail: "systems=\(systems.map { $0.sorted().joined(separator: ",") } ?? "*")"),
             at: now)
         guard !IdentifierRules.isPlaceholder(identifier.value), let id = try db.persons(ofKeys: [key])[key],
-            var found = try found(id, db)
+            var found = try found(id, db, demographics: false)
         else { return nil }
         if let systems { found.person.identifiers.removeAll { !systems.contains($0.system) } }
         return found
@@ -83,9 +83,11 @@ public struct PatientQueries: Sendable {
         return found
     }
 
-    /// A person with the demographics of their latest record that names them.
-    func found(_ id: String, _ db: any StoreReader) throws -> Found? {
+    /// A person with the demographics of their latest record that names them (unless `demographics` is false: a
+    /// cross-reference answers identifiers only, and need not read the person's records).
+    func found(_ id: String, _ db: any StoreReader, demographics: Bool = true) throws -> Found? {
         guard let person = try PatientIndex.person(id, db) else { return nil }
+        guard demographics else { return Found(person: person) }
         let keys = person.identifiers.map { patientKeys.key(for: $0.identifier) }
         let match = try PatientMatch(db, patientKeys: patientKeys, keys: keys)
         var latest: (at: Timestamp, patient: Patient)?

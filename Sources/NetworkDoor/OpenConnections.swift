@@ -37,9 +37,6 @@ public final class OpenConnections: Sendable {
         _ = state.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
     }
 
-    /// How many are open.
-    public var count: Int { state.withLock { $0.channels.count } }
-
     /// Closes every open connection, and every one that arrives from now on.
     public func closeAll() {
         let channels = state.withLock { state -> [any Channel] in

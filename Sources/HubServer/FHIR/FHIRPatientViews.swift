@@ -64,7 +64,7 @@ struct FHIRPatientRoutes {
 
     @Sendable func read(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try context.parameter("id")
-        guard let personId = FHIRID.examId(id), personId.hasPrefix("psn_") else {
+        guard let personId = FHIRID.hubId(id), personId.hasPrefix("psn_") else {
             throw HubError.notFound("Patient", id)
         }
         return try FHIRController.response(FHIRPatient(try await patients.person(id: personId, for: context.caller)))
@@ -85,9 +85,7 @@ struct FHIRPatientRoutes {
             guard let date = CivilDate(birthdate) else {
                 throw HubError.validation("birthdate", "'\(birthdate)' is not a date (YYYY-MM-DD)")
             }
-            let parts = [family, given].compactMap { $0 }
-            let ascii = parts.allSatisfy { $0.unicodeScalars.allSatisfy(\.isASCII) }
-            var patient = Patient(identifiers: [], name: parts.joined(separator: ascii ? " " : ""), birthDate: date)
+            var patient = Patient(identifiers: [], name: Patient.name(family: family, given: given), birthDate: date)
             if let gender = request.query("gender") {
                 guard let sex = Sex(rawValue: gender) else {
                     throw HubError.validation("gender", "'\(gender)' is not one of male, female, other, unknown")
